@@ -1,0 +1,81 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client } from 'pg';
+
+/** Arbitrary but fixed: every migrating process contends for this one advisory lock. */
+const LOCK_KEY = 7_414_202_604;
+
+export interface Migration {
+  name: string;
+  sql: string;
+  checksum: string;
+}
+
+export interface MigrateResult {
+  applied: string[];
+  skipped: string[];
+}
+
+export function readMigrations(dir = resolveMigrationsDir()): Migration[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /^\d{3,}_.+\.sql$/.test(f))
+    .sort()
+    .map((name) => {
+      const sql = fs.readFileSync(path.join(dir, name), 'utf8');
+      return { name, sql, checksum: crypto.createHash('sha256').update(sql).digest('hex') };
+    });
+}
+
+/** src/db → repo root when run from source (jest), lib/src/db → repo root when built. */
+export function resolveMigrationsDir(): string {
+  const candidates = ['../..', '../../..'].map((up) => path.resolve(__dirname, up, 'migrations'));
+  const dir = candidates.find((d) => fs.existsSync(d));
+  if (!dir) throw new Error(`migrations folder not found (looked in ${candidates.join(', ')})`);
+  return dir;
+}
+
+/**
+ * Applies pending migrations in name order, each in its own transaction, under a session advisory
+ * lock so that two processes starting at once apply each file exactly once. A file already applied
+ * but changed since is an error: migrations are append-only.
+ */
+export async function migrate(databaseUrl: string, opts: { dir?: string; log?: (line: string) => void } = {}): Promise<MigrateResult> {
+  const migrations = readMigrations(opts.dir);
+  const client = new Client({ connectionString: databaseUrl, application_name: 'integration-monitor migrate' });
+  await client.connect();
+  const result: MigrateResult = { applied: [], skipped: [] };
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+    await client.query(`CREATE TABLE IF NOT EXISTS integration_monitor_migrations (
+      name text PRIMARY KEY,
+      checksum text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now())`);
+    const { rows } = await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM integration_monitor_migrations');
+    const done = new Map(rows.map((r) => [r.name, r.checksum]));
+    for (const m of migrations) {
+      const prior = done.get(m.name);
+      if (prior !== undefined) {
+        if (prior !== m.checksum) throw new Error(`migration ${m.name} was changed after it was applied (checksum differs)`);
+        result.skipped.push(m.name);
+        continue;
+      }
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO integration_monitor_migrations (name, checksum) VALUES ($1, $2)', [m.name, m.checksum]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw new Error(`migration ${m.name} failed and was rolled back: ${(err as Error).message}`);
+      }
+      result.applied.push(m.name);
+      opts.log?.(`applied ${m.name}`);
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
+    await client.end().catch(() => undefined);
+  }
+  return result;
+}
