@@ -1,0 +1,63 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { createTestDatabase, TestDatabase } from '../helpers/db';
+import { freePort } from '../../src/db/embedded';
+
+// The CLI as a user runs it: the built launcher (npm test builds lib/ first).
+const BIN = path.resolve(__dirname, '../../bin/integration-monitor.js');
+
+function cli(args: string[], env: Record<string, string>) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('integration-monitor CLI', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: false });
+  });
+  afterAll(() => db.drop());
+
+  it('migrate applies every migration, then is a no-op', () => {
+    const first = cli(['migrate'], { DATABASE_URL: db.url });
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/^applied 001_/m);
+    const second = cli(['migrate'], { DATABASE_URL: db.url });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/^up to date \(\d+ migrations\)$/m);
+  });
+
+  it('doctor passes on a migrated database', () => {
+    const r = cli(['doctor'], { DATABASE_URL: db.url });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('✔');
+    expect(r.stdout).not.toContain('✘');
+  });
+
+  it.each(['migrate', 'doctor'])('%s against an unreachable server: one clear line, exit 2', async (command) => {
+    const port = await freePort();
+    const r = cli([command], { DATABASE_URL: `postgres://u:secret-pw@127.0.0.1:${port}/nowhere` });
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`127.0.0.1:${port}/nowhere`);
+    expect(lines[0]).toContain('ECONNREFUSED');
+    expect(r.stderr).not.toContain('secret-pw');
+  });
+
+  it('migrate against a database that does not exist: exit 2, nothing created', () => {
+    const url = new URL(db.url);
+    url.pathname = '/intmon_no_such_database';
+    const r = cli(['migrate'], { DATABASE_URL: url.toString() });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('intmon_no_such_database');
+  });
+
+  it('an unknown command prints usage and exits 2', () => {
+    const r = cli(['frobnicate'], {});
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('usage: integration-monitor');
+  });
+});
