@@ -1,0 +1,31 @@
+/** What every route module receives from the server: typed instance and the per-request runner. */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { PoolClient } from 'pg';
+import { Type } from '@sinclair/typebox';
+import { ErrorBody } from '../contract';
+import type { HealthThresholds } from '../health-state';
+
+export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+export interface RouteContext {
+  health: HealthThresholds;
+  /** Runs `fn` in the request's transaction, as the role its token names. */
+  run<T>(request: FastifyRequest, fn: (db: PoolClient) => Promise<T>): Promise<T>;
+}
+
+/** Error responses every authenticated route documents. */
+export const ERROR_RESPONSES = {
+  400: { ...ErrorBody, description: 'a parameter is invalid; `field` names it' },
+  401: { ...ErrorBody, description: 'missing, malformed, wrongly signed or expired token' },
+  403: { ...ErrorBody, description: "the token's role may not read this (anon, unknown role)" },
+  503: { ...ErrorBody, description: 'database unavailable or query timed out' },
+} as const;
+
+export const SECURED = [{ bearerAuth: [] as string[] }];
+
+/** Epoch ms of a timestamp that pg gave as Date or text. */
+export const epochMs = (v: string | Date): number => (v instanceof Date ? v.getTime() : Date.parse(v));
+
+/** For routes without parameters: still reject unknown ones rather than silently ignore them. */
+export const NoQuery = Type.Object({}, { additionalProperties: false });

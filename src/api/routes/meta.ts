@@ -1,0 +1,25 @@
+import { Type } from '@sinclair/typebox';
+import { API_PREFIX } from '../contract';
+import { Api, NoQuery } from './context';
+
+export const HealthzResponse = Type.Object({ status: Type.Literal('ok') });
+
+/**
+ * Liveness (no auth, no data, no database round trip: it says the process answers) and the
+ * OpenAPI document. /healthz is served both at the root, where probes look, and under the prefix,
+ * where a client configured with the API's base URL looks.
+ */
+export function registerMeta(app: Api): void {
+  for (const url of ['/healthz', `${API_PREFIX}/healthz`]) {
+    app.get(
+      url,
+      { schema: { tags: ['meta'], summary: 'Liveness: the API process is up', querystring: NoQuery, response: { 200: HealthzResponse } } },
+      async () => ({ status: 'ok' as const }),
+    );
+  }
+  app.get(
+    `${API_PREFIX}/openapi.json`,
+    { schema: { tags: ['meta'], summary: 'This OpenAPI document', querystring: NoQuery } },
+    async (_request, reply) => reply.type('application/json; charset=utf-8').send(app.swagger()),
+  );
+}

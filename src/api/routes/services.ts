@@ -1,0 +1,20 @@
+import { ServicesResponse } from '../contract';
+import { queryServices } from '../queries';
+import { Api, ERROR_RESPONSES, NoQuery, RouteContext, SECURED } from './context';
+
+/** Service names and their actions, for Grafana template variables. */
+export function registerServices(api: Api, ctx: RouteContext): void {
+  api.get(
+    '/services',
+    {
+      schema: {
+        tags: ['metadata'],
+        summary: 'Known services and their actions',
+        security: SECURED,
+        querystring: NoQuery,
+        response: { 200: ServicesResponse, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => ({ services: await ctx.run(request, (db) => queryServices(db)) }),
+  );
+}

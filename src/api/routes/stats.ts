@@ -1,0 +1,32 @@
+import { StatsQuery, StatsResponse } from '../contract';
+import { filters, resolveRange } from '../params';
+import { queryStats } from '../queries';
+import { Api, epochMs, ERROR_RESPONSES, RouteContext, SECURED } from './context';
+
+const DEFAULT_SPAN_MS = 30 * 86_400_000;
+
+/** The seed's daily statistics, fixed: bucketed by hour or day over any range, newest bucket first. */
+export function registerStats(api: Api, ctx: RouteContext): void {
+  api.get(
+    '/stats',
+    {
+      schema: {
+        tags: ['stats'],
+        summary: 'Call counts, durations and failure rate per service/action/status and bucket',
+        description: 'Default range: the last 30 days; interval `day` (or `hour`). Rows are ordered newest bucket first.',
+        security: SECURED,
+        querystring: StatsQuery,
+        response: { 200: StatsResponse, ...ERROR_RESPONSES },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const { from, to } = resolveRange(q, DEFAULT_SPAN_MS);
+      const interval = q.interval ?? 'day';
+      const rows = await ctx.run(request, (db) => queryStats(db, { from, to, interval, filters: filters(q) }));
+      // Stable sort: keeps the query's order inside a bucket while guaranteeing newest first.
+      rows.sort((a, b) => epochMs(b.bucket) - epochMs(a.bucket));
+      return { from: from.toISOString(), to: to.toISOString(), interval, rows };
+    },
+  );
+}

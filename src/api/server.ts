@@ -1,0 +1,101 @@
+/**
+ * The monitoring API: fastify with TypeBox route schemas (validation, serialisation and the
+ * OpenAPI document from one source), bearer-token auth, and each request in one transaction as the
+ * token's role so that Postgres decides what it may read.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { FastifyInstance } from 'fastify';
+import type { Pool } from 'pg';
+import { Claims, createVerifier, withRoleTransaction } from './auth';
+import { API_PREFIX } from './contract';
+import { HttpError, installErrorHandling } from './errors';
+import { HealthThresholds, healthThresholdsFromEnv, resolveHealthThresholds } from './health-state';
+import { swaggerOptions } from './openapi';
+import { Api, RouteContext } from './routes/context';
+import { registerHealth } from './routes/health';
+import { registerLogs } from './routes/logs';
+import { registerMeta } from './routes/meta';
+import { registerServices } from './routes/services';
+import { registerStats } from './routes/stats';
+import { registerTimeseries } from './routes/timeseries';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    claims: Claims | null;
+  }
+}
+
+export interface ServerOptions {
+  pool: Pool;
+  jwtSecret: string;
+  /** Health-state thresholds; default from MONITOR_HEALTH_* env vars, else DEFAULT_HEALTH_THRESHOLDS. */
+  health?: Partial<HealthThresholds>;
+  logger?: boolean;
+  /** Cap on each SQL statement a request runs (default 15 s). */
+  statementTimeoutMs?: number;
+}
+
+function packageVersion(): string {
+  for (const up of ['../..', '../../..']) {
+    try {
+      return (JSON.parse(fs.readFileSync(path.resolve(__dirname, up, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      // built layout differs from source layout; try the next
+    }
+  }
+  return '0.0.0';
+}
+
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  // Unset: the MONITOR_HEALTH_* environment variables (or the defaults).
+  const health = opts.health ? resolveHealthThresholds(opts.health) : healthThresholdsFromEnv();
+  const verify = createVerifier(opts.jwtSecret);
+  const app: Api = Fastify({
+    logger: opts.logger ?? false,
+    // Parameters are few and short; anything longer is a mistake or an attack.
+    maxParamLength: 200,
+    bodyLimit: 64 * 1024,
+    ajv: {
+      customOptions: {
+        // Unknown parameters are an error to report, not something to drop silently.
+        removeAdditional: false,
+        // A repeated parameter arrives as an array; only schemas that allow a list accept one.
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: false,
+      },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installErrorHandling(app);
+  app.decorateRequest('claims', null);
+  await app.register(swagger, swaggerOptions(packageVersion()));
+  registerMeta(app);
+
+  const ctx: RouteContext = {
+    health,
+    run(request, fn) {
+      if (!request.claims) throw new HttpError(401, 'not authenticated');
+      return withRoleTransaction(opts.pool, request.claims, fn, { readOnly: true, statementTimeoutMs: opts.statementTimeoutMs });
+    },
+  };
+
+  await app.register(
+    async (api: Api) => {
+      // onRequest: an unauthenticated caller learns nothing, not even which parameter is wrong.
+      api.addHook('onRequest', async (request) => {
+        request.claims = await verify(request.headers.authorization);
+      });
+      registerStats(api, ctx);
+      registerLogs(api, ctx);
+      registerHealth(api, ctx);
+      registerTimeseries(api, ctx);
+      registerServices(api, ctx);
+    },
+    { prefix: API_PREFIX },
+  );
+  return app as unknown as FastifyInstance;
+}
