@@ -31,7 +31,8 @@ interface AjvIssue {
 export function fieldOfValidation(issues: AjvIssue[]): { field?: string; message: string } {
   const first = issues[0] ?? {};
   const extra = first.params?.additionalProperty;
-  if (typeof extra === 'string') return { field: extra, message: 'unknown parameter' };
+  // The name is the client's own text: echo it, but not at any length.
+  if (typeof extra === 'string') return { field: extra.slice(0, 100), message: 'unknown parameter' };
   const missing = first.params?.missingProperty;
   if (typeof missing === 'string') return { field: missing.replace(/^\./, ''), message: 'is required' };
   const path = (first.instancePath ?? '').split('/').filter(Boolean);

@@ -56,7 +56,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const app: Api = Fastify({
     logger: opts.logger ?? false,
     // Parameters are few and short; anything longer is a mistake or an attack.
-    maxParamLength: 200,
+    routerOptions: { maxParamLength: 200 },
     bodyLimit: 64 * 1024,
     ajv: {
       customOptions: {
