@@ -1,0 +1,102 @@
+/**
+ * Writes batches of COPY lines into integration_logs as a role RLS lets write (service_role).
+ *
+ * Two paths in one transaction:
+ *  - fresh rows (first and only version of a call, never sent before): plain COPY into the table —
+ *    the fastest way Postgres ingests;
+ *  - everything else (pending/retrying rows and their updates, spool replays, batches whose commit
+ *    we could not confirm): COPY into a session temp table, then INSERT … SELECT … ON CONFLICT
+ *    (id, created_at) DO UPDATE … WHERE the stored version is older. That makes any replay land
+ *    exactly once on the row id, and makes a late replay of an older version (pending) unable to
+ *    overwrite a newer one (success) — rows of one call end in order whatever order they arrive in.
+ * The recorder's SQL lives here because COPY needs a client of its own; it touches nothing but
+ * integration_logs and a temp table.
+ */
+import type { Pool, PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { COLUMNS } from './copy-format';
+
+const COLS = COLUMNS.join(', ');
+const STAGE = 'intmon_recorder_stage';
+
+const CREATE_STAGE = `CREATE TEMP TABLE IF NOT EXISTS ${STAGE} (
+  id uuid NOT NULL, service_name text NOT NULL, action text NOT NULL, status text NOT NULL,
+  related_entity_type text, related_entity_id uuid, request_payload jsonb, response_payload jsonb,
+  error_message text, error_code text, duration_ms integer, retry_count integer NOT NULL,
+  created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL) ON COMMIT DELETE ROWS`;
+
+const MERGE = `INSERT INTO integration_logs (${COLS})
+  SELECT DISTINCT ON (id, created_at) ${COLS} FROM ${STAGE} ORDER BY id, created_at, updated_at DESC
+  ON CONFLICT (id, created_at) DO UPDATE SET
+    ${COLUMNS.filter((c) => c !== 'id' && c !== 'created_at').map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
+  WHERE integration_logs.updated_at < EXCLUDED.updated_at`;
+
+export type WriteErrorKind = 'transient' | 'duplicate' | 'data';
+
+/** Classifies a failed write: retry later (transient), retry via merge (duplicate), or bad rows (data). */
+export function classifyWriteError(err: unknown): WriteErrorKind {
+  const code = (err as { code?: unknown }).code;
+  if (code === '23505') return 'duplicate';
+  // Class 22 (data exception) and 23 (integrity, e.g. a CHECK) are about the rows, not the server.
+  if (typeof code === 'string' && /^2[23]/.test(code)) return 'data';
+  return 'transient';
+}
+
+export class PgWriter {
+  constructor(
+    private readonly pool: Pool,
+    private readonly role: string | null,
+  ) {}
+
+  /** One transaction: `fresh` lines by plain COPY, `merge` lines by the idempotent path. */
+  async write(fresh: string, merge: string): Promise<void> {
+    const client = await this.pool.connect();
+    // A server that goes away mid-COPY makes the client emit 'error'; without a listener that
+    // would crash the host process.
+    const onError = () => undefined;
+    client.on('error', onError);
+    let broken: Error | undefined;
+    try {
+      await client.query(this.role ? `BEGIN; SET LOCAL ROLE ${quoteIdent(this.role)}` : 'BEGIN');
+      try {
+        if (fresh.length > 0) await copyInto(client, `COPY integration_logs (${COLS}) FROM STDIN`, fresh);
+        if (merge.length > 0) {
+          await client.query(CREATE_STAGE);
+          await copyInto(client, `COPY ${STAGE} (${COLS}) FROM STDIN`, merge);
+          await client.query(MERGE);
+        }
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+        throw err;
+      }
+    } catch (err) {
+      if (classifyWriteError(err) === 'transient') broken ??= err as Error;
+      throw err;
+    } finally {
+      client.removeListener('error', onError);
+      // A connection that failed mid-transaction is discarded rather than reused.
+      client.release(broken);
+    }
+  }
+}
+
+function copyInto(client: PoolClient, sql: string, data: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stream = client.query(copyFrom(sql));
+    let settled = false;
+    const done = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      if (err) reject(err);
+      else resolve();
+    };
+    stream.on('error', done);
+    stream.on('finish', () => done());
+    stream.end(data);
+  });
+}
+
+function quoteIdent(s: string): string {
+  return `"${s.replace(/"/g, '""')}"`;
+}
