@@ -1,0 +1,82 @@
+/**
+ * The query editor: a query-type switch and one small editor per type. Older saved shapes are
+ * migrated for display and the migrated query is reported once through onChange.
+ */
+import type { QueryEditorProps } from '@grafana/data';
+import { InlineField, InlineFieldRow, RadioButtonGroup, Stack } from '@grafana/ui';
+import React, { useEffect, useMemo } from 'react';
+
+import type { DataSource } from '../datasource';
+import { migrateQuery } from '../migrate';
+import { DEFAULT_LIMIT, DEFAULT_QUERY, IntmonOptions, IntmonQuery, QUERY_TYPE_LABELS, QUERY_TYPES, QueryType } from '../types';
+import { FailuresQueryEditor } from './FailuresQueryEditor';
+import { HealthQueryEditor } from './HealthQueryEditor';
+import { LogsQueryEditor } from './LogsQueryEditor';
+import { TimeseriesQueryEditor } from './TimeseriesQueryEditor';
+import { useServiceCatalog } from './useServiceCatalog';
+
+export type Props = QueryEditorProps<DataSource, IntmonQuery, IntmonOptions>;
+
+const TYPE_OPTIONS = QUERY_TYPES.map((t) => ({ label: QUERY_TYPE_LABELS[t], value: t }));
+
+/** A fresh query of another type keeps refId (and hide/datasource) but nothing type-specific. */
+export function switchType(query: IntmonQuery, type: QueryType): IntmonQuery {
+  const keep = { refId: query.refId, ...(query.hide !== undefined ? { hide: query.hide } : {}), ...(query.datasource ? { datasource: query.datasource } : {}) };
+  switch (type) {
+    case 'timeseries':
+      return { ...keep, ...DEFAULT_QUERY };
+    case 'health':
+      return { ...keep, queryType: 'health' };
+    case 'failures':
+      return { ...keep, queryType: 'failures', limit: DEFAULT_LIMIT };
+    case 'logs':
+      return { ...keep, queryType: 'logs', limit: DEFAULT_LIMIT };
+  }
+}
+
+export function QueryEditor({ query: raw, datasource, onChange, onRunQuery }: Props) {
+  const query = useMemo(() => migrateQuery(raw), [raw]);
+  const catalog = useServiceCatalog(datasource);
+  const migrated = JSON.stringify(query) !== JSON.stringify(raw);
+
+  useEffect(() => {
+    if (migrated) {
+      onChange(query);
+    }
+    // Only when the saved shape differs; onChange identity changes on every render in Grafana.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [migrated, query]);
+
+  const body = (() => {
+    switch (query.queryType) {
+      case 'timeseries':
+        return <TimeseriesQueryEditor query={query} catalog={catalog} onChange={onChange} onRunQuery={onRunQuery} />;
+      case 'health':
+        return <HealthQueryEditor query={query} onChange={onChange} onRunQuery={onRunQuery} />;
+      case 'failures':
+        return <FailuresQueryEditor query={query} catalog={catalog} onChange={onChange} onRunQuery={onRunQuery} />;
+      case 'logs':
+        return <LogsQueryEditor query={query} catalog={catalog} onChange={onChange} onRunQuery={onRunQuery} />;
+    }
+  })();
+
+  return (
+    <Stack direction="column" gap={1}>
+      <InlineFieldRow>
+        <InlineField label="Query type" labelWidth={14}>
+          <RadioButtonGroup<QueryType>
+            options={TYPE_OPTIONS}
+            value={query.queryType}
+            onChange={(t) => {
+              if (t !== query.queryType) {
+                onChange(switchType(query, t));
+                onRunQuery();
+              }
+            }}
+          />
+        </InlineField>
+      </InlineFieldRow>
+      {body}
+    </Stack>
+  );
+}
