@@ -49,6 +49,13 @@ function packageVersion(): string {
   return '0.0.0';
 }
 
+const routeTables = new WeakMap<object, Array<{ method: string; url: string }>>();
+
+/** Every method+URL the server answers (HEAD twins excluded): what the OpenAPI document must list. */
+export function servedRoutes(app: FastifyInstance): Array<{ method: string; url: string }> {
+  return [...(routeTables.get(app) ?? [])];
+}
+
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   // Unset: the MONITOR_HEALTH_* environment variables (or the defaults).
   const health = opts.health ? resolveHealthThresholds(opts.health) : healthThresholdsFromEnv();
@@ -71,6 +78,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app);
+  const routes: Array<{ method: string; url: string }> = [];
+  routeTables.set(app, routes);
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url });
+  });
   app.decorateRequest('claims', null);
   await app.register(swagger, swaggerOptions(packageVersion()));
   registerMeta(app);

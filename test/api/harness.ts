@@ -1,0 +1,135 @@
+/**
+ * An API on its own migrated test database, with tokens for each role. The server connects as the
+ * superuser (as `npm start` does on the embedded database) and drops to the token's role per
+ * request, so what a test sees is what Postgres lets that role see.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { SignJWT } from 'jose';
+import { buildServer } from '../../src/api/server';
+import { signToken } from '../../src/api/secret';
+import type { HealthThresholds } from '../../src/api/health-state';
+import { API_PREFIX } from '../../src/api/contract';
+import { createTestDatabase, TestDatabase } from '../helpers/db';
+
+export const SECRET = 'test-secret-for-the-monitoring-api-0123456789';
+
+export interface Reply {
+  statusCode: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+  json<T = any>(): T; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export interface Harness {
+  app: FastifyInstance;
+  db: TestDatabase;
+  baseUrl: string;
+  tokens: Record<'anon' | 'authenticated' | 'service_role', string>;
+  /** GET under the API prefix (or a root path such as /healthz), as `authenticated` unless told. */
+  get(path: string, opts?: { token?: string | null; headers?: Record<string, string> }): Promise<Reply>;
+  /** Any request, path sent as given (it may be malformed on purpose). */
+  request(method: string, path: string, opts?: { headers?: Record<string, string>; body?: string }): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+
+/**
+ * Real HTTP over loopback (fastify's inject would need light-my-request's ESM-only cookie module,
+ * which jest on Node 20 cannot load; a real socket also tests what clients actually get).
+ */
+function send(port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: text, json: () => JSON.parse(text) });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+export async function startHarness(opts: { health?: Partial<HealthThresholds> } = {}): Promise<Harness> {
+  const db = await createTestDatabase();
+  const app = await buildServer({ pool: db.pool, jwtSecret: SECRET, health: opts.health });
+  const tokens = {
+    anon: await signToken(SECRET, 'anon', 3600),
+    authenticated: await signToken(SECRET, 'authenticated', 3600),
+    service_role: await signToken(SECRET, 'service_role', 3600),
+  };
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+  return {
+    app,
+    db,
+    baseUrl: `http://127.0.0.1:${port}`,
+    tokens,
+    get(path, o = {}) {
+      const token = o.token === undefined ? tokens.authenticated : o.token;
+      const headers: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...o.headers };
+      const url = path.startsWith(API_PREFIX) || path === '/healthz' ? path : `${API_PREFIX}${path}`;
+      return send(port, 'GET', url, headers);
+    },
+    request(method, path, o = {}) {
+      return send(port, method, path, o.headers ?? {}, o.body);
+    },
+    async close() {
+      await app.close();
+      await db.drop();
+    },
+  };
+}
+
+/** A token signed however a test needs (other secret, other claims, already expired). */
+export async function rawToken(claims: Record<string, unknown>, o: { secret?: string; expiresAt?: number } = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuedAt(now - 7200)
+    .setExpirationTime(o.expiresAt ?? now + 3600)
+    .sign(new TextEncoder().encode(o.secret ?? SECRET));
+}
+
+export interface FixtureRow {
+  service: string;
+  action: string;
+  status: 'success' | 'failed' | 'pending' | 'retrying';
+  at: Date;
+  duration?: number | null;
+  entityType?: string;
+  entityId?: string;
+  error?: string;
+  id?: string;
+}
+
+/** Inserts rows as the superuser, the way a backend's own SQL would, in one statement. */
+export async function insertRows(db: TestDatabase, rows: FixtureRow[]): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const { rows: out } = await db.pool.query<{ id: string }>(
+    `INSERT INTO integration_logs (id, service_name, action, status, created_at, updated_at, duration_ms, related_entity_type, related_entity_id, error_message)
+     SELECT coalesce(id, gen_random_uuid()), service, action, status, at, at, duration, etype, eid, err
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::int[], $7::text[], $8::uuid[], $9::text[])
+         AS t(id, service, action, status, at, duration, etype, eid, err)
+     RETURNING id`,
+    [
+      rows.map((r) => r.id ?? null),
+      rows.map((r) => r.service),
+      rows.map((r) => r.action),
+      rows.map((r) => r.status),
+      rows.map((r) => r.at.toISOString()),
+      rows.map((r) => (r.duration === undefined ? null : r.duration)),
+      rows.map((r) => r.entityType ?? null),
+      rows.map((r) => r.entityId ?? null),
+      rows.map((r) => r.error ?? (r.status === 'failed' ? 'boom' : null)),
+    ],
+  );
+  return out.map((r) => r.id);
+}
