@@ -1,0 +1,47 @@
+/** Shared bits of the recorder tests: reading rows back and scanning them for strings. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Pool } from 'pg';
+
+export interface StoredRow {
+  id: string;
+  service_name: string;
+  action: string;
+  status: string;
+  related_entity_type: string | null;
+  related_entity_id: string | null;
+  request_payload: unknown;
+  response_payload: unknown;
+  error_message: string | null;
+  error_code: string | null;
+  duration_ms: number | null;
+  retry_count: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export async function allRows(pool: Pool): Promise<StoredRow[]> {
+  const { rows } = await pool.query<StoredRow>('SELECT * FROM integration_logs ORDER BY created_at, id');
+  return rows;
+}
+
+/** Every column of every row as one text per row (the whole row as JSON), to search for secrets. */
+export async function rowTexts(pool: Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ t: string }>('SELECT row_to_json(l)::text AS t FROM integration_logs l');
+  return rows.map((r) => r.t);
+}
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, stepMs = 25): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('waitFor: timed out');
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
