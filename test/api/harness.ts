@@ -59,7 +59,8 @@ function send(port: number, method: string, path: string, headers: Record<string
 
 export async function startHarness(opts: { health?: Partial<HealthThresholds> } = {}): Promise<Harness> {
   const db = await createTestDatabase();
-  const app = await buildServer({ pool: db.pool, jwtSecret: SECRET, health: opts.health });
+  // API_TEST_LOG=1 shows the server's log (e.g. the cause of an unexpected 500).
+  const app = await buildServer({ pool: db.pool, jwtSecret: SECRET, health: opts.health, logger: process.env.API_TEST_LOG === '1' });
   const tokens = {
     anon: await signToken(SECRET, 'anon', 3600),
     authenticated: await signToken(SECRET, 'authenticated', 3600),
@@ -102,7 +103,8 @@ export interface FixtureRow {
   service: string;
   action: string;
   status: 'success' | 'failed' | 'pending' | 'retrying';
-  at: Date;
+  /** A Date, or text when microseconds matter. */
+  at: Date | string;
   duration?: number | null;
   entityType?: string;
   entityId?: string;
@@ -124,7 +126,7 @@ export async function insertRows(db: TestDatabase, rows: FixtureRow[]): Promise<
       rows.map((r) => r.service),
       rows.map((r) => r.action),
       rows.map((r) => r.status),
-      rows.map((r) => r.at.toISOString()),
+      rows.map((r) => (typeof r.at === 'string' ? r.at : r.at.toISOString())),
       rows.map((r) => (r.duration === undefined ? null : r.duration)),
       rows.map((r) => r.entityType ?? null),
       rows.map((r) => r.entityId ?? null),
