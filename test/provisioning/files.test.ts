@@ -1,0 +1,320 @@
+/**
+ * Every provisioning file parses and has what Grafana requires; uids are the ones in
+ * provisioning/uids.json and every reference resolves; dashboards use the current schemaVersion,
+ * sensible units and panels that do not overlap; `$` is escaped exactly where Grafana would expand it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { METRICS, QUERY_TYPES } from '../../src/plugin/types';
+import { parseGrafanaInterval } from '../helpers/grafana-macros';
+import { datasourceRefs, grafanaInterpolate, listFiles, PROVISIONING, readJson, readYaml, ROOT, uids } from './support/provisioning';
+
+const U = uids();
+const dsFile = readYaml('datasources/integration-monitor.yaml');
+const dashboards = listFiles('dashboards', '.json').map((f) => ({ file: f, json: readJson(f) }));
+const rulesFile = readYaml('alerting/rules.yaml');
+const rules: any[] = rulesFile.groups.flatMap((g: any) => g.rules);
+const contactPoints = readYaml('alerting/contact-points.yaml');
+const policies = readYaml('alerting/notification-policies.yaml');
+
+/** The dashboard schema version Grafana 13 writes: @grafana/schema's default dashboard (13.2.3). */
+function currentSchemaVersion(): number {
+  // The package index is CommonJS; only defaultDashboard is needed.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('@grafana/schema') as { defaultDashboard: { schemaVersion: number } }).defaultDashboard.schemaVersion;
+}
+
+const allPanels = (d: any): any[] => (d.panels ?? []).flatMap((p: any) => (p.type === 'row' ? [p, ...(p.panels ?? [])] : [p]));
+
+describe('files parse', () => {
+  it('every YAML and JSON file under provisioning/ parses', () => {
+    const walk = (dir: string): string[] =>
+      fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+    const files = walk(PROVISIONING);
+    expect(files.length).toBeGreaterThanOrEqual(8);
+    for (const f of files) {
+      const text = fs.readFileSync(f, 'utf8');
+      if (f.endsWith('.json')) expect(() => JSON.parse(text)).not.toThrow();
+      else if (/\.ya?ml$/.test(f)) {
+        const doc = YAML.parseDocument(text);
+        expect(doc.errors).toEqual([]);
+        expect(doc.toJS().apiVersion).toBe(1);
+      } else throw new Error(`unexpected file ${f}`);
+    }
+  });
+});
+
+describe('data sources', () => {
+  const byUid = new Map<string, any>(dsFile.datasources.map((d: any) => [d.uid, d]));
+
+  it('the PostgreSQL data source: fixed uid, database/sslmode/postgresVersion, reader role, password from the environment', () => {
+    const pg = byUid.get(U.datasources.postgres);
+    expect(pg).toMatchObject({ type: 'grafana-postgresql-datasource', access: 'proxy', user: 'integration_monitor_reader' });
+    expect(pg.jsonData).toEqual(expect.objectContaining({ database: expect.any(String), sslmode: expect.any(String), postgresVersion: expect.any(Number) }));
+    expect(pg.secureJsonData.password).toMatch(/^\$[A-Z_]+$/);
+    expect(pg.password).toBeUndefined(); // never in plain jsonData
+    expect(parseGrafanaInterval(pg.jsonData.timeInterval)).toBe(60_000);
+    const env = { INTMON_PG_HOST: 'postgres:5432', INTMON_PG_DATABASE: 'integration_monitor', INTMON_PG_SSLMODE: 'disable', INTMON_READER_PASSWORD: 's3cret' };
+    expect(grafanaInterpolate(pg.url, env)).toBe('postgres:5432');
+    expect(grafanaInterpolate(pg.jsonData.database, env)).toBe('integration_monitor');
+    expect(grafanaInterpolate(pg.secureJsonData.password, env)).toBe('s3cret');
+  });
+
+  it('the plugin data source: fixed uid, API URL, token in secureJsonData from the environment', () => {
+    const api = byUid.get(U.datasources.api);
+    expect(api).toMatchObject({ type: U.pluginId, access: 'proxy' });
+    expect(api.jsonData.apiUrl).toMatch(/^\$[A-Z_]+$/);
+    expect(api.secureJsonData.apiToken).toMatch(/^\$[A-Z_]+$/);
+    // The plugin's own id, as plugin.json declares it.
+    const pluginJson = path.join(ROOT, 'plugin.json');
+    if (fs.existsSync(pluginJson)) expect(JSON.parse(fs.readFileSync(pluginJson, 'utf8')).id).toBe(U.pluginId);
+  });
+
+  it('every data source has the fields Grafana requires, and uids are unique', () => {
+    for (const d of dsFile.datasources) {
+      expect(d).toEqual(expect.objectContaining({ name: expect.any(String), type: expect.any(String), uid: expect.any(String) }));
+    }
+    expect(new Set(dsFile.datasources.map((d: any) => d.uid)).size).toBe(dsFile.datasources.length);
+    expect([...byUid.keys()].sort()).toEqual(Object.values(U.datasources).sort());
+  });
+});
+
+describe('dashboards', () => {
+  it('the provider points at the directory the dashboards are mounted in, in the uids.json folder', () => {
+    const provider = readYaml('dashboards/provider.yaml').providers[0];
+    expect(provider).toMatchObject({ type: 'file', folderUid: U.folder, options: { path: '/etc/grafana/provisioning/dashboards' } });
+    const compose = YAML.parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'));
+    const mounts: string[] = compose.services.grafana.volumes;
+    expect(mounts.some((m) => /^\.\/provisioning:\/etc\/grafana\/provisioning(:ro)?$/.test(m))).toBe(true);
+  });
+
+  it('both dashboards exist with their uids.json uids and the current schemaVersion', () => {
+    expect(dashboards.map((d) => d.json.uid).sort()).toEqual(Object.values(U.dashboards).sort());
+    const version = currentSchemaVersion();
+    expect(version).toBeGreaterThanOrEqual(42);
+    for (const { json } of dashboards) {
+      expect(json.schemaVersion).toBe(version);
+      expect(json.title).toEqual(expect.any(String));
+      expect(json.id).toBeUndefined(); // provisioned dashboards are matched by uid
+    }
+  });
+
+  it('panels: unique ids, inside the 24-column grid, no two overlap', () => {
+    for (const { file, json } of dashboards) {
+      const panels = allPanels(json);
+      expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length);
+      for (const p of panels) {
+        const g = p.gridPos;
+        expect(g.x >= 0 && g.y >= 0 && g.w > 0 && g.h > 0 && g.x + g.w <= 24).toBe(true);
+      }
+      for (let i = 0; i < panels.length; i++) {
+        for (let j = i + 1; j < panels.length; j++) {
+          const a = panels[i].gridPos;
+          const b = panels[j].gridPos;
+          const overlap = a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+          if (overlap) throw new Error(`${file}: panels ${panels[i].id} and ${panels[j].id} overlap`);
+        }
+      }
+    }
+  });
+
+  it('units: percent for failure rates, ms for latency, short for counts', () => {
+    for (const { json } of dashboards) {
+      for (const p of allPanels(json).filter((x) => x.type === 'timeseries')) {
+        const unit = p.fieldConfig.defaults.unit;
+        if (/failure rate/i.test(p.title)) expect([p.title, unit]).toEqual([p.title, 'percent']);
+        else if (/latency/i.test(p.title)) expect([p.title, unit]).toEqual([p.title, 'ms']);
+        else expect([p.title, unit]).toEqual([p.title, 'short']);
+        expect(p.maxDataPoints).toBeGreaterThan(0);
+      }
+      for (const p of allPanels(json).filter((x) => x.type === 'table')) {
+        for (const o of p.fieldConfig.overrides) {
+          const name: string = o.matcher.options;
+          const unit = o.properties.find((x: any) => x.id === 'unit')?.value;
+          if (/duration|avg|^p\d\d/i.test(name)) expect([name, unit]).toEqual([name, 'ms']);
+          if (/rate/i.test(name)) expect([name, unit]).toEqual([name, 'percent']);
+        }
+      }
+    }
+  });
+
+  it('every data source reference resolves to a provisioned data source of the right type', () => {
+    const known = new Map<string, string>(dsFile.datasources.map((d: any) => [d.uid, d.type]));
+    for (const { file, json } of dashboards) {
+      const refs = datasourceRefs(json, file);
+      expect(refs.length).toBeGreaterThan(0);
+      for (const r of refs) {
+        if (r.uid === '-- Grafana --') continue; // the built-in annotations
+        expect([r.where, known.has(r.uid)]).toEqual([r.where, true]);
+        expect([r.where, r.type]).toEqual([r.where, known.get(r.uid)]);
+      }
+    }
+  });
+
+  it('the overview has failure rate, volume, p50/p95/p99, a coloured health table, failures and failure annotations; health and failures also via the plugin', () => {
+    const overview = dashboards.find((d) => d.json.uid === U.dashboards.overview)!.json;
+    const titles = allPanels(overview).map((p) => p.title);
+    for (const t of [/failure rate/i, /volume/i, /p50/i, /p95/i, /p99/i, /health/i, /failures/i]) expect(titles.some((x) => t.test(x))).toBe(true);
+    const health = allPanels(overview).filter((p) => /health/i.test(p.title));
+    expect(health.map((p) => p.datasource.uid).sort()).toEqual([U.datasources.api, U.datasources.postgres].sort());
+    for (const p of health) {
+      const state = p.fieldConfig.overrides.find((o: any) => /^state$/i.test(o.matcher.options));
+      const mappings = state.properties.find((x: any) => x.id === 'mappings').value[0].options;
+      expect(Object.keys(mappings).sort()).toEqual(['degraded', 'down', 'ok']);
+      expect(mappings.down.color).toBe('red');
+      expect(state.properties.find((x: any) => x.id === 'custom.cellOptions').value.type).toBe('color-background');
+    }
+    const failures = allPanels(overview).filter((p) => /failures/i.test(p.title));
+    expect(failures.map((p) => p.datasource.uid).sort()).toEqual([U.datasources.api, U.datasources.postgres].sort());
+    expect(overview.annotations.list.some((a: any) => a.datasource.uid === U.datasources.postgres && /fail/i.test(a.name))).toBe(true);
+  });
+
+  it('the service detail has multi-value $service and $action variables with All, and the panels the issue names', () => {
+    const detail = dashboards.find((d) => d.json.uid === U.dashboards.serviceDetail)!.json;
+    const vars = new Map<string, any>(detail.templating.list.map((v: any) => [v.name, v]));
+    for (const name of ['service', 'action']) {
+      expect(vars.get(name)).toMatchObject({ type: 'query', multi: true, includeAll: true, datasource: { uid: U.datasources.postgres } });
+    }
+    expect(vars.get('action').query).toContain('$service');
+    const titles = allPanels(detail).map((p) => p.title);
+    for (const t of [/action/i, /status mix/i, /retries/i, /slowest/i, /entity/i]) expect(titles.some((x) => t.test(x))).toBe(true);
+  });
+
+  it('plugin queries are valid members of the plugin query union', () => {
+    for (const { json } of dashboards) {
+      const targets = [...allPanels(json).flatMap((p) => p.targets ?? []), ...json.annotations.list.map((a: any) => a.target).filter(Boolean)];
+      for (const t of targets.filter((x: any) => x.datasource?.uid === U.datasources.api)) {
+        expect(QUERY_TYPES).toContain(t.queryType);
+        if (t.queryType === 'timeseries') expect(METRICS).toContain(t.metric);
+        if (t.limit !== undefined) expect(t.limit >= 1 && t.limit <= 1000).toBe(true);
+      }
+    }
+  });
+
+  it('Postgres panels use Grafana macros, raw-row lists filter on the partition key', () => {
+    for (const { json } of dashboards) {
+      for (const p of allPanels(json)) {
+        for (const t of (p.targets ?? []).filter((x: any) => x.datasource.uid === U.datasources.postgres)) {
+          if (t.format === 'time_series') expect(t.rawSql).toContain('$__timeGroupAlias(bucket, $__interval)');
+          if (/\bFROM integration_logs\b/.test(t.rawSql)) expect(t.rawSql).toContain('$__timeFilter(created_at)');
+          else expect(t.rawSql).toMatch(/integration_(range_agg|hist_range)\(\$__timeFrom\(\)::timestamptz, \$__timeTo\(\)::timestamptz/);
+        }
+      }
+    }
+  });
+});
+
+describe('alerting', () => {
+  const VALID_NODATA = ['NoData', 'Alerting', 'OK', 'KeepLast'];
+  const VALID_ERR = ['Error', 'Alerting', 'OK', 'KeepLast'];
+
+  it('rule groups have the fields Grafana requires', () => {
+    for (const g of rulesFile.groups) {
+      expect(g).toEqual(expect.objectContaining({ orgId: 1, name: expect.any(String), folder: expect.any(String), interval: expect.any(String) }));
+      expect(parseGrafanaInterval(g.interval)).toBeGreaterThanOrEqual(10_000);
+    }
+    expect(rules.map((r) => r.uid).sort()).toEqual(Object.values(U.alertRules).sort());
+  });
+
+  it.each(rules.map((r) => [r.uid, r]))('%s: complete rule: data, condition, for, states, annotations, severity', (_uid, r: any) => {
+    expect(r.title).toEqual(expect.any(String));
+    const refs = r.data.map((d: any) => d.refId);
+    expect(new Set(refs).size).toBe(refs.length);
+    expect(refs).toContain(r.condition);
+    expect(VALID_NODATA).toContain(r.noDataState);
+    expect(VALID_ERR).toContain(r.execErrState);
+    expect(parseGrafanaInterval(r.for)).toBeGreaterThan(0);
+    for (const k of ['summary', 'description', 'runbook_url']) expect(r.annotations[k]).toEqual(expect.any(String));
+    expect(r.annotations.runbook_url).toMatch(/^https:\/\//);
+    expect(['page', 'ticket']).toContain(r.labels.severity);
+    for (const d of r.data) {
+      expect(d.model.refId).toBe(d.refId);
+      if (d.datasourceUid === '__expr__') {
+        expect(['math', 'reduce', 'threshold']).toContain(d.model.type);
+        const inputs = d.model.type === 'math' ? [...d.model.expression.matchAll(/\$\{?([A-Z][A-Za-z0-9]*)\}?/g)].map((m) => m[1]) : [d.model.expression];
+        for (const i of inputs) expect(refs).toContain(i);
+      } else {
+        expect(d.datasourceUid).toBe(U.datasources.postgres);
+        expect(d.model.datasource).toEqual({ type: U.postgresType, uid: U.datasources.postgres });
+        expect(d.model.format).toBe('table'); // one instance per row, labelled by service_name
+        expect(d.relativeTimeRange.from).toBeGreaterThan(d.relativeTimeRange.to);
+      }
+    }
+    const cond = r.data.find((d: any) => d.refId === r.condition);
+    expect(cond.datasourceUid).toBe('__expr__');
+    if (r.dashboardUid) {
+      const dash = dashboards.find((d) => d.json.uid === r.dashboardUid);
+      expect(dash).toBeDefined();
+      expect(allPanels(dash!.json).map((p) => p.id)).toContain(r.panelId);
+    }
+  });
+
+  it('labels escape `$` so that Grafana expansion leaves the template intact; annotations and queries are used raw', () => {
+    const env = { labels: 'EXPANDED', values: 'EXPANDED', A: 'EXPANDED' };
+    for (const r of rules) {
+      for (const [k, v] of Object.entries<string>(r.labels)) {
+        const after = grafanaInterpolate(v, env);
+        expect([k, after.includes('EXPANDED')]).toEqual([k, false]);
+        if (v.includes('$')) expect(after).toBe(v.replace(/\$\$/g, '$'));
+      }
+      expect(grafanaInterpolate(r.labels.service, env)).toBe('{{ $labels.service_name }}');
+      for (const v of Object.values<string>(r.annotations)) expect(v).not.toContain('$$');
+      for (const d of r.data) expect(JSON.stringify(d.model)).not.toContain('$$');
+    }
+  });
+
+  it('burn-rate rules: 14.4x over 1 h and 5 min, 6x over 6 h and 30 min, against intmon.slo_target', () => {
+    const windows = (uid: string) => {
+      const r = rules.find((x) => x.uid === uid);
+      const sql = r.data.filter((d: any) => d.datasourceUid !== '__expr__');
+      return { ranges: sql.map((d: any) => d.relativeTimeRange.from).sort((a: number, b: number) => a - b), math: r.data.find((d: any) => d.model.type === 'math').model.expression, sql };
+    };
+    const fast = windows(U.alertRules.burnRateFast);
+    expect(fast.ranges).toEqual([300, 3600]);
+    expect(fast.math).toBe('($A > 14.4) && ($B > 14.4)');
+    const slow = windows(U.alertRules.burnRateSlow);
+    expect(slow.ranges).toEqual([1800, 21600]);
+    expect(slow.math).toBe('($A > 6) && ($B > 6)');
+    for (const d of [...fast.sql, ...slow.sql]) expect(d.model.rawSql).toContain("current_setting('intmon.slo_target', true)");
+  });
+
+  it('a contact point with the webhook URL from the environment, and a policy routing to it', () => {
+    const cp = contactPoints.contactPoints[0];
+    const receiver = cp.receivers[0];
+    expect(receiver).toMatchObject({ uid: U.contactPoint, type: 'webhook' });
+    expect(grafanaInterpolate(receiver.settings.url, { INTMON_ALERT_WEBHOOK_URL: 'https://hooks.example/x' })).toBe('https://hooks.example/x');
+    const root = policies.policies[0];
+    expect(root.receiver).toBe(cp.name);
+    expect(root.group_by).toEqual(expect.arrayContaining(['alertname', 'service_name']));
+    const severities = root.routes.map((r: any) => r.object_matchers[0]);
+    expect(severities).toEqual(expect.arrayContaining([['severity', '=', 'page'], ['severity', '=', 'ticket']]));
+    for (const r of root.routes) expect(r.receiver).toBe(cp.name);
+    // every severity a rule can carry is routed explicitly
+    for (const rule of rules) expect(severities.map((s: string[]) => s[2])).toContain(rule.labels.severity);
+  });
+});
+
+describe('docker-compose', () => {
+  const compose = YAML.parse(fs.readFileSync(path.join(ROOT, 'docker-compose.yml'), 'utf8'));
+
+  it('postgres:17, the API built here, a pinned Grafana with dist/ as the plugin, unsigned loading for this plugin only, healthchecks', () => {
+    const s = compose.services;
+    expect(s.postgres.image).toBe('postgres:17');
+    expect(s.api.build).toBeDefined();
+    expect(s.grafana.image).toMatch(/^grafana\/grafana:\d+\.\d+\.\d+$/);
+    expect(s.grafana.environment.GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS).toBe(U.pluginId);
+    expect(s.grafana.volumes).toContain(`./dist:/var/lib/grafana/plugins/${U.pluginId}:ro`);
+    for (const name of ['postgres', 'api', 'grafana']) expect(s[name].healthcheck.test).toBeDefined();
+  });
+
+  it('Grafana gets every environment variable the provisioning files use', () => {
+    const used = new Set<string>();
+    for (const f of [...listFiles('datasources', '.yaml'), 'alerting/contact-points.yaml']) {
+      const text = fs.readFileSync(path.join(PROVISIONING, f), 'utf8').replace(/^\s*#.*$/gm, '');
+      for (const m of text.matchAll(/\$\{?([A-Z][A-Z0-9_]+)\}?/g)) used.add(m[1]);
+    }
+    expect(used.size).toBeGreaterThanOrEqual(6);
+    for (const v of used) expect(Object.keys(compose.services.grafana.environment)).toContain(v);
+  });
+});
