@@ -29,7 +29,7 @@ export interface Harness {
   tokens: Record<'anon' | 'authenticated' | 'service_role', string>;
   /** GET under the API prefix (or a root path such as /healthz), as `authenticated` unless told. */
   get(path: string, opts?: { token?: string | null; headers?: Record<string, string> }): Promise<Reply>;
-  /** Any request, path sent as given (it may be malformed on purpose). */
+  /** Any request, path sent as given (it may be malformed on purpose), on a connection of its own. */
   request(method: string, path: string, opts?: { headers?: Record<string, string>; body?: string }): Promise<Reply>;
   close(): Promise<void>;
 }
@@ -40,9 +40,12 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
  * Real HTTP over loopback (fastify's inject would need light-my-request's ESM-only cookie module,
  * which jest on Node 20 cannot load; a real socket also tests what clients actually get).
  */
-function send(port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Reply> {
+function send(port: number, method: string, path: string, headers: Record<string, string>, body?: string, fresh = false): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent }, (res) => {
+    // fresh: a request the server may answer by closing the connection must not poison a pooled one.
+    // A body goes with its length (not chunked), as clients send it.
+    const allHeaders = body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) };
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers: allHeaders, agent: fresh ? false : agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -80,7 +83,7 @@ export async function startHarness(opts: { health?: Partial<HealthThresholds> } 
       return send(port, 'GET', url, headers);
     },
     request(method, path, o = {}) {
-      return send(port, method, path, o.headers ?? {}, o.body);
+      return send(port, method, path, o.headers ?? {}, o.body, true);
     },
     async close() {
       await app.close();
