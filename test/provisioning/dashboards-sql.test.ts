@@ -1,0 +1,363 @@
+/**
+ * Every PostgreSQL query of both dashboards (panels, variables, annotations), expanded as Grafana
+ * would, run on the migrated real Postgres as Grafana's data source role
+ * (integration_monitor_reader, a member of `authenticated`), over ranges from 5 minutes to 90 days;
+ * and the numbers compared with ones computed here from the fixture calls.
+ */
+import crypto from 'node:crypto';
+import { createTestDatabase, TestDatabase } from '../helpers/db';
+import { ALL_VALUE, expandPanelSql, panelInterval, TemplateVariable, TimeRange } from '../helpers/grafana-macros';
+import { asReader, Call, call, groupBy, inRange, insertCalls, minutes, percentileCont, round2 } from './support/fixtures';
+import { readJson, readYaml, uids } from './support/provisioning';
+
+const U = uids();
+const overview = readJson('dashboards/integrations-overview.json');
+const detail = readJson('dashboards/service-detail.json');
+const pgDs = readYaml('datasources/integration-monitor.yaml').datasources.find((d: any) => d.uid === U.datasources.postgres);
+
+const T = new Date('2026-11-20T12:00:00Z'); // "now" of every query below
+const ago = (ms: number) => new Date(T.getTime() - ms);
+const LEAD = crypto.randomUUID();
+
+/** The fixture: what an hour or two of calls to three providers looks like, with known answers. */
+function fixture(): Call[] {
+  const calls: Call[] = [];
+  for (let m = 1; m <= 60; m++) {
+    // amocrm/sync_lead: one call a minute, 100 ms; the 7 most recent minutes failed.
+    calls.push(
+      call({
+        service_name: 'amocrm',
+        action: 'sync_lead',
+        status: m <= 7 ? 'failed' : 'success',
+        duration_ms: 100,
+        created_at: ago(minutes(m) - 10_000),
+        related_entity_type: m <= 3 ? 'lead' : null,
+        related_entity_id: m <= 3 ? LEAD : null,
+      }),
+    );
+  }
+  for (let m = 1; m <= 5; m++) calls.push(call({ service_name: 'amocrm', action: 'test_connection', duration_ms: 150, created_at: ago(minutes(m * 11) - 20_000) }));
+  for (let m = 11; m <= 30; m++) {
+    // resend/send_email: 20 calls, one very slow; three needed retries.
+    calls.push(
+      call({
+        service_name: 'resend',
+        action: 'send_email',
+        duration_ms: m === 20 ? 5000 : 200 + m,
+        retry_count: m % 7 === 0 ? 2 : 0,
+        created_at: ago(minutes(m) - 30_000),
+        related_entity_type: m === 20 ? 'lead' : null,
+        related_entity_id: m === 20 ? LEAD : null,
+      }),
+    );
+  }
+  for (let m = 1; m <= 5; m++) calls.push(call({ service_name: 'telegram', action: 'send_message', duration_ms: 40 + m, created_at: ago(minutes(m * 9) - 5_000) }));
+  calls.push(call({ service_name: 'telegram', action: 'send_message', status: 'pending', duration_ms: null, created_at: ago(minutes(4)) }));
+  // Older traffic (2 days ago) that only the long ranges see.
+  for (let h = 30; h < 54; h++) calls.push(call({ service_name: 'mobizon', action: 'send_sms', status: h % 6 === 0 ? 'failed' : 'success', duration_ms: 300, created_at: ago(minutes(h * 60)) }));
+  return calls;
+}
+
+const CALLS = fixture();
+const RANGES: Array<[string, number]> = [
+  ['5m', minutes(5)],
+  ['1h', minutes(60)],
+  ['24h', minutes(24 * 60)],
+  ['7d', minutes(7 * 24 * 60)],
+  ['90d', minutes(90 * 24 * 60)],
+];
+
+interface PanelTarget {
+  dashboard: string;
+  panel: any;
+  target: any;
+}
+const pgTargets = (d: any): PanelTarget[] =>
+  d.panels.flatMap((p: any) => (p.targets ?? []).filter((t: any) => t.datasource.uid === U.datasources.postgres).map((t: any) => ({ dashboard: d.uid, panel: p, target: t })));
+
+/** Dashboard variables as the frontend would hold them once the variable queries have run. */
+function detailVariables(services: string[] | 'all', actions: string[] | 'all', entity: { type: string; id: string } = { type: '', id: '' }): TemplateVariable[] {
+  const allServices = [...new Set(CALLS.map((c) => c.service_name))].sort();
+  const allActions = [...new Set(CALLS.map((c) => c.action))].sort();
+  return [
+    { name: 'service', multi: true, includeAll: true, options: allServices, current: services === 'all' ? ALL_VALUE : services },
+    { name: 'action', multi: true, includeAll: true, options: allActions, current: actions === 'all' ? ALL_VALUE : actions },
+    { name: 'entity_type', current: entity.type },
+    { name: 'entity_id', current: entity.id },
+  ];
+}
+
+function contextFor(panel: any, range: TimeRange, variables: TemplateVariable[] = []) {
+  // Grafana: interval from the panel's maxDataPoints, floored by the panel's (or data source's) min interval.
+  const { intervalMs } = panelInterval(range, panel.maxDataPoints ?? 1000, panel.interval ?? pgDs.jsonData.timeInterval);
+  return { range, intervalMs, variables };
+}
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await insertCalls(db.pool, CALLS);
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+async function run(sql: string) {
+  return asReader(db.pool, async (c) => c.query(sql));
+}
+
+describe('every PostgreSQL query runs as integration_monitor_reader over 5 minutes to 90 days', () => {
+  const all = [...pgTargets(overview), ...pgTargets(detail)];
+  const cases = all.flatMap((pt) => RANGES.map(([name, ms]) => [`${pt.dashboard} / ${pt.panel.title} / ${name}`, pt, ms] as const));
+
+  it.each(cases)('%s', async (_name, pt, ms) => {
+    const range = { from: ago(ms), to: T };
+    const vars = pt.dashboard === U.dashboards.serviceDetail ? detailVariables('all', 'all', { type: 'lead', id: LEAD }) : [];
+    const { sql } = expandPanelSql(pt.target.rawSql, contextFor(pt.panel, range, vars));
+    const res = await run(sql);
+    if (pt.target.format === 'time_series') {
+      // Grafana needs a column named time, sorted ascending, and numeric values.
+      expect(res.fields.map((f) => f.name)).toContain('time');
+      const times = res.rows.map((r) => Number(r.time));
+      expect(times).toEqual([...times].sort((a, b) => a - b));
+      for (const t of times) expect(t * 1000 >= range.from.getTime() - 86_400_000 && t * 1000 <= range.to.getTime()).toBe(true);
+    }
+  });
+
+  it('variables and annotations run too, as the reader', async () => {
+    const range = { from: ago(minutes(24 * 60)), to: T };
+    for (const v of detail.templating.list.filter((x: any) => x.type === 'query')) {
+      const { sql } = expandPanelSql(v.query, { range, intervalMs: 60_000, variables: detailVariables('all', 'all') });
+      const res = await run(sql);
+      expect(res.fields).toHaveLength(1);
+    }
+    for (const a of overview.annotations.list.filter((x: any) => x.datasource.uid === U.datasources.postgres)) {
+      const { sql } = expandPanelSql(a.target.rawSql, { range, intervalMs: 60_000 });
+      const res = await run(sql);
+      expect(res.fields.map((f) => f.name)).toEqual(expect.arrayContaining(['time', 'timeend', 'text', 'tags']));
+    }
+  });
+
+  it('the reader role cannot write, and anon cannot read', async () => {
+    await expect(run("INSERT INTO integration_logs (service_name, action, status) VALUES ('x', 'y', 'success')")).rejects.toThrow(/permission denied|row-level security/);
+    await expect(run('DELETE FROM integration_logs')).rejects.toThrow(/permission denied/);
+    const c = await db.pool.connect();
+    try {
+      await c.query('BEGIN; SET LOCAL ROLE anon');
+      await expect(c.query('SELECT * FROM integration_range_agg(now() - interval \'1 day\', now(), NULL)')).rejects.toThrow(/permission denied/);
+    } finally {
+      await c.query('ROLLBACK');
+      c.release();
+    }
+  });
+});
+
+// ---- numbers -----------------------------------------------------------------------------------
+
+const panel = (d: any, title: RegExp) => d.panels.find((p: any) => title.test(p.title));
+
+/** Runs a time_series panel over a range and returns {`time|metric` → value} (plus the interval used). */
+async function series(d: any, title: RegExp, range: TimeRange, variables: TemplateVariable[] = []) {
+  const p = panel(d, title);
+  const ctx = contextFor(p, range, variables);
+  const res = await run(expandPanelSql(p.targets[0].rawSql, ctx).sql);
+  const out = new Map<string, number | null>();
+  for (const r of res.rows) {
+    for (const f of res.fields.filter((x) => x.name !== 'time' && x.name !== 'metric')) {
+      const name = r.metric !== undefined ? r.metric : f.name;
+      out.set(`${Number(r.time) * 1000}|${name}`, r[f.name] === null ? null : Number(r[f.name]));
+    }
+  }
+  return { out, intervalMs: ctx.intervalMs };
+}
+
+/** Expected per-bucket values from the fixture, bucketed as Grafana's $__timeGroup would. */
+function expected(range: TimeRange, intervalMs: number, key: (c: Call) => string | null, value: (cs: Call[]) => number | null, filter: (c: Call) => boolean = () => true) {
+  const rows = CALLS.filter((c) => inRange(c, range.from, range.to) && filter(c));
+  const out = new Map<string, number | null>();
+  for (const [k, cs] of groupBy(rows, (c) => `${Math.floor(c.created_at.getTime() / intervalMs) * intervalMs}|${key(c)}`)) {
+    if (k.endsWith('|null')) continue;
+    out.set(k, value(cs));
+  }
+  return out;
+}
+
+const failureRate = (cs: Call[]) => round2((100 * cs.filter((c) => c.status === 'failed').length) / cs.length);
+const durations = (cs: Call[]) => cs.map((c) => c.duration_ms).filter((d): d is number => d !== null);
+
+function expectClose(actual: Map<string, number | null>, want: Map<string, number | null>, relTol = 0) {
+  expect([...actual.keys()].sort()).toEqual([...want.keys()].sort());
+  for (const [k, v] of want) {
+    const a = actual.get(k)!;
+    if (v === null) expect([k, a]).toEqual([k, null]);
+    else if (relTol === 0) expect([k, a]).toEqual([k, v]);
+    else expect([k, Math.abs(a - v) <= relTol * Math.abs(v) + 1e-9]).toEqual([k, true]);
+  }
+}
+
+describe('overview numbers equal the fixture', () => {
+  const day = { from: ago(minutes(24 * 60)), to: T };
+
+  it('failure rate by service, per 5-minute bucket over 24 h (300 points)', async () => {
+    const { out, intervalMs } = await series(overview, /^Failure rate by service/, day);
+    expect(intervalMs).toBe(minutes(5));
+    const want = expected(day, intervalMs, (c) => c.service_name, failureRate);
+    expectClose(out, want);
+    // the two hand-checked buckets: the last 5 minutes all failed, the 5 before 2 of 5
+    expect(out.get(`${T.getTime() - minutes(5)}|amocrm`)).toBe(100);
+    expect(out.get(`${T.getTime() - minutes(10)}|amocrm`)).toBe(40);
+  });
+
+  it('the same panel over 1 h uses 1-minute buckets (the min interval), not 10 s', async () => {
+    const hour = { from: ago(minutes(60)), to: T };
+    const { out, intervalMs } = await series(overview, /^Failure rate by service/, hour);
+    expect(intervalMs).toBe(minutes(1));
+    expectClose(out, expected(hour, intervalMs, (c) => c.service_name, failureRate));
+  });
+
+  it('call volume by service, over 7 days (30-minute buckets) including the older traffic', async () => {
+    const week = { from: ago(minutes(7 * 24 * 60)), to: T };
+    const { out, intervalMs } = await series(overview, /^Call volume/, week);
+    expect(intervalMs).toBe(minutes(30));
+    expectClose(out, expected(week, intervalMs, (c) => c.service_name, (cs) => cs.length));
+    expect([...out.keys()].some((k) => k.endsWith('|mobizon'))).toBe(true);
+  });
+
+  it.each([
+    [/p50/, 0.5],
+    [/p95/, 0.95],
+    [/p99/, 0.99],
+  ])('latency %s by service within 2.5 %% of percentile_cont', async (title, p) => {
+    const { out, intervalMs } = await series(overview, new RegExp(`^Latency ${title.source}`), day);
+    const want = expected(day, intervalMs, (c) => (c.duration_ms === null ? null : c.service_name), (cs) => percentileCont(durations(cs), p));
+    expectClose(out, want, 0.025);
+  });
+
+  it('health table: calls, failures, rate, averages, percentiles and state per service', async () => {
+    const p = panel(overview, /Service health \(PostgreSQL\)/);
+    const hour = { from: ago(minutes(60)), to: T };
+    const res = await run(expandPanelSql(p.targets[0].rawSql, contextFor(p, hour)).sql);
+    const rows = new Map(res.rows.map((r) => [r.Service, r]));
+    const inHour = CALLS.filter((c) => inRange(c, hour.from, hour.to));
+    expect([...rows.keys()].sort()).toEqual([...new Set(inHour.map((c) => c.service_name))].sort());
+    for (const [svc, cs] of groupBy(inHour, (c) => c.service_name)) {
+      const r = rows.get(svc);
+      const failed = cs.filter((c) => c.status === 'failed').length;
+      const ds = durations(cs);
+      expect(Number(r.Calls)).toBe(cs.length);
+      expect(Number(r.Failed)).toBe(failed);
+      expect(Number(r.Succeeded)).toBe(cs.filter((c) => c.status === 'success').length);
+      expect(Number(r['Failure rate'])).toBe(round2((100 * failed) / cs.length));
+      expect(Number(r.Avg)).toBeCloseTo(ds.reduce((s, x) => s + x, 0) / ds.length, 1);
+      for (const [col, q] of [['p50', 0.5], ['p95', 0.95], ['p99', 0.99]] as const) {
+        const want = percentileCont(ds, q)!;
+        expect(Math.abs(Number(r[col]) - want) <= 0.025 * want + 0.05).toBe(true);
+      }
+    }
+    // amocrm: 7 failed of 65 calls (10.8 %, >= 20 calls) → degraded; resend/telegram: ok.
+    expect(rows.get('amocrm').State).toBe('degraded');
+    expect(rows.get('resend').State).toBe('ok');
+    expect(rows.get('telegram').State).toBe('ok');
+  });
+
+  it('health state: one failure out of one call at night is not down', async () => {
+    const night = { from: ago(minutes(48 * 60 + 30)), to: ago(minutes(47 * 60 + 30)) }; // one mobizon call, failed (h = 48)
+    const p = panel(overview, /Service health \(PostgreSQL\)/);
+    const res = await run(expandPanelSql(p.targets[0].rawSql, contextFor(p, night)).sql);
+    expect(res.rows).toHaveLength(1);
+    expect(res.rows[0]).toMatchObject({ Service: 'mobizon', State: 'degraded' });
+    expect(Number(res.rows[0].Calls)).toBe(1);
+  });
+
+  it('recent failures: failed calls in the range, newest first', async () => {
+    const p = panel(overview, /Recent failures \(PostgreSQL\)/);
+    const res = await run(expandPanelSql(p.targets[0].rawSql, contextFor(p, day)).sql);
+    const want = CALLS.filter((c) => c.status === 'failed' && inRange(c, day.from, day.to)).sort((a, b) => b.created_at.getTime() - a.created_at.getTime());
+    expect(res.rows.map((r) => r.Id)).toEqual(want.map((c) => c.id));
+    expect(res.rows[0]).toMatchObject({ Service: 'amocrm', Code: '500', Error: 'upstream error' });
+  });
+
+  it('failure annotations: one per service and bucket with failures, with the counts', async () => {
+    const a = overview.annotations.list.find((x: any) => x.datasource.uid === U.datasources.postgres);
+    const res = await run(expandPanelSql(a.target.rawSql, { range: day, intervalMs: 60_000 }).sql);
+    const width = Math.max(Math.floor(minutes(24 * 60) / 100), 60_000); // greatest(($__to - $__from) / 100, 60000)
+    const want = expected(day, width, (c) => c.service_name, (cs) => cs.filter((c) => c.status === 'failed').length);
+    const texts = res.rows.map((r) => r.text).sort();
+    const wantTexts = [...want.entries()]
+      .filter(([, n]) => n! > 0)
+      .map(([k, n]) => {
+        const svc = k.split('|')[1];
+        const total = expected(day, width, (c) => c.service_name, (cs) => cs.length).get(k);
+        return `${svc}: ${n} failed of ${total} calls`;
+      })
+      .sort();
+    expect(texts).toEqual(wantTexts);
+    for (const r of res.rows) expect(r.tags).toMatch(/^failure,/);
+  });
+});
+
+describe('service detail numbers equal the fixture', () => {
+  const day = { from: ago(minutes(24 * 60)), to: T };
+  const inSel = (services: string[], actions: string[] | 'all') => (c: Call) => services.includes(c.service_name) && (actions === 'all' || actions.includes(c.action));
+
+  it('variables: services, then actions of the selected services', async () => {
+    const [svcVar, actionVar] = detail.templating.list;
+    const s = await run(expandPanelSql(svcVar.query, { range: day, intervalMs: 60_000 }).sql);
+    expect(s.rows.map((r) => Object.values(r)[0])).toEqual([...new Set(CALLS.map((c) => c.service_name))].sort());
+    const a = await run(expandPanelSql(actionVar.query, { range: day, intervalMs: 60_000, variables: detailVariables(['amocrm', 'telegram'], 'all') }).sql);
+    expect(a.rows.map((r) => Object.values(r)[0])).toEqual(['send_message', 'sync_lead', 'test_connection']);
+  });
+
+  it('calls and failure rate by action, for a multi-value selection', async () => {
+    const vars = detailVariables(['amocrm', 'resend'], ['sync_lead', 'send_email']);
+    const sel = inSel(['amocrm', 'resend'], ['sync_lead', 'send_email']);
+    const calls = await series(detail, /^Calls by action/, day, vars);
+    expectClose(calls.out, expected(day, calls.intervalMs, (c) => `${c.service_name} / ${c.action}`, (cs) => cs.length, sel));
+    const rate = await series(detail, /^Failure rate by action/, day, vars);
+    expectClose(rate.out, expected(day, rate.intervalMs, (c) => `${c.service_name} / ${c.action}`, failureRate, sel));
+    expect([...calls.out.keys()].some((k) => k.includes('test_connection'))).toBe(false);
+  });
+
+  it('status mix and retries with All selected', async () => {
+    const vars = detailVariables('all', 'all');
+    const mix = await series(detail, /^Status mix/, day, vars);
+    expectClose(mix.out, expected(day, mix.intervalMs, (c) => c.status, (cs) => cs.length));
+    expect([...mix.out.keys()].some((k) => k.endsWith('|pending'))).toBe(true);
+    const retries = await series(detail, /^Retries/, day, vars);
+    const attempts = expected(day, retries.intervalMs, () => 'retry attempts', (cs) => cs.reduce((s, c) => s + c.retry_count, 0));
+    const retried = expected(day, retries.intervalMs, () => 'retried calls', (cs) => cs.filter((c) => c.retry_count > 0).length);
+    expectClose(retries.out, new Map([...attempts, ...retried]));
+  });
+
+  it('latency p50/p95/p99 of one service within 2.5 %', async () => {
+    const vars = detailVariables(['resend'], 'all');
+    const { out, intervalMs } = await series(detail, /^Latency/, day, vars);
+    const sel = inSel(['resend'], 'all');
+    const want = new Map<string, number | null>();
+    for (const [name, q] of [['p50', 0.5], ['p95', 0.95], ['p99', 0.99]] as const) {
+      for (const [k, v] of expected(day, intervalMs, () => name, (cs) => percentileCont(durations(cs), q), sel)) want.set(k, v);
+    }
+    expectClose(out, want, 0.025);
+  });
+
+  it('slowest calls of the selection, slowest first', async () => {
+    const p = panel(detail, /^Slowest calls/);
+    const vars = detailVariables(['resend', 'telegram'], 'all');
+    const res = await run(expandPanelSql(p.targets[0].rawSql, contextFor(p, day, vars)).sql);
+    const want = CALLS.filter((c) => ['resend', 'telegram'].includes(c.service_name) && c.duration_ms !== null && inRange(c, day.from, day.to))
+      .sort((a, b) => b.duration_ms! - a.duration_ms! || b.created_at.getTime() - a.created_at.getTime())
+      .slice(0, 50);
+    expect(res.rows.map((r) => r.Id)).toEqual(want.map((c) => c.id));
+    expect(res.rows[0]).toMatchObject({ Service: 'resend', Duration: 5000 });
+  });
+
+  it('entity drill-down: every call about one lead, newest first; a malformed id matches nothing', async () => {
+    const p = panel(detail, /^Entity drill-down/);
+    const res = await run(expandPanelSql(p.targets[0].rawSql, contextFor(p, day, detailVariables('all', 'all', { type: 'lead', id: LEAD }))).sql);
+    const want = CALLS.filter((c) => c.related_entity_id === LEAD).sort((a, b) => b.created_at.getTime() - a.created_at.getTime());
+    expect(res.rows.map((r) => r.Id)).toEqual(want.map((c) => c.id));
+    expect(new Set(res.rows.map((r) => r.Service))).toEqual(new Set(['amocrm', 'resend']));
+    const bad = await run(expandPanelSql(p.targets[0].rawSql, contextFor(p, day, detailVariables('all', 'all', { type: 'lead', id: "x'; DROP TABLE integration_logs; --" }))).sql);
+    expect(bad.rows).toEqual([]);
+  });
+});
