@@ -487,10 +487,14 @@ class RecorderImpl implements Recorder {
         this.onError(e as Error);
       }
     }
-    if (this.draining) await this.draining;
-    this.nextProbeAt = 0; // one last attempt even if in backoff
-    this.kick();
-    await this.draining;
+    // Drain until everything is written, or until the database refuses (then spool the rest).
+    for (let round = 0; round < 20; round++) {
+      if (this.draining) await this.draining;
+      if (round > 0 && (!this.up || (this.queue.length === 0 && !this.spool.hasData()))) break;
+      this.nextProbeAt = 0; // one more attempt even if in backoff
+      this.kick();
+      await this.draining;
+    }
     this.closed = true;
     this.spillQueue(); // whatever the database did not take
     this.spool.close();

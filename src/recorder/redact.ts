@@ -29,7 +29,7 @@ const BEARER_RE = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{6,}/gi;
 const QUERY_IN_TEXT_RE = /([?&;](?:api[-_]?key|key|token|access[-_]?token|secret|password|signature|sig)=)[^&#\s"']*/gi;
 const EMAIL_RE = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
 // 10–15 digits, optionally with a leading + and common separators; not part of a longer token.
-const PHONE_RE = /(?<![\w.-])\+?\d(?:[\s().-]?\d){9,14}(?![\w-])/g;
+const PHONE_RE = /(?<![\w.-])\+?\d(?:[\s().-]{0,2}\d){9,14}(?![\w-])/g;
 const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Removes credentials (and PII when asked) from free text. */

@@ -3,7 +3,10 @@
  *
  * Two paths in one transaction:
  *  - fresh rows (first and only version of a call, never sent before): plain COPY into the table —
- *    the fastest way Postgres ingests;
+ *    the fastest way Postgres ingests. Postgres refuses COPY FROM into a table with row-level
+ *    security for a role that does not bypass RLS (stock `service_role` here; Supabase's own
+ *    service_role has BYPASSRLS), so on that error the writer switches for good to COPY into a
+ *    temp table + plain INSERT … SELECT, which the RLS policies do allow;
  *  - everything else (pending/retrying rows and their updates, spool replays, batches whose commit
  *    we could not confirm): COPY into a session temp table, then INSERT … SELECT … ON CONFLICT
  *    (id, created_at) DO UPDATE … WHERE the stored version is older. That makes any replay land
@@ -25,6 +28,9 @@ const CREATE_STAGE = `CREATE TEMP TABLE IF NOT EXISTS ${STAGE} (
   error_message text, error_code text, duration_ms integer, retry_count integer NOT NULL,
   created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL) ON COMMIT DELETE ROWS`;
 
+const CREATE_FRESH = `CREATE TEMP TABLE IF NOT EXISTS intmon_recorder_fresh (LIKE ${STAGE}) ON COMMIT DELETE ROWS`;
+const INSERT_FRESH = `INSERT INTO integration_logs (${COLS}) SELECT ${COLS} FROM intmon_recorder_fresh`;
+
 const MERGE = `INSERT INTO integration_logs (${COLS})
   SELECT DISTINCT ON (id, created_at) ${COLS} FROM ${STAGE} ORDER BY id, created_at, updated_at DESC
   ON CONFLICT (id, created_at) DO UPDATE SET
@@ -36,13 +42,22 @@ export type WriteErrorKind = 'transient' | 'duplicate' | 'data';
 /** Classifies a failed write: retry later (transient), retry via merge (duplicate), or bad rows (data). */
 export function classifyWriteError(err: unknown): WriteErrorKind {
   const code = (err as { code?: unknown }).code;
+  if (isRlsCopyRefusal(err)) return 'transient';
   if (code === '23505') return 'duplicate';
   // Class 22 (data exception) and 23 (integrity, e.g. a CHECK) are about the rows, not the server.
   if (typeof code === 'string' && /^2[23]/.test(code)) return 'data';
   return 'transient';
 }
 
+/** "COPY FROM not supported with row-level security" (SQLSTATE 0A000). */
+function isRlsCopyRefusal(err: unknown): boolean {
+  return (err as { code?: unknown }).code === '0A000' && /row-level security/i.test(String((err as Error).message));
+}
+
 export class PgWriter {
+  /** Whether plain COPY into integration_logs is allowed for our role (learned on first refusal). */
+  directCopy = true;
+
   constructor(
     private readonly pool: Pool,
     private readonly role: string | null,
@@ -50,6 +65,16 @@ export class PgWriter {
 
   /** One transaction: `fresh` lines by plain COPY, `merge` lines by the idempotent path. */
   async write(fresh: string, merge: string): Promise<void> {
+    try {
+      await this.writeOnce(fresh, merge);
+    } catch (err) {
+      if (!this.directCopy || !isRlsCopyRefusal(err)) throw err;
+      this.directCopy = false;
+      await this.writeOnce(fresh, merge);
+    }
+  }
+
+  private async writeOnce(fresh: string, merge: string): Promise<void> {
     const client = await this.pool.connect();
     // A server that goes away mid-COPY makes the client emit 'error'; without a listener that
     // would crash the host process.
@@ -59,9 +84,14 @@ export class PgWriter {
     try {
       await client.query(this.role ? `BEGIN; SET LOCAL ROLE ${quoteIdent(this.role)}` : 'BEGIN');
       try {
-        if (fresh.length > 0) await copyInto(client, `COPY integration_logs (${COLS}) FROM STDIN`, fresh);
+        if (merge.length > 0 || (fresh.length > 0 && !this.directCopy)) await client.query(CREATE_STAGE);
+        if (fresh.length > 0 && this.directCopy) await copyInto(client, `COPY integration_logs (${COLS}) FROM STDIN`, fresh);
+        else if (fresh.length > 0) {
+          await client.query(CREATE_FRESH);
+          await copyInto(client, `COPY intmon_recorder_fresh (${COLS}) FROM STDIN`, fresh);
+          await client.query(INSERT_FRESH);
+        }
         if (merge.length > 0) {
-          await client.query(CREATE_STAGE);
           await copyInto(client, `COPY ${STAGE} (${COLS}) FROM STDIN`, merge);
           await client.query(MERGE);
         }
