@@ -46,6 +46,7 @@ describe('track', () => {
     const entityId = '2b1e6f1c-7b0a-4c1e-9a43-0f7c9c1b2d3e';
     await rec.track('telegram', 'send_message', () => 'sync value', { entity: { type: 'lead', id: entityId }, request: { chat_id: 1, text: 'hi' } });
     await rec.flush();
+    expect(rec.stats()).toMatchObject({ tracked: 4, written: 4, spooled: 0, dropped: 0 });
     const rows = await allRows(db.pool);
     expect(rows).toHaveLength(4);
     const [ok, failed, failedSync, withEntity] = rows;
