@@ -14,6 +14,7 @@ import { API_PREFIX } from './contract';
 import { HttpError, installErrorHandling } from './errors';
 import { HealthThresholds, healthThresholdsFromEnv, resolveHealthThresholds } from './health-state';
 import { swaggerOptions } from './openapi';
+import { cacheTtlFromEnv, ResponseCache } from './response-cache';
 import { Api, RouteContext } from './routes/context';
 import { registerHealth } from './routes/health';
 import { registerLogs } from './routes/logs';
@@ -36,6 +37,8 @@ export interface ServerOptions {
   logger?: boolean;
   /** Cap on each SQL statement a request runs (default 15 s). */
   statementTimeoutMs?: number;
+  /** How long an aggregate answer is reused for the same token and URL; 0 = off (default MONITOR_API_CACHE_MS, else 1000). */
+  cacheTtlMs?: number;
 }
 
 function packageVersion(): string {
@@ -87,8 +90,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(swagger, swaggerOptions(packageVersion()));
   registerMeta(app);
 
+  const cache = new ResponseCache(opts.cacheTtlMs ?? cacheTtlFromEnv());
   const ctx: RouteContext = {
     health,
+    cached(request, compute) {
+      return cache.get(`${request.headers.authorization ?? ''}\n${request.url}`, compute);
+    },
     run(request, fn) {
       if (!request.claims) throw new HttpError(401, 'not authenticated');
       return withRoleTransaction(opts.pool, request.claims, fn, { readOnly: true, statementTimeoutMs: opts.statementTimeoutMs });

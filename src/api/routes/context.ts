@@ -12,6 +12,8 @@ export interface RouteContext {
   health: HealthThresholds;
   /** Runs `fn` in the request's transaction, as the role its token names. */
   run<T>(request: FastifyRequest, fn: (db: PoolClient) => Promise<T>): Promise<T>;
+  /** The whole answer, shared for a moment with identical requests carrying the same token. */
+  cached<T>(request: FastifyRequest, compute: () => Promise<T>): Promise<T>;
 }
 
 /** Error responses every authenticated route documents. */

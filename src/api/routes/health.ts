@@ -20,15 +20,16 @@ export function registerHealth(api: Api, ctx: RouteContext): void {
         response: { 200: HealthResponse, ...ERROR_RESPONSES },
       },
     },
-    async (request) => {
-      const window = request.query.window ?? '24h';
-      const spanMs = parseDuration(window, 'window');
-      if (spanMs > MAX_RANGE_DAYS * DAY_MS) throw badRequest('window', `must be at most ${MAX_RANGE_DAYS} days`);
-      const to = new Date();
-      const from = new Date(to.getTime() - spanMs);
-      const numbers = await ctx.run(request, (db) => queryHealth(db, { from, to }));
-      const services = numbers.map((n) => ({ ...n, state: healthState(n, ctx.health) }));
-      return { window, from: from.toISOString(), to: to.toISOString(), services };
-    },
+    async (request) =>
+      ctx.cached(request, async () => {
+        const window = request.query.window ?? '24h';
+        const spanMs = parseDuration(window, 'window');
+        if (spanMs > MAX_RANGE_DAYS * DAY_MS) throw badRequest('window', `must be at most ${MAX_RANGE_DAYS} days`);
+        const to = new Date();
+        const from = new Date(to.getTime() - spanMs);
+        const numbers = await ctx.run(request, (db) => queryHealth(db, { from, to }));
+        const services = numbers.map((n) => ({ ...n, state: healthState(n, ctx.health) }));
+        return { window, from: from.toISOString(), to: to.toISOString(), services };
+      }),
   );
 }

@@ -19,14 +19,15 @@ export function registerStats(api: Api, ctx: RouteContext): void {
         response: { 200: StatsResponse, ...ERROR_RESPONSES },
       },
     },
-    async (request) => {
-      const q = request.query;
-      const { from, to } = resolveRange(q, DEFAULT_SPAN_MS);
-      const interval = q.interval ?? 'day';
-      const rows = await ctx.run(request, (db) => queryStats(db, { from, to, interval, filters: filters(q) }));
-      // Stable sort: keeps the query's order inside a bucket while guaranteeing newest first.
-      rows.sort((a, b) => epochMs(b.bucket) - epochMs(a.bucket));
-      return { from: from.toISOString(), to: to.toISOString(), interval, rows };
-    },
+    async (request) =>
+      ctx.cached(request, async () => {
+        const q = request.query;
+        const { from, to } = resolveRange(q, DEFAULT_SPAN_MS);
+        const interval = q.interval ?? 'day';
+        const rows = await ctx.run(request, (db) => queryStats(db, { from, to, interval, filters: filters(q) }));
+        // Stable sort: keeps the query's order inside a bucket while guaranteeing newest first.
+        rows.sort((a, b) => epochMs(b.bucket) - epochMs(a.bucket));
+        return { from: from.toISOString(), to: to.toISOString(), interval, rows };
+      }),
   );
 }

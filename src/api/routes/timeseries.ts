@@ -43,15 +43,16 @@ export function registerTimeseries(api: Api, ctx: RouteContext): void {
         response: { 200: TimeseriesResponse, ...ERROR_RESPONSES },
       },
     },
-    async (request) => {
-      const q = request.query;
-      const { from, to } = resolveRange(q, DEFAULT_SPAN_MS);
-      const requested = q.interval !== undefined ? parseDuration(q.interval, 'interval') : undefined;
-      const intervalMs = bucketWidthMs(to.getTime() - from.getTime(), requested);
-      const series = await ctx.run(request, (db) =>
-        queryTimeseries(db, { metric: q.metric, from, to, intervalMs, groupBy: q.group_by, filters: filters(q) }),
-      );
-      return { metric: q.metric, unit: UNITS[q.metric], interval_ms: intervalMs, from: from.toISOString(), to: to.toISOString(), series };
-    },
+    async (request) =>
+      ctx.cached(request, async () => {
+        const q = request.query;
+        const { from, to } = resolveRange(q, DEFAULT_SPAN_MS);
+        const requested = q.interval !== undefined ? parseDuration(q.interval, 'interval') : undefined;
+        const intervalMs = bucketWidthMs(to.getTime() - from.getTime(), requested);
+        const series = await ctx.run(request, (db) =>
+          queryTimeseries(db, { metric: q.metric, from, to, intervalMs, groupBy: q.group_by, filters: filters(q) }),
+        );
+        return { metric: q.metric, unit: UNITS[q.metric], interval_ms: intervalMs, from: from.toISOString(), to: to.toISOString(), series };
+      }),
   );
 }

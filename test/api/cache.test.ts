@@ -1,0 +1,67 @@
+import { ResponseCache, cacheTtlFromEnv } from '../../src/api/response-cache';
+import { Harness, insertRows, rawToken, startHarness } from './harness';
+
+describe('ResponseCache', () => {
+  it('shares one computation among identical concurrent requests and reuses it until the TTL', async () => {
+    const cache = new ResponseCache(60_000);
+    let runs = 0;
+    const compute = async () => {
+      runs++;
+      await new Promise((r) => setTimeout(r, 20));
+      return runs;
+    };
+    expect(await Promise.all([cache.get('k', compute), cache.get('k', compute), cache.get('k', compute)])).toEqual([1, 1, 1]);
+    expect(await cache.get('k', compute)).toBe(1);
+    expect(await cache.get('other', compute)).toBe(2);
+  });
+
+  it('expires, never keeps failures, is bounded, and is off at 0', async () => {
+    const short = new ResponseCache(10, 2);
+    let n = 0;
+    expect(await short.get('a', async () => ++n)).toBe(1);
+    await new Promise((r) => setTimeout(r, 25));
+    expect(await short.get('a', async () => ++n)).toBe(2);
+    await expect(short.get('b', async () => Promise.reject(new Error('db down')))).rejects.toThrow('db down');
+    expect(await short.get('b', async () => 'recovered')).toBe('recovered');
+    const bounded = new ResponseCache(60_000, 2);
+    await bounded.get('x', async () => 1);
+    await bounded.get('y', async () => 2);
+    await bounded.get('z', async () => 3);
+    expect(await bounded.get('x', async () => 'recomputed')).toBe('recomputed');
+    const off = new ResponseCache(0);
+    let m = 0;
+    await off.get('k', async () => ++m);
+    await off.get('k', async () => ++m);
+    expect(m).toBe(2);
+    expect(cacheTtlFromEnv({})).toBe(1000);
+    expect(cacheTtlFromEnv({ MONITOR_API_CACHE_MS: '0' })).toBe(0);
+    expect(() => cacheTtlFromEnv({ MONITOR_API_CACHE_MS: 'soon' })).toThrow(/MONITOR_API_CACHE_MS/);
+  });
+});
+
+describe('cached API answers', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ cacheTtlMs: 60_000 });
+  });
+  afterAll(() => h.close());
+
+  it('are reused only for the same token and URL; lists and errors are not cached', async () => {
+    const at = new Date(Date.now() - 60_000);
+    await insertRows(h.db, [{ service: 'resend', action: 'send_email', status: 'failed', at }]);
+    const count = (body: { rows: Array<{ count: number }> }) => body.rows.reduce((n, r) => n + r.count, 0);
+    const first = (await h.get('/stats?service=resend')).json();
+    expect(count(first)).toBe(1);
+    await insertRows(h.db, [{ service: 'resend', action: 'send_email', status: 'failed', at }]);
+    // Same token, same URL: the cached answer.
+    expect((await h.get('/stats?service=resend')).json()).toEqual(first);
+    // Another token (even of the same role) is answered by Postgres afresh.
+    const other = await rawToken({ role: 'authenticated', sub: 'someone-else' });
+    expect(count((await h.get('/stats?service=resend', { token: other })).json())).toBe(2);
+    // The raw lists are always fresh.
+    expect((await h.get('/failures')).json().rows).toHaveLength(2);
+    // anon is refused every time (a refusal is never cached as an answer).
+    expect((await h.get('/stats?service=resend', { token: h.tokens.anon })).statusCode).toBe(403);
+    expect((await h.get('/stats?service=resend', { token: h.tokens.anon })).statusCode).toBe(403);
+  });
+});
