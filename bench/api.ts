@@ -18,6 +18,8 @@ import { Client, Pool } from 'pg';
 import { API_PREFIX } from '../src/api/contract';
 import { buildServer } from '../src/api/server';
 import { signToken } from '../src/api/secret';
+import { startEmbedded } from '../src/db/embedded';
+import { migrate } from '../src/db/migrate';
 import type { BenchContext, BenchRow } from './types';
 
 // autocannon ships no types; the slice used here.
@@ -78,26 +80,25 @@ export async function run(ctx: BenchContext & { benchDbUrl: string }): Promise<B
 
 async function standalone(): Promise<void> {
   const n = Number(process.env.API_BENCH_ROWS ?? 200_000);
-  let adminUrl = process.env.DATABASE_URL;
+  let adminUrl: string | undefined = process.env.DATABASE_URL;
   let stopEmbedded: (() => Promise<void>) | undefined;
   let dir: string | undefined;
   if (!adminUrl) {
-    const { startEmbedded } = await import('../src/db/embedded');
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'intmon-bench-api-'));
     fs.chmodSync(dir, 0o777);
     const db = await startEmbedded(path.join(dir, 'data'), { quiet: true });
     adminUrl = db.url;
     stopEmbedded = () => db.stop();
   }
+  const server: string = adminUrl;
   const name = `intmon_bench_api_${process.pid}`;
-  const admin = new Client({ connectionString: adminUrl });
+  const admin = new Client({ connectionString: server });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
-  const u = new URL(adminUrl);
+  const u = new URL(server);
   u.pathname = `/${name}`;
   const url = u.toString();
   try {
-    const { migrate } = await import('../src/db/migrate');
     await migrate(url);
     const c = new Client({ connectionString: url });
     await c.connect();
@@ -114,7 +115,7 @@ async function standalone(): Promise<void> {
       [n],
     );
     await c.end();
-    const out = await run({ databaseUrl: adminUrl, benchDbUrl: url, sizes: [n], log: (l) => console.error(l) });
+    const out = await run({ databaseUrl: server, benchDbUrl: url, sizes: [n], log: (l) => console.error(l) });
     console.log(`API bench on ${n} rows:`);
     for (const r of out) console.log(`  ${r.name.padEnd(40)} ${String(r.ours).padStart(8)} ${r.unit.padEnd(6)} ${r.note ?? ''}`);
   } finally {
