@@ -264,6 +264,17 @@ describe('alerting', () => {
     }
   });
 
+  it('every runbook_url points at a runbook heading of docs/grafana.md', () => {
+    const doc = fs.readFileSync(path.join(ROOT, 'docs/grafana.md'), 'utf8');
+    // GitHub's heading anchors: lower case, punctuation dropped, spaces → '-'.
+    const anchors = new Set([...doc.matchAll(/^#+ (.+)$/gm)].map((m) => m[1].toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
+    for (const r of rules) {
+      const anchor = r.annotations.runbook_url.split('#')[1];
+      expect(r.annotations.runbook_url).toMatch(/\/docs\/grafana\.md#/);
+      expect([r.uid, anchors.has(anchor)]).toEqual([r.uid, true]);
+    }
+  });
+
   it('burn-rate rules: 14.4x over 1 h and 5 min, 6x over 6 h and 30 min, against intmon.slo_target', () => {
     const windows = (uid: string) => {
       const r = rules.find((x) => x.uid === uid);
