@@ -28,11 +28,23 @@ const ESC: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\
 
 function text(v: string | null): string {
   if (v === null) return '\\N';
+  if (v.length < 2) return v === '\\' ? '\\\\' : v === '\n' ? '\\n' : v === '\r' ? '\\r' : v === '\t' ? '\\t' : v;
   return SPECIAL.test(v) ? v.replace(SPECIAL_G, (c) => ESC[c]) : v;
 }
 
 function int(v: number | null): string {
   return v === null || !Number.isFinite(v) ? '\\N' : String(Math.round(v));
+}
+
+// Rows come in bursts within the same millisecond: format each distinct timestamp once.
+let lastMs = NaN;
+let lastIso = '';
+function iso(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
 }
 
 /** One row → one COPY line including the trailing newline. */
@@ -50,8 +62,8 @@ export function encodeRow(r: LogRow): string {
     text(r.error_code) + '\t' +
     int(r.duration_ms) + '\t' +
     int(r.retry_count) + '\t' +
-    new Date(r.created_at).toISOString() + '\t' +
-    new Date(r.updated_at).toISOString() + '\n'
+    iso(r.created_at) + '\t' +
+    iso(r.updated_at) + '\n'
   );
 }
 

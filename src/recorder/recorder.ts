@@ -57,7 +57,10 @@ class RecorderImpl implements Recorder {
   private readonly writer: PgWriter;
   private readonly spool: Spool;
 
-  private queue: Queued[] = [];
+  /** FIFO of batches: each chunk holds up to maxBatchRows rows, so taking a batch costs O(1). */
+  private chunks: Queued[][] = [];
+  private chunkBytes: number[] = [];
+  private queuedRows = 0;
   private queuedBytes = 0;
   private readonly inflight = new Set<Call>();
   private readonly timer: NodeJS.Timeout;
@@ -196,8 +199,8 @@ class RecorderImpl implements Recorder {
     }
     const call: Call = {
       id: uuidv7(createdAt),
-      service: String(service),
-      action: String(action),
+      service: this.cleanName(service),
+      action: this.cleanName(action),
       createdAt,
       startMono: monotonicMs(),
       entityType,
@@ -210,6 +213,22 @@ class RecorderImpl implements Recorder {
     this.inflight.add(call);
     this.counters.tracked++;
     return call;
+  }
+
+  /**
+   * Service and action names repeat endlessly; redact each distinct one once (they could carry a
+   * token if built from a URL) and cap them. The cache is bounded so that names built from ids
+   * cannot grow it without limit.
+   */
+  private readonly names = new Map<string, string>();
+  private cleanName(name: unknown): string {
+    const raw = typeof name === 'string' ? name : String(name);
+    let clean = this.names.get(raw);
+    if (clean === undefined) {
+      clean = redactString(raw).slice(0, 200) || 'unknown';
+      if (this.names.size < 1000) this.names.set(raw, clean);
+    }
+    return clean;
   }
 
   /** Final version of the call's row. Never throws. */
@@ -245,8 +264,8 @@ class RecorderImpl implements Recorder {
     const ended = status === 'success' || status === 'failed';
     const row: LogRow = {
       id: call.id,
-      service_name: redactString(call.service),
-      action: redactString(call.action),
+      service_name: call.service,
+      action: call.action,
       status,
       related_entity_type: call.entityType,
       related_entity_id: call.entityId,
@@ -268,10 +287,19 @@ class RecorderImpl implements Recorder {
       this.spillRows([q]);
       return;
     }
-    this.queue.push(q);
-    this.queuedBytes += rowBytes(q.row);
+    let last = this.chunks.length - 1;
+    if (last < 0 || this.chunks[last].length >= this.maxBatchRows) {
+      this.chunks.push([]);
+      this.chunkBytes.push(0);
+      last++;
+    }
+    const bytes = rowBytes(q.row);
+    this.chunks[last].push(q);
+    this.chunkBytes[last] += bytes;
+    this.queuedRows++;
+    this.queuedBytes += bytes;
     if (this.queuedBytes > this.maxMemoryBytes) this.spillQueue();
-    else if (this.queue.length >= this.maxBatchRows && !this.kickScheduled) {
+    else if (this.queuedRows >= this.maxBatchRows && !this.kickScheduled) {
       this.kickScheduled = true;
       setImmediate(() => {
         this.kickScheduled = false;
@@ -324,7 +352,7 @@ class RecorderImpl implements Recorder {
           return;
         }
       }
-      if (this.queue.length === 0) return;
+      if (this.queuedRows === 0) return;
       const batch = this.take();
       const ok = await this.writeBatch(batch);
       if (!ok) {
@@ -336,11 +364,9 @@ class RecorderImpl implements Recorder {
   }
 
   private take(): Queued[] {
-    const batch = this.queue.length <= this.maxBatchRows ? this.queue : this.queue.slice(0, this.maxBatchRows);
-    this.queue = this.queue.length <= this.maxBatchRows ? [] : this.queue.slice(this.maxBatchRows);
-    let bytes = 0;
-    for (const q of this.queue) bytes += rowBytes(q.row);
-    this.queuedBytes = bytes;
+    const batch = this.chunks.shift() ?? [];
+    this.queuedBytes -= this.chunkBytes.shift() ?? 0;
+    this.queuedRows -= batch.length;
     return batch;
   }
 
@@ -421,11 +447,13 @@ class RecorderImpl implements Recorder {
   }
 
   private spillQueue(): void {
-    if (this.queue.length === 0) return;
-    const rows = this.queue;
-    this.queue = [];
+    if (this.queuedRows === 0) return;
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.chunkBytes = [];
+    this.queuedRows = 0;
     this.queuedBytes = 0;
-    this.spillRows(rows);
+    for (const rows of chunks) this.spillRows(rows);
   }
 
   private spillRows(rows: Queued[]): void {
@@ -490,7 +518,7 @@ class RecorderImpl implements Recorder {
     // Drain until everything is written, or until the database refuses (then spool the rest).
     for (let round = 0; round < 20; round++) {
       if (this.draining) await this.draining;
-      if (round > 0 && (!this.up || (this.queue.length === 0 && !this.spool.hasData()))) break;
+      if (round > 0 && (!this.up || (this.queuedRows === 0 && !this.spool.hasData()))) break;
       this.nextProbeAt = 0; // one more attempt even if in backoff
       this.kick();
       await this.draining;
@@ -502,7 +530,7 @@ class RecorderImpl implements Recorder {
   }
 
   stats(): RecorderStats {
-    return { ...this.counters, queuedRows: this.queue.length, queuedBytes: this.queuedBytes, databaseUp: this.up };
+    return { ...this.counters, queuedRows: this.queuedRows, queuedBytes: this.queuedBytes, databaseUp: this.up };
   }
 }
 

@@ -1,0 +1,172 @@
+/**
+ * Recorder benchmark (`npm run bench`, section "recorder"), beside the seed's design in the same run:
+ *  - ingest: rows/s through createRecorder → COPY → integration_logs, until every row is committed
+ *    (as service_role under RLS, the default; and as a BYPASSRLS role, where plain COPY is allowed);
+ *  - overhead: per-call time of `await recorder.track(…, fn)` minus `await fn()` (median, p99);
+ *  - the seed: each call awaiting its own single-row INSERT — its rows/s and its per-call cost.
+ * Ingestion goes into a fresh migrated database of its own on the bench server, dropped afterwards.
+ * Standalone: `node -r ./test/recorder/fixtures/ts-register.js bench/recorder.ts` (DATABASE_URL, or
+ * an embedded server is started).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client, Pool } from 'pg';
+import { startEmbedded } from '../src/db/embedded';
+import { migrate } from '../src/db/migrate';
+import { createRecorder } from '../src/recorder/recorder';
+import type { BenchContext, BenchRow } from './types';
+
+const INGEST_ROWS = 300_000;
+const OVERHEAD_CALLS = 200_000;
+const SEED_CALLS = 5_000;
+
+export async function run(ctx: BenchContext & { benchDbUrl?: string }): Promise<BenchRow[]> {
+  const server = ctx.benchDbUrl ?? ctx.databaseUrl;
+  const name = `intmon_bench_recorder_${process.pid}`;
+  await admin(server, `DROP DATABASE IF EXISTS ${name}`);
+  await admin(server, `CREATE DATABASE ${name}`);
+  const url = withDatabase(server, name);
+  const spoolRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'intmon-bench-spool-'));
+  try {
+    await migrate(url);
+    const pool = new Pool({ connectionString: url, max: 4 });
+    try {
+      ctx.log(`recorder: ingest ${INGEST_ROWS} rows as service_role (RLS)`);
+      const rls = await ingest(url, pool, 'service_role', path.join(spoolRoot, 'a'));
+      ctx.log(`recorder: ingest ${INGEST_ROWS} rows as a BYPASSRLS role (plain COPY)`);
+      const direct = await ingest(url, pool, null, path.join(spoolRoot, 'b'));
+      ctx.log(`recorder: track() overhead over ${OVERHEAD_CALLS} calls`);
+      const oh = await overhead(url, path.join(spoolRoot, 'c'));
+      ctx.log(`recorder: the seed's awaited INSERT, ${SEED_CALLS} calls`);
+      const seed = await seedInserts(pool);
+      const r = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+      return [
+        { section: 'recorder', name: 'ingest rows/s, service_role under RLS (temp table + INSERT)', seed: r(seed.rowsPerSec, 0), ours: r(rls, 0), unit: 'rows/s', ratio: r(rls / seed.rowsPerSec), note: `${INGEST_ROWS} rows until committed; seed = one awaited INSERT per call` },
+        { section: 'recorder', name: 'ingest rows/s, BYPASSRLS role (plain COPY, e.g. Supabase service_role)', seed: r(seed.rowsPerSec, 0), ours: r(direct, 0), unit: 'rows/s', ratio: r(direct / seed.rowsPerSec) },
+        { section: 'recorder', name: 'per-call overhead, median', seed: r(seed.medianUs), ours: r(oh.medianUs, 2), unit: 'µs', ratio: r(seed.medianUs / Math.max(oh.medianUs, 0.01)), note: `track() vs un-instrumented call; bare call median ${r(oh.bareMedianUs, 2)} µs` },
+        { section: 'recorder', name: 'per-call overhead, p99', seed: r(seed.p99Us), ours: r(oh.p99Us, 2), unit: 'µs', ratio: r(seed.p99Us / Math.max(oh.p99Us, 0.01)), note: `bare call p99 ${r(oh.bareP99Us, 2)} µs` },
+      ];
+    } finally {
+      await pool.end();
+    }
+  } finally {
+    fs.rmSync(spoolRoot, { recursive: true, force: true });
+    await admin(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+  }
+}
+
+/** Tracks INGEST_ROWS calls as fast as the event loop allows; rows/s until all are committed. */
+async function ingest(url: string, pool: Pool, role: string | null, spoolDir: string): Promise<number> {
+  await pool.query('TRUNCATE integration_logs');
+  const rec = createRecorder({ databaseUrl: url, spoolDir, role, maxBatchRows: 10_000, maxMemoryBytes: 256 * 1024 * 1024 });
+  const fn = () => 1;
+  const t0 = performance.now();
+  for (let i = 0; i < INGEST_ROWS; i += 2_000) {
+    for (let j = 0; j < 2_000; j++) void rec.track('telegram', 'send_message', fn);
+    await new Promise((r) => setImmediate(r)); // let the writer run, as a real server's I/O would
+  }
+  await rec.close();
+  const elapsed = (performance.now() - t0) / 1000;
+  const stats = rec.stats();
+  const { rows } = await pool.query<{ n: string }>('SELECT count(*) n FROM integration_logs');
+  if (Number(rows[0].n) !== INGEST_ROWS || stats.spooled !== 0) {
+    throw new Error(`recorder bench: expected ${INGEST_ROWS} rows written directly, got ${rows[0].n} (spooled ${stats.spooled})`);
+  }
+  return INGEST_ROWS / elapsed;
+}
+
+/** Per-call time of an awaited no-op vs the same call through track(), interleaved in blocks. */
+async function overhead(url: string, spoolDir: string): Promise<{ medianUs: number; p99Us: number; bareMedianUs: number; bareP99Us: number }> {
+  const rec = createRecorder({ databaseUrl: url, spoolDir });
+  const fn = async () => 1;
+  const bare = new Float64Array(OVERHEAD_CALLS);
+  const tracked = new Float64Array(OVERHEAD_CALLS);
+  const block = 1_000;
+  // Warm-up so both paths are optimised before measuring.
+  for (let i = 0; i < 20_000; i++) {
+    await fn();
+    await rec.track('resend', 'send_email', fn);
+    if (i % block === 0) await new Promise((r) => setImmediate(r));
+  }
+  for (let b = 0; b < OVERHEAD_CALLS; b += block) {
+    for (let i = b; i < b + block; i++) {
+      const t = performance.now();
+      await fn();
+      bare[i] = performance.now() - t;
+    }
+    for (let i = b; i < b + block; i++) {
+      const t = performance.now();
+      await rec.track('resend', 'send_email', fn);
+      tracked[i] = performance.now() - t;
+    }
+    await new Promise((r) => setImmediate(r)); // the writer's turn, outside the timed calls
+  }
+  await rec.close();
+  const q = (a: Float64Array, p: number) => {
+    const s = Float64Array.from(a).sort();
+    return s[Math.min(s.length - 1, Math.floor(p * s.length))] * 1000;
+  };
+  const bm = q(bare, 0.5);
+  const bp = q(bare, 0.99);
+  return { medianUs: Math.max(0, q(tracked, 0.5) - bm), p99Us: Math.max(0, q(tracked, 0.99) - bp), bareMedianUs: bm, bareP99Us: bp };
+}
+
+/** The seed's way: every call awaits its own single-row INSERT before returning. */
+async function seedInserts(pool: Pool): Promise<{ rowsPerSec: number; medianUs: number; p99Us: number }> {
+  const times = new Float64Array(SEED_CALLS);
+  const c = await pool.connect();
+  try {
+    const t0 = performance.now();
+    for (let i = 0; i < SEED_CALLS; i++) {
+      const t = performance.now();
+      await c.query('INSERT INTO integration_logs (service_name, action, status, duration_ms) VALUES ($1, $2, $3, $4)', ['telegram', 'send_message', 'success', 12]);
+      times[i] = performance.now() - t;
+    }
+    const elapsed = (performance.now() - t0) / 1000;
+    times.sort();
+    return { rowsPerSec: SEED_CALLS / elapsed, medianUs: times[SEED_CALLS >> 1] * 1000, p99Us: times[Math.floor(SEED_CALLS * 0.99)] * 1000 };
+  } finally {
+    c.release();
+  }
+}
+
+async function admin(url: string, sql: string): Promise<void> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+function withDatabase(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+if (require.main === module) {
+  void (async () => {
+    let url: string = process.env.DATABASE_URL ?? '';
+    let stop: (() => Promise<void>) | undefined;
+    if (!url) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'intmon-bench-pg-'));
+      fs.chmodSync(dir, 0o777);
+      const db = await startEmbedded(path.join(dir, 'data'), { quiet: true });
+      url = db.url;
+      stop = async () => {
+        await db.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+      };
+    }
+    try {
+      const rows = await run({ databaseUrl: url, sizes: [], log: (l) => process.stderr.write(`${l}\n`) });
+      console.table(rows);
+    } finally {
+      await stop?.();
+    }
+  })();
+}
