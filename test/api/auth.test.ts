@@ -3,6 +3,7 @@
  * handed) decides what a role sees: changing a policy changes the answer with no API change.
  */
 
+import { withRoleTransaction } from '../../src/api/auth';
 import { Harness, insertRows, rawToken, startHarness } from './harness';
 
 let h: Harness;
@@ -109,17 +110,25 @@ describe('Postgres decides, the API only relays', () => {
     expect((await h.get(`/logs?entity_id=${ENTITY}`, { token: asLead })).json().rows.map((r: { service_name: string }) => r.service_name)).toEqual(['amocrm']);
   });
 
-  it('requests run read-only and leave no role or claims behind on pooled connections', async () => {
-    const res = await h.get('/stats');
-    expect(res.statusCode).toBe(200);
-    const c = await h.db.pool.connect();
+  it('requests leave no role or claims behind on pooled connections', async () => {
+    await Promise.all([h.get('/stats'), h.get('/failures'), h.get('/services'), h.get('/health', { token: h.tokens.anon })]);
+    // Hold every connection the pool has made at once, so each one is inspected.
+    const clients = await Promise.all(Array.from({ length: h.db.pool.totalCount }, () => h.db.pool.connect()));
     try {
-      const { rows } = await c.query("SELECT current_user AS u, current_setting('request.jwt.claims', true) AS claims");
-      expect(rows[0].u).toBe('postgres');
-      expect(rows[0].claims ?? '').toBe('');
+      for (const c of clients) {
+        const { rows } = await c.query("SELECT current_user AS u, coalesce(current_setting('request.jwt.claims', true), '') AS claims");
+        expect(rows[0]).toEqual({ u: 'postgres', claims: '' });
+      }
     } finally {
-      c.release();
+      clients.forEach((c) => c.release());
     }
+  });
+
+  it('the request transaction is read-only, even for service_role', async () => {
+    const insert = withRoleTransaction(h.db.pool, { role: 'service_role' }, (db) =>
+      db.query("INSERT INTO integration_logs (service_name, action, status) VALUES ('x', 'y', 'success')"),
+    { readOnly: true });
+    await expect(insert).rejects.toMatchObject({ code: '25006' });
   });
 });
 
