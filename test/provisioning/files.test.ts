@@ -27,6 +27,14 @@ function currentSchemaVersion(): number {
 
 const allPanels = (d: any): any[] => (d.panels ?? []).flatMap((p: any) => (p.type === 'row' ? [p, ...(p.panels ?? [])] : [p]));
 
+describe("Grafana's provisioning interpolation (values.interpolateValue) as reproduced here", () => {
+  it('$$ is a literal $, $NAME and ${NAME} expand, unknown names expand to nothing', () => {
+    expect(grafanaInterpolate('a$$b $X ${X} $', { X: '1' })).toBe('a$b 1 1 $');
+    expect(grafanaInterpolate('{{ $labels.service_name }}', {})).toBe('{{ .service_name }}');
+    expect(grafanaInterpolate('{{ $$labels.service_name }}', { labels: 'oops' })).toBe('{{ $labels.service_name }}');
+  });
+});
+
 describe('files parse', () => {
   it('every YAML and JSON file under provisioning/ parses', () => {
     const walk = (dir: string): string[] =>
