@@ -313,6 +313,29 @@ describe('spool and replay', () => {
   });
 });
 
+describe('rows the database rejects', () => {
+  it('isolates and drops only the bad lines of a batch, reporting them; the rest lands', async () => {
+    const dir = tempDir('intmon-spool-');
+    const first = createRecorder({ databaseUrl: 'postgres://x:y@127.0.0.1:1/none', spoolDir: dir, onError: () => undefined });
+    for (let i = 0; i < 20; i++) await first.track('amocrm', 'sync_lead', async () => i);
+    await first.close();
+    const [seg] = fs.readdirSync(dir);
+    const lines = fs.readFileSync(`${dir}/${seg}`, 'utf8').split('\n').filter(Boolean);
+    // Two corrupted lines (a disk error, a hand edit): not a uuid, and a status the CHECK refuses.
+    const bad1 = lines[3].replace(/^[^\t]+/, 'not-a-uuid');
+    const bad2 = lines[11].replace('\tsuccess\t', '\texploded\t');
+    fs.rmSync(`${dir}/${seg}`);
+    fs.writeFileSync(`${dir}/spool-999999993-1-0-000000.copy`, [...lines.slice(0, 3), bad1, ...lines.slice(4, 11), bad2, ...lines.slice(12)].join('\n') + '\n');
+    const errors: string[] = [];
+    const rec = recorder({ spoolDir: dir, onError: (e) => errors.push(e.message) });
+    await rec.flush();
+    expect(rec.stats()).toMatchObject({ replayed: 18, dropped: 2 });
+    expect(errors.filter((m) => m.includes('dropped a row'))).toHaveLength(2);
+    const { rows } = await db.pool.query<{ n: string }>('SELECT count(*) n FROM integration_logs');
+    expect(rows[0].n).toBe('18');
+  });
+});
+
 function closedPort(): Promise<number> {
   return new Promise((resolve) => {
     const srv = net.createServer().listen(0, '127.0.0.1', () => {
