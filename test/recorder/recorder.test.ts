@@ -8,7 +8,7 @@ import net from 'node:net';
 import { startProviderStandIns, ProviderStandIns } from '../../src/demo/providers';
 import { createRecorder, instrumentFetch, Recorder } from '../../src/index';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
-import { allRows, rowTexts, tempDir, waitFor } from './helpers';
+import { allRows, removeTempDirs, rowTexts, tempDir, waitFor } from './helpers';
 
 let db: TestDatabase;
 let s: ProviderStandIns;
@@ -28,6 +28,7 @@ afterAll(async () => {
   await Promise.all(recorders.map((r) => r.close()));
   await s.close();
   await db.drop();
+  removeTempDirs();
 });
 beforeEach(async () => {
   await db.pool.query('DELETE FROM integration_logs');

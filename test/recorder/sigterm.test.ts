@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
-import { tempDir } from './helpers';
+import { removeTempDirs, tempDir } from './helpers';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -13,6 +13,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await db.drop();
+  removeTempDirs();
 });
 
 it('loses nothing when the process is sent SIGTERM mid-load', async () => {
