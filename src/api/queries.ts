@@ -3,8 +3,10 @@
  * only. Each function takes the request's transaction client (already `SET LOCAL ROLE` to the
  * caller's role, so Postgres RLS decides what it sees).
  *
- * OWNED BY THE STORAGE WORK (migrations + rollups). Signatures are the agreement with the API
- * routes; bodies are filled in with the rollup-reading SQL.
+ * Aggregates (stats, health, timeseries) go through the SQL functions integration_range_agg /
+ * integration_hist_range (see docs/schema.md): they combine day/hour/minute rollups for the aligned
+ * interior of [from, to) with raw rows only for the unaligned edges, so every number equals the same
+ * aggregation over raw rows. Lists (failures, logs) read raw rows by keyset on (created_at, id).
  */
 import type { ClientBase } from 'pg';
 import type { GroupBy, HealthRow, LogPage, LogRecord, Metric, ServicesResponse, StatsRow, TimeseriesSeries } from './contract';
@@ -17,25 +19,288 @@ export interface Filters {
 
 /** Keyset cursor: the (created_at, id) of the last row of the previous page. */
 export interface Cursor {
+  /** RFC 3339 with microseconds, exactly as returned in LogRecord.created_at. */
   createdAt: string;
   id: string;
 }
 
 export type HealthNumbers = Omit<HealthRow, 'state'>;
 
-export declare function queryStats(db: ClientBase, p: { from: Date; to: Date; interval: 'hour' | 'day'; filters: Filters }): Promise<StatsRow[]>;
-export declare function queryHealth(db: ClientBase, p: { from: Date; to: Date }): Promise<HealthNumbers[]>;
-export declare function queryTimeseries(
+/**
+ * A page of log rows. `next` is the cursor of the next page (null on the last page);
+ * `next_before` is the same cursor already encoded with encodeCursor(), for callers that pass it on
+ * as an opaque string.
+ */
+export type LogPageResult = LogPage & { next: Cursor | null };
+
+/** Opaque string form of a cursor (base64url of "createdAt|id"). */
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(`${c.createdAt}|${c.id}`, 'utf8').toString('base64url');
+}
+
+/** Inverse of encodeCursor; null when the string is not a cursor this module produced. */
+export function decodeCursor(s: string): Cursor | null {
+  const text = Buffer.from(s, 'base64url').toString('utf8');
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z)\|([0-9a-fA-F-]{36})$/.exec(text);
+  if (!m || Number.isNaN(Date.parse(m[1]))) return null;
+  return { createdAt: m[1], id: m[2].toLowerCase() };
+}
+
+/** null or empty = no filter. */
+const list = (xs: string[] | undefined): string[] | null => (xs && xs.length > 0 ? xs : null);
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const int = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+const iso = (v: unknown): string | null => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v));
+
+/** Timestamps of log rows keep their microseconds (a JS Date would drop them and break cursors). */
+const TS = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+export async function queryStats(db: ClientBase, p: { from: Date; to: Date; interval: 'hour' | 'day'; filters: Filters }): Promise<StatsRow[]> {
+  // The failure rate is computed over all statuses of a service/action/bucket before the status
+  // filter applies, so filtering to status=failed still shows the real rate.
+  const { rows } = await db.query(
+    `SELECT service_name, action, status, bucket, calls, avg_duration_ms, duration_min, duration_max,
+            failed_count, success_count, failure_rate_percent
+     FROM (
+       SELECT r.service_name, r.action, r.status, r.bucket, r.calls,
+              r.duration_sum::numeric / NULLIF(r.duration_n, 0) AS avg_duration_ms,
+              r.duration_min, r.duration_max,
+              CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END AS failed_count,
+              CASE WHEN r.status = 'success' THEN r.calls ELSE 0 END AS success_count,
+              round(100 * sum(CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END) OVER w::numeric
+                    / NULLIF(sum(r.calls) OVER w, 0), 2) AS failure_rate_percent
+       FROM integration_range_agg($1::timestamptz, $2::timestamptz, $3::interval) r
+       WHERE ($4::text[] IS NULL OR r.service_name = ANY ($4::text[]))
+         AND ($5::text[] IS NULL OR r.action = ANY ($5::text[]))
+       WINDOW w AS (PARTITION BY r.service_name, r.action, r.bucket)
+     ) x
+     WHERE ($6::text[] IS NULL OR status = ANY ($6::text[]))
+     ORDER BY bucket DESC, service_name, action, status`,
+    [p.from, p.to, p.interval === 'hour' ? '1 hour' : '1 day', list(p.filters.services), list(p.filters.actions), list(p.filters.statuses)],
+  );
+  return rows.map((r) => ({
+    service_name: r.service_name,
+    action: r.action,
+    status: r.status,
+    bucket: iso(r.bucket)!,
+    count: int(r.calls),
+    avg_duration_ms: num(r.avg_duration_ms),
+    min_duration_ms: num(r.duration_min),
+    max_duration_ms: num(r.duration_max),
+    failed_count: int(r.failed_count),
+    success_count: int(r.success_count),
+    failure_rate_percent: Number(r.failure_rate_percent ?? 0),
+  }));
+}
+
+export async function queryHealth(db: ClientBase, p: { from: Date; to: Date }): Promise<HealthNumbers[]> {
+  // Services: every service seen in [from, to), plus every known one (so a service that went
+  // silent shows up with zero calls rather than disappearing). last_call_at / last_failure_at are
+  // the newest before `to`, not limited to the window.
+  const { rows } = await db.query(
+    `WITH a AS (
+       SELECT service_name, sum(calls) AS total,
+              sum(calls) FILTER (WHERE status = 'success') AS success_count,
+              sum(calls) FILTER (WHERE status = 'failed') AS failed_count,
+              sum(duration_sum) AS dsum, sum(duration_n) AS dn
+       FROM integration_range_agg($1::timestamptz, $2::timestamptz, NULL) GROUP BY service_name
+     ), h AS (
+       SELECT service_name, bin, sum(n)::bigint AS n
+       FROM integration_hist_range($1::timestamptz, $2::timestamptz, NULL) GROUP BY service_name, bin
+     ), p AS (
+       SELECT service_name, integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.95) AS p95
+       FROM h GROUP BY service_name
+     ), s AS (
+       SELECT service_name FROM a
+       UNION
+       SELECT service_name FROM integration_known_services()
+     )
+     SELECT s.service_name, coalesce(a.total, 0) AS total, coalesce(a.success_count, 0) AS success_count,
+            coalesce(a.failed_count, 0) AS failed_count,
+            coalesce(round(100 * coalesce(a.failed_count, 0)::numeric / NULLIF(a.total, 0), 2), 0) AS failure_rate_percent,
+            a.dsum::numeric / NULLIF(a.dn, 0) AS avg_duration_ms, p.p95,
+            (SELECT max(l.created_at) FROM integration_logs l WHERE l.service_name = s.service_name AND l.created_at < $2::timestamptz) AS last_call_at,
+            (SELECT max(l.created_at) FROM integration_logs l
+              WHERE l.service_name = s.service_name AND l.status = 'failed' AND l.created_at < $2::timestamptz) AS last_failure_at
+     FROM s LEFT JOIN a USING (service_name) LEFT JOIN p USING (service_name)
+     ORDER BY s.service_name`,
+    [p.from, p.to],
+  );
+  return rows.map((r) => ({
+    service_name: r.service_name,
+    total_requests: int(r.total),
+    success_count: int(r.success_count),
+    failed_count: int(r.failed_count),
+    failure_rate_percent: Number(r.failure_rate_percent),
+    avg_duration_ms: num(r.avg_duration_ms),
+    p95_duration_ms: num(r.p95),
+    last_call_at: iso(r.last_call_at),
+    last_failure_at: iso(r.last_failure_at),
+  }));
+}
+
+const GROUP_COLUMN: Record<GroupBy, string> = { service: 'service_name', action: 'action', status: 'status' };
+const PERCENTILE: Partial<Record<Metric, number>> = { latency_p50: 0.5, latency_p95: 0.95, latency_p99: 0.99 };
+/** Beyond this many buckets, empty buckets are not filled in (the response would only grow). */
+const MAX_FILLED_BUCKETS = 20_000;
+
+export async function queryTimeseries(
   db: ClientBase,
   p: { metric: Metric; from: Date; to: Date; intervalMs: number; groupBy?: GroupBy; filters: Filters },
-): Promise<TimeseriesSeries[]>;
-export declare function queryFailures(
+): Promise<TimeseriesSeries[]> {
+  if (!Number.isInteger(p.intervalMs) || p.intervalMs < 1000 || p.intervalMs % 1000 !== 0) {
+    throw new RangeError(`interval must be a whole number of seconds, at least 1 s (got ${p.intervalMs} ms)`);
+  }
+  const widthSeconds = p.intervalMs / 1000;
+  // The group column is chosen from a fixed map, never from input text.
+  const g = p.groupBy ? `r.${GROUP_COLUMN[p.groupBy]}` : `''::text`;
+  const filters = `($4::text[] IS NULL OR r.service_name = ANY ($4::text[]))
+         AND ($5::text[] IS NULL OR r.action = ANY ($5::text[]))
+         AND ($6::text[] IS NULL OR r.status = ANY ($6::text[]))`;
+  const params = [p.from, p.to, widthSeconds, list(p.filters.services), list(p.filters.actions), list(p.filters.statuses)];
+  const q = PERCENTILE[p.metric];
+  let sql: string;
+  if (q !== undefined) {
+    sql = `SELECT grp, bucket, integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), $7::float8) AS value
+           FROM (
+             SELECT ${g} AS grp, r.bucket, r.bin, sum(r.n)::bigint AS n
+             FROM integration_hist_range($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8)) r
+             WHERE ${filters}
+             GROUP BY 1, 2, 3
+           ) h
+           GROUP BY grp, bucket ORDER BY grp, bucket`;
+    params.push(q as never);
+  } else {
+    const value =
+      p.metric === 'volume'
+        ? 'sum(r.calls)'
+        : p.metric === 'failure_rate'
+          ? `round(100 * (sum(r.calls) FILTER (WHERE r.status = 'failed'))::numeric / NULLIF(sum(r.calls), 0), 2)`
+          : 'sum(r.duration_sum)::numeric / NULLIF(sum(r.duration_n), 0)';
+    sql = `SELECT ${g} AS grp, r.bucket, ${value} AS value
+           FROM integration_range_agg($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8)) r
+           WHERE ${filters}
+           GROUP BY 1, 2 ORDER BY 1, 2`;
+  }
+  const { rows } = await db.query(sql, params);
+
+  const series = new Map<string, Map<number, number | null>>();
+  for (const r of rows) {
+    const key = String(r.grp);
+    if (!series.has(key)) series.set(key, new Map());
+    const v = r.value === null ? null : Number(r.value);
+    series.get(key)!.set((r.bucket as Date).getTime(), p.metric === 'failure_rate' && v === null ? 0 : v);
+  }
+  if (!p.groupBy && series.size === 0) series.set('', new Map());
+
+  // Every bucket of [from, to), aligned to the epoch, so graphs show gaps as zero volume / no value.
+  const first = Math.floor(p.from.getTime() / p.intervalMs) * p.intervalMs;
+  const count = Math.max(0, Math.ceil((p.to.getTime() - first) / p.intervalMs));
+  const fill = p.metric === 'volume' ? 0 : null;
+  const out: TimeseriesSeries[] = [];
+  for (const [key, points] of series) {
+    let pts: Array<[number, number | null]>;
+    if (count <= MAX_FILLED_BUCKETS) {
+      pts = [];
+      for (let i = 0; i < count; i++) {
+        const t = first + i * p.intervalMs;
+        pts.push([t, points.has(t) ? points.get(t)! : fill]);
+      }
+    } else {
+      pts = [...points.entries()].sort((a, b) => a[0] - b[0]);
+    }
+    out.push({ labels: p.groupBy ? { [p.groupBy]: key } : {}, points: pts });
+  }
+  return out;
+}
+
+const LOG_COLUMNS = `id::text AS id, service_name, action, status, related_entity_type, related_entity_id::text AS related_entity_id,
+  request_payload, response_payload, error_message, error_code, duration_ms, retry_count,
+  ${TS('created_at')} AS created_at, ${TS('updated_at')} AS updated_at`;
+
+function toLogRecord(r: Record<string, unknown>): LogRecord {
+  return {
+    id: r.id as string,
+    service_name: r.service_name as string,
+    action: r.action as string,
+    status: r.status as string,
+    related_entity_type: (r.related_entity_type as string | null) ?? null,
+    related_entity_id: (r.related_entity_id as string | null) ?? null,
+    request_payload: r.request_payload ?? null,
+    response_payload: r.response_payload ?? null,
+    error_message: (r.error_message as string | null) ?? null,
+    error_code: (r.error_code as string | null) ?? null,
+    duration_ms: r.duration_ms === null || r.duration_ms === undefined ? null : Number(r.duration_ms),
+    retry_count: r.retry_count === null || r.retry_count === undefined ? null : Number(r.retry_count),
+    created_at: r.created_at as string,
+    updated_at: (r.updated_at as string | null) ?? null,
+  };
+}
+
+/** Newest first by (created_at, id), one row more than asked to know whether a next page exists. */
+async function logPage(
+  db: ClientBase,
+  p: { limit: number; before?: Cursor; from?: Date; to?: Date; filters: Filters; entityType?: string; entityId?: string; failedOnly: boolean },
+): Promise<LogPageResult> {
+  const limit = Math.max(1, Math.min(1000, Math.floor(p.limit)));
+  const { rows } = await db.query(
+    `SELECT ${LOG_COLUMNS}
+     FROM integration_logs
+     WHERE ($1::boolean IS FALSE OR status = 'failed')
+       AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
+       AND ($4::timestamptz IS NULL OR created_at >= $4::timestamptz)
+       AND ($5::timestamptz IS NULL OR created_at < $5::timestamptz)
+       AND ($6::text[] IS NULL OR service_name = ANY ($6::text[]))
+       AND ($7::text[] IS NULL OR action = ANY ($7::text[]))
+       AND ($8::text[] IS NULL OR status = ANY ($8::text[]))
+       AND ($9::text IS NULL OR (related_entity_type = $9::text AND related_entity_id IS NOT NULL))
+       AND ($10::uuid IS NULL OR related_entity_id = $10::uuid)
+     ORDER BY created_at DESC, id DESC
+     LIMIT $11`,
+    [
+      p.failedOnly,
+      p.before?.createdAt ?? null,
+      p.before?.id ?? null,
+      p.from ?? null,
+      p.to ?? null,
+      list(p.filters.services),
+      list(p.filters.actions),
+      list(p.filters.statuses),
+      p.entityType ?? null,
+      p.entityId ?? null,
+      limit + 1,
+    ],
+  );
+  const page = rows.slice(0, limit).map(toLogRecord);
+  const last = page[page.length - 1];
+  const next = rows.length > limit && last ? { createdAt: last.created_at, id: last.id } : null;
+  return { rows: page, next, next_before: next ? encodeCursor(next) : null };
+}
+
+export async function queryFailures(
   db: ClientBase,
   p: { limit: number; before?: Cursor; from?: Date; to?: Date; filters: Filters; entityType?: string; entityId?: string },
-): Promise<LogPage>;
-export declare function queryLogs(
+): Promise<LogPageResult> {
+  return logPage(db, { ...p, failedOnly: true });
+}
+
+export async function queryLogs(
   db: ClientBase,
   p: { limit: number; before?: Cursor; filters: Filters; entityType?: string; entityId?: string },
-): Promise<LogPage>;
-export declare function queryLog(db: ClientBase, id: string): Promise<LogRecord | null>;
-export declare function queryServices(db: ClientBase): Promise<ServicesResponse['services']>;
+): Promise<LogPageResult> {
+  return logPage(db, { ...p, failedOnly: false });
+}
+
+export async function queryLog(db: ClientBase, id: string): Promise<LogRecord | null> {
+  const { rows } = await db.query(`SELECT ${LOG_COLUMNS} FROM integration_logs WHERE id = $1::uuid LIMIT 1`, [id]);
+  return rows[0] ? toLogRecord(rows[0]) : null;
+}
+
+export async function queryServices(db: ClientBase): Promise<ServicesResponse['services']> {
+  const { rows } = await db.query(
+    `SELECT service_name, array_agg(action ORDER BY action) AS actions
+     FROM integration_known_services()
+     GROUP BY service_name ORDER BY service_name`,
+  );
+  return rows.map((r) => ({ service_name: r.service_name as string, actions: r.actions as string[] }));
+}
