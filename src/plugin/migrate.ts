@@ -4,7 +4,7 @@
  * `service`/`action`/`status` strings and a string `limit`; queries saved before `queryType`
  * existed only had `metric`.
  */
-import { DEFAULT_LIMIT, DEFAULT_QUERY, IntmonQuery, isGroupBy, isMetric, isQueryType, isStatus, Status } from './types';
+import { DEFAULT_LIMIT, DEFAULT_QUERY, IntmonQuery, isGroupBy, isMetric, isQueryType, isStatus, Metric, Status } from './types';
 
 type Loose = Record<string, unknown> & { refId?: string };
 
@@ -53,7 +53,9 @@ export function migrateQuery(input: Partial<IntmonQuery> | Loose): IntmonQuery {
       return compact({
         ...base,
         queryType: 'timeseries',
-        metric: isMetric(q.metric) ? q.metric : DEFAULT_QUERY.metric,
+        // A missing metric gets the default; an unknown one is kept so filterQuery drops it
+        // instead of silently charting something else.
+        metric: q.metric === undefined || q.metric === '' ? DEFAULT_QUERY.metric : (q.metric as Metric),
         groupBy: isGroupBy(groupBy) ? groupBy : undefined,
         services,
         actions,
