@@ -1,0 +1,172 @@
+import { Client } from 'pg';
+import { describeConnectionError } from '../db/connection-error';
+
+/** The seed's columns: name → [type as format_type prints it, nullable]. created_at is NOT NULL by design (partition key). */
+const SEED_COLUMNS: Array<[string, string]> = [
+  ['id', 'uuid'],
+  ['service_name', 'text'],
+  ['action', 'text'],
+  ['status', 'text'],
+  ['related_entity_type', 'text'],
+  ['related_entity_id', 'uuid'],
+  ['request_payload', 'jsonb'],
+  ['response_payload', 'jsonb'],
+  ['error_message', 'text'],
+  ['error_code', 'text'],
+  ['duration_ms', 'integer'],
+  ['retry_count', 'integer'],
+  ['created_at', 'timestamp with time zone'],
+  ['updated_at', 'timestamp with time zone'],
+];
+const INDEXES = [
+  'integration_logs_pkey',
+  'idx_integration_logs_created_at',
+  'idx_integration_logs_service_name',
+  'idx_integration_logs_entity',
+  'idx_integration_logs_failed',
+];
+const VIEWS = ['integration_stats_hourly', 'integration_stats_daily'];
+const POLICIES = ['integration_logs_service_role_all', 'integration_logs_read_authenticated'];
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail?: string;
+}
+
+/** Runs `fn` inside a savepoint that is always rolled back: checks never leave anything behind. */
+async function probe<T>(c: Client, fn: () => Promise<T>): Promise<{ value?: T; error?: Error & { code?: string } }> {
+  await c.query('SAVEPOINT doctor_probe');
+  try {
+    return { value: await fn() };
+  } catch (err) {
+    return { error: err as Error & { code?: string } };
+  } finally {
+    await c.query('ROLLBACK TO SAVEPOINT doctor_probe');
+  }
+}
+
+/**
+ * `integration-monitor doctor`: the seed's final checklist against any database, inside one
+ * transaction that is rolled back. Prints a ✔/✘ table; returns 0 when all pass, 1 on any ✘,
+ * 2 when the database cannot be reached.
+ */
+export async function runDoctor(databaseUrl: string, write: (line: string) => void): Promise<number> {
+  const c = new Client({ connectionString: databaseUrl, application_name: 'integration-monitor doctor', connectionTimeoutMillis: 10_000 });
+  try {
+    await c.connect();
+  } catch (err) {
+    write(describeConnectionError(databaseUrl, err));
+    return 2;
+  }
+  const checks: Check[] = [];
+  const add = (name: string, ok: boolean, detail?: string) => checks.push({ name, ok, detail });
+  try {
+    await c.query('BEGIN');
+    const table = await c.query(`SELECT c.relkind FROM pg_class c WHERE c.oid = to_regclass('integration_logs')`);
+    const present = table.rows.length === 1;
+    add('table integration_logs present', present, present ? (table.rows[0].relkind === 'p' ? 'partitioned by created_at' : 'not partitioned') : 'missing — run `integration-monitor migrate`');
+    if (present) {
+      const { rows } = await c.query(
+        `SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+         WHERE attrelid = 'integration_logs'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+      );
+      const have = new Map(rows.map((r) => [r.attname as string, r.type as string]));
+      const wrong = SEED_COLUMNS.filter(([n, t]) => have.get(n) !== t).map(([n, t]) => `${n} ${t}`);
+      const extra = [...have.keys()].filter((n) => !SEED_COLUMNS.some(([s]) => s === n));
+      add('columns as the seed specifies', wrong.length === 0 && extra.length === 0, wrong.length || extra.length ? `missing/wrong: ${wrong.join(', ') || '-'}; extra: ${extra.join(', ') || '-'}` : `${SEED_COLUMNS.length} columns`);
+
+      const check = await probe(c, () => c.query(`INSERT INTO integration_logs (service_name, action, status) VALUES ('doctor', 'check', 'bogus')`));
+      add('status CHECK rejects an unknown status', check.error?.code === '23514', check.error ? undefined : 'a row with status "bogus" was accepted');
+
+      const idx = await c.query(`SELECT indexrelid::regclass::text AS name FROM pg_index WHERE indrelid = 'integration_logs'::regclass`);
+      const names = new Set(idx.rows.map((r) => (r.name as string).replace(/^.*\./, '')));
+      const missing = INDEXES.filter((i) => !names.has(i));
+      add('indexes', missing.length === 0, missing.length ? `missing: ${missing.join(', ')}` : INDEXES.join(', '));
+
+      const parts = await c.query(
+        `SELECT count(*) FILTER (WHERE pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT') AS defaults, count(*) AS total
+         FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'integration_logs'::regclass`,
+      );
+      const tomorrow = await c.query(
+        `SELECT to_regclass(integration_log_partition_name(integration_day_start(now() + interval '1 day'))) IS NOT NULL AS ok`,
+      ).catch(() => ({ rows: [{ ok: false }] }));
+      add('partitions: default + upcoming days', Number(parts.rows[0].defaults) === 1 && tomorrow.rows[0].ok === true, `${parts.rows[0].total} partitions${tomorrow.rows[0].ok ? '' : '; none for tomorrow yet (the scheduler creates them)'}`);
+
+      const rls = await c.query(`SELECT relrowsecurity FROM pg_class WHERE oid = 'integration_logs'::regclass`);
+      add('row-level security enabled', rls.rows[0].relrowsecurity === true);
+      const pol = await c.query(`SELECT policyname, cmd, roles::text[] AS roles FROM pg_policies WHERE tablename = 'integration_logs'`);
+      for (const p of POLICIES) {
+        const found = pol.rows.find((r) => r.policyname === p);
+        add(`policy ${p}`, !!found, found ? `${found.cmd} to ${(found.roles as string[]).join(',')}` : 'missing');
+      }
+    }
+
+    for (const v of VIEWS) {
+      const r = await c.query(
+        `SELECT c.reloptions FROM pg_class c WHERE c.oid = to_regclass($1) AND c.relkind = 'v'`,
+        [v],
+      );
+      const invoker = r.rows[0] && ((r.rows[0].reloptions as string[] | null) ?? []).some((o) => /^security_invoker=(true|on|1)$/i.test(o));
+      add(`view ${v}`, r.rows.length === 1, r.rows.length === 0 ? 'missing' : invoker ? 'security_invoker' : 'not security_invoker: may bypass RLS');
+    }
+
+    if (present) {
+      // The seed's test record, written as service_role, read back through both views, rolled back.
+      const seedRow = await probe(c, async () => {
+        await c.query(`SET LOCAL ROLE service_role`);
+        await c.query(
+          `INSERT INTO integration_logs (service_name, action, status, duration_ms, response_payload)
+           VALUES ('amocrm', 'test_connection', 'success', 150, '{"test": true, "message": "Migration successful"}')`,
+        );
+        const out: Record<string, boolean> = {};
+        for (const v of VIEWS) {
+          const { rows } = await c.query(
+            `SELECT count(*)::int AS n FROM ${v} WHERE service_name = 'amocrm' AND action = 'test_connection' AND status = 'success'
+               AND min_duration_ms <= 150 AND max_duration_ms >= 150`,
+          );
+          out[v] = rows[0].n > 0;
+        }
+        return out;
+      });
+      add('test record inserted as service_role', !seedRow.error, seedRow.error ? seedRow.error.message : 'amocrm / test_connection / success / 150 ms (rolled back)');
+      for (const v of VIEWS) add(`test record visible in ${v}`, seedRow.value?.[v] === true);
+
+      const anon = await probe(c, async () => {
+        await c.query(`SET LOCAL ROLE anon`);
+        return c.query(`SELECT 1 FROM integration_logs LIMIT 1`);
+      });
+      add('anon cannot read integration_logs', anon.error?.code === '42501', anon.error ? 'permission denied' : 'anon could read');
+      for (const v of VIEWS) {
+        const r = await probe(c, async () => {
+          await c.query(`SET LOCAL ROLE anon`);
+          return c.query(`SELECT 1 FROM ${v} LIMIT 1`);
+        });
+        add(`anon cannot read ${v}`, r.error?.code === '42501', r.error ? 'permission denied' : 'anon could read');
+      }
+      const authRead = await probe(c, async () => {
+        await c.query(`SET LOCAL ROLE authenticated`);
+        await c.query(`SELECT 1 FROM integration_logs LIMIT 1`);
+        for (const v of VIEWS) await c.query(`SELECT 1 FROM ${v} LIMIT 1`);
+      });
+      add('authenticated can read the table and views', !authRead.error, authRead.error?.message);
+      const authWrite = await probe(c, async () => {
+        await c.query(`SET LOCAL ROLE authenticated`);
+        return c.query(`INSERT INTO integration_logs (service_name, action, status) VALUES ('doctor', 'check', 'success')`);
+      });
+      add('authenticated cannot write', authWrite.error?.code === '42501', authWrite.error ? 'permission denied' : 'authenticated could insert');
+    }
+    await c.query('ROLLBACK');
+  } catch (err) {
+    add('doctor could complete its checks', false, (err as Error).message);
+    await c.query('ROLLBACK').catch(() => undefined);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+
+  const width = Math.max(...checks.map((k) => k.name.length));
+  for (const k of checks) write(`${k.ok ? '✔' : '✘'} ${k.name.padEnd(width)}${k.detail ? `  ${k.detail}` : ''}`);
+  const failed = checks.filter((k) => !k.ok).length;
+  write(failed ? `${failed} of ${checks.length} checks failed` : `all ${checks.length} checks passed`);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,92 @@
+import { Cron } from 'croner';
+import type { Pool } from 'pg';
+
+export interface SchedulerOptions {
+  /** Raw-row retention, a Postgres interval, e.g. '90 days'. Also the minute-rollup retention. */
+  rawRetention: string;
+  /** Hour/day rollup retention, e.g. '400 days'. */
+  rollupRetention: string;
+  log: (line: string) => void;
+}
+
+export interface Scheduler {
+  mode: 'pg_cron' | 'in-process';
+  stop(): Promise<void>;
+}
+
+export const CRON_JOB_NAME = 'integration-monitor-maintenance';
+/**
+ * 00:05 UTC daily: with daily partitions the partition straddling the raw cutoff then holds only
+ * five minutes of expired rows, so almost everything leaves by partition drop, not DELETE.
+ */
+export const CRON_SCHEDULE = '5 0 * * *';
+
+/** The maintenance transaction: partitions ahead, raw retention, rollup retention. */
+function maintenanceSql(): string {
+  return `SELECT
+    (SELECT count(*) FROM ensure_integration_log_partitions(7, 0)) AS partitions_created,
+    cleanup_old_integration_logs($1::interval) AS raw_rows_removed,
+    cleanup_integration_rollups($2::interval, $1::interval) AS rollup_rows_removed`;
+}
+
+/** Runs the maintenance once; the minute rollups are kept at least as long as raw rows. */
+export async function runMaintenance(pool: Pool, opts: Pick<SchedulerOptions, 'rawRetention' | 'rollupRetention'>) {
+  const { rows } = await pool.query(maintenanceSql(), [opts.rawRetention, opts.rollupRetention]);
+  const r = rows[0] as { partitions_created: string; raw_rows_removed: string; rollup_rows_removed: string };
+  return { partitionsCreated: Number(r.partitions_created), rawRowsRemoved: Number(r.raw_rows_removed), rollupRowsRemoved: Number(r.rollup_rows_removed) };
+}
+
+async function pgCronAvailable(pool: Pool): Promise<boolean> {
+  const { rows } = await pool.query(
+    `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_cron')
+        AND has_function_privilege('cron.schedule(text, text, text)', 'EXECUTE') AS ok`,
+  );
+  return rows[0].ok === true;
+}
+
+/** A literal for the job's SQL text: pg_cron stores a command, it cannot take bind parameters. */
+function quoteLiteral(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/**
+ * Schedules partition creation and both retentions: inside Postgres via pg_cron when the extension
+ * is installed in this database (jobs keep running without this process), otherwise in this process
+ * with croner, running once right away so a fresh database gets its partitions immediately.
+ */
+export async function startScheduler(pool: Pool, opts: SchedulerOptions): Promise<Scheduler> {
+  // Validate the intervals once, with the database's own parser, before anything is scheduled.
+  await pool.query('SELECT $1::interval, $2::interval', [opts.rawRetention, opts.rollupRetention]);
+
+  if (await pgCronAvailable(pool)) {
+    const raw = quoteLiteral(opts.rawRetention);
+    const command = `SELECT count(*) FROM ensure_integration_log_partitions(7, 0);
+SELECT cleanup_old_integration_logs(${raw}::interval);
+SELECT cleanup_integration_rollups(${quoteLiteral(opts.rollupRetention)}::interval, ${raw}::interval);`;
+    // cron.schedule with a job name replaces an earlier job of that name: restarts do not pile up.
+    await pool.query('SELECT cron.schedule($1, $2, $3)', [CRON_JOB_NAME, CRON_SCHEDULE, command]);
+    opts.log(`scheduler pg_cron job "${CRON_JOB_NAME}" at "${CRON_SCHEDULE}" (UTC)`);
+    return { mode: 'pg_cron', stop: async () => undefined };
+  }
+
+  let running: Promise<void> = Promise.resolve();
+  const tick = () => {
+    running = runMaintenance(pool, opts)
+      .then((r) =>
+        opts.log(`maintenance: ${r.partitionsCreated} partitions created, ${r.rawRowsRemoved} raw rows and ${r.rollupRowsRemoved} rollup rows past retention removed`),
+      )
+      .catch((err) => opts.log(`maintenance failed: ${(err as Error).message}`));
+    return running;
+  };
+  await tick();
+  const job = new Cron(CRON_SCHEDULE, { timezone: 'UTC', protect: true }, () => {
+    void tick();
+  });
+  return {
+    mode: 'in-process',
+    async stop() {
+      job.stop();
+      await running;
+    },
+  };
+}
