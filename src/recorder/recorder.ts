@@ -354,8 +354,7 @@ class RecorderImpl implements Recorder {
       }
       if (this.queuedRows === 0) return;
       const batch = this.take();
-      const ok = await this.writeBatch(batch);
-      if (!ok) {
+      if (!(await this.writeBatch(batch))) {
         this.spillRows(batch);
         this.spillQueue();
         return;

@@ -43,7 +43,9 @@ export type WriteErrorKind = 'transient' | 'duplicate' | 'data';
 export function classifyWriteError(err: unknown): WriteErrorKind {
   const code = (err as { code?: unknown }).code;
   if (isRlsCopyRefusal(err)) return 'transient';
-  if (code === '23505') return 'duplicate';
+  // A duplicate means the row is already there; a deadlock or serialization failure (two batches
+  // updating the same pending rows at once) just needs another go — both via the idempotent path.
+  if (code === '23505' || code === '40P01' || code === '40001') return 'duplicate';
   // Class 22 (data exception) and 23 (integrity, e.g. a CHECK) are about the rows, not the server.
   if (typeof code === 'string' && /^2[23]/.test(code)) return 'data';
   return 'transient';
