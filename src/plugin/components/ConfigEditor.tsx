@@ -29,7 +29,7 @@ export function ConfigEditor({ options, onOptionsChange }: ConfigEditorProps) {
 
   return (
     <FieldSet label="Integration Monitor API">
-      <Field label="API URL" description="Base URL of the monitoring API as Grafana's server reaches it, e.g. http://localhost:3100">
+      <Field label="API URL" htmlFor="intmon-api-url" description="Base URL of the monitoring API as Grafana's server reaches it, e.g. http://localhost:3100">
         <Input
           id="intmon-api-url"
           name="apiUrl"
@@ -39,7 +39,7 @@ export function ConfigEditor({ options, onOptionsChange }: ConfigEditorProps) {
           onChange={onUrlChange}
         />
       </Field>
-      <Field label="API token" description="Bearer token (JWT) with a read role; stored encrypted and sent only by Grafana's server">
+      <Field label="API token" htmlFor="intmon-api-token" description="Bearer token (JWT) with a read role; stored encrypted and sent only by Grafana's server">
         <SecretInput
           id="intmon-api-token"
           name="apiToken"

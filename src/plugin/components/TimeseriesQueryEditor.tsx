@@ -38,7 +38,7 @@ export function TimeseriesQueryEditor({ query, catalog, onChange, onRunQuery }: 
     <>
       <InlineFieldRow>
         <InlineField label="Metric" labelWidth={14} htmlFor="intmon-metric">
-          <Combobox id="intmon-metric" width={30} options={METRIC_OPTIONS} value={query.metric} onChange={(o) => change({ metric: o.value })} />
+          <Combobox id="intmon-metric" width={30} options={METRIC_OPTIONS} value={query.metric} onChange={(o) => o && change({ metric: o.value })} />
         </InlineField>
         <InlineField label="Group by" labelWidth={14}>
           <RadioButtonGroup<GroupBy | ''>
