@@ -114,9 +114,12 @@ function str(v: unknown): string | undefined {
   return v === undefined || v === null || v === '' ? undefined : String(v);
 }
 
-/** Whether this provider can report a failure inside an HTTP 2xx body (so 2xx bodies must be read). */
+/**
+ * Whether this provider can report a failure inside an HTTP 2xx body, so that 2xx bodies must be
+ * read to judge the call. Only Mobizon does; Telegram's `ok:false` always comes with a 4xx/5xx.
+ */
 export function failsInsideOk(service: string): boolean {
-  return service === 'mobizon' || service === 'telegram';
+  return service === 'mobizon';
 }
 
 /**

@@ -1,9 +1,11 @@
 /**
- * A child process under load is sent SIGTERM: with the documented hook (stop new work, let running
- * calls end, `await recorder.close()`), every call it started is a row — none lost.
+ * Process death. SIGTERM: with the documented hook (stop new work, let running calls end,
+ * `await recorder.close()`), every call the child started is a row — none lost. SIGKILL: rows
+ * already spooled survive the kill and are replayed by the next recorder on the same spool dir.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { createRecorder } from '../../src/index';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { removeTempDirs, tempDir } from './helpers';
 
@@ -46,4 +48,31 @@ it('loses nothing when the process is sent SIGTERM mid-load', async () => {
   );
   expect(rows[0]).toEqual({ n: String(started), d: String(started), ok: String(started) });
   expect(before).toBeLessThan(started);
+}, 60_000);
+
+it('rows spooled before a SIGKILL survive it and are replayed by the next recorder', async () => {
+  const spoolDir = tempDir('intmon-spool-');
+  const child = spawn(process.execPath, ['-r', path.join(__dirname, 'fixtures/ts-register.js'), path.join(__dirname, 'fixtures/sigkill-child.ts')], {
+    env: { ...process.env, DB_URL: 'postgres://x:y@127.0.0.1:1/unreachable', SPOOL_DIR: spoolDir, CALLS: '1000' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('child never spooled')), 30_000);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('spooled')) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  child.kill('SIGKILL');
+  await new Promise((resolve) => child.on('exit', resolve));
+  const rec = createRecorder({ databaseUrl: db.url, spoolDir });
+  await rec.flush();
+  await rec.close();
+  const { rows } = await db.pool.query<{ n: string }>("SELECT count(*) n FROM integration_logs WHERE service_name = 'resend'");
+  expect(rows[0].n).toBe('1000');
+  expect(rec.stats().replayed).toBe(1000);
 }, 60_000);
