@@ -1,0 +1,241 @@
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { from as copyFrom } from 'pg-copy-streams';
+import { createTestDatabase, TestDatabase } from '../helpers/db';
+
+/** Small seeded PRNG so a failure reproduces. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SERVICES = ['amocrm', 'resend', 'telegram', 'mobizon', 'whapi'];
+const ACTIONS = ['sync_lead', 'send_email', 'send_message'];
+const STATUSES = ['success', 'success', 'success', 'failed', 'pending', 'retrying'];
+
+interface Row {
+  s: string;
+  a: string;
+  st: string;
+  d: number | null;
+  r: number | null;
+  at: Date;
+}
+
+function randomRows(rand: () => number, n: number, start: number, spanMs: number): Row[] {
+  const pick = <T>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
+  return Array.from({ length: n }, () => ({
+    s: pick(SERVICES),
+    a: pick(ACTIONS),
+    st: pick(STATUSES),
+    d: rand() < 0.1 ? null : rand() < 0.05 ? 0 : Math.floor(Math.exp(rand() * 9)),
+    r: rand() < 0.1 ? null : Math.floor(rand() * 3),
+    at: new Date(start + Math.floor(rand() * spanMs)),
+  }));
+}
+
+async function copyRows(db: TestDatabase, rows: Row[]) {
+  const c = await db.pool.connect();
+  try {
+    const body = rows.map((r) => [r.s, r.a, r.st, r.d ?? '\\N', r.r ?? '\\N', r.at.toISOString()].join('\t')).join('\n') + '\n';
+    await pipeline(Readable.from([body]), c.query(copyFrom('COPY integration_logs (service_name, action, status, duration_ms, retry_count, created_at) FROM STDIN')));
+  } finally {
+    c.release();
+  }
+}
+
+async function insertRows(db: TestDatabase, rows: Row[]) {
+  await db.pool.query(
+    `INSERT INTO integration_logs (service_name, action, status, duration_ms, retry_count, created_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::timestamptz[])`,
+    [rows.map((r) => r.s), rows.map((r) => r.a), rows.map((r) => r.st), rows.map((r) => r.d), rows.map((r) => r.r), rows.map((r) => r.at)],
+  );
+}
+
+const RAW_AGG = (width: string) => `
+  SELECT date_bin('${width}'::interval, created_at, '1970-01-01 00:00:00+00') AS bucket, service_name, action, status,
+         count(*) AS calls, count(duration_ms) AS duration_n, coalesce(sum(duration_ms), 0)::bigint AS duration_sum,
+         min(duration_ms) AS duration_min, max(duration_ms) AS duration_max,
+         coalesce(sum(retry_count), 0)::bigint AS retry_sum, count(*) FILTER (WHERE retry_count > 0) AS retried
+  FROM integration_logs GROUP BY 1, 2, 3, 4`;
+const RAW_HIST = (width: string) => `
+  SELECT date_bin('${width}'::interval, created_at, '1970-01-01 00:00:00+00') AS bucket, service_name, action, status,
+         integration_latency_bin(duration_ms) AS bin, count(*) AS n
+  FROM integration_logs WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5`;
+
+/** Rows in one set and not the other (both directions); 0 means identical multisets. */
+async function differences(db: TestDatabase, a: string, b: string): Promise<number> {
+  const { rows } = await db.pool.query(`SELECT (SELECT count(*) FROM ((${a}) EXCEPT ALL (${b})) x) + (SELECT count(*) FROM ((${b}) EXCEPT ALL (${a})) y) AS n`);
+  return Number(rows[0].n);
+}
+
+async function expectRollupsExact(db: TestDatabase) {
+  for (const [level, width] of [['minute', '1 minute'], ['hour', '1 hour'], ['day', '1 day']]) {
+    expect(await differences(db, `SELECT * FROM integration_rollup_${level}`, RAW_AGG(width))).toBe(0);
+    expect(await differences(db, `SELECT * FROM integration_latency_hist_${level}`, RAW_HIST(width))).toBe(0);
+  }
+}
+
+/** integration_range_agg over [from, to) with width w equals the same aggregation of raw rows. */
+async function expectRangeExact(db: TestDatabase, from: string, to: string, width: string | null) {
+  const bucket = width ? `date_bin('${width}'::interval, created_at, '1970-01-01 00:00:00+00')` : `'${from}'::timestamptz`;
+  const raw = `SELECT ${bucket} AS bucket, service_name, action, status, count(*), count(duration_ms), coalesce(sum(duration_ms), 0)::bigint,
+                      min(duration_ms), max(duration_ms), coalesce(sum(retry_count), 0)::bigint, count(*) FILTER (WHERE retry_count > 0)
+               FROM integration_logs WHERE created_at >= '${from}' AND created_at < '${to}' GROUP BY 1, 2, 3, 4`;
+  const agg = `SELECT * FROM integration_range_agg('${from}', '${to}', ${width ? `'${width}'` : 'NULL'})`;
+  expect({ from, to, width, diff: await differences(db, agg, raw) }).toEqual({ from, to, width, diff: 0 });
+  const rawHist = `SELECT ${bucket} AS bucket, service_name, action, status, integration_latency_bin(duration_ms), count(*)
+                   FROM integration_logs WHERE created_at >= '${from}' AND created_at < '${to}' AND duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5`;
+  const hist = `SELECT * FROM integration_hist_range('${from}', '${to}', ${width ? `'${width}'` : 'NULL'})`;
+  expect({ from, to, width, histDiff: await differences(db, hist, rawHist) }).toEqual({ from, to, width, histDiff: 0 });
+}
+
+describe('rollups stay exactly consistent with integration_logs', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  const rand = rng(20261127);
+  const now = Date.now();
+
+  test('COPY, multi-row INSERT and single-row INSERT', async () => {
+    await copyRows(db, randomRows(rand, 4000, now - 3 * 86400e3, 3 * 86400e3));
+    await insertRows(db, randomRows(rand, 1500, now - 6 * 3600e3, 6 * 3600e3));
+    for (const r of randomRows(rand, 20, now - 600e3, 600e3)) await insertRows(db, [r]);
+    await expectRollupsExact(db);
+  });
+
+  test('late rows with old timestamps (and far-future ones) in the default partition', async () => {
+    await insertRows(db, randomRows(rand, 300, now - 400 * 86400e3, 200 * 86400e3));
+    await copyRows(db, randomRows(rand, 50, now + 1000 * 86400e3, 86400e3));
+    await expectRollupsExact(db);
+  });
+
+  test('UPDATE pending → success with a duration, and other column changes', async () => {
+    await db.pool.query(`UPDATE integration_logs SET status = 'success', duration_ms = coalesce(duration_ms, 0) + 7, updated_at = now() WHERE status = 'pending'`);
+    await db.pool.query(`UPDATE integration_logs SET retry_count = retry_count + 1 WHERE status = 'retrying' AND duration_ms % 3 = 0`);
+    // Only non-aggregated columns: nothing to change in rollups.
+    await db.pool.query(`UPDATE integration_logs SET error_message = 'x' WHERE status = 'failed'`);
+    // Moves rows across buckets (created_at) and services.
+    await db.pool.query(`UPDATE integration_logs SET created_at = created_at - interval '37 minutes', service_name = 'whapi' WHERE duration_ms % 11 = 0`);
+    // Makes the max/min of some groups disappear.
+    await db.pool.query(`UPDATE integration_logs SET duration_ms = 1 WHERE duration_ms > 5000`);
+    await expectRollupsExact(db);
+  });
+
+  test('DELETE of scattered rows and of whole groups', async () => {
+    await db.pool.query(`DELETE FROM integration_logs WHERE duration_ms % 5 = 0`);
+    await db.pool.query(`DELETE FROM integration_logs WHERE service_name = 'mobizon' AND action = 'send_email'`);
+    await expectRollupsExact(db);
+  });
+
+  test('concurrent writers on the same keys do not deadlock and stay exact', async () => {
+    const batches = Array.from({ length: 6 }, () => randomRows(rand, 400, now - 3600e3, 3600e3));
+    await Promise.all(batches.map((b, i) => (i % 2 ? copyRows(db, b) : insertRows(db, b))));
+    await expectRollupsExact(db);
+  });
+
+  test('range reads equal raw aggregation for unaligned ranges and any width', async () => {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const cases: Array<[string, string, string | null]> = [
+      [iso(now - 2.7 * 86400e3 - 1234), iso(now - 3 * 60e3 - 567), '1 hour'],
+      [iso(now - 2.7 * 86400e3 - 1234), iso(now + 1000), '1 day'],
+      [iso(now - 2.7 * 86400e3 - 1234), iso(now + 1000), null],
+      [iso(now - 5 * 3600e3 - 17), iso(now - 3600e3 + 17), '5 minutes'],
+      [iso(now - 5 * 3600e3 - 17), iso(now - 3600e3 + 17), '30 seconds'],
+      [iso(now - 5 * 3600e3 - 17), iso(now - 3600e3 + 17), '90 seconds'],
+      [iso(now - 20 * 3600e3), iso(now - 19.99 * 3600e3), '1 hour'],
+      ['-infinity', 'infinity', null],
+      ['-infinity', 'infinity', '1 day'],
+      [iso(now - 86400e3), 'infinity', '1 hour'],
+    ];
+    for (const [f, t, w] of cases) await expectRangeExact(db, f, t, w);
+  });
+
+  test('partition drops and retention keep rollups; the rest stays exact', async () => {
+    await db.pool.query(`SELECT count(*) FROM ensure_integration_log_partitions(0, 5)`);
+    // Rows that sit in the default partition before their partition existed were moved, not lost.
+    await expectRollupsExact(db);
+    const before = await db.pool.query(`SELECT sum(calls)::bigint AS n FROM integration_rollup_day`);
+    const removed = await db.pool.query(`SELECT cleanup_old_integration_logs('2 days') AS n`);
+    expect(Number(removed.rows[0].n)).toBeGreaterThan(0);
+    const after = await db.pool.query(`SELECT sum(calls)::bigint AS n FROM integration_rollup_day`);
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+    // Within raw retention the rollups still equal raw rows.
+    const cutoff = new Date(now - 2 * 86400e3 + 120e3).toISOString();
+    await expectRangeExact(db, cutoff, new Date(now + 1000).toISOString(), '1 hour');
+    await expectRangeExact(db, cutoff, new Date(now + 1000).toISOString(), '1 minute');
+  });
+});
+
+describe('percentiles from merged histograms', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  const distributions: Record<string, (rand: () => number) => number> = {
+    // long tail: lognormal-ish
+    skewed: (rand) => Math.floor(Math.exp(3 + 2.2 * Math.sqrt(-2 * Math.log(rand() + 1e-12)) * Math.cos(2 * Math.PI * rand()))),
+    bimodal: (rand) => (rand() < 0.7 ? 20 + Math.floor(rand() * 15) : 2000 + Math.floor(rand() * 1500)),
+    constant: () => 150,
+    tiny: (rand) => Math.floor(rand() * 4),
+  };
+
+  test.each(Object.keys(distributions))('%s: p50/p95/p99 within 5 %% of percentile_cont, any range', async (name) => {
+    const rand = rng(name.length * 7919);
+    const now = Date.now();
+    const rows: Row[] = Array.from({ length: 6000 }, () => ({
+      s: name,
+      a: rand() < 0.5 ? 'x' : 'y',
+      st: 'success',
+      d: Math.min(2_000_000_000, distributions[name](rand)),
+      r: 0,
+      at: new Date(now - Math.floor(rand() * 3 * 86400e3)),
+    }));
+    await copyRows(db, rows);
+    const ranges: Array<[Date, Date]> = [
+      [new Date(now - 3 * 86400e3), new Date(now + 1)],
+      [new Date(now - 50.5 * 3600e3 + 333), new Date(now - 3.2 * 3600e3)],
+      [new Date(now - 7 * 60e3 - 10), new Date(now)],
+    ];
+    for (const [from, to] of ranges) {
+      for (const action of [null, 'x']) {
+        const { rows: out } = await db.pool.query(
+          `WITH h AS (SELECT bin, sum(n)::bigint AS n FROM integration_hist_range($1, $2) WHERE service_name = $3 AND ($4::text IS NULL OR action = $4) GROUP BY bin),
+                raw AS (SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY duration_ms) AS p
+                        FROM integration_logs WHERE created_at >= $1 AND created_at < $2 AND service_name = $3 AND ($4::text IS NULL OR action = $4))
+           SELECT (SELECT p FROM raw) AS exact,
+                  ARRAY[integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.5),
+                        integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.95),
+                        integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.99)] AS est
+           FROM h`,
+          [from, to, name, action],
+        );
+        const exact = out[0].exact as number[] | null;
+        const est = out[0].est as Array<number | null>;
+        if (!exact) {
+          expect(est.every((v) => v === null)).toBe(true);
+          continue;
+        }
+        exact.forEach((e, i) => {
+          const tolerance = Math.max(0.05 * Math.abs(e), 1e-9);
+          expect({ name, i, diff: Math.abs((est[i] as number) - e) <= tolerance, e, est: est[i] }).toMatchObject({ diff: true });
+        });
+      }
+    }
+  });
+});
