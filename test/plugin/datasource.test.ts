@@ -9,6 +9,7 @@ import type { HealthResponse, LogPage, TimeseriesResponse } from '../../src/api/
 import { failureEvents } from '../../src/plugin/annotations';
 import { DataSource } from '../../src/plugin/datasource';
 import { failuresFrame } from '../../src/plugin/frames';
+import type { IntmonVariableSupport } from '../../src/plugin/variables';
 import type { IntmonOptions, IntmonQuery, VariableQuery } from '../../src/plugin/types';
 import { API_BASE, fixture, FixtureBackend, INSTANCE_URL, request, TestTemplateSrv } from './helpers';
 
@@ -228,7 +229,8 @@ describe('variables', () => {
   });
 
   test('custom variable support returns a text/value frame', async () => {
-    const res = await firstValueFrom(ds.variables!.query!(request([{ refId: 'v', kind: 'services' } as VariableQuery]) as never));
+    const support = ds.variables as IntmonVariableSupport;
+    const res = await firstValueFrom(support.query(request<VariableQuery>([{ refId: 'v', kind: 'services' }])));
     const frame = res.data[0] as DataFrame;
     expect(frame.fields.map((f) => f.name)).toEqual(['text', 'value']);
     expect(frame.fields[0].values).toEqual(['amocrm', 'resend', 'telegram']);
