@@ -1,0 +1,72 @@
+import { runDoctor } from '../../src/cli/doctor';
+import net from 'node:net';
+import { createTestDatabase } from '../helpers/db';
+
+async function doctor(url: string) {
+  const lines: string[] = [];
+  const code = await runDoctor(url, (l) => lines.push(l));
+  return { code, lines };
+}
+
+test('a migrated database passes every check and is left unchanged', async () => {
+  const db = await createTestDatabase();
+  try {
+    const { code, lines } = await doctor(db.url);
+    expect(lines.filter((l) => l.startsWith('✘'))).toEqual([]);
+    expect(code).toBe(0);
+    for (const name of ['table integration_logs present', 'indexes', 'row-level security enabled', 'policy integration_logs_service_role_all',
+      'policy integration_logs_read_authenticated', 'view integration_stats_hourly', 'view integration_stats_daily', 'test record visible in integration_stats_daily',
+      'anon cannot read integration_logs', 'authenticated cannot write']) {
+      expect(lines.some((l) => l.startsWith(`✔ ${name}`))).toBe(true);
+    }
+    const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM integration_logs`);
+    expect(rows[0].n).toBe(0);
+    const r = await db.pool.query(`SELECT count(*)::int AS n FROM integration_rollup_minute`);
+    expect(r.rows[0].n).toBe(0);
+  } finally {
+    await db.drop();
+  }
+});
+
+test('a database with a missing policy and a write grant to authenticated fails with ✘ and exit code 1', async () => {
+  const db = await createTestDatabase();
+  try {
+    await db.pool.query(`DROP POLICY integration_logs_read_authenticated ON integration_logs`);
+    await db.pool.query(`GRANT INSERT ON integration_logs TO authenticated; CREATE POLICY lax ON integration_logs FOR INSERT TO authenticated WITH CHECK (true)`);
+    const { code, lines } = await doctor(db.url);
+    expect(code).toBe(1);
+    expect(lines.some((l) => l.startsWith('✘ policy integration_logs_read_authenticated'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('✘ authenticated cannot write'))).toBe(true);
+  } finally {
+    await db.drop();
+  }
+});
+
+test('an empty database: ✘ table missing, exit code 1', async () => {
+  const db = await createTestDatabase({ migrated: false });
+  try {
+    const { code, lines } = await doctor(db.url);
+    expect(code).toBe(1);
+    expect(lines[0]).toMatch(/^✘ table integration_logs present/);
+  } finally {
+    await db.drop();
+  }
+});
+
+/** A port nobody listens on (embedded.ts's freePort drags in an ESM-only package under jest). */
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+
+test('an unreachable database: one clear line, exit code 2', async () => {
+  const port = await freePort();
+  const { code, lines } = await doctor(`postgres://nobody:secret@127.0.0.1:${port}/nothing`);
+  expect(code).toBe(2);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(new RegExp(`cannot use database 127\\.0\\.0\\.1:${port}/nothing`));
+  expect(lines[0]).not.toContain('secret');
+});

@@ -1,0 +1,35 @@
+import { startScheduler } from '../../src/db/scheduler';
+import { createTestDatabase } from '../helpers/db';
+
+test('without pg_cron: runs maintenance in-process at start (partitions ahead, both retentions) and stops cleanly', async () => {
+  const db = await createTestDatabase();
+  try {
+    // A partition that should be re-created ahead, and rows past retention.
+    const name = (await db.pool.query(`SELECT integration_log_partition_name(integration_day_start(now() + interval '3 days')) AS n`)).rows[0].n;
+    await db.pool.query(`ALTER TABLE integration_logs DETACH PARTITION ${name}; DROP TABLE ${name}`);
+    await db.pool.query(`INSERT INTO integration_logs (service_name, action, status, created_at) VALUES ('old', 'x', 'success', now() - interval '40 days'), ('new', 'x', 'success', now())`);
+    await db.pool.query(`INSERT INTO integration_logs (service_name, action, status, created_at) VALUES ('ancient', 'x', 'success', now() - interval '500 days')`);
+    const lines: string[] = [];
+    const s = await startScheduler(db.pool, { rawRetention: '30 days', rollupRetention: '400 days', log: (l) => lines.push(l) });
+    expect(s.mode).toBe('in-process');
+    expect(lines.join('\n')).toMatch(/maintenance: \d+ partitions created, 2 raw rows and \d+ rollup rows past retention removed/);
+    const exists = await db.pool.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [name]);
+    expect(exists.rows[0].ok).toBe(true);
+    const left = await db.pool.query(`SELECT service_name FROM integration_logs ORDER BY 1`);
+    expect(left.rows.map((r) => r.service_name)).toEqual(['new']);
+    const day = await db.pool.query(`SELECT service_name FROM integration_rollup_day GROUP BY 1 ORDER BY 1`);
+    expect(day.rows.map((r) => r.service_name)).toEqual(['new', 'old']); // 'ancient' is past the 400-day rollup retention
+    await s.stop();
+  } finally {
+    await db.drop();
+  }
+});
+
+test('rejects a retention that is not an interval before scheduling anything', async () => {
+  const db = await createTestDatabase();
+  try {
+    await expect(startScheduler(db.pool, { rawRetention: 'ninety days', rollupRetention: '400 days', log: () => undefined })).rejects.toThrow(/interval/);
+  } finally {
+    await db.drop();
+  }
+});
