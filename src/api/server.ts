@@ -81,6 +81,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app);
+  // An idle pooled connection dies when Postgres restarts or shuts down; without a listener pg
+  // re-throws that as an uncaught 'error' and the whole API exits. The next request reconnects.
+  if (opts.pool.listenerCount('error') === 0) {
+    opts.pool.on('error', (err) => app.log.warn({ err }, 'idle database connection lost'));
+  }
   const routes: Array<{ method: string; url: string }> = [];
   routeTables.set(app, routes);
   app.addHook('onRoute', (r) => {

