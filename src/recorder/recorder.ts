@@ -45,6 +45,17 @@ export function createRecorder(options: RecorderOptions = {}): Recorder {
   return new RecorderImpl(options);
 }
 
+/**
+ * Safety net for scripts that end without calling close(): when the event loop runs dry, Node
+ * emits 'beforeExit'; closing then schedules the final writes, which keeps the process alive until
+ * they are done. One listener for all recorders of the process.
+ */
+const live = new Set<RecorderImpl>();
+let exitHookInstalled = false;
+function closeAllBeforeExit(): void {
+  for (const r of live) void r.close();
+}
+
 class RecorderImpl implements Recorder {
   readonly redaction: RedactOptions;
   private readonly flushIntervalMs: number;
@@ -102,6 +113,11 @@ class RecorderImpl implements Recorder {
     this.spool = new Spool(path.resolve(o.spoolDir ?? path.join(process.env.MONITOR_DATA_DIR || '.data', 'recorder-spool')));
     this.timer = setInterval(() => this.tick(), this.flushIntervalMs);
     this.timer.unref(); // the recorder alone must not keep a process alive; close() flushes
+    live.add(this);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.on('beforeExit', closeAllBeforeExit);
+    }
   }
 
   // ---------------------------------------------------------------- caller path
@@ -503,6 +519,7 @@ class RecorderImpl implements Recorder {
 
   private async doClose(): Promise<void> {
     clearInterval(this.timer);
+    live.delete(this);
     // Calls still running get their `pending` row now; their final version, if it comes after
     // close, goes to the spool and is replayed by the next recorder on this spool dir.
     for (const call of this.inflight) {

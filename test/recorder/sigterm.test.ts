@@ -76,3 +76,16 @@ it('rows spooled before a SIGKILL survive it and are replayed by the next record
   expect(rows[0].n).toBe('1000');
   expect(rec.stats().replayed).toBe(1000);
 }, 60_000);
+
+it('a script that ends without calling close() still writes its rows (beforeExit)', async () => {
+  const child = spawn(process.execPath, ['-r', path.join(__dirname, 'fixtures/ts-register.js'), path.join(__dirname, 'fixtures/natural-exit-child.ts')], {
+    env: { ...process.env, DB_URL: db.url, SPOOL_DIR: tempDir('intmon-spool-') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  expect({ code, err }).toEqual({ code: 0, err: '' });
+  const { rows } = await db.pool.query<{ n: string }>("SELECT count(*) n FROM integration_logs WHERE service_name = 'whapi'");
+  expect(rows[0].n).toBe('300');
+}, 60_000);

@@ -1,2 +1,0 @@
-export declare function uuidv7(nowMs?: number): string;
-export declare function isUuid(s: unknown): s is string;

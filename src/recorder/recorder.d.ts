@@ -1,2 +1,0 @@
-import type { Recorder, RecorderOptions } from './types';
-export declare function createRecorder(options?: RecorderOptions): Recorder;
