@@ -15,15 +15,34 @@ describe('ResponseCache', () => {
     expect(await cache.get('other', compute)).toBe(2);
   });
 
-  it('expires, never keeps failures, is bounded, and is off at 0', async () => {
-    const short = new ResponseCache(10, 2);
-    let n = 0;
-    expect(await short.get('a', async () => ++n)).toBe(1);
-    await new Promise((r) => setTimeout(r, 25));
-    expect(await short.get('a', async () => ++n)).toBe(2);
-    await expect(short.get('b', async () => Promise.reject(new Error('db down')))).rejects.toThrow('db down');
-    expect(await short.get('b', async () => 'recovered')).toBe('recovered');
-    const bounded = new ResponseCache(60_000, 2);
+  it('counts the TTL from the answer, then serves the stale answer while one refresh runs, then waits for a fresh one', async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const cache = new ResponseCache(100, 300);
+    let runs = 0;
+    const slow = async () => {
+      runs++;
+      await sleep(200); // longer than the TTL: the TTL must start when the answer exists
+      return runs;
+    };
+    expect(await cache.get('k', slow)).toBe(1);
+    expect(await cache.get('k', slow)).toBe(1);
+    expect(runs).toBe(1);
+    await sleep(150); // stale now (100 ms), not too old (100 + 300 ms)
+    const t0 = Date.now();
+    expect(await Promise.all([cache.get('k', slow), cache.get('k', slow)])).toEqual([1, 1]);
+    expect(Date.now() - t0).toBeLessThan(150); // served at once, not after the 200 ms query
+    expect(runs).toBe(2); // one background refresh, not two
+    await sleep(250);
+    expect(await cache.get('k', slow)).toBe(2); // the refreshed answer
+    await sleep(100 + 300 + 50); // past fresh and stale: wait for a new computation
+    expect(await cache.get('k', slow)).toBe(3);
+  });
+
+  it('never keeps failures, is bounded, and is off at 0', async () => {
+    const cache = new ResponseCache(60_000);
+    await expect(cache.get('b', async () => Promise.reject(new Error('db down')))).rejects.toThrow('db down');
+    expect(await cache.get('b', async () => 'recovered')).toBe('recovered');
+    const bounded = new ResponseCache(60_000, 0, 2);
     await bounded.get('x', async () => 1);
     await bounded.get('y', async () => 2);
     await bounded.get('z', async () => 3);
