@@ -17,4 +17,9 @@ export interface BenchContext {
   /** Row counts to generate, e.g. [1_000_000, 10_000_000]. */
   sizes: number[];
   log: (line: string) => void;
+  /**
+   * Superuser URL of the bench database (`intmon_bench`): our schema migrated into public with the
+   * largest size's rows loaded (rollups included), the seed's design in schema `seed`.
+   */
+  benchDbUrl?: string;
 }

@@ -96,7 +96,8 @@ export async function queryStats(db: ClientBase, p: { from: Date; to: Date; inte
 export async function queryHealth(db: ClientBase, p: { from: Date; to: Date }): Promise<HealthNumbers[]> {
   // Services: every service seen in [from, to), plus every known one (so a service that went
   // silent shows up with zero calls rather than disappearing). last_call_at / last_failure_at are
-  // the newest before `to`, not limited to the window.
+  // the newest within the window (null when none): bounded by [from, to) so the planner prunes to
+  // the window's partitions.
   const { rows } = await db.query(
     `WITH a AS (
        SELECT service_name, sum(calls) AS total,
@@ -119,9 +120,10 @@ export async function queryHealth(db: ClientBase, p: { from: Date; to: Date }): 
             coalesce(a.failed_count, 0) AS failed_count,
             coalesce(round(100 * coalesce(a.failed_count, 0)::numeric / NULLIF(a.total, 0), 2), 0) AS failure_rate_percent,
             a.dsum::numeric / NULLIF(a.dn, 0) AS avg_duration_ms, p.p95,
-            (SELECT max(l.created_at) FROM integration_logs l WHERE l.service_name = s.service_name AND l.created_at < $2::timestamptz) AS last_call_at,
             (SELECT max(l.created_at) FROM integration_logs l
-              WHERE l.service_name = s.service_name AND l.status = 'failed' AND l.created_at < $2::timestamptz) AS last_failure_at
+              WHERE l.service_name = s.service_name AND l.created_at >= $1::timestamptz AND l.created_at < $2::timestamptz) AS last_call_at,
+            (SELECT max(l.created_at) FROM integration_logs l
+              WHERE l.service_name = s.service_name AND l.status = 'failed' AND l.created_at >= $1::timestamptz AND l.created_at < $2::timestamptz) AS last_failure_at
      FROM s LEFT JOIN a USING (service_name) LEFT JOIN p USING (service_name)
      ORDER BY s.service_name`,
     [p.from, p.to],

@@ -62,7 +62,25 @@ describe('integration_logs table', () => {
        WHERE i.inhparent = 'integration_logs'::regclass`,
     );
     expect(rows.some((r) => r.bound === 'DEFAULT')).toBe(true);
-    expect(rows.filter((r) => /^integration_logs_p\d{8}$/.test(r.relname)).length).toBeGreaterThanOrEqual(7);
+    expect(rows.filter((r) => /^integration_logs_p\d{8}$/.test(r.relname)).length).toBeGreaterThanOrEqual(2);
+    // Every day of the coming week is covered by some partition.
+    const gaps = await db.pool.query(
+      `SELECT d FROM generate_series(integration_day_start(now()), integration_day_start(now()) + interval '7 days', interval '1 day') d
+       WHERE NOT EXISTS (SELECT 1 FROM integration_log_partitions() p WHERE p.lo <= d AND p.hi > d)`,
+    );
+    expect(gaps.rows).toEqual([]);
+  });
+
+  test('ensure_integration_log_partitions creates whole weeks where nothing overlaps, without gaps or overlaps', async () => {
+    await db.pool.query(`SELECT count(*) FROM ensure_integration_log_partitions(0, 60)`);
+    const { rows } = await db.pool.query(`SELECT lo, hi, hi - lo AS width FROM integration_log_partitions() ORDER BY lo`);
+    expect(rows.some((r) => r.width.days === 7)).toBe(true);
+    for (let i = 1; i < rows.length; i++) expect(rows[i].lo.getTime()).toBeGreaterThanOrEqual(rows[i - 1].hi.getTime());
+    const gaps = await db.pool.query(
+      `SELECT d FROM generate_series(integration_day_start(now()) - interval '60 days', integration_day_start(now()), interval '1 day') d
+       WHERE NOT EXISTS (SELECT 1 FROM integration_log_partitions() p WHERE p.lo <= d AND p.hi > d)`,
+    );
+    expect(gaps.rows).toEqual([]);
   });
 
   test('ensure_integration_log_partitions moves rows already in the default partition into the new partition', async () => {
@@ -205,8 +223,11 @@ describe('retention', () => {
       await p.query(`INSERT INTO integration_logs (service_name, action, status, duration_ms, created_at) VALUES ('ret', 'x', 'success', 1, '2001-02-03')`);
       await p.query(`INSERT INTO integration_logs (service_name, action, status, duration_ms, created_at)
                      SELECT 'ret', 'x', 'success', g, now() - make_interval(days => 10) FROM generate_series(1, 5) g`);
-      const partsBefore = await p.query(`SELECT tableoid::regclass::text AS part FROM integration_logs WHERE created_at < now() - interval '90 days' AND created_at > '2020-01-01' GROUP BY 1`);
-      expect(partsBefore.rows.length).toBeGreaterThanOrEqual(2);
+      // Partitions entirely before the cutoff are dropped; the one straddling it is only DELETEd from.
+      const partsBefore = await p.query(
+        `SELECT partition_name AS part FROM integration_log_partitions() WHERE hi <= now() - interval '90 days' AND hi > now() - interval '110 days'`,
+      );
+      expect(partsBefore.rows.length).toBeGreaterThanOrEqual(1);
 
       const r = await p.query(`SELECT cleanup_old_integration_logs('90 days') AS n`);
       expect(Number(r.rows[0].n)).toBe(58);

@@ -1,0 +1,59 @@
+/**
+ * Server-side generator of realistic integration_logs rows (seeded, so every run and both schemas
+ * get the same rows): five services with their own action mix and latency, failure bursts (an hour
+ * of a service failing ~40 % of calls), long-tail latency (lognormal plus rare 10× outliers and
+ * 30 s timeouts on failures), half of the calls tied to one of 50k leads/contacts.
+ * Rows are spread over `days` ending now, in time order (as they arrive in production).
+ */
+export const STAGING_TABLE = 'bench_rows';
+
+export function generateSql(rows: number, days: number, seed = 0.42): string[] {
+  return [
+    `SELECT setseed(${seed})`,
+    `DROP TABLE IF EXISTS ${STAGING_TABLE}`,
+    `CREATE UNLOGGED TABLE ${STAGING_TABLE} AS
+     WITH base AS (
+       SELECT g,
+              now() - make_interval(days => ${days}) + (g::float8 / ${rows}) * make_interval(days => ${days})
+                + random() * interval '1 second' AS created_at,
+              random() AS u_service, random() AS u_action, random() AS u_status, random() AS u_lat1, random() AS u_lat2,
+              random() AS u_tail, random() AS u_entity, random() AS u_retry
+       FROM generate_series(1, ${rows}) g
+     ), svc AS (
+       SELECT b.*,
+              CASE WHEN u_service < 0.30 THEN 'amocrm' WHEN u_service < 0.55 THEN 'resend' WHEN u_service < 0.75 THEN 'telegram'
+                   WHEN u_service < 0.85 THEN 'mobizon' ELSE 'whapi' END AS service_name
+       FROM base b
+     ), act AS (
+       SELECT s.*,
+              CASE service_name
+                WHEN 'amocrm' THEN CASE WHEN u_action < 0.6 THEN 'sync_lead' WHEN u_action < 0.9 THEN 'update_contact' ELSE 'test_connection' END
+                WHEN 'resend' THEN CASE WHEN u_action < 0.9 THEN 'send_email' ELSE 'get_email_status' END
+                WHEN 'telegram' THEN CASE WHEN u_action < 0.8 THEN 'send_message' ELSE 'edit_message' END
+                WHEN 'mobizon' THEN 'send_sms'
+                ELSE CASE WHEN u_action < 0.85 THEN 'send_message' ELSE 'check_contact' END
+              END AS action,
+              -- failure bursts: a deterministic ~3 % of (service, hour) pairs fail ~40 % of calls
+              CASE WHEN ('x' || substr(md5(service_name || date_trunc('hour', created_at)::text), 1, 7))::bit(28)::int % 100 < 3
+                   THEN 0.40 ELSE 0.02 END AS p_fail,
+              CASE service_name WHEN 'amocrm' THEN 300 WHEN 'resend' THEN 150 WHEN 'telegram' THEN 80 WHEN 'mobizon' THEN 400 ELSE 250 END AS median_ms
+       FROM svc s
+     )
+     SELECT service_name, action,
+            CASE WHEN u_status < p_fail THEN 'failed' WHEN u_status < p_fail + 0.01 THEN 'pending'
+                 WHEN u_status < p_fail + 0.02 THEN 'retrying' ELSE 'success' END AS status,
+            CASE WHEN u_entity < 0.5 THEN (CASE WHEN service_name = 'amocrm' THEN 'lead' ELSE 'contact' END) END AS related_entity_type,
+            CASE WHEN u_entity < 0.5 THEN md5('entity' || floor(u_entity * 100000)::int)::uuid END AS related_entity_id,
+            CASE WHEN u_status < p_fail THEN 'upstream error ' || (floor(u_retry * 5))::int END AS error_message,
+            CASE WHEN u_status < p_fail THEN (ARRAY['E_TIMEOUT', 'E_429', 'E_500', 'E_502', 'E_AUTH'])[1 + floor(u_retry * 5)::int] END AS error_code,
+            CASE WHEN u_status < p_fail AND u_tail < 0.2 THEN 30000
+                 ELSE least(120000, greatest(1, (median_ms * exp(0.6 * sqrt(-2 * ln(u_lat1 + 1e-12)) * cos(2 * pi() * u_lat2))
+                        * CASE WHEN u_tail > 0.99 THEN 10 ELSE 1 END)::int)) END AS duration_ms,
+            CASE WHEN u_retry < 0.9 THEN 0 WHEN u_retry < 0.98 THEN 1 ELSE 2 END AS retry_count,
+            created_at, created_at AS updated_at
+     FROM act
+     ORDER BY created_at`,
+  ];
+}
+
+export const COLUMNS = 'service_name, action, status, related_entity_type, related_entity_id, error_message, error_code, duration_ms, retry_count, created_at, updated_at';

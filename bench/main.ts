@@ -1,0 +1,306 @@
+/**
+ * `npm run bench`: the seed's design against ours on the same generated rows, at each size of
+ * BENCH_SIZES (default "1000000,10000000"; BENCH_SIZES=100000 is a quick run).
+ *
+ * Starts an embedded Postgres in a temp dir unless DATABASE_URL is set, creates database
+ * `intmon_bench`, migrates ours into public and builds the seed's literal design in schema `seed`,
+ * generates rows server-side (bench/data.ts) into both, then times every dashboard query
+ * (bench/queries.ts; p50/p95 over repeated runs) and ingestion (COPY batches, with and without
+ * rollup upkeep). Then runs the recorder and API benches (bench/recorder.ts, bench/api.ts) on the
+ * same database. Prints one table; writes bench/results/<date>.md and .json.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Client } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { EmbeddedDatabase, startEmbedded } from '../src/db/embedded';
+import { migrate } from '../src/db/migrate';
+import { run as runApi } from './api';
+import { COLUMNS, generateSql, STAGING_TABLE } from './data';
+import { dashboardQueries } from './queries';
+import { run as runRecorder } from './recorder';
+import { SEED_SCHEMA_SQL } from './seed-schema';
+import type { BenchContext, BenchRow } from './types';
+
+const DAYS = 120;
+const BENCH_DB = 'intmon_bench';
+const OURS_RUNS = Number(process.env.BENCH_RUNS ?? 30);
+/** The seed's queries take seconds at 10M rows: at most this many runs or this much time each. */
+const SEED_MAX_RUNS = 10;
+const SEED_BUDGET_MS = 30_000;
+const INGEST_BATCHES = 20;
+const INGEST_BATCH_ROWS = 10_000;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+function withDatabase(url: string, db: string): string {
+  const u = new URL(url);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+const ms = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)];
+}
+const round = (x: number) => (x >= 100 ? Math.round(x) : Math.round(x * 100) / 100);
+const human = (n: number) => (n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : n >= 1e3 && n % 1e3 === 0 ? `${n / 1e3}k` : String(n));
+
+async function timeRuns(fn: () => Promise<unknown>, maxRuns: number, budgetMs: number): Promise<number[]> {
+  const times: number[] = [];
+  const started = Date.now();
+  while (times.length < maxRuns && (times.length < 3 || Date.now() - started < budgetMs)) {
+    const t = process.hrtime.bigint();
+    await fn();
+    times.push(ms(t));
+  }
+  return times;
+}
+
+/** Ours runs as the API runs it: in a transaction as `authenticated`, so RLS is in the price. */
+async function asAuthenticated<T>(c: Client, fn: () => Promise<T>): Promise<T> {
+  await c.query('BEGIN');
+  try {
+    await c.query(`SELECT set_config('request.jwt.claims', '{"role":"authenticated"}', true)`);
+    await c.query('SET LOCAL ROLE authenticated');
+    return await fn();
+  } finally {
+    await c.query('ROLLBACK');
+  }
+}
+
+async function load(c: Client, size: number): Promise<BenchRow[]> {
+  const out: BenchRow[] = [];
+  const tag = `@${human(size)}`;
+  log(`[${tag}] resetting both schemas`);
+  await c.query(`TRUNCATE integration_logs, integration_rollup_minute, integration_rollup_hour, integration_rollup_day,
+                 integration_latency_hist_minute, integration_latency_hist_hour, integration_latency_hist_day, integration_service_actions`);
+  await c.query('TRUNCATE seed.integration_logs');
+  await c.query(`SELECT count(*) FROM ensure_integration_log_partitions(7, ${DAYS + 2})`);
+
+  log(`[${tag}] generating ${size} rows over ${DAYS} days (server-side, seeded)`);
+  let t = process.hrtime.bigint();
+  for (const sql of generateSql(size, DAYS)) await c.query(sql);
+  log(`[${tag}]   generated in ${(ms(t) / 1000).toFixed(1)} s`);
+
+  t = process.hrtime.bigint();
+  await c.query(`INSERT INTO seed.integration_logs (${COLUMNS}) SELECT ${COLUMNS} FROM ${STAGING_TABLE}`);
+  const seedLoad = ms(t);
+  log(`[${tag}]   seed loaded in ${(seedLoad / 1000).toFixed(1)} s`);
+
+  // Ours day by day (as a day of traffic would arrive), rollups maintained by the triggers.
+  t = process.hrtime.bigint();
+  const { rows: days } = await c.query(`SELECT min(created_at) AS lo, max(created_at) AS hi FROM ${STAGING_TABLE}`);
+  for (let d = new Date(days[0].lo).getTime(); d <= new Date(days[0].hi).getTime(); d += 86400e3) {
+    await c.query(`INSERT INTO integration_logs (${COLUMNS}) SELECT ${COLUMNS} FROM ${STAGING_TABLE} WHERE created_at >= $1 AND created_at < $2`, [
+      new Date(d),
+      new Date(d + 86400e3),
+    ]);
+  }
+  const oursLoad = ms(t);
+  log(`[${tag}]   ours loaded (with rollups) in ${(oursLoad / 1000).toFixed(1)} s`);
+  out.push({ section: 'ingest', name: `bulk load INSERT…SELECT ${tag}`, seed: round(size / (seedLoad / 1000)), ours: round(size / (oursLoad / 1000)), unit: 'rows/s', ratio: round(seedLoad / oursLoad) });
+
+  t = process.hrtime.bigint();
+  await c.query('VACUUM ANALYZE seed.integration_logs');
+  await c.query('VACUUM ANALYZE integration_logs');
+  for (const r of ['integration_rollup_minute', 'integration_rollup_hour', 'integration_rollup_day', 'integration_latency_hist_minute', 'integration_latency_hist_hour', 'integration_latency_hist_day']) {
+    await c.query(`VACUUM ANALYZE ${r}`);
+  }
+  log(`[${tag}]   vacuum analyze ${(ms(t) / 1000).toFixed(1)} s`);
+  const sizes = await c.query(`SELECT
+      pg_total_relation_size('seed.integration_logs') AS seed_bytes,
+      (SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'integration_logs'::regclass) AS raw_bytes,
+      (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relname LIKE 'integration\\_rollup\\_%' OR c.relname LIKE 'integration\\_latency\\_hist\\_%') AS rollup_bytes,
+      (SELECT count(*) FROM integration_rollup_minute) AS minute_rows,
+      (SELECT count(*) FROM integration_latency_hist_minute) AS hist_minute_rows`);
+  const z = sizes.rows[0];
+  const mb = (b: string) => Math.round(Number(b) / 1048576);
+  out.push({
+    section: 'ingest',
+    name: `storage ${tag}`,
+    seed: mb(z.seed_bytes),
+    ours: mb(z.raw_bytes) + mb(z.rollup_bytes),
+    unit: 'MB',
+    note: `ours = raw ${mb(z.raw_bytes)} MB + rollups ${mb(z.rollup_bytes)} MB (${z.minute_rows} minute rows, ${z.hist_minute_rows} minute histogram rows)`,
+  });
+  return out;
+}
+
+async function queries(c: Client, size: number): Promise<BenchRow[]> {
+  const out: BenchRow[] = [];
+  const tag = `@${human(size)}`;
+  const { rows: ent } = await c.query(
+    `SELECT related_entity_type AS type, related_entity_id::text AS id FROM ${STAGING_TABLE} WHERE related_entity_id IS NOT NULL ORDER BY created_at DESC LIMIT 1`,
+  );
+  for (const q of dashboardQueries(ent[0])) {
+    await q.seed(c); // warm-up
+    const seed = await timeRuns(() => q.seed(c), SEED_MAX_RUNS, SEED_BUDGET_MS);
+    const ours = await asAuthenticated(c, async () => {
+      await q.ours(c);
+      await q.ours(c);
+      return timeRuns(() => q.ours(c), OURS_RUNS, 60_000);
+    });
+    const row: BenchRow = {
+      section: 'queries',
+      name: `${q.name} ${tag}`,
+      seed: round(pct(seed, 0.95)),
+      ours: round(pct(ours, 0.95)),
+      unit: 'ms p95',
+      ratio: round(pct(seed, 0.95) / pct(ours, 0.95)),
+      note: `p50 seed ${round(pct(seed, 0.5))} / ours ${round(pct(ours, 0.5))} ms; runs ${seed.length}/${ours.length}`,
+    };
+    log(`[${tag}] ${row.name}: seed p95 ${row.seed} ms, ours p95 ${row.ours} ms (×${row.ratio})`);
+    out.push(row);
+  }
+  return out;
+}
+
+/** Live-like COPY batches (timestamps of the last minutes), into each design; rolled back after. */
+async function ingest(c: Client, size: number): Promise<BenchRow[]> {
+  const tag = `@${human(size)}`;
+  const services = ['amocrm', 'resend', 'telegram', 'mobizon', 'whapi'];
+  const actions: Record<string, string[]> = {
+    amocrm: ['sync_lead', 'update_contact'],
+    resend: ['send_email'],
+    telegram: ['send_message'],
+    mobizon: ['send_sms'],
+    whapi: ['send_message', 'check_contact'],
+  };
+  const start = Date.now() - INGEST_BATCHES * 30e3;
+  let x = 12345;
+  const rnd = () => ((x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const batches: string[] = [];
+  for (let b = 0; b < INGEST_BATCHES; b++) {
+    const lines: string[] = [];
+    for (let i = 0; i < INGEST_BATCH_ROWS; i++) {
+      const s = services[Math.floor(rnd() * 5)];
+      const a = actions[s][Math.floor(rnd() * actions[s].length)];
+      const st = rnd() < 0.03 ? 'failed' : 'success';
+      const at = new Date(start + b * 30e3 + Math.floor((i / INGEST_BATCH_ROWS) * 30e3)).toISOString();
+      lines.push(`${s}\t${a}\t${st}\t\\N\t\\N\t\\N\t\\N\t${Math.floor(50 * Math.exp(rnd() * 4))}\t0\t${at}\t${at}`);
+    }
+    batches.push(lines.join('\n') + '\n');
+  }
+  const copyAll = async (table: string) => {
+    const t = process.hrtime.bigint();
+    for (const b of batches) await pipeline(Readable.from([b]), c.query(copyFrom(`COPY ${table} (${COLUMNS}) FROM STDIN`)));
+    return ms(t);
+  };
+  const total = INGEST_BATCHES * INGEST_BATCH_ROWS;
+  const inTx = async <T>(fn: () => Promise<T>) => {
+    await c.query('BEGIN');
+    try {
+      return await fn();
+    } finally {
+      await c.query('ROLLBACK');
+    }
+  };
+  const seedMs = await inTx(() => copyAll('seed.integration_logs'));
+  const oursMs = await inTx(() => copyAll('integration_logs'));
+  // The alternative: raw COPY without triggers, then a refresh job aggregating the new rows.
+  const alt = await inTx(async () => {
+    await c.query('SET LOCAL session_replication_role = replica');
+    const raw = await copyAll('integration_logs');
+    const t = process.hrtime.bigint();
+    await c.query(`WITH m AS (
+        SELECT date_bin('1 minute', created_at, '1970-01-01 00:00:00+00') AS bucket, service_name, action, status, count(*) AS calls,
+               count(duration_ms) AS dn, coalesce(sum(duration_ms), 0) AS ds, min(duration_ms) AS mn, max(duration_ms) AS mx,
+               coalesce(sum(retry_count), 0) AS rs, count(*) FILTER (WHERE retry_count > 0) AS rt
+        FROM integration_logs WHERE created_at >= $1 GROUP BY 1, 2, 3, 4)
+      INSERT INTO integration_rollup_minute AS t SELECT * FROM m
+      ON CONFLICT (bucket, service_name, action, status) DO UPDATE SET calls = t.calls + excluded.calls`, [new Date(start - 1000)]);
+    return { raw, refresh: ms(t) };
+  });
+  const rate = (msTotal: number) => round(total / (msTotal / 1000));
+  log(`[${tag}] ingest COPY ${total} rows: seed ${rate(seedMs)} rows/s, ours+rollups ${rate(oursMs)} rows/s, ours raw only ${rate(alt.raw)} rows/s (+ refresh ${round(alt.refresh)} ms)`);
+  return [
+    { section: 'ingest', name: `COPY ${INGEST_BATCHES}×${INGEST_BATCH_ROWS / 1000}k, rollups on ${tag}`, seed: rate(seedMs), ours: rate(oursMs), unit: 'rows/s', ratio: round(seedMs / oursMs) },
+    {
+      section: 'ingest',
+      name: `COPY raw only (triggers off) ${tag}`,
+      ours: rate(alt.raw),
+      unit: 'rows/s',
+      note: `rollup upkeep costs ${round(((oursMs - alt.raw) / total) * 1000)} µs/row; a refresh job would spend ${round(alt.refresh)} ms on the minute level alone for these rows`,
+    },
+  ];
+}
+
+function table(rows: BenchRow[]): string {
+  const head = ['section', 'name', 'seed', 'ours', 'unit', 'ratio', 'note'];
+  const body = rows.map((r) => [r.section, r.name, r.seed ?? '', r.ours, r.unit, r.ratio !== undefined ? `${r.ratio}×` : '', r.note ?? ''].map(String));
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((b) => `| ${b.join(' | ')} |`)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const sizes = (process.env.BENCH_SIZES ?? '1000000,10000000').split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
+  if (!sizes.length) throw new Error('BENCH_SIZES must list positive row counts, e.g. 1000000,10000000');
+  let embedded: EmbeddedDatabase | undefined;
+  let tmp: string | undefined;
+  let server = process.env.DATABASE_URL;
+  if (!server) {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'intmon-bench-'));
+    fs.chmodSync(tmp, 0o777);
+    embedded = await startEmbedded(path.join(tmp, 'data'), { quiet: true });
+    server = embedded.url;
+    log(`embedded postgres in ${tmp}`);
+  }
+  try {
+    const admin = new Client({ connectionString: server });
+    await admin.connect();
+    const version = (await admin.query('SHOW server_version')).rows[0].server_version as string;
+    await admin.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${BENCH_DB}`);
+    await admin.end();
+    const benchDbUrl = withDatabase(server, BENCH_DB);
+    await migrate(benchDbUrl);
+    const c = new Client({ connectionString: benchDbUrl, application_name: 'integration-monitor bench' });
+    await c.connect();
+    await c.query(SEED_SCHEMA_SQL);
+
+    const rows: BenchRow[] = [];
+    for (const size of sizes) {
+      rows.push(...(await load(c, size)));
+      rows.push(...(await queries(c, size)));
+      rows.push(...(await ingest(c, size)));
+    }
+    await c.query(`DROP TABLE IF EXISTS ${STAGING_TABLE}`);
+    await c.end();
+
+    const ctx: BenchContext & { benchDbUrl: string } = { databaseUrl: server, sizes, log, benchDbUrl };
+    for (const [name, run] of [['recorder', runRecorder], ['api', runApi]] as const) {
+      try {
+        rows.push(...(await run(ctx)));
+      } catch (err) {
+        log(`${name} bench failed: ${(err as Error).stack ?? err}`);
+        rows.push({ section: name, name: `${name} bench`, ours: NaN, unit: '', note: `failed: ${(err as Error).message}` });
+      }
+    }
+
+    const md = table(rows);
+    process.stdout.write(`${md}\n`);
+    const date = new Date().toISOString().slice(0, 10);
+    const outDir = path.resolve('bench/results'); // npm runs scripts from the repo root
+    fs.mkdirSync(outDir, { recursive: true });
+    const meta = { date: new Date().toISOString(), postgres: version, sizes, cpus: os.cpus().length, node: process.version };
+    fs.writeFileSync(path.join(outDir, `${date}.json`), JSON.stringify({ ...meta, rows }, null, 2) + '\n');
+    fs.writeFileSync(
+      path.join(outDir, `${date}.md`),
+      `# Bench ${meta.date}\n\nPostgreSQL ${version}, ${meta.cpus} CPUs, Node ${meta.node}, sizes ${sizes.map(human).join(', ')} rows over ${DAYS} days.\n` +
+        `Query times are p95 (p50 in the note) of repeated runs; ours run as \`authenticated\` inside a transaction (RLS on), as the API runs them.\n\n${md}\n`,
+    );
+    log(`results written to ${path.join(outDir, `${date}.md`)} and .json`);
+  } finally {
+    if (embedded) await embedded.stop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  log(`bench failed: ${(err as Error).stack ?? err}`);
+  process.exitCode = 1;
+});
