@@ -240,6 +240,19 @@ describe('overview numbers equal the fixture', () => {
     expectClose(out, want, 0.025);
   });
 
+  it('latency over a week uses buckets of at least 6 hours (over two weeks, a day), still within 2.5 %', async () => {
+    const week = { from: ago(minutes(7 * 24 * 60)), to: T };
+    const { out, intervalMs } = await series(overview, /^Latency p95/, week);
+    expect(intervalMs).toBe(minutes(30));
+    const width = minutes(6 * 60);
+    const want = expected(week, width, (c) => (c.duration_ms === null ? null : c.service_name), (cs) => percentileCont(durations(cs), 0.95));
+    expect(want.size).toBeGreaterThan(20);
+    expectClose(out, want, 0.025);
+    const month = { from: ago(minutes(30 * 24 * 60)), to: T };
+    const m = await series(overview, /^Latency p95/, month);
+    expectClose(m.out, expected(month, 86_400_000, (c) => (c.duration_ms === null ? null : c.service_name), (cs) => percentileCont(durations(cs), 0.95)), 0.025);
+  });
+
   it('health table: calls, failures, rate, averages, percentiles and state per service', async () => {
     const p = panel(overview, /Service health \(PostgreSQL\)/);
     const hour = { from: ago(minutes(60)), to: T };
