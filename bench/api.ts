@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { Client, Pool } from 'pg';
 import { API_PREFIX } from '../src/api/contract';
 import { buildServer } from '../src/api/server';
@@ -61,6 +62,18 @@ export async function run(ctx: BenchContext & { benchDbUrl: string }): Promise<B
         if (probe.status !== 200) throw new Error(`${e.name} answered ${probe.status}: ${(await probe.text()).slice(0, 200)}`);
         await autocannon({ url, headers, connections: CONNECTIONS, duration: 2, workers: 1 }); // warm-up
         const label = cacheTtlMs > 0 ? `cache ${cacheTtlMs} ms` : 'no cache';
+        if (cacheTtlMs === 0) {
+          // One request at a time: what a single answer costs (token check, transaction, query, JSON).
+          const times: number[] = [];
+          for (let i = 0; i < 30; i++) {
+            const t0 = performance.now();
+            const res = await fetch(url, { headers });
+            await res.arrayBuffer();
+            times.push(performance.now() - t0);
+          }
+          times.sort((a, b) => a - b);
+          rows.push({ section: 'api', name: `${e.name} one request at a time, median`, ours: Math.round(times[15] * 10) / 10, unit: 'ms', note: `p90 ${Math.round(times[27] * 10) / 10} ms over 30 sequential requests` });
+        }
         ctx.log(`api: ${e.name} (${label}), ${CONNECTIONS} connections, ${DURATION_S} s`);
         const r = await autocannon({ url, headers, connections: CONNECTIONS, duration: DURATION_S, workers: 1 });
         const bad = r.non2xx + r.errors + r.timeouts;

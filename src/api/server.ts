@@ -98,8 +98,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const cache = new ResponseCache(opts.cacheTtlMs ?? cacheTtlFromEnv());
   const ctx: RouteContext = {
     health,
-    cached(request, compute) {
-      return cache.get(`${request.headers.authorization ?? ''}\n${request.url}`, compute);
+    async cached(request, reply, compute) {
+      const key = `${request.headers.authorization ?? ''}\n${request.url}`;
+      // Serialised once per computation: a hit costs a lookup and a write, not a stringify.
+      const body = await cache.get(key, async () => {
+        const out = reply.serialize(await compute());
+        return typeof out === 'string' ? Buffer.from(out, 'utf8') : Buffer.from(out as ArrayBuffer);
+      });
+      return reply.type('application/json; charset=utf-8').send(body);
     },
     run(request, fn) {
       if (!request.claims) throw new HttpError(401, 'not authenticated');

@@ -1,6 +1,6 @@
 /** What every route module receives from the server: typed instance and the per-request runner. */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { PoolClient } from 'pg';
 import { Type } from '@sinclair/typebox';
 import { ErrorBody } from '../contract';
@@ -12,8 +12,11 @@ export interface RouteContext {
   health: HealthThresholds;
   /** Runs `fn` in the request's transaction, as the role its token names. */
   run<T>(request: FastifyRequest, fn: (db: PoolClient) => Promise<T>): Promise<T>;
-  /** The whole answer, shared for a moment with identical requests carrying the same token. */
-  cached<T>(request: FastifyRequest, compute: () => Promise<T>): Promise<T>;
+  /**
+   * Sends the answer `compute` produces, serialised by the route's response schema once and then
+   * shared for a moment (as bytes) with identical requests carrying the same token.
+   */
+  cached<T>(request: FastifyRequest, reply: FastifyReply, compute: () => Promise<T>): Promise<FastifyReply>;
 }
 
 /** Error responses every authenticated route documents. */

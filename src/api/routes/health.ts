@@ -20,8 +20,8 @@ export function registerHealth(api: Api, ctx: RouteContext): void {
         response: { 200: HealthResponse, ...ERROR_RESPONSES },
       },
     },
-    async (request) =>
-      ctx.cached(request, async () => {
+    async (request, reply) =>
+      ctx.cached(request, reply, async () => {
         const window = request.query.window ?? '24h';
         const spanMs = parseDuration(window, 'window');
         if (spanMs > MAX_RANGE_DAYS * DAY_MS) throw badRequest('window', `must be at most ${MAX_RANGE_DAYS} days`);

@@ -15,6 +15,6 @@ export function registerServices(api: Api, ctx: RouteContext): void {
         response: { 200: ServicesResponse, ...ERROR_RESPONSES },
       },
     },
-    async (request) => ctx.cached(request, async () => ({ services: await ctx.run(request, (db) => queryServices(db)) })),
+    async (request, reply) => ctx.cached(request, reply, async () => ({ services: await ctx.run(request, (db) => queryServices(db)) })),
   );
 }

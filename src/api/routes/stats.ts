@@ -19,8 +19,8 @@ export function registerStats(api: Api, ctx: RouteContext): void {
         response: { 200: StatsResponse, ...ERROR_RESPONSES },
       },
     },
-    async (request) =>
-      ctx.cached(request, async () => {
+    async (request, reply) =>
+      ctx.cached(request, reply, async () => {
         const q = request.query;
         const { from, to } = resolveRange(q, DEFAULT_SPAN_MS);
         const interval = q.interval ?? 'day';

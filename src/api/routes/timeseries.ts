@@ -46,8 +46,8 @@ export function registerTimeseries(api: Api, ctx: RouteContext): void {
       // does not match schema definition"); the schema still documents and types the response.
       serializerCompiler: () => (data) => JSON.stringify(data),
     },
-    async (request) =>
-      ctx.cached(request, async () => {
+    async (request, reply) =>
+      ctx.cached(request, reply, async () => {
         const q = request.query;
         const { from, to } = resolveRange(q, DEFAULT_SPAN_MS);
         const requested = q.interval !== undefined ? parseDuration(q.interval, 'interval') : undefined;
