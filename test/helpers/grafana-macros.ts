@@ -14,8 +14,10 @@
  *     `$name(args)` matched by `\$([_a-zA-Z0-9]+)\(([^\)]*)\)`, args split on `,` and trimmed of
  *     spaces; unknown macro names are an error, as in Grafana.
  *
- * Rules followed: macros.go as of grafana/grafana main at commit 0577088 (the Grafana 12.x/13 line,
- * `Interpolate(query *backend.DataQuery, …)`), non-TimescaleDB branch. Reproduced details that
+ * Rules followed: macros.go of grafana/grafana at commit 0577088 (the newest version read; the
+ * generation whose Interpolate takes `query *backend.DataQuery`, shipped in Grafana 12/13 — its
+ * macro outputs are unchanged from the older `fillConf` generation), non-TimescaleDB branch;
+ * sqleng's Interpolate as in the same tree. Reproduced details that
  * matter for correctness: times are UTC RFC3339Nano (fraction trimmed, `Z`), `$__timeFilter` is an
  * inclusive BETWEEN, `$__timeGroup` prints interval seconds with Go's `%v` (so 14 days is
  * `1.2096e+06`), a `$__timeGroup(…)` directly followed by `,` becomes `$__timeGroupAlias` (the
