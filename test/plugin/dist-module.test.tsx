@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { DataSourceInstanceSettings, DataSourcePlugin } from '@grafana/data';
+import { DataSourceApi, DataSourceInstanceSettings, DataSourcePlugin } from '@grafana/data';
 import { fireEvent, render, screen } from '@testing-library/react';
 import React from 'react';
 
@@ -58,7 +58,7 @@ test('module.js is one AMD module asking only for shared dependencies', () => {
 });
 
 test('exports a DataSourcePlugin with its editors', () => {
-  const plugin = exported.plugin as DataSourcePlugin;
+  const plugin = exported.plugin as DataSourcePlugin<DataSourceApi>;
   expect(plugin).toBeInstanceOf(DataSourcePlugin);
   expect(typeof plugin.components.ConfigEditor).toBe('function');
   expect(typeof plugin.components.QueryEditor).toBe('function');
@@ -67,7 +67,7 @@ test('exports a DataSourcePlugin with its editors', () => {
     variables?: { editor: unknown; getType(): string };
     getDefaultQuery(app: string): object;
   };
-  const ds = new DS({ id: 1, uid: 'u', type: 'intmon-integrations-datasource', name: 'IM', url: INSTANCE_URL, jsonData: { apiUrl: 'http://api:3100' }, meta: {} } as DataSourceInstanceSettings);
+  const ds = new DS({ id: 1, uid: 'u', type: 'intmon-integrations-datasource', name: 'IM', url: INSTANCE_URL, jsonData: { apiUrl: 'http://api:3100' }, meta: {} } as unknown as DataSourceInstanceSettings);
   expect(ds.annotations).toBeDefined();
   expect(ds.variables?.getType()).toBe('custom');
   expect(typeof ds.variables?.editor).toBe('function');
@@ -78,10 +78,10 @@ test("the bundle's query editor renders with the host's React and reports change
   new TestTemplateSrv([]).install();
   const f = fixture('services');
   new FixtureBackend().on(f.request, f).install();
-  const plugin = exported.plugin as DataSourcePlugin;
+  const plugin = exported.plugin as DataSourcePlugin<DataSourceApi>;
   const DS = plugin.DataSourceClass as unknown as new (s: DataSourceInstanceSettings) => unknown;
-  const ds = new DS({ id: 1, uid: 'u', type: 'intmon-integrations-datasource', name: 'IM', url: INSTANCE_URL, jsonData: {}, meta: {} } as DataSourceInstanceSettings);
-  const QueryEditor = plugin.components.QueryEditor as React.ComponentType<Record<string, unknown>>;
+  const ds = new DS({ id: 1, uid: 'u', type: 'intmon-integrations-datasource', name: 'IM', url: INSTANCE_URL, jsonData: {}, meta: {} } as unknown as DataSourceInstanceSettings);
+  const QueryEditor = plugin.components.QueryEditor as unknown as React.ComponentType<Record<string, unknown>>;
   const onChange = jest.fn();
   render(<QueryEditor query={deepFreeze({ refId: 'A', queryType: 'health' })} datasource={ds} onChange={onChange} onRunQuery={() => {}} />);
   fireEvent.click(await screen.findByRole('radio', { name: 'Failures' }));

@@ -7,7 +7,7 @@
 import * as emotionCss from '@emotion/css';
 import * as emotionReact from '@emotion/react';
 import * as grafanaData from '@grafana/data';
-import { createTheme, DataSourceInstanceSettings, DataSourcePlugin, DataSourceSettings } from '@grafana/data';
+import { createTheme, DataSourceApi, DataSourceInstanceSettings, DataSourcePlugin, DataSourceSettings } from '@grafana/data';
 import * as grafanaRuntime from '@grafana/runtime';
 import { BackendSrv, BackendSrvRequest, setBackendSrv, setTemplateSrv, TemplateSrv } from '@grafana/runtime';
 import * as grafanaUi from '@grafana/ui';
@@ -59,9 +59,9 @@ setTemplateSrv({
   updateTimeRange: () => {},
 } as unknown as TemplateSrv);
 
-function loadPlugin(): Promise<DataSourcePlugin> {
+function loadPlugin(): Promise<DataSourcePlugin<DataSourceApi>> {
   return new Promise((resolve, reject) => {
-    const define = (deps: string[], factory: (...m: unknown[]) => { plugin: DataSourcePlugin }) => {
+    const define = (deps: string[], factory: (...m: unknown[]) => { plugin: DataSourcePlugin<DataSourceApi> }) => {
       const missing = deps.filter((d) => !(d in SHARED));
       if (missing.length) {
         reject(new Error(`module.js asks for unshared modules: ${missing.join(', ')}`));
@@ -80,12 +80,12 @@ function loadPlugin(): Promise<DataSourcePlugin> {
 
 const theme = createTheme({ colors: { mode: 'dark' } });
 
-function Editors({ plugin }: { plugin: DataSourcePlugin }) {
-  const ConfigEditor = plugin.components.ConfigEditor as React.ComponentType<Record<string, unknown>>;
-  const QueryEditor = plugin.components.QueryEditor as React.ComponentType<Record<string, unknown>>;
+function Editors({ plugin }: { plugin: DataSourcePlugin<DataSourceApi> }) {
+  const ConfigEditor = plugin.components.ConfigEditor as unknown as React.ComponentType<Record<string, unknown>>;
+  const QueryEditor = plugin.components.QueryEditor as unknown as React.ComponentType<Record<string, unknown>>;
   const DS = plugin.DataSourceClass as unknown as new (s: DataSourceInstanceSettings) => unknown;
   const [ds] = useState(
-    () => new DS({ id: 1, uid: 'intmon', type: 'intmon-integrations-datasource', name: 'Integration Monitor', url: '/api/datasources/proxy/uid/intmon', jsonData: { apiUrl: 'http://api:3100' }, meta: {} } as DataSourceInstanceSettings),
+    () => new DS({ id: 1, uid: 'intmon', type: 'intmon-integrations-datasource', name: 'Integration Monitor', url: '/api/datasources/proxy/uid/intmon', jsonData: { apiUrl: 'http://api:3100' }, meta: {} } as unknown as DataSourceInstanceSettings),
   );
   const [options, setOptions] = useState<DataSourceSettings>({
     id: 1,
