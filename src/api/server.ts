@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { FastifyInstance } from 'fastify';
@@ -50,6 +51,24 @@ function packageVersion(): string {
     }
   }
   return '0.0.0';
+}
+
+/** Answers worth compressing (a 30-day /stats is hundreds of KB of JSON, ~15× smaller gzipped). */
+const GZIP_MIN_BYTES = 2048;
+
+function encodeBody(plain: Buffer): { plain: Buffer; gzip?: Buffer } {
+  return plain.length >= GZIP_MIN_BYTES ? { plain, gzip: zlib.gzipSync(plain, { level: 6 }) } : { plain };
+}
+
+/** gzip listed and not refused with q=0 (Grafana's Go client sends `Accept-Encoding: gzip`). */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  return header.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== '*') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return !q || Number(q.slice(2)) > 0;
+  });
 }
 
 const routeTables = new WeakMap<object, Array<{ method: string; url: string }>>();
@@ -100,12 +119,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     health,
     async cached(request, reply, compute) {
       const key = `${request.headers.authorization ?? ''}\n${request.url}`;
-      // Serialised once per computation: a hit costs a lookup and a write, not a stringify.
+      // Serialised (and compressed) once per computation: a hit costs a lookup and a write.
       const body = await cache.get(key, async () => {
         const out = reply.serialize(await compute());
-        return typeof out === 'string' ? Buffer.from(out, 'utf8') : Buffer.from(out as ArrayBuffer);
+        return encodeBody(typeof out === 'string' ? Buffer.from(out, 'utf8') : Buffer.from(out as ArrayBuffer));
       });
-      return reply.type('application/json; charset=utf-8').send(body);
+      reply.type('application/json; charset=utf-8').header('vary', 'Accept-Encoding');
+      if (body.gzip && acceptsGzip(request.headers['accept-encoding'])) return reply.header('content-encoding', 'gzip').send(body.gzip);
+      return reply.send(body.plain);
     },
     run(request, fn) {
       if (!request.claims) throw new HttpError(401, 'not authenticated');

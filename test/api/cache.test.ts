@@ -1,4 +1,6 @@
+import zlib from 'node:zlib';
 import { ResponseCache, cacheTtlFromEnv } from '../../src/api/response-cache';
+import { acceptsGzip } from '../../src/api/server';
 import { Harness, insertRows, rawToken, startHarness } from './harness';
 
 describe('ResponseCache', () => {
@@ -82,5 +84,25 @@ describe('cached API answers', () => {
     // anon is refused every time (a refusal is never cached as an answer).
     expect((await h.get('/stats?service=resend', { token: h.tokens.anon })).statusCode).toBe(403);
     expect((await h.get('/stats?service=resend', { token: h.tokens.anon })).statusCode).toBe(403);
+  });
+
+  it('large answers go gzipped to clients that accept it, identical once decompressed', async () => {
+    const rows: Parameters<typeof insertRows>[1] = [];
+    for (let d = 0; d < 20; d++) rows.push({ service: 'telegram', action: `action_${d}`, status: 'success', at: new Date(Date.now() - d * 86_400_000), duration: d });
+    await insertRows(h.db, rows);
+    const plain = await h.get('/stats?service=telegram');
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(plain.body.length).toBeGreaterThan(2048);
+    const zipped = await h.request('GET', '/api/admin/integrations/monitoring/stats?service=telegram', {
+      headers: { authorization: `Bearer ${h.tokens.authenticated}`, 'accept-encoding': 'gzip, deflate' },
+      binary: true,
+    });
+    expect(zipped.headers['content-encoding']).toBe('gzip');
+    expect(zipped.headers.vary).toMatch(/Accept-Encoding/i);
+    expect(JSON.parse(zlib.gunzipSync(zipped.raw!).toString('utf8'))).toEqual(plain.json());
+    expect(zipped.raw!.length).toBeLessThan(plain.body.length / 3);
+    expect(acceptsGzip('gzip;q=0')).toBe(false);
+    expect(acceptsGzip('br, *')).toBe(true);
+    expect(acceptsGzip('identity')).toBe(false);
   });
 });

@@ -19,6 +19,8 @@ export interface Reply {
   statusCode: number;
   headers: http.IncomingHttpHeaders;
   body: string;
+  /** The bytes as received (only when asked for with `binary`). */
+  raw?: Buffer;
   json<T = any>(): T; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
@@ -30,7 +32,7 @@ export interface Harness {
   /** GET under the API prefix (or a root path such as /healthz), as `authenticated` unless told. */
   get(path: string, opts?: { token?: string | null; headers?: Record<string, string> }): Promise<Reply>;
   /** Any request, path sent as given (it may be malformed on purpose), on a connection of its own. */
-  request(method: string, path: string, opts?: { headers?: Record<string, string>; body?: string }): Promise<Reply>;
+  request(method: string, path: string, opts?: { headers?: Record<string, string>; body?: string; binary?: boolean }): Promise<Reply>;
   close(): Promise<void>;
 }
 
@@ -40,7 +42,7 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
  * Real HTTP over loopback (fastify's inject would need light-my-request's ESM-only cookie module,
  * which jest on Node 20 cannot load; a real socket also tests what clients actually get).
  */
-function send(port: number, method: string, path: string, headers: Record<string, string>, body?: string, fresh = false): Promise<Reply> {
+function send(port: number, method: string, path: string, headers: Record<string, string>, body?: string, fresh = false, binary = false): Promise<Reply> {
   return new Promise((resolve, reject) => {
     // fresh: a request the server may answer by closing the connection must not poison a pooled one.
     // A body goes with its length (not chunked), as clients send it.
@@ -49,8 +51,9 @@ function send(port: number, method: string, path: string, headers: Record<string
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: text, json: () => JSON.parse(text) });
+        const raw = Buffer.concat(chunks);
+        const text = raw.toString('utf8');
+        resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: text, ...(binary ? { raw } : {}), json: () => JSON.parse(text) });
       });
       res.on('error', reject);
     });
@@ -84,7 +87,7 @@ export async function startHarness(opts: { health?: Partial<HealthThresholds>; c
       return send(port, 'GET', url, headers);
     },
     request(method, path, o = {}) {
-      return send(port, method, path, o.headers ?? {}, o.body, true);
+      return send(port, method, path, o.headers ?? {}, o.body, true, o.binary);
     },
     async close() {
       await app.close();
