@@ -327,6 +327,25 @@ describe('docker-compose', () => {
     for (const name of ['postgres', 'api', 'grafana']) expect(s[name].healthcheck.test).toBeDefined();
   });
 
+  it('the API image: built from this repository, started as `integration-monitor start`, with nothing it needs ignored', () => {
+    const dockerfile = fs.readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^CMD \["node", "bin\/integration-monitor\.js", "start"\]$/m);
+    expect(dockerfile).toMatch(/npm ci/);
+    for (const p of ['migrations', 'bin', 'src', 'bench']) expect(dockerfile).toMatch(new RegExp(`^COPY (--from=build /app/)?${p} `, 'm'));
+    const ignored = fs
+      .readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#') && !l.startsWith('!'));
+    for (const needed of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'bench', 'bin', 'migrations']) {
+      expect([needed, ignored.some((pattern) => pattern === needed || needed.startsWith(`${pattern}/`))]).toEqual([needed, false]);
+    }
+    const api = compose.services.api;
+    expect(api.environment.HOST).toBe('0.0.0.0'); // the API's default 127.0.0.1 would be unreachable from Grafana
+    expect(api.environment.DATABASE_URL).toMatch(/@postgres:5432\//);
+    expect(compose.services.grafana.environment.INTMON_API_URL).toBe(`http://api:${api.environment.PORT}`);
+  });
+
   it('Grafana gets every environment variable the provisioning files use', () => {
     const used = new Set<string>();
     for (const f of [...listFiles('datasources', '.yaml'), 'alerting/contact-points.yaml']) {
