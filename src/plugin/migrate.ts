@@ -35,7 +35,9 @@ function compact<T extends object>(q: T): T {
 
 export function migrateQuery(input: Partial<IntmonQuery> | Loose): IntmonQuery {
   const q = input as Loose;
-  const base = compact({ refId: q.refId ?? 'A', hide: q.hide as boolean | undefined, datasource: q.datasource as IntmonQuery['datasource'] });
+  // Keys Grafana itself keeps on a query (key, datasource, hide, …) survive; 0.x names do not.
+  const { service: _s, action: _a, status: _st, group_by: _g, entity_type: _et, entity_id: _ei, ...rest } = q;
+  const base = compact({ ...rest, refId: q.refId ?? 'A' });
   let type = q.queryType;
   if (isMetric(type)) {
     // 0.x: the metric was the query type.

@@ -122,9 +122,12 @@ test('an older saved shape is shown migrated and saved once through onChange', a
   expect(screen.getByRole('combobox', { name: 'Metric' })).toHaveValue('Latency p99');
 });
 
-test('a current query is not re-saved on mount', async () => {
+test('a current query is not re-saved on mount, whatever its key order', async () => {
   const { onChange } = await renderEditor(TS);
   expect(onChange).not.toHaveBeenCalled();
+  const reordered = { datasource: { uid: 'intmon' }, groupBy: 'service', metric: 'failure_rate', queryType: 'timeseries', refId: 'B', key: 'Q-1' };
+  const again = await renderEditor(reordered);
+  expect(again.onChange).not.toHaveBeenCalled();
 });
 
 describe('VariableQueryEditor', () => {

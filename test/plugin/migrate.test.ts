@@ -22,6 +22,17 @@ test('a current query is returned equal (so the editor does not re-save it)', ()
   expect(JSON.stringify(migrateQuery(q))).toBe(JSON.stringify(q));
 });
 
+test("keys Grafana keeps on queries survive; 0.x names do not", () => {
+  expect(migrateQuery({ key: 'Q-1', refId: 'A', datasource: { uid: 'u' }, queryType: 'failures', limit: 5, service: 'resend' })).toEqual({
+    key: 'Q-1',
+    refId: 'A',
+    datasource: { uid: 'u' },
+    queryType: 'failures',
+    limit: 5,
+    services: ['resend'],
+  });
+});
+
 test('input is not mutated', () => {
   const input = Object.freeze({ refId: 'A', queryType: 'failure_rate', service: 'resend' });
   expect(() => migrateQuery(input)).not.toThrow();

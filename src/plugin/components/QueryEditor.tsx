@@ -34,10 +34,26 @@ export function switchType(query: IntmonQuery, type: QueryType): IntmonQuery {
   }
 }
 
+/** Deep equality of JSON values regardless of key order. */
+function sameJson(a: unknown, b: unknown): boolean {
+  const norm = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(norm)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.entries(v)
+              .filter(([, x]) => x !== undefined)
+              .sort(([k1], [k2]) => k1.localeCompare(k2))
+              .map(([k, x]) => [k, norm(x)]),
+          )
+        : v;
+  return JSON.stringify(norm(a)) === JSON.stringify(norm(b));
+}
+
 export function QueryEditor({ query: raw, datasource, onChange, onRunQuery }: Props) {
   const query = useMemo(() => migrateQuery(raw), [raw]);
   const catalog = useServiceCatalog(datasource);
-  const migrated = JSON.stringify(query) !== JSON.stringify(raw);
+  const migrated = !sameJson(query, raw);
 
   useEffect(() => {
     if (migrated) {
