@@ -1,4 +1,4 @@
--- 001 integration_logs: the seed's table, partitioned by day, with roles, RLS and retention.
+-- 001 integration_logs: the seed's table, partitioned by created_at, with roles, RLS and retention.
 --
 -- Columns, types, defaults and the status CHECK are exactly the seed's. One deliberate deviation:
 -- the primary key is (id, created_at), not (id). A unique constraint on a partitioned table must
@@ -8,22 +8,20 @@
 -- insert that omits it still gets now(), only an explicit NULL is now rejected). ids stay unique in
 -- practice (gen_random_uuid()), and lookups by id alone still use the primary-key index.
 --
--- Partition width: one day. Retention runs just after midnight UTC, so with daily partitions the
--- "remainder" that has to be DELETEd (rows of the partition straddling the cutoff) is minutes of
--- data, while weekly partitions would leave up to six days to DELETE on every run (the bloat the
--- seed's report complains about). 90-day retention means ~100 partitions; planning a query that
--- cannot prune (lookup by id) over 100 partitions measured ~1 ms, while queries with a created_at
--- range prune to the partitions they touch.
+-- Partition width: this migration creates daily partitions; migration 003 switches new ranges to
+-- weekly after measuring the planning cost of ~130 daily partitions (6-17 ms per query the planner
+-- cannot prune, against 2 ms of execution) — see its header.
 --
 -- A DEFAULT partition accepts any timestamp that has no partition (years back, far ahead).
 -- ensure_integration_log_partitions() creates partitions ahead of time; if the default already holds
 -- rows for a day it is about to create, it moves them into the new partition in the same
 -- transaction (and reports how many), instead of failing or leaving them behind.
 --
--- Indexes (measured on the bench's 1M/10M rows, see bench/results/): the stats views and the
--- stats/health/timeseries endpoints read rollups (migration 002), never these indexes, so the
--- seed's btree on status (4 distinct values) and on (service_name, status) only cost writes and are
--- not created. Kept, under the seed's names, reshaped for the queries that do read raw rows:
+-- Indexes: the stats views and the stats/health/timeseries endpoints read rollups (migration 002),
+-- never these indexes, so the seed's btree on status (4 distinct values) and on
+-- (service_name, status) would only cost writes and are not created (the bench's ingest lines
+-- compare write throughput against the seed's seven indexes; the list/drill-down query lines show
+-- the reshaped ones serve their reads). Kept, under the seed's names, reshaped for the queries that do read raw rows:
 --   idx_integration_logs_created_at   (created_at DESC, id DESC)   logs list keyset, raw range edges
 --   idx_integration_logs_service_name (service_name, created_at DESC, id DESC) logs filtered by service
 --   idx_integration_logs_entity       (related_entity_type, related_entity_id, created_at DESC, id DESC)
