@@ -105,7 +105,7 @@ class RecorderImpl implements Recorder {
       this.ownPool = false;
     } else {
       if (!o.databaseUrl) throw new Error('createRecorder: pass databaseUrl or pool');
-      this.pool = new Pool({ connectionString: o.databaseUrl, max: 2, connectionTimeoutMillis: 5000, application_name: 'integration-monitor recorder' });
+      this.pool = new Pool({ connectionString: o.databaseUrl, max: 2, connectionTimeoutMillis: 5000, keepAlive: true, application_name: 'integration-monitor recorder' });
       this.pool.on('error', () => undefined); // idle clients die when the server restarts; the next write reconnects
       this.ownPool = true;
     }
