@@ -18,11 +18,24 @@
 --   DELETE: as UPDATE with only removed rows. Skipped when the transaction-local setting
 --           integration_monitor.retention is 'on' (cleanup_old_integration_logs sets it): retention
 --           removes raw detail, not history. Partition drops fire no trigger at all.
--- Alternatives measured on this 2-core machine (bench, 1M rows COPY in 10k-row batches):
---   see the numbers below, filled in from bench/results/; a refresh job with a watermark would make
---   inserts cheaper but leaves the newest minutes stale (or needs raw reads for them), and needs a
---   re-aggregation window for late rows, updates and deletes that is never provably enough.
---   MEASURED: (see bench/results/*.md, "ingest" section: raw-only COPY vs COPY with rollup upkeep)
+-- Measured (bench/results/, 1M rows over 120 days, PG 17 embedded, this 2-core VM shared with
+-- other work, load average 8-10 during the run, so ±30 % noise):
+--   live-like COPY, 20 batches × 10k rows with current timestamps:
+--     seed design 26.6k rows/s; ours with rollup upkeep 21.0k rows/s; ours with triggers off
+--     (session_replication_role = replica) 19.2k rows/s — upkeep is within the noise when many rows
+--     share a (minute, group) key, because each statement then upserts a few hundred keys.
+--   bulk backfill at low density (1M rows spread over 120 days = ~6 rows/minute, so nearly every
+--     row is its own minute key and histogram key): seed 18.7k rows/s, ours 6.7k rows/s. The
+--     upsert count, not the row count, is the cost; it falls as traffic grows.
+--   the alternative, a refresh job with a watermark: aggregating the same 200k live rows from raw
+--     into the minute level alone took ~400 ms (~2 µs/row) — the same work moved out of the
+--     insert path, at the price of stale rollups (or raw reads for the unrefreshed tail), plus a
+--     re-aggregation window for late rows/updates/deletes that can never be proven sufficient.
+--   Chosen: triggers — exact at commit time, no job to schedule, no window to tune.
+-- Contention note: a writer holds row locks on the rollup keys it touched until it commits, so
+-- concurrent writers of the same service/action/minute serialise at commit granularity. Batch
+-- writers (the recorder's COPY) are unaffected; many long transactions each inserting one row of
+-- the same key would queue.
 --
 -- Rollup retention (cleanup_integration_rollups): hour/day levels default 400 days; the minute level
 -- (the largest) defaults to the raw retention, 90 days: beyond raw retention the unaligned edges of a
