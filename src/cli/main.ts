@@ -1,6 +1,7 @@
 import { loadConfig } from '../config';
 import { describeConnectionError, isConnectionError } from '../db/connection-error';
 import { migrate } from '../db/migrate';
+import { runDemo } from '../demo/run';
 import { withDatabase } from './database';
 import { runDoctor } from './doctor';
 import { startMonitor } from './start';
@@ -37,12 +38,9 @@ export async function main(argv: string[]): Promise<void> {
       case 'start':
         await startMonitor(config, { handleSignals: true });
         return;
-      case 'demo': {
-        // Loaded lazily: the demo pulls in the provider stand-ins, which `start` does not need.
-        const { runDemo } = await import('../demo/run');
+      case 'demo':
         await runDemo(config);
         return;
-      }
       case 'help':
       case '--help':
       case '-h':
