@@ -51,12 +51,12 @@ async function probe<T>(c: Client, fn: () => Promise<T>): Promise<{ value?: T; e
  * transaction that is rolled back. Prints a ✔/✘ table; returns 0 when all pass, 1 on any ✘,
  * 2 when the database cannot be reached.
  */
-export async function runDoctor(databaseUrl: string, write: (line: string) => void): Promise<number> {
+export async function runDoctor(databaseUrl: string, write: (line: string) => void, writeError: (line: string) => void = write): Promise<number> {
   const c = new Client({ connectionString: databaseUrl, application_name: 'integration-monitor doctor', connectionTimeoutMillis: 10_000 });
   try {
     await c.connect();
   } catch (err) {
-    write(describeConnectionError(databaseUrl, err));
+    writeError(describeConnectionError(databaseUrl, err));
     return 2;
   }
   const checks: Check[] = [];

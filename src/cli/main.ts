@@ -17,47 +17,46 @@ commands:
 
 environment: DATABASE_URL, HOST, PORT, MONITOR_JWT_SECRET, MONITOR_DATA_DIR (see README.md)`;
 
-/** Exit codes: 0 ok, 1 a check or migration failed, 2 the database cannot be used or bad usage. */
-export async function main(argv: string[]): Promise<void> {
+/**
+ * Resolves to the exit code of a one-shot command (0 ok, 1 a check or migration failed, 2 the
+ * database cannot be used or bad usage), or to undefined for the long-running ones.
+ */
+export async function main(argv: string[]): Promise<number | undefined> {
   const [command = 'help'] = argv;
   try {
     const config = loadConfig();
     switch (command) {
       case 'migrate': {
-        const code = await withDatabase(config, async (url) => {
+        return await withDatabase(config, async (url) => {
           const { applied, skipped } = await migrate(url, { log: (l) => console.log(l) });
           console.log(applied.length ? `migrated: ${applied.length} applied, ${skipped.length} already applied` : `up to date (${skipped.length} migrations)`);
           return 0;
         });
-        process.exitCode = code;
-        return;
       }
       case 'doctor':
-        process.exitCode = await withDatabase(config, (url) => runDoctor(url, (l) => console.log(l)));
-        return;
+        return await withDatabase(config, (url) => runDoctor(url, (l) => console.log(l), (l) => console.error(`integration-monitor doctor: ${l}`)));
       case 'start':
         await startMonitor(config, { handleSignals: true });
-        return;
+        return undefined;
       case 'demo':
         await runDemo(config);
-        return;
+        return undefined;
       case 'help':
       case '--help':
       case '-h':
         console.log(USAGE);
-        return;
+        return 0;
       default:
         console.error(`integration-monitor: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
-        process.exitCode = 2;
+        return 2;
     }
   } catch (err) {
     const url = process.env.DATABASE_URL;
     if (url && isConnectionError(err)) {
       console.error(`integration-monitor ${command}: ${describeConnectionError(url, err)}`);
-      process.exitCode = 2;
-    } else {
-      console.error(`integration-monitor ${command}: ${(err as Error).message}`);
-      process.exitCode = (err as { exitCode?: number }).exitCode ?? 1;
+      return 2;
     }
+    console.error(`integration-monitor ${command}: ${(err as Error).message}`);
+    return (err as { exitCode?: number }).exitCode ?? 1;
   }
 }

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
-import { freePort } from '../../src/db/embedded';
+import { freePort } from '../../src/db/free-port';
 
 // The CLI as a user runs it: the built launcher (npm test builds lib/ first).
 const BIN = path.resolve(__dirname, '../../bin/integration-monitor.js');
