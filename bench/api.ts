@@ -76,9 +76,13 @@ export async function run(ctx: BenchContext & { benchDbUrl: string }): Promise<B
           rows.push({ section: 'api', name: `${e.name} one request at a time, median`, ours: Math.round(times[15] * 10) / 10, unit: 'ms', note: `p90 ${Math.round(times[27] * 10) / 10} ms over 30 sequential requests` });
         }
         ctx.log(`api: ${e.name} (${label}), ${CONNECTIONS} connections, ${DURATION_S} s`);
+        const elu0 = performance.eventLoopUtilization();
         const r = await autocannon({ url, headers, connections: CONNECTIONS, duration: DURATION_S, workers: 1 });
+        // How busy the server's event loop was: well below 100 % means the limit was elsewhere
+        // (Postgres, or the load generator itself on a shared 2-core machine).
+        const elu = Math.round(performance.eventLoopUtilization(elu0).utilization * 100);
         const bad = r.non2xx + r.errors + r.timeouts;
-        const note = `${CONNECTIONS} connections, ${r.requests.total} requests${bad ? `, ${bad} not 200 (!)` : ''}; target ≥${TARGET_RPS} req/s, p99 ≤${TARGET_P99_MS} ms`;
+        const note = `${CONNECTIONS} connections, ${r.requests.total} requests${bad ? `, ${bad} not 200 (!)` : ''}, API event loop ${elu} % busy; target ≥${TARGET_RPS} req/s, p99 ≤${TARGET_P99_MS} ms`;
         rows.push({ section: 'api', name: `${e.name} req/s (${label})`, ours: Math.round(r.requests.average), unit: 'req/s', note });
         rows.push({ section: 'api', name: `${e.name} p99 latency (${label})`, ours: r.latency.p99, unit: 'ms', note: `p50 ${r.latency.p50} ms` });
       }
