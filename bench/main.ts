@@ -272,7 +272,9 @@ async function main(): Promise<void> {
     await c.end();
 
     const ctx: BenchContext & { benchDbUrl: string } = { databaseUrl: server, sizes, log, benchDbUrl };
-    for (const [name, run] of [['recorder', runRecorder], ['api', runApi]] as const) {
+    // BENCH_STORAGE_ONLY=1 skips the recorder/API sections (e.g. for a long 10M-row run).
+    const others = process.env.BENCH_STORAGE_ONLY === '1' ? [] : ([['recorder', runRecorder], ['api', runApi]] as const);
+    for (const [name, run] of others) {
       try {
         rows.push(...(await run(ctx)));
       } catch (err) {
@@ -283,7 +285,7 @@ async function main(): Promise<void> {
 
     const md = table(rows);
     process.stdout.write(`${md}\n`);
-    const date = new Date().toISOString().slice(0, 10);
+    const date = `${new Date().toISOString().slice(0, 10)}-${sizes.map(human).join('-')}`;
     const outDir = path.resolve('bench/results'); // npm runs scripts from the repo root
     fs.mkdirSync(outDir, { recursive: true });
     const meta = { date: new Date().toISOString(), postgres: version, sizes, cpus: os.cpus().length, node: process.version };

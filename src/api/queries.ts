@@ -247,7 +247,7 @@ async function logPage(
   const limit = Math.max(1, Math.min(1000, Math.floor(p.limit)));
   const { rows } = await db.query(
     `SELECT ${LOG_COLUMNS}
-     FROM integration_logs
+     FROM integration_logs l
      WHERE ($1::boolean IS FALSE OR status = 'failed')
        AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
        AND ($4::timestamptz IS NULL OR created_at >= $4::timestamptz)
@@ -257,7 +257,8 @@ async function logPage(
        AND ($8::text[] IS NULL OR status = ANY ($8::text[]))
        AND ($9::text IS NULL OR (related_entity_type = $9::text AND related_entity_id IS NOT NULL))
        AND ($10::uuid IS NULL OR related_entity_id = $10::uuid)
-     ORDER BY created_at DESC, id DESC
+     -- qualified: the bare names would sort by the text output columns of the same name
+     ORDER BY l.created_at DESC, l.id DESC
      LIMIT $11`,
     [
       p.failedOnly,
