@@ -88,9 +88,10 @@ export async function runDoctor(databaseUrl: string, write: (line: string) => vo
         `SELECT count(*) FILTER (WHERE pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT') AS defaults, count(*) AS total
          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'integration_logs'::regclass`,
       );
-      const tomorrow = await c.query(
-        `SELECT to_regclass(integration_log_partition_name(integration_day_start(now() + interval '1 day'))) IS NOT NULL AS ok`,
-      ).catch(() => ({ rows: [{ ok: false }] }));
+      // Tomorrow must already have a partition (daily or weekly), or its rows would land in the default one.
+      const tomorrow = await probe(c, () =>
+        c.query(`SELECT EXISTS (SELECT 1 FROM integration_log_partitions() p WHERE p.lo <= now() + interval '1 day' AND p.hi > now() + interval '1 day') AS ok`),
+      ).then((r) => r.value ?? { rows: [{ ok: false }] });
       add('partitions: default + upcoming days', Number(parts.rows[0].defaults) === 1 && tomorrow.rows[0].ok === true, `${parts.rows[0].total} partitions${tomorrow.rows[0].ok ? '' : '; none for tomorrow yet (the scheduler creates them)'}`);
 
       const rls = await c.query(`SELECT relrowsecurity FROM pg_class WHERE oid = 'integration_logs'::regclass`);

@@ -70,3 +70,18 @@ test('an unreachable database: one clear line, exit code 2', async () => {
   expect(lines[0]).toMatch(new RegExp(`cannot use database 127\\.0\\.0\\.1:${port}/nothing`));
   expect(lines[0]).not.toContain('secret');
 });
+
+test('a database whose upcoming partitions are missing fails the partition check', async () => {
+  const db = await createTestDatabase();
+  try {
+    const { rows } = await db.pool.query(
+      `SELECT partition_name FROM integration_log_partitions() WHERE lo <= now() + interval '1 day' AND hi > now() + interval '1 day'`,
+    );
+    for (const r of rows) await db.pool.query(`ALTER TABLE integration_logs DETACH PARTITION ${r.partition_name}`);
+    const { code, lines } = await doctor(db.url);
+    expect(code).toBe(1);
+    expect(lines.some((l) => l.startsWith('✘ partitions: default + upcoming days'))).toBe(true);
+  } finally {
+    await db.drop();
+  }
+});
