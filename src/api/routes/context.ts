@@ -2,7 +2,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { PoolClient } from 'pg';
-import { Type } from '@sinclair/typebox';
+import { TSchema, Type } from '@sinclair/typebox';
 import { ErrorBody } from '../contract';
 import type { HealthThresholds } from '../health-state';
 
@@ -20,12 +20,12 @@ export interface RouteContext {
 }
 
 /** Error responses every authenticated route documents. */
-export const ERROR_RESPONSES = {
+export const ERROR_RESPONSES: Record<400 | 401 | 403 | 503, TSchema> = {
   400: { ...ErrorBody, description: 'a parameter is invalid; `field` names it' },
   401: { ...ErrorBody, description: 'missing, malformed, wrongly signed or expired token' },
   403: { ...ErrorBody, description: "the token's role may not read this (anon, unknown role)" },
   503: { ...ErrorBody, description: 'database unavailable or query timed out' },
-} as const;
+};
 
 export const SECURED = [{ bearerAuth: [] as string[] }];
 
