@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -56,8 +57,11 @@ function packageVersion(): string {
 /** Answers worth compressing (a 30-day /stats is hundreds of KB of JSON, ~15× smaller gzipped). */
 const GZIP_MIN_BYTES = 2048;
 
-function encodeBody(plain: Buffer): { plain: Buffer; gzip?: Buffer } {
-  return plain.length >= GZIP_MIN_BYTES ? { plain, gzip: zlib.gzipSync(plain, { level: 6 }) } : { plain };
+const gzip = promisify(zlib.gzip);
+
+/** Compressed on libuv's thread pool: a 300 KB answer must not stall every other request. */
+async function encodeBody(plain: Buffer): Promise<{ plain: Buffer; gzip?: Buffer }> {
+  return plain.length >= GZIP_MIN_BYTES ? { plain, gzip: await gzip(plain, { level: 6 }) } : { plain };
 }
 
 /** gzip listed and not refused with q=0 (Grafana's Go client sends `Accept-Encoding: gzip`). */
