@@ -8,6 +8,7 @@
  * interior of [from, to) with raw rows only for the unaligned edges, so every number equals the same
  * aggregation over raw rows. Lists (failures, logs) read raw rows by keyset on (created_at, id).
  */
+import crypto from 'node:crypto';
 import type { ClientBase } from 'pg';
 import type { GroupBy, HealthRow, LogPage, LogRecord, Metric, ServicesResponse, StatsRow, TimeseriesSeries } from './contract';
 
@@ -239,41 +240,50 @@ function toLogRecord(r: Record<string, unknown>): LogRecord {
   };
 }
 
-/** Newest first by (created_at, id), one row more than asked to know whether a next page exists. */
+/**
+ * A named prepared statement for a fixed SQL text: Postgres plans it once per connection and can
+ * reuse a generic plan. Planning a query that no time bound prunes covers every partition and
+ * costs more than running it (entity drill-down, 1M rows: 3.3 ms planning, 0.6 ms execution).
+ */
+function prepared(text: string, values: unknown[]) {
+  return { name: `intmon_${crypto.createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text, values };
+}
+
+/**
+ * Newest first by (created_at, id), one row more than asked to know whether a next page exists.
+ * Only the conditions in use are in the SQL text (no `$n IS NULL OR …`), so a cached plan keeps
+ * using the index that fits.
+ */
 async function logPage(
   db: ClientBase,
   p: { limit: number; before?: Cursor; from?: Date; to?: Date; filters: Filters; entityType?: string; entityId?: string; failedOnly: boolean },
 ): Promise<LogPageResult> {
   const limit = Math.max(1, Math.min(1000, Math.floor(p.limit)));
-  const { rows } = await db.query(
-    `SELECT ${LOG_COLUMNS}
+  const values: unknown[] = [];
+  const arg = (v: unknown, type: string) => {
+    values.push(v);
+    return `$${values.length}::${type}`;
+  };
+  const where: string[] = [];
+  if (p.failedOnly) where.push(`l.status = 'failed'`);
+  if (p.before) where.push(`(l.created_at, l.id) < (${arg(p.before.createdAt, 'timestamptz')}, ${arg(p.before.id, 'uuid')})`);
+  if (p.from) where.push(`l.created_at >= ${arg(p.from, 'timestamptz')}`);
+  if (p.to) where.push(`l.created_at < ${arg(p.to, 'timestamptz')}`);
+  const services = list(p.filters.services);
+  if (services) where.push(`l.service_name = ANY (${arg(services, 'text[]')})`);
+  const actions = list(p.filters.actions);
+  if (actions) where.push(`l.action = ANY (${arg(actions, 'text[]')})`);
+  const statuses = list(p.filters.statuses);
+  if (statuses) where.push(`l.status = ANY (${arg(statuses, 'text[]')})`);
+  if (p.entityType !== undefined) where.push(`l.related_entity_type = ${arg(p.entityType, 'text')} AND l.related_entity_id IS NOT NULL`);
+  if (p.entityId !== undefined) where.push(`l.related_entity_id = ${arg(p.entityId, 'uuid')}`);
+  const text = `SELECT ${LOG_COLUMNS}
      FROM integration_logs l
-     WHERE ($1::boolean IS FALSE OR status = 'failed')
-       AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
-       AND ($4::timestamptz IS NULL OR created_at >= $4::timestamptz)
-       AND ($5::timestamptz IS NULL OR created_at < $5::timestamptz)
-       AND ($6::text[] IS NULL OR service_name = ANY ($6::text[]))
-       AND ($7::text[] IS NULL OR action = ANY ($7::text[]))
-       AND ($8::text[] IS NULL OR status = ANY ($8::text[]))
-       AND ($9::text IS NULL OR (related_entity_type = $9::text AND related_entity_id IS NOT NULL))
-       AND ($10::uuid IS NULL OR related_entity_id = $10::uuid)
+     ${where.length ? `WHERE ${where.join('\n       AND ')}` : ''}
      -- qualified: the bare names would sort by the text output columns of the same name
      ORDER BY l.created_at DESC, l.id DESC
-     LIMIT $11`,
-    [
-      p.failedOnly,
-      p.before?.createdAt ?? null,
-      p.before?.id ?? null,
-      p.from ?? null,
-      p.to ?? null,
-      list(p.filters.services),
-      list(p.filters.actions),
-      list(p.filters.statuses),
-      p.entityType ?? null,
-      p.entityId ?? null,
-      limit + 1,
-    ],
-  );
+     LIMIT ${arg(limit + 1, 'integer')}`;
+  const { rows } = await db.query(prepared(text, values));
   const page = rows.slice(0, limit).map(toLogRecord);
   const last = page[page.length - 1];
   const next = rows.length > limit && last ? { createdAt: last.created_at, id: last.id } : null;
@@ -295,7 +305,7 @@ export async function queryLogs(
 }
 
 export async function queryLog(db: ClientBase, id: string): Promise<LogRecord | null> {
-  const { rows } = await db.query(`SELECT ${LOG_COLUMNS} FROM integration_logs WHERE id = $1::uuid LIMIT 1`, [id]);
+  const { rows } = await db.query(prepared(`SELECT ${LOG_COLUMNS} FROM integration_logs WHERE id = $1::uuid LIMIT 1`, [id]));
   return rows[0] ? toLogRecord(rows[0]) : null;
 }
 
