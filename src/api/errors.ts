@@ -98,6 +98,8 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body } = toErrorResponse(err);
     if (status >= 500) request.log.error({ err }, 'request failed');
+    // RFC 6750: a 401 names the scheme the client should use.
+    if (status === 401) reply.header('www-authenticate', 'Bearer realm="integration-monitor"');
     return reply.code(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((request, reply) => {

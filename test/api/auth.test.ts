@@ -42,7 +42,10 @@ async function statusFor(authorization: string | undefined): Promise<Record<stri
 const all = (code: number) => Object.fromEntries(endpoints().map((e) => [e, code]));
 
 describe('auth matrix', () => {
-  it('no token → 401', async () => expect(await statusFor(undefined)).toEqual(all(401)));
+  it('no token → 401', async () => {
+    expect(await statusFor(undefined)).toEqual(all(401));
+    expect((await h.get('/stats', { token: null })).headers['www-authenticate']).toMatch(/^Bearer/);
+  });
   it('malformed → 401', async () => {
     for (const header of ['Bearer', 'Bearer abc', 'Basic dXNlcjpwYXNz', 'Bearer a.b.c', `bearer-ish ${h.tokens.authenticated}`, `Bearer ${h.tokens.authenticated}x!`]) {
       expect(await statusFor(header)).toEqual(all(401));
