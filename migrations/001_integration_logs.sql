@@ -57,7 +57,13 @@ BEGIN
     END;
   END IF;
   IF NOT pg_has_role('integration_monitor_reader', 'authenticated', 'MEMBER') THEN
-    GRANT authenticated TO integration_monitor_reader;
+    BEGIN
+      GRANT authenticated TO integration_monitor_reader;
+    EXCEPTION WHEN insufficient_privilege THEN
+      -- A hosted Postgres may not let the migrating role administer `authenticated`: say so, and
+      -- let the operator grant it (the rest of the schema does not depend on this role).
+      RAISE WARNING 'could not GRANT authenticated TO integration_monitor_reader (%); ask an admin to run it', SQLERRM;
+    END;
   END IF;
 END
 $$;
