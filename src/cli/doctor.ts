@@ -156,6 +156,11 @@ export async function runDoctor(databaseUrl: string, write: (line: string) => vo
         return c.query(`INSERT INTO integration_logs (service_name, action, status) VALUES ('doctor', 'check', 'success')`);
       });
       add('authenticated cannot write', authWrite.error?.code === '42501', authWrite.error ? 'permission denied' : 'authenticated could insert');
+      const reader = await c.query(
+        `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'integration_monitor_reader')
+            AND pg_has_role('integration_monitor_reader', 'authenticated', 'USAGE') AS ok`,
+      );
+      add('integration_monitor_reader reads as authenticated', reader.rows[0].ok === true, reader.rows[0].ok ? 'for Grafana: ALTER ROLE … LOGIN PASSWORD' : 'GRANT authenticated TO integration_monitor_reader');
     }
     await c.query('ROLLBACK');
   } catch (err) {
