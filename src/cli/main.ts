@@ -1,3 +1,5 @@
+import { isRole, ROLES } from '../api/auth';
+import { resolveJwtSecret, signToken } from '../api/secret';
 import { loadConfig } from '../config';
 import { describeConnectionError, isConnectionError } from '../db/connection-error';
 import { migrate } from '../db/migrate';
@@ -13,6 +15,8 @@ commands:
   demo      start, plus local provider stand-ins and traffic through the recorder
   migrate   apply pending migrations to DATABASE_URL (or the embedded database)
   doctor    check a database against the seed's checklist (exit 1 on any failure)
+  token [role] [ttl]
+            print an API token signed with the API's secret (default: authenticated, 365d)
   help      this text
 
 environment: DATABASE_URL, HOST, PORT, MONITOR_JWT_SECRET, MONITOR_DATA_DIR (see README.md)`;
@@ -41,6 +45,15 @@ export async function main(argv: string[]): Promise<number | undefined> {
       case 'demo':
         await runDemo(config);
         return undefined;
+      case 'token': {
+        const [, role = 'authenticated', ttl = '365d'] = argv;
+        if (!isRole(role)) {
+          console.error(`integration-monitor token: role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(role)}`);
+          return 2;
+        }
+        console.log(await signToken(resolveJwtSecret(config).secret, role, ttl));
+        return 0;
+      }
       case 'help':
       case '--help':
       case '-h':

@@ -55,6 +55,19 @@ describe('integration-monitor CLI', () => {
     expect(r.stderr).toContain('intmon_no_such_database');
   });
 
+  it('token prints a token the API accepts for the role asked, signed with MONITOR_JWT_SECRET', async () => {
+    const secret = 'x'.repeat(40);
+    const r = cli(['token', 'service_role', '1h'], { MONITOR_JWT_SECRET: secret });
+    expect(r.code).toBe(0);
+    const { jwtVerify } = await import('jose');
+    const { payload } = await jwtVerify(r.stdout.trim(), new TextEncoder().encode(secret));
+    expect(payload.role).toBe('service_role');
+    expect(payload.exp! - payload.iat!).toBe(3600);
+    const bad = cli(['token', 'postgres'], { MONITOR_JWT_SECRET: secret });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('role must be one of anon, authenticated, service_role');
+  });
+
   it('an unknown command prints usage and exits 2', () => {
     const r = cli(['frobnicate'], {});
     expect(r.code).toBe(2);
