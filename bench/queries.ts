@@ -58,7 +58,7 @@ export function dashboardQueries(entity: { type: string; id: string }): Dashboar
                   integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.5) AS p50,
                   integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.95) AS p95,
                   integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.99) AS p99
-           FROM (SELECT service_name, bin, sum(n)::bigint AS n FROM integration_hist_range(now() - interval '30 days', now()) GROUP BY 1, 2) h
+           FROM integration_hist_range_service(now() - interval '30 days', now()) h
            GROUP BY service_name`,
         ),
     },

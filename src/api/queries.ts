@@ -107,8 +107,8 @@ export async function queryHealth(db: ClientBase, p: { from: Date; to: Date }): 
               sum(duration_sum) AS dsum, sum(duration_n) AS dn
        FROM integration_range_agg($1::timestamptz, $2::timestamptz, NULL) GROUP BY service_name
      ), h AS (
-       SELECT service_name, bin, sum(n)::bigint AS n
-       FROM integration_hist_range($1::timestamptz, $2::timestamptz, NULL) GROUP BY service_name, bin
+       SELECT service_name, bin, n
+       FROM integration_hist_range_service($1::timestamptz, $2::timestamptz, NULL)
      ), p AS (
        SELECT service_name, integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.95) AS p95
        FROM h GROUP BY service_name
@@ -164,10 +164,16 @@ export async function queryTimeseries(
   const q = PERCENTILE[p.metric];
   let sql: string;
   if (q !== undefined) {
+    // Not split by action or status: the per-service histograms hold ~8x fewer rows.
+    const perService = (!p.groupBy || p.groupBy === 'service') && !list(p.filters.actions) && !list(p.filters.statuses);
+    const source = perService
+      ? `(SELECT s.bucket, s.service_name, NULL::text AS action, NULL::text AS status, s.bin, s.n
+          FROM integration_hist_range_service($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8)) s)`
+      : `integration_hist_range($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8))`;
     sql = `SELECT grp, bucket, integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), $7::float8) AS value
            FROM (
              SELECT ${g} AS grp, r.bucket, r.bin, sum(r.n)::bigint AS n
-             FROM integration_hist_range($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8)) r
+             FROM ${source} r
              WHERE ${filters}
              GROUP BY 1, 2, 3
            ) h

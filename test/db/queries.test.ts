@@ -98,6 +98,19 @@ test('queryTimeseries: volume, grouped, failure rate, latency, sub-minute bucket
   expect(Math.abs((p50[0].points[0][1] as number) - 100) / 100).toBeLessThan(0.05);
   expect(p50[0].points[1][1]).toBeNull();
 
+  // Split by status (full histograms) and per service (per-service histograms) agree with the data.
+  const byStatus = await run((c) => queryTimeseries(c, { metric: 'latency_p99', from: T('10T00:00:00'), to: T('12T00:00:00'), intervalMs: 86400e3, groupBy: 'status', filters: { services: ['amocrm'], statuses: ['success', 'failed'] } }));
+  expect(byStatus.map((x) => x.labels)).toEqual([{ status: 'failed' }, { status: 'success' }]);
+  expect(Math.abs((byStatus[0].points[0][1] as number) - 300) / 300).toBeLessThan(0.05);
+  expect(Math.abs((byStatus[1].points[0][1] as number) - 199) / 199).toBeLessThan(0.05); // percentile_cont(0.99) of {100, 200}
+  const perService = await run((c) => queryTimeseries(c, { metric: 'latency_p50', from: T('10T00:00:00'), to: T('12T00:00:00'), intervalMs: 86400e3, groupBy: 'service', filters: {} }));
+  expect(perService.map((x) => [x.labels, x.points[0][1] === null ? null : Math.round(x.points[0][1] as number)])).toEqual([
+    [{ service: 'amocrm' }, expect.any(Number)],
+    [{ service: 'resend' }, expect.any(Number)],
+  ]);
+  expect(Math.abs((perService[0].points[0][1] as number) - 200) / 200).toBeLessThan(0.05); // median of {100, 300, 200}
+  expect(Math.abs((perService[1].points[0][1] as number) - 50) / 50).toBeLessThan(0.05);
+
   await expect(run((c) => queryTimeseries(c, { metric: 'volume', from: T('10T10:00:00'), to: T('10T11:00:00'), intervalMs: 500, filters: {} }))).rejects.toThrow(/at least 1 s/);
 });
 

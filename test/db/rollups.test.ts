@@ -80,6 +80,11 @@ async function expectRollupsExact(db: TestDatabase) {
     expect(await differences(db, `SELECT * FROM integration_rollup_${level}`, RAW_AGG(width))).toBe(0);
     expect(await differences(db, `SELECT * FROM integration_latency_hist_${level}`, RAW_HIST(width))).toBe(0);
   }
+  for (const [level, width] of [['hour', '1 hour'], ['day', '1 day']]) {
+    const raw = `SELECT date_bin('${width}'::interval, created_at, '1970-01-01 00:00:00+00'), service_name, integration_latency_bin(duration_ms), count(*)
+                 FROM integration_logs WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3`;
+    expect(await differences(db, `SELECT * FROM integration_latency_hist_service_${level}`, raw)).toBe(0);
+  }
 }
 
 /** integration_range_agg over [from, to) with width w equals the same aggregation of raw rows. */
@@ -94,6 +99,10 @@ async function expectRangeExact(db: TestDatabase, from: string, to: string, widt
                    FROM integration_logs WHERE created_at >= '${from}' AND created_at < '${to}' AND duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5`;
   const hist = `SELECT * FROM integration_hist_range('${from}', '${to}', ${width ? `'${width}'` : 'NULL'})`;
   expect({ from, to, width, histDiff: await differences(db, hist, rawHist) }).toEqual({ from, to, width, histDiff: 0 });
+  const rawSvc = `SELECT ${bucket} AS bucket, service_name, integration_latency_bin(duration_ms), count(*)
+                  FROM integration_logs WHERE created_at >= '${from}' AND created_at < '${to}' AND duration_ms IS NOT NULL GROUP BY 1, 2, 3`;
+  const svc = `SELECT * FROM integration_hist_range_service('${from}', '${to}', ${width ? `'${width}'` : 'NULL'})`;
+  expect({ from, to, width, serviceHistDiff: await differences(db, svc, rawSvc) }).toEqual({ from, to, width, serviceHistDiff: 0 });
 }
 
 describe('rollups stay exactly consistent with integration_logs', () => {
