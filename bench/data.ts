@@ -59,8 +59,8 @@ export function generateSql(rows: number, days: number, seed = 0.42): string[] {
 export const COLUMNS = 'service_name, action, status, related_entity_type, related_entity_id, error_message, error_code, duration_ms, retry_count, created_at, updated_at';
 
 /**
- * Rollups rebuilt from raw rows in one pass per level (the same statements as migration 002's
- * and 006's backfills). BENCH_FAST_LOAD=1 loads raw rows with triggers off and then runs these, for runs too
+ * Rollups rebuilt from raw rows in one pass per level (what migrations/004_rollups.sql's triggers
+ * would have written row by row). BENCH_FAST_LOAD=1 loads raw rows with triggers off and then runs these, for runs too
  * large to load through the triggers at low density in the time available; the result is the same
  * rollups (the tests prove both equal the raw aggregation).
  */
@@ -89,7 +89,7 @@ FROM integration_latency_hist_minute GROUP BY 1, 2, 3, 4, 5`,
 SELECT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status, bin, sum(n)
 FROM integration_latency_hist_hour GROUP BY 1, 2, 3, 4, 5`,
   `INSERT INTO integration_service_actions (service_name, action) SELECT DISTINCT service_name, action FROM integration_logs`,
-  // migration 006: per-service histograms from the full ones
+  // per-service histograms from the full ones
   `INSERT INTO integration_latency_hist_service_hour SELECT bucket, service_name, bin, sum(n) FROM integration_latency_hist_hour GROUP BY 1, 2, 3`,
   `INSERT INTO integration_latency_hist_service_day SELECT bucket, service_name, bin, sum(n) FROM integration_latency_hist_day GROUP BY 1, 2, 3`,
 ];

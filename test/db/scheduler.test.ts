@@ -5,7 +5,7 @@ test('without pg_cron: runs maintenance in-process at start (partitions ahead, b
   const db = await createTestDatabase();
   try {
     // A partition that should be re-created ahead, and rows past retention.
-    const name = (await db.pool.query(`SELECT integration_log_partition_name(integration_day_start(now() + interval '3 days')) AS n`)).rows[0].n;
+    const name = (await db.pool.query(`SELECT partition_name AS n FROM integration_log_partitions() WHERE lo <= now() + interval '3 days' AND hi > now() + interval '3 days'`)).rows[0].n;
     await db.pool.query(`ALTER TABLE integration_logs DETACH PARTITION ${name}; DROP TABLE ${name}`);
     await db.pool.query(`INSERT INTO integration_logs (service_name, action, status, created_at) VALUES ('old', 'x', 'success', now() - interval '40 days'), ('new', 'x', 'success', now())`);
     await db.pool.query(`INSERT INTO integration_logs (service_name, action, status, created_at) VALUES ('ancient', 'x', 'success', now() - interval '500 days')`);
