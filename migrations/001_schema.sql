@@ -35,7 +35,7 @@ SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
 DO $$
 DECLARE r text;
 BEGIN
-  FOREACH r IN ARRAY ARRAY['anon', 'authenticated', 'service_role'] LOOP
+  FOREACH r IN ARRAY ARRAY['anon', 'authenticated'] LOOP
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
       BEGIN
         EXECUTE format('CREATE ROLE %I NOLOGIN', r);
@@ -43,6 +43,25 @@ BEGIN
       END;
     END IF;
   END LOOP;
+  -- service_role as Supabase has it: BYPASSRLS, so that a writer may COPY straight into
+  -- integration_logs (Postgres refuses COPY FROM into a table with RLS for a role that does not
+  -- bypass it; see src/recorder/writer.ts). Only a superuser (or, on PG 16+, a CREATEROLE role that
+  -- itself bypasses RLS) may grant BYPASSRLS; otherwise the role is created without it, the
+  -- policies below still let it do everything, and the recorder falls back to INSERT … SELECT.
+  -- An existing service_role is left as it is.
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'service_role') THEN
+    BEGIN
+      CREATE ROLE service_role NOLOGIN BYPASSRLS;
+    EXCEPTION
+      WHEN duplicate_object OR unique_violation THEN NULL;
+      WHEN insufficient_privilege THEN
+        BEGIN
+          CREATE ROLE service_role NOLOGIN;
+          RAISE NOTICE 'created service_role without BYPASSRLS (% may not grant it): writers use INSERT instead of COPY', current_user;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
+    END;
+  END IF;
   -- Grafana's Postgres data source logs in as this role once an operator gives it a password
   -- (ALTER ROLE integration_monitor_reader LOGIN PASSWORD '…'); it reads as `authenticated`.
   IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'integration_monitor_reader') THEN

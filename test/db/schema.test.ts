@@ -1,3 +1,6 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
 import { asRole, createTestDatabase, TestDatabase } from '../helpers/db';
 
 let db: TestDatabase;
@@ -149,6 +152,33 @@ describe('row-level security per role', () => {
       // Rollups are not writable directly, even for service_role.
       await expect(c.query(`SAVEPOINT s; DELETE FROM integration_rollup_day`)).rejects.toMatchObject({ code: '42501' });
     });
+  });
+
+  test('service_role created by a superuser migration bypasses RLS like Supabase\'s: plain COPY and row_security = off work', async () => {
+    const roles = await db.pool.query(`SELECT rolname, rolbypassrls FROM pg_roles WHERE rolname IN ('anon', 'authenticated', 'service_role') ORDER BY 1`);
+    const bypass = Object.fromEntries(roles.rows.map((r) => [r.rolname, r.rolbypassrls]));
+    // The embedded test server is a fresh cluster migrated by its superuser; a DATABASE_URL server
+    // may already have had its own service_role, which the migration leaves as it is.
+    if (!process.env.DATABASE_URL) expect(bypass.service_role).toBe(true);
+    if (!bypass.service_role) return;
+    await asRole(db.pool, 'service_role', async (c) => {
+      const off = await c.query(`SET LOCAL row_security = off; SELECT count(*)::int AS n FROM integration_logs`);
+      expect(off).toBeDefined();
+      const copy = c.query(copyFrom(`COPY integration_logs (service_name, action, status, duration_ms) FROM STDIN`));
+      await pipeline(Readable.from(['sr_copy\tcopy\tsuccess\t7\n', 'sr_copy\tcopy\tfailed\t9\n']), copy);
+      const r = await c.query(`SELECT sum(calls)::int AS n FROM integration_range_agg('-infinity', 'infinity') WHERE service_name = 'sr_copy'`);
+      expect(r.rows[0].n).toBe(2);
+    });
+  });
+
+  test.each(['anon', 'authenticated', 'integration_monitor_reader'])('%s does not bypass RLS', async (role) => {
+    const r = await db.pool.query(`SELECT rolbypassrls FROM pg_roles WHERE rolname = $1`, [role]);
+    expect(r.rows[0].rolbypassrls).toBe(false);
+    // With row_security off, a role that does not bypass RLS gets an error instead of unfiltered rows.
+    await expect(asRole(db.pool, role, (c) => c.query(`SET LOCAL row_security = off; SELECT count(*) FROM integration_logs`))).rejects.toMatchObject({ code: '42501' });
+    await expect(
+      asRole(db.pool, role, (c) => pipeline(Readable.from(['x\ty\tsuccess\n']), c.query(copyFrom(`COPY integration_logs (service_name, action, status) FROM STDIN`)))),
+    ).rejects.toMatchObject({ code: '42501' });
   });
 
   test('integration_monitor_reader reads as authenticated and cannot write', async () => {
