@@ -10,7 +10,7 @@
  */
 import crypto from 'node:crypto';
 import type { ClientBase } from 'pg';
-import type { GroupBy, HealthRow, LogPage, LogRecord, Metric, ServicesResponse, StatsRow, TimeseriesSeries } from './contract';
+import type { GroupBy, HealthRow, LogRecord, Metric, ServicesResponse, StatsRow, TimeseriesSeries } from './contract';
 
 export interface Filters {
   services?: string[];
@@ -28,23 +28,12 @@ export interface Cursor {
 export type HealthNumbers = Omit<HealthRow, 'state'>;
 
 /**
- * A page of log rows. `next` is the cursor of the next page (null on the last page);
- * `next_before` is the same cursor already encoded with encodeCursor(), for callers that pass it on
- * as an opaque string.
+ * A page of log rows. `next` is the cursor of the next page (null on the last page); the API turns
+ * it into its opaque `next_before` with src/api/cursor.ts.
  */
-export type LogPageResult = LogPage & { next: Cursor | null };
-
-/** Opaque string form of a cursor (base64url of "createdAt|id"). */
-export function encodeCursor(c: Cursor): string {
-  return Buffer.from(`${c.createdAt}|${c.id}`, 'utf8').toString('base64url');
-}
-
-/** Inverse of encodeCursor; null when the string is not a cursor this module produced. */
-export function decodeCursor(s: string): Cursor | null {
-  const text = Buffer.from(s, 'base64url').toString('utf8');
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?Z)\|([0-9a-fA-F-]{36})$/.exec(text);
-  if (!m || Number.isNaN(Date.parse(m[1]))) return null;
-  return { createdAt: m[1], id: m[2].toLowerCase() };
+export interface LogPageResult {
+  rows: LogRecord[];
+  next: Cursor | null;
 }
 
 /** null or empty = no filter. */
@@ -293,7 +282,7 @@ async function logPage(
   const page = rows.slice(0, limit).map(toLogRecord);
   const last = page[page.length - 1];
   const next = rows.length > limit && last ? { createdAt: last.created_at, id: last.id } : null;
-  return { rows: page, next, next_before: next ? encodeCursor(next) : null };
+  return { rows: page, next };
 }
 
 export async function queryFailures(

@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
-import { decodeCursor, encodeCursor, queryFailures, queryHealth, queryLog, queryLogs, queryServices, queryStats, queryTimeseries } from '../../src/api/queries';
+import { decodeCursor, encodeCursor } from '../../src/api/cursor';
+import { type Cursor, queryFailures, queryHealth, queryLog, queryLogs, queryServices, queryStats, queryTimeseries } from '../../src/api/queries';
 import { asRole, createTestDatabase, TestDatabase } from '../helpers/db';
 
 const LEAD = '11111111-2222-4333-8444-555555555555';
@@ -117,12 +118,11 @@ test('queryTimeseries: volume, grouped, failure rate, latency, sub-minute bucket
 test('queryFailures: newest first, keyset pages, filters', async () => {
   const p1 = await run((c) => queryFailures(c, { limit: 1, filters: {} }));
   expect(p1.rows.map((r) => [r.service_name, r.created_at, r.error_message])).toEqual([['resend', '2026-01-11T09:00:00.000000Z', 'bounced']]);
-  expect(p1.next).not.toBeNull();
-  expect(decodeCursor(p1.next_before!)).toEqual(p1.next);
+  // The cursor is the last row's (created_at, id), with created_at's microseconds as text.
+  expect(p1.next).toEqual({ createdAt: p1.rows[0].created_at, id: p1.rows[0].id });
   const p2 = await run((c) => queryFailures(c, { limit: 1, before: p1.next!, filters: {} }));
   expect(p2.rows.map((r) => r.service_name)).toEqual(['amocrm']);
   expect(p2.next).toBeNull();
-  expect(p2.next_before).toBeNull();
   const amo = await run((c) => queryFailures(c, { limit: 10, filters: { services: ['amocrm'] } }));
   expect(amo.rows).toHaveLength(1);
   const ranged = await run((c) => queryFailures(c, { limit: 10, from: T('11T00:00:00'), to: T('12T00:00:00'), filters: {} }));
@@ -138,13 +138,13 @@ test('queryLogs: entity drill-down and pages over rows sharing one timestamp', a
 
   await db.pool.query(`INSERT INTO integration_logs (service_name, action, status, created_at) SELECT 'same', 'ts', 'success', '2026-01-05T00:00:00.123456Z' FROM generate_series(1, 7)`);
   const seen: string[] = [];
-  let before: ReturnType<typeof decodeCursor> = null;
+  let before: Cursor | null = null;
   for (let i = 0; i < 10; i++) {
     const page = await run((c) => queryLogs(c, { limit: 3, before: before ?? undefined, filters: { services: ['same'] } }));
     seen.push(...page.rows.map((r) => r.id));
     expect(page.rows.every((r) => r.created_at === '2026-01-05T00:00:00.123456Z')).toBe(true);
     if (!page.next) break;
-    before = decodeCursor(encodeCursor(page.next));
+    before = decodeCursor(encodeCursor(page.next)); // through the API's own codec
   }
   expect(seen).toHaveLength(7);
   expect(new Set(seen).size).toBe(7);
@@ -167,7 +167,3 @@ test('queryServices: services with their actions', async () => {
   );
 });
 
-test('decodeCursor rejects strings it did not produce', () => {
-  expect(decodeCursor('garbage')).toBeNull();
-  expect(decodeCursor(Buffer.from('2026-01-01T00:00:00Z|not-a-uuid').toString('base64url'))).toBeNull();
-});

@@ -2,21 +2,12 @@ import { ErrorBody, FailuresQuery, LogPage, LogParams, LogRecord, LogsQuery } fr
 import { encodeCursor, decodeCursor } from '../cursor';
 import { HttpError } from '../errors';
 import { filters, resolveOptionalRange } from '../params';
-import { queryFailures, queryLog, queryLogs } from '../queries';
+import { LogPageResult, queryFailures, queryLog, queryLogs } from '../queries';
 import { Api, ERROR_RESPONSES, NoQuery, RouteContext, SECURED } from './context';
 
-/**
- * The page as the client sees it: `next_before` is our opaque cursor at the last row, present
- * whenever the query says more may follow.
- */
-function withCursor(page: LogPage): LogPage {
-  const last = page.rows[page.rows.length - 1];
-  if (page.next_before === null || !last) return { rows: page.rows, next_before: null };
-  const createdAt = last.created_at as string | Date;
-  return {
-    rows: page.rows,
-    next_before: encodeCursor({ createdAt: createdAt instanceof Date ? createdAt.toISOString() : createdAt, id: last.id }),
-  };
+/** The page as the client sees it: `next_before` is the query's next cursor, encoded opaque. */
+function withCursor(page: LogPageResult): LogPage {
+  return { rows: page.rows, next_before: page.next ? encodeCursor(page.next) : null };
 }
 
 /** Failed calls and the per-entity drill-down: keyset-paginated, newest first. */
