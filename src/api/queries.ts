@@ -86,8 +86,8 @@ export async function queryStats(db: ClientBase, p: { from: Date; to: Date; inte
 export async function queryHealth(db: ClientBase, p: { from: Date; to: Date }): Promise<HealthNumbers[]> {
   // Services: every service seen in [from, to), plus every known one (so a service that went
   // silent shows up with zero calls rather than disappearing). last_call_at / last_failure_at are
-  // the newest within the window (null when none): bounded by [from, to) so the planner prunes to
-  // the window's partitions.
+  // the newest within the window (null when none), found through the rollups down to one minute of
+  // raw rows (integration_last_call_at).
   const { rows } = await db.query(
     `WITH a AS (
        SELECT service_name, sum(calls) AS total,
@@ -110,10 +110,8 @@ export async function queryHealth(db: ClientBase, p: { from: Date; to: Date }): 
             coalesce(a.failed_count, 0) AS failed_count,
             coalesce(round(100 * coalesce(a.failed_count, 0)::numeric / NULLIF(a.total, 0), 2), 0) AS failure_rate_percent,
             a.dsum::numeric / NULLIF(a.dn, 0) AS avg_duration_ms, p.p95,
-            (SELECT max(l.created_at) FROM integration_logs l
-              WHERE l.service_name = s.service_name AND l.created_at >= $1::timestamptz AND l.created_at < $2::timestamptz) AS last_call_at,
-            (SELECT max(l.created_at) FROM integration_logs l
-              WHERE l.service_name = s.service_name AND l.status = 'failed' AND l.created_at >= $1::timestamptz AND l.created_at < $2::timestamptz) AS last_failure_at
+            integration_last_call_at(s.service_name, $1::timestamptz, $2::timestamptz, false) AS last_call_at,
+            integration_last_call_at(s.service_name, $1::timestamptz, $2::timestamptz, true) AS last_failure_at
      FROM s LEFT JOIN a USING (service_name) LEFT JOIN p USING (service_name)
      ORDER BY s.service_name`,
     [p.from, p.to],

@@ -171,6 +171,37 @@ describe('rollups stay exactly consistent with integration_logs', () => {
     for (const [f, t, w] of cases) await expectRangeExact(db, f, t, w);
   });
 
+  test('integration_last_call_at equals max(created_at) over raw rows, any window, failed or not', async () => {
+    // Windows whose ends sit exactly on existing rows (inclusive from, exclusive to) and a few
+    // microseconds off, so edge minutes and hours hold calls just outside the window.
+    const { rows: at } = await db.pool.query(`SELECT created_at::text AS t FROM integration_logs ORDER BY random() LIMIT 60`);
+    const { rows: extra } = await db.pool.query(`SELECT (now() - interval '1 day')::text AS f, now()::text AS t`);
+    // [from, to, shift of from, shift of to]
+    const windows: Array<[string, string, string, string]> = [[extra[0].f, extra[0].t, '0', '0'], ['-infinity', 'infinity', '0', '0']];
+    for (let i = 0; i + 1 < at.length; i += 2) {
+      const [a, b] = [at[i].t, at[i + 1].t].sort((x, y) => Date.parse(x) - Date.parse(y));
+      windows.push([a, b, '0', '0'], [a, b, '1 microsecond', '1 microsecond'], [a, a, '0', `${Math.floor(rand() * 3 * 3600)} seconds`]);
+    }
+    let compared = 0;
+    for (const [f0, t0, df, dt] of windows) {
+      const f = `${f0} + ${df}`;
+      const t = `${t0} + ${dt}`;
+      const { rows } = await db.pool.query(
+        `WITH w AS (SELECT $1::timestamptz + $3::interval AS f, $2::timestamptz + $4::interval AS t)
+         SELECT s, fl, integration_last_call_at(s, w.f, w.t, fl) AS got,
+                (SELECT max(l.created_at) FROM integration_logs l
+                 WHERE l.service_name = s AND (NOT fl OR l.status = 'failed') AND l.created_at >= w.f AND l.created_at < w.t) AS want
+         FROM w CROSS JOIN unnest($5::text[]) s CROSS JOIN (VALUES (false), (true)) v(fl)`,
+        [f0, t0, df, dt, SERVICES],
+      );
+      for (const r of rows) {
+        expect({ f, t, s: r.s, failed: r.fl, at: r.got?.toISOString() ?? null }).toEqual({ f, t, s: r.s, failed: r.fl, at: r.want?.toISOString() ?? null });
+        if (r.want !== null) compared++;
+      }
+    }
+    expect(compared).toBeGreaterThan(50); // most windows do hold calls
+  });
+
   test('partition drops and retention keep rollups; the rest stays exact', async () => {
     await db.pool.query(`SELECT count(*) FROM ensure_integration_log_partitions(0, 5)`);
     // Rows that sit in the default partition before their partition existed were moved, not lost.
