@@ -62,34 +62,37 @@ export const COLUMNS = 'service_name, action, status, related_entity_type, relat
  * Rollups rebuilt from raw rows in one pass per level (what migrations/004_rollups.sql's triggers
  * would have written row by row). BENCH_FAST_LOAD=1 loads raw rows with triggers off and then runs these, for runs too
  * large to load through the triggers at low density in the time available; the result is the same
- * rollups (the tests prove both equal the raw aggregation).
+ * rollups (the tests prove both equal the raw aggregation). Rows are written in bucket order, as
+ * trigger upkeep lays them down when traffic arrives in time order; in hash-aggregate order one
+ * hour's rows were scattered over thousands of pages (24 h of per-service histograms: 4k rows on
+ * 2.5k pages, 7 ms to read instead of 3 ms at 1M).
  */
 export const ROLLUP_BACKFILL_SQL: string[] = [
   `INSERT INTO integration_rollup_minute
 SELECT date_bin('1 minute'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
        count(*), count(duration_ms), coalesce(sum(duration_ms), 0), min(duration_ms), max(duration_ms),
        coalesce(sum(retry_count), 0), count(*) FILTER (WHERE retry_count > 0)
-FROM integration_logs GROUP BY 1, 2, 3, 4`,
+FROM integration_logs GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
   `INSERT INTO integration_rollup_hour
 SELECT date_bin('1 hour'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
        sum(calls), sum(duration_n), sum(duration_sum), min(duration_min), max(duration_max), sum(retry_sum), sum(retried)
-FROM integration_rollup_minute GROUP BY 1, 2, 3, 4`,
+FROM integration_rollup_minute GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
   `INSERT INTO integration_rollup_day
 SELECT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
        sum(calls), sum(duration_n), sum(duration_sum), min(duration_min), max(duration_max), sum(retry_sum), sum(retried)
-FROM integration_rollup_hour GROUP BY 1, 2, 3, 4`,
+FROM integration_rollup_hour GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
   `INSERT INTO integration_latency_hist_minute
 SELECT date_bin('1 minute'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
        integration_latency_bin(duration_ms), count(*)
-FROM integration_logs WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5`,
+FROM integration_logs WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`,
   `INSERT INTO integration_latency_hist_hour
 SELECT date_bin('1 hour'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status, bin, sum(n)
-FROM integration_latency_hist_minute GROUP BY 1, 2, 3, 4, 5`,
+FROM integration_latency_hist_minute GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`,
   `INSERT INTO integration_latency_hist_day
 SELECT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status, bin, sum(n)
-FROM integration_latency_hist_hour GROUP BY 1, 2, 3, 4, 5`,
+FROM integration_latency_hist_hour GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`,
   `INSERT INTO integration_service_actions (service_name, action) SELECT DISTINCT service_name, action FROM integration_logs`,
   // per-service histograms from the full ones
-  `INSERT INTO integration_latency_hist_service_hour SELECT bucket, service_name, bin, sum(n) FROM integration_latency_hist_hour GROUP BY 1, 2, 3`,
-  `INSERT INTO integration_latency_hist_service_day SELECT bucket, service_name, bin, sum(n) FROM integration_latency_hist_day GROUP BY 1, 2, 3`,
+  `INSERT INTO integration_latency_hist_service_hour SELECT bucket, service_name, bin, sum(n) FROM integration_latency_hist_hour GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+  `INSERT INTO integration_latency_hist_service_day SELECT bucket, service_name, bin, sum(n) FROM integration_latency_hist_day GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
 ];
