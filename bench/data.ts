@@ -95,4 +95,7 @@ FROM integration_latency_hist_hour GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
   // per-service histograms from the full ones
   `INSERT INTO integration_latency_hist_service_hour SELECT bucket, service_name, bin, sum(n) FROM integration_latency_hist_hour GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
   `INSERT INTO integration_latency_hist_service_day SELECT bucket, service_name, bin, sum(n) FROM integration_latency_hist_day GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+  // per-service call and failure counts from the full rollups
+  `INSERT INTO integration_rollup_service_hour SELECT bucket, service_name, sum(calls), coalesce(sum(calls) FILTER (WHERE status = 'failed'), 0) FROM integration_rollup_hour GROUP BY 1, 2 ORDER BY 1, 2`,
+  `INSERT INTO integration_rollup_service_day SELECT bucket, service_name, sum(calls), coalesce(sum(calls) FILTER (WHERE status = 'failed'), 0) FROM integration_rollup_day GROUP BY 1, 2 ORDER BY 1, 2`,
 ];

@@ -80,7 +80,8 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
   log(`[${tag}] resetting both schemas`);
   await c.query(`TRUNCATE integration_logs, integration_rollup_minute, integration_rollup_hour, integration_rollup_day,
                  integration_latency_hist_minute, integration_latency_hist_hour, integration_latency_hist_day, integration_service_actions,
-                 integration_latency_hist_service_hour, integration_latency_hist_service_day`);
+                 integration_latency_hist_service_hour, integration_latency_hist_service_day,
+                 integration_rollup_service_hour, integration_rollup_service_day`);
   await c.query('TRUNCATE seed.integration_logs');
   await c.query(`SELECT count(*) FROM ensure_integration_log_partitions(7, ${DAYS + 2})`);
 
@@ -118,9 +119,9 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
   const { rows: check } = await c.query(`SELECT
       (SELECT count(*) FROM integration_logs) AS raw, (SELECT sum(calls) FROM integration_rollup_day) AS day_calls,
       (SELECT count(duration_ms) FROM integration_logs) AS raw_n, (SELECT sum(n) FROM integration_latency_hist_day) AS hist_n,
-      (SELECT sum(n) FROM integration_latency_hist_service_day) AS svc_n`);
+      (SELECT sum(n) FROM integration_latency_hist_service_day) AS svc_n, (SELECT sum(calls) FROM integration_rollup_service_day) AS svc_calls`);
   const k = check[0];
-  if (k.raw !== k.day_calls || k.raw_n !== k.hist_n || k.raw_n !== k.svc_n) throw new Error(`rollups do not match raw rows: ${JSON.stringify(k)}`);
+  if (k.raw !== k.day_calls || k.raw_n !== k.hist_n || k.raw_n !== k.svc_n || k.raw !== k.svc_calls) throw new Error(`rollups do not match raw rows: ${JSON.stringify(k)}`);
   log(`[${tag}]   ours loaded (${fast ? 'raw, then rollups rebuilt' : 'through the rollup triggers'}) in ${(oursLoad / 1000).toFixed(1)} s`);
   out.push({
     section: 'ingest',

@@ -82,9 +82,11 @@ BEGIN
   DELETE FROM integration_rollup_hour WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
   DELETE FROM integration_latency_hist_hour WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
   DELETE FROM integration_latency_hist_service_hour WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
+  DELETE FROM integration_rollup_service_hour WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
   DELETE FROM integration_rollup_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
   DELETE FROM integration_latency_hist_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
   DELETE FROM integration_latency_hist_service_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
+  DELETE FROM integration_rollup_service_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
   RETURN total;
 END
 $$;

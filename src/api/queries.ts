@@ -171,10 +171,19 @@ export async function queryTimeseries(
       p.metric === 'volume'
         ? 'sum(r.calls)'
         : p.metric === 'failure_rate'
-          ? `round(100 * (sum(r.calls) FILTER (WHERE r.status = 'failed'))::numeric / NULLIF(sum(r.calls), 0), 2)`
+          ? `round(100 * sum(r.failed)::numeric / NULLIF(sum(r.calls), 0), 2)`
           : 'sum(r.duration_sum)::numeric / NULLIF(sum(r.duration_n), 0)';
+    // Volume and failure rate not split by action or status: the per-service counts hold
+    // actions × statuses fewer rows.
+    const perService =
+      p.metric !== 'latency_avg' && (!p.groupBy || p.groupBy === 'service') && !list(p.filters.actions) && !list(p.filters.statuses);
+    const source = perService
+      ? `(SELECT s.bucket, s.service_name, NULL::text AS action, NULL::text AS status, s.calls, s.failed
+          FROM integration_range_agg_service($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8)) s)`
+      : `(SELECT a.*, CASE WHEN a.status = 'failed' THEN a.calls ELSE 0 END AS failed
+          FROM integration_range_agg($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8)) a)`;
     sql = `SELECT ${g} AS grp, r.bucket, ${value} AS value
-           FROM integration_range_agg($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8)) r
+           FROM ${source} r
            WHERE ${filters}
            GROUP BY 1, 2 ORDER BY 1, 2`;
   }

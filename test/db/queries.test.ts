@@ -86,6 +86,15 @@ test('queryTimeseries: volume, grouped, failure rate, latency, sub-minute bucket
 
   const rate = await run((c) => queryTimeseries(c, { metric: 'failure_rate', from: T('10T10:00:00'), to: T('10T11:00:00'), intervalMs: 1800e3, filters: {} }));
   expect(rate[0].points).toEqual([[T('10T10:00:00').getTime(), 50], [T('10T10:30:00').getTime(), 0]]);
+  // Per-service counts (no action/status split) and the full rollups (split by status) agree.
+  const rateByStatus = await run((c) => queryTimeseries(c, { metric: 'failure_rate', from: T('10T10:00:00'), to: T('10T11:00:00'), intervalMs: 1800e3, groupBy: 'status', filters: {} }));
+  const failedShare = rateByStatus.find((x) => x.labels.status === 'failed')!.points;
+  expect(failedShare).toEqual([[T('10T10:00:00').getTime(), 100], [T('10T10:30:00').getTime(), null]]); // no failed row in that bucket: no value
+  const volByStatus = await run((c) => queryTimeseries(c, { metric: 'volume', from: T('10T10:00:00'), to: T('10T11:00:00'), intervalMs: 1800e3, groupBy: 'status', filters: {} }));
+  const volTotal = await run((c) => queryTimeseries(c, { metric: 'volume', from: T('10T10:00:00'), to: T('10T11:00:00'), intervalMs: 1800e3, filters: {} }));
+  expect(volTotal[0].points.map(([t, v]) => [t, v])).toEqual(
+    volTotal[0].points.map(([t]) => [t, volByStatus.reduce((n, x) => n + ((x.points.find((pt) => pt[0] === t)?.[1] as number) ?? 0), 0)]),
+  );
 
   const avg = await run((c) => queryTimeseries(c, { metric: 'latency_avg', from: T('10T00:00:00'), to: T('12T00:00:00'), intervalMs: 86400e3, groupBy: 'status', filters: { services: ['amocrm'] } }));
   expect(avg.map((s) => [s.labels, s.points[0][1]])).toEqual([

@@ -84,6 +84,9 @@ async function expectRollupsExact(db: TestDatabase) {
     const raw = `SELECT date_bin('${width}'::interval, created_at, '1970-01-01 00:00:00+00'), service_name, integration_latency_bin(duration_ms), count(*)
                  FROM integration_logs WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3`;
     expect(await differences(db, `SELECT * FROM integration_latency_hist_service_${level}`, raw)).toBe(0);
+    const rawCalls = `SELECT date_bin('${width}'::interval, created_at, '1970-01-01 00:00:00+00'), service_name, count(*), count(*) FILTER (WHERE status = 'failed')
+                      FROM integration_logs GROUP BY 1, 2`;
+    expect(await differences(db, `SELECT * FROM integration_rollup_service_${level}`, rawCalls)).toBe(0);
   }
 }
 
@@ -103,6 +106,10 @@ async function expectRangeExact(db: TestDatabase, from: string, to: string, widt
                   FROM integration_logs WHERE created_at >= '${from}' AND created_at < '${to}' AND duration_ms IS NOT NULL GROUP BY 1, 2, 3`;
   const svc = `SELECT * FROM integration_hist_range_service('${from}', '${to}', ${width ? `'${width}'` : 'NULL'})`;
   expect({ from, to, width, serviceHistDiff: await differences(db, svc, rawSvc) }).toEqual({ from, to, width, serviceHistDiff: 0 });
+  const rawCalls = `SELECT ${bucket} AS bucket, service_name, count(*), count(*) FILTER (WHERE status = 'failed')
+                    FROM integration_logs WHERE created_at >= '${from}' AND created_at < '${to}' GROUP BY 1, 2`;
+  const calls = `SELECT * FROM integration_range_agg_service('${from}', '${to}', ${width ? `'${width}'` : 'NULL'})`;
+  expect({ from, to, width, serviceCallsDiff: await differences(db, calls, rawCalls) }).toEqual({ from, to, width, serviceCallsDiff: 0 });
 }
 
 describe('rollups stay exactly consistent with integration_logs', () => {
