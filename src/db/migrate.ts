@@ -54,6 +54,9 @@ export async function migrate(databaseUrl: string, opts: { dir?: string; log?: (
       applied_at timestamptz NOT NULL DEFAULT now())`);
     const { rows } = await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM integration_monitor_migrations');
     const done = new Map(rows.map((r) => [r.name, r.checksum]));
+    // A migration's own NOTICE/WARNING (e.g. "service_role created without BYPASSRLS") is for the
+    // operator; attached only now so the bookkeeping's "already exists, skipping" stays quiet.
+    client.on('notice', (n) => opts.log?.(`${n.severity ?? 'NOTICE'}: ${n.message}`));
     for (const m of migrations) {
       const prior = done.get(m.name);
       if (prior !== undefined) {

@@ -4,9 +4,10 @@
  * Two paths in one transaction:
  *  - fresh rows (first and only version of a call, never sent before): plain COPY into the table —
  *    the fastest way Postgres ingests. Postgres refuses COPY FROM into a table with row-level
- *    security for a role that does not bypass RLS (stock `service_role` here; Supabase's own
- *    service_role has BYPASSRLS), so on that error the writer switches for good to COPY into a
- *    temp table + plain INSERT … SELECT, which the RLS policies do allow;
+ *    security for a role that does not bypass RLS (Supabase's service_role, and the one our
+ *    migrations create when they may, have BYPASSRLS; one created otherwise does not), so on
+ *    that error the writer switches for good to COPY into a temp table + plain INSERT … SELECT,
+ *    which the RLS policies do allow;
  *  - everything else (pending/retrying rows and their updates, spool replays, batches whose commit
  *    we could not confirm): COPY into a session temp table, then INSERT … SELECT … ON CONFLICT
  *    (id, created_at) DO UPDATE … WHERE the stored version is older. That makes any replay land
