@@ -4,21 +4,10 @@
  */
 import { API_PREFIX } from '../../src/api/contract';
 import { Harness, insertRows, rawToken, startHarness } from './harness';
+import { prng } from '../helpers/prng';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261127);
 const REQUESTS = 2400;
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 let h: Harness;
 let tokens: string[];

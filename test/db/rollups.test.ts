@@ -2,18 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
-
-/** Small seeded PRNG so a failure reproduces. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from '../helpers/prng';
 
 const SERVICES = ['amocrm', 'resend', 'telegram', 'mobizon', 'whapi'];
 const ACTIONS = ['sync_lead', 'send_email', 'send_message'];
