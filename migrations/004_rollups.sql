@@ -215,6 +215,23 @@ END
 $$;
 
 -- ---- trigger functions ----------------------------------------------------------------------------
+/**
+ * The statement's change set as SQL text over the transition tables: every row with sign +1
+ * (inserted, or an UPDATE's new version) or -1 (deleted, or an UPDATE's old version). For UPDATE
+ * only rows whose `cols` actually changed count (new EXCEPT ALL old, old EXCEPT ALL new), so a
+ * touch of other columns costs nothing. One definition for every trigger that keeps a rollup.
+ */
+CREATE FUNCTION integration_signed_changes(op text, cols text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE op
+  WHEN 'INSERT' THEN format('SELECT %s, 1 AS sign FROM new_rows', cols)
+  WHEN 'DELETE' THEN format('SELECT %s, -1 AS sign FROM old_rows', cols)
+  ELSE format('(SELECT %1$s, 1 AS sign FROM (SELECT %1$s FROM new_rows EXCEPT ALL SELECT %1$s FROM old_rows) a)
+               UNION ALL
+               (SELECT %1$s, -1 AS sign FROM (SELECT %1$s FROM old_rows EXCEPT ALL SELECT %1$s FROM new_rows) r)', cols)
+END;
+REVOKE ALL ON FUNCTION integration_signed_changes(text, text) FROM PUBLIC, anon, authenticated, service_role;
+
 CREATE FUNCTION integration_rollup_on_insert() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
 AS $$
@@ -294,16 +311,10 @@ DECLARE
   hi timestamptz;
   lvl record;
 BEGIN
-  IF TG_OP = 'DELETE' THEN
-    IF current_setting('integration_monitor.retention', true) = 'on' THEN
-      RETURN NULL;
-    END IF;
-    chg := format('SELECT %s, -1 AS sign FROM old_rows', cols);
-  ELSE
-    chg := format('(SELECT %1$s, 1 AS sign FROM (SELECT %1$s FROM new_rows EXCEPT ALL SELECT %1$s FROM old_rows) a)
-                   UNION ALL
-                   (SELECT %1$s, -1 AS sign FROM (SELECT %1$s FROM old_rows EXCEPT ALL SELECT %1$s FROM new_rows) r)', cols);
+  IF TG_OP = 'DELETE' AND current_setting('integration_monitor.retention', true) = 'on' THEN
+    RETURN NULL;
   END IF;
+  chg := integration_signed_changes(TG_OP, cols);
   chg := format('(SELECT date_bin(''1 minute''::interval, created_at, ''1970-01-01 00:00:00+00''::timestamptz) AS minute,
                          service_name, action, status, duration_ms, retry_count, sign FROM (%s) c0)', chg);
 
@@ -412,13 +423,7 @@ BEGIN
   IF TG_OP = 'DELETE' AND current_setting('integration_monitor.retention', true) = 'on' THEN
     RETURN NULL;
   END IF;
-  chg := CASE TG_OP
-    WHEN 'INSERT' THEN format('SELECT %s, 1 AS sign FROM new_rows', cols)
-    WHEN 'DELETE' THEN format('SELECT %s, -1 AS sign FROM old_rows', cols)
-    ELSE format('(SELECT %1$s, 1 AS sign FROM (SELECT %1$s FROM new_rows EXCEPT ALL SELECT %1$s FROM old_rows) a)
-                 UNION ALL
-                 (SELECT %1$s, -1 AS sign FROM (SELECT %1$s FROM old_rows EXCEPT ALL SELECT %1$s FROM new_rows) r)', cols)
-  END;
+  chg := integration_signed_changes(TG_OP, cols);
   EXECUTE format($q$
     WITH h AS (
       SELECT date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, service_name,
@@ -468,13 +473,7 @@ BEGIN
   IF TG_OP = 'DELETE' AND current_setting('integration_monitor.retention', true) = 'on' THEN
     RETURN NULL;
   END IF;
-  chg := CASE TG_OP
-    WHEN 'INSERT' THEN format('SELECT %s, 1 AS sign FROM new_rows', cols)
-    WHEN 'DELETE' THEN format('SELECT %s, -1 AS sign FROM old_rows', cols)
-    ELSE format('(SELECT %1$s, 1 AS sign FROM (SELECT %1$s FROM new_rows EXCEPT ALL SELECT %1$s FROM old_rows) a)
-                 UNION ALL
-                 (SELECT %1$s, -1 AS sign FROM (SELECT %1$s FROM old_rows EXCEPT ALL SELECT %1$s FROM new_rows) r)', cols)
-  END;
+  chg := integration_signed_changes(TG_OP, cols);
   EXECUTE format($q$
     WITH h AS (
       SELECT date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, service_name,
