@@ -81,13 +81,10 @@ FROM integration_rollup_minute GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
 SELECT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
        sum(calls), sum(duration_n), sum(duration_sum), min(duration_min), max(duration_max), sum(retry_sum), sum(retried)
 FROM integration_rollup_hour GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
-  `INSERT INTO integration_latency_hist_minute
-SELECT date_bin('1 minute'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
+  `INSERT INTO integration_latency_hist_hour
+SELECT date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
        integration_latency_bin(duration_ms), count(*)
 FROM integration_logs WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`,
-  `INSERT INTO integration_latency_hist_hour
-SELECT date_bin('1 hour'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status, bin, sum(n)
-FROM integration_latency_hist_minute GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`,
   `INSERT INTO integration_latency_hist_day
 SELECT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status, bin, sum(n)
 FROM integration_latency_hist_hour GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`,

@@ -80,7 +80,7 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
   const tag = `@${human(size)}`;
   log(`[${tag}] resetting both schemas`);
   await c.query(`TRUNCATE integration_logs, integration_rollup_minute, integration_rollup_hour, integration_rollup_day,
-                 integration_latency_hist_minute, integration_latency_hist_hour, integration_latency_hist_day, integration_service_actions,
+                 integration_latency_hist_hour, integration_latency_hist_day, integration_service_actions,
                  integration_latency_hist_service_hour, integration_latency_hist_service_day,
                  integration_rollup_service_hour, integration_rollup_service_day`);
   await c.query('TRUNCATE seed.integration_logs');
@@ -137,7 +137,7 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
   t = process.hrtime.bigint();
   await c.query('VACUUM ANALYZE seed.integration_logs');
   await c.query('VACUUM ANALYZE integration_logs');
-  for (const r of ['integration_rollup_minute', 'integration_rollup_hour', 'integration_rollup_day', 'integration_latency_hist_minute', 'integration_latency_hist_hour',
+  for (const r of ['integration_rollup_minute', 'integration_rollup_hour', 'integration_rollup_day', 'integration_latency_hist_hour',
     'integration_latency_hist_day', 'integration_latency_hist_service_hour', 'integration_latency_hist_service_day']) {
     await c.query(`VACUUM ANALYZE ${r}`);
   }
@@ -147,7 +147,7 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
       (SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'integration_logs'::regclass) AS raw_bytes,
       (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relname LIKE 'integration\\_rollup\\_%' OR c.relname LIKE 'integration\\_latency\\_hist\\_%') AS rollup_bytes,
       (SELECT count(*) FROM integration_rollup_minute) AS minute_rows,
-      (SELECT count(*) FROM integration_latency_hist_minute) AS hist_minute_rows`);
+      (SELECT count(*) FROM integration_latency_hist_hour) AS hist_hour_rows`);
   const z = sizes.rows[0];
   const mb = (b: string) => Math.round(Number(b) / 1048576);
   out.push({
@@ -156,7 +156,7 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
     seed: mb(z.seed_bytes),
     ours: mb(z.raw_bytes) + mb(z.rollup_bytes),
     unit: 'MB',
-    note: `ours = raw ${mb(z.raw_bytes)} MB + rollups ${mb(z.rollup_bytes)} MB (${z.minute_rows} minute rows, ${z.hist_minute_rows} minute histogram rows)`,
+    note: `ours = raw ${mb(z.raw_bytes)} MB + rollups ${mb(z.rollup_bytes)} MB (${z.minute_rows} minute rows, ${z.hist_hour_rows} hour histogram rows)`,
   });
   return out;
 }

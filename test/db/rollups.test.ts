@@ -67,6 +67,9 @@ async function differences(db: TestDatabase, a: string, b: string): Promise<numb
 async function expectRollupsExact(db: TestDatabase) {
   for (const [level, width] of [['minute', '1 minute'], ['hour', '1 hour'], ['day', '1 day']]) {
     expect(await differences(db, `SELECT * FROM integration_rollup_${level}`, RAW_AGG(width))).toBe(0);
+  }
+  // Histograms start at the hour (007); sub-hour edges are read from raw rows.
+  for (const [level, width] of [['hour', '1 hour'], ['day', '1 day']]) {
     expect(await differences(db, `SELECT * FROM integration_latency_hist_${level}`, RAW_HIST(width))).toBe(0);
   }
   for (const [level, width] of [['hour', '1 hour'], ['day', '1 day']]) {
@@ -273,5 +276,33 @@ describe('percentiles from merged histograms', () => {
         });
       }
     }
+  });
+});
+
+describe('latency bin functions', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  // The triggers and the raw edges call them per row; inlined they cost a fraction of a call (007).
+  test.each(['integration_latency_bin(duration_ms)', 'integration_latency_bin_value(duration_ms)'])('%s is inlined into the query', async (expr) => {
+    const { rows } = await db.pool.query(`EXPLAIN (VERBOSE, COSTS OFF) SELECT ${expr} FROM integration_logs`);
+    const plan = rows.map((r) => r['QUERY PLAN'] as string).join('\n');
+    expect(plan).toContain('CASE WHEN');
+    expect(plan).not.toMatch(/integration_latency_bin(_value)?\(/);
+  });
+
+  test('NULL in, NULL out; 0, positive and negative durations mirror', async () => {
+    const { rows } = await db.pool.query(
+      `SELECT integration_latency_bin(NULL) AS n, integration_latency_bin_value(NULL) AS v, integration_latency_bin(0) AS z,
+              integration_latency_bin(100) AS p, integration_latency_bin(-100) AS m, integration_latency_bin_value(integration_latency_bin(100)) AS pv`,
+    );
+    expect(rows[0]).toMatchObject({ n: null, v: null, z: 0 });
+    expect(rows[0].m).toBe(-rows[0].p);
+    expect(Math.abs(rows[0].pv - 100) / 100).toBeLessThanOrEqual(Math.sqrt(1.05) - 1);
   });
 });

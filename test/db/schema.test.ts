@@ -104,7 +104,7 @@ describe('integration_logs table', () => {
 
 describe('row-level security per role', () => {
   const readables = ['integration_logs', 'integration_stats_hourly', 'integration_stats_daily', 'integration_rollup_minute', 'integration_rollup_hour',
-    'integration_rollup_day', 'integration_latency_hist_minute', 'integration_latency_hist_hour', 'integration_latency_hist_day', 'integration_service_actions',
+    'integration_rollup_day', 'integration_latency_hist_hour', 'integration_latency_hist_day', 'integration_service_actions',
     'integration_latency_hist_service_hour', 'integration_latency_hist_service_day', 'integration_rollup_service_hour', 'integration_rollup_service_day'];
 
   test('RLS is on, with the seed-named policies', async () => {
