@@ -205,7 +205,7 @@ async function queries(c: Client, size: number): Promise<BenchRow[]> {
 }
 
 /** Live-like COPY batches (timestamps of the last minutes), into each design; rolled back after. */
-async function ingest(c: Client, size: number): Promise<BenchRow[]> {
+async function ingest(c: Client, url: string, size: number): Promise<BenchRow[]> {
   const tag = `@${human(size)}`;
   const services = ['amocrm', 'resend', 'telegram', 'mobizon', 'whapi'];
   const actions: Record<string, string[]> = {
@@ -269,6 +269,32 @@ async function ingest(c: Client, size: number): Promise<BenchRow[]> {
     rawRuns.push(alt.raw);
     refreshRuns.push(alt.refresh);
   }
+  // Two writers (the machine has two cores), each batch its own transaction (rolled back): how far
+  // the raw table and the rollup upkeep go when COPY is not the only thing a core does.
+  const twoWriters = async (table: string, triggers: boolean) => {
+    const second = new Client({ connectionString: url, application_name: 'integration-monitor bench writer 2' });
+    await second.connect();
+    try {
+      const t = process.hrtime.bigint();
+      await Promise.all(
+        [c, second].map(async (w, k) => {
+          for (let b = k; b < batches.length; b += 2) {
+            await w.query('BEGIN');
+            try {
+              if (!triggers) await w.query('SET LOCAL session_replication_role = replica');
+              await pipeline(Readable.from([batches[b]]), w.query(copyFrom(`COPY ${table} (${COLUMNS}) FROM STDIN`)));
+            } finally {
+              await w.query('ROLLBACK');
+            }
+          }
+        }),
+      );
+      return ms(t);
+    } finally {
+      await second.end();
+    }
+  };
+  const two = { seed: await twoWriters('seed.integration_logs', true), ours: await twoWriters('integration_logs', true), raw: await twoWriters('integration_logs', false) };
   const seedMs = pct(seedRuns, 0.5);
   const oursMs = pct(oursRuns, 0.5);
   const alt = { raw: pct(rawRuns, 0.5), refresh: pct(refreshRuns, 0.5) };
@@ -283,6 +309,8 @@ async function ingest(c: Client, size: number): Promise<BenchRow[]> {
       unit: 'rows/s',
       note: `median of ${INGEST_ROUNDS} interleaved rounds; rollup upkeep ${round(((oursMs - alt.raw) / total) * 1000)} µs/row; a refresh job would spend ${round(alt.refresh)} ms on the minute level alone for these rows`,
     },
+    { section: 'ingest', name: `COPY by 2 writers, rollups on ${tag}`, seed: rate(two.seed), ours: rate(two.ours), unit: 'rows/s', ratio: round(two.seed / two.ours), note: 'one run; each 10k batch its own transaction' },
+    { section: 'ingest', name: `COPY by 2 writers, raw only (triggers off) ${tag}`, ours: rate(two.raw), unit: 'rows/s', note: 'one run; the raw table\'s ceiling on this machine' },
   ];
 }
 
@@ -322,7 +350,7 @@ async function main(): Promise<void> {
     for (const size of sizes) {
       rows.push(...(await load(c, size)));
       rows.push(...(await queries(c, size)));
-      rows.push(...(await ingest(c, size)));
+      rows.push(...(await ingest(c, benchDbUrl, size)));
     }
     await c.query(`DROP TABLE IF EXISTS ${STAGING_TABLE}`);
     await c.end();
