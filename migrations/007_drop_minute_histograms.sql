@@ -1,7 +1,7 @@
 -- 007 minute latency histograms dropped: histograms start at the hour level; the sub-hour edges of a
 -- percentile range (and ranges whose bucket width is not a whole number of hours) read raw rows.
 --
--- Why (measured, bench/results/2026-11-27-10M.md and a 10M-row copy of the bench data):
+-- Why (measured on bench/results/2026-11-27-10M-before-007.md and on a 10M-row copy of its data):
 --   A latency histogram keyed by (minute, service, action, status, bin) compresses only when a group
 --   sees more calls per minute than it has occupied bins (~100-150 at growth 1.05). At 10M rows over
 --   120 days (~58 calls/minute in all) it held 9.2M rows for 10M raw rows: 1.24 GB of the 2.0 GB of
