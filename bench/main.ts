@@ -5,9 +5,11 @@
  * Starts an embedded Postgres in a temp dir unless DATABASE_URL is set, creates database
  * `intmon_bench`, migrates ours into public and builds the seed's literal design in schema `seed`,
  * generates rows server-side (bench/data.ts) into both, then times every dashboard query
- * (bench/queries.ts; p50/p95 over repeated runs) and ingestion (COPY batches, with and without
- * rollup upkeep). Then runs the recorder and API benches (bench/recorder.ts, bench/api.ts) on the
- * same database. Prints one table; writes bench/results/<date>.md and .json.
+ * (bench/queries.ts; p50/p95 over repeated runs, as the client sees it and in the database, see
+ * bench/db-time.ts) and ingestion (COPY batches by one and by two writers, with and without rollup
+ * upkeep). Then runs the recorder and API benches (bench/recorder.ts, bench/api.ts) on the same
+ * database. Prints one table; writes bench/results/<date>.md and .json.
+ * test/bench/ checks that the seed's and our form of each query answer the same on the same rows.
  */
 import fs from 'node:fs';
 import os from 'node:os';
