@@ -54,15 +54,25 @@ function pct(xs: number[], p: number): number {
 const round = (x: number) => (x >= 100 ? Math.round(x) : Math.round(x * 100) / 100);
 const human = (n: number) => (n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : n >= 1e3 && n % 1e3 === 0 ? `${n / 1e3}k` : String(n));
 
-async function timeRuns(fn: () => Promise<unknown>, maxRuns: number, budgetMs: number): Promise<number[]> {
+/** Repeats `run` (which returns one run's ms) up to maxRuns times, at least 3, within budgetMs. */
+async function repeatRuns(run: () => Promise<number>, maxRuns: number, budgetMs: number): Promise<number[]> {
   const times: number[] = [];
   const started = Date.now();
-  while (times.length < maxRuns && (times.length < 3 || Date.now() - started < budgetMs)) {
-    const t = process.hrtime.bigint();
-    await fn();
-    times.push(ms(t));
-  }
+  while (times.length < maxRuns && (times.length < 3 || Date.now() - started < budgetMs)) times.push(await run());
   return times;
+}
+
+/** Wall-clock ms of each run of fn, as the client sees it. */
+function timeRuns(fn: () => Promise<unknown>, maxRuns: number, budgetMs: number): Promise<number[]> {
+  return repeatRuns(
+    async () => {
+      const t = process.hrtime.bigint();
+      await fn();
+      return ms(t);
+    },
+    maxRuns,
+    budgetMs,
+  );
 }
 
 /** Ours runs as the API runs it: in a transaction as `authenticated`, so RLS is in the price. */
@@ -171,15 +181,15 @@ async function queries(c: Client, size: number): Promise<BenchRow[]> {
   );
   const timer = dbTimer(c);
   /** Database-side ms of each run (see bench/db-time.ts). */
-  const dbRuns = async (fn: (x: ClientBase) => Promise<unknown>, maxRuns: number, budgetMs: number) => {
-    const times: number[] = [];
-    const started = Date.now();
-    while (times.length < maxRuns && (times.length < 3 || Date.now() - started < budgetMs)) {
-      await fn(timer.client);
-      times.push(timer.take());
-    }
-    return times;
-  };
+  const dbRuns = (fn: (x: ClientBase) => Promise<unknown>, maxRuns: number, budgetMs: number) =>
+    repeatRuns(
+      async () => {
+        await fn(timer.client);
+        return timer.take();
+      },
+      maxRuns,
+      budgetMs,
+    );
   const row = (name: string, unit: string, seed: number[], ours: number[]): BenchRow => ({
     section: 'queries',
     name,
