@@ -151,7 +151,8 @@ export async function queryTimeseries(
   const q = PERCENTILE[p.metric];
   let sql: string;
   if (q !== undefined) {
-    // Not split by action or status: the per-service histograms hold ~8x fewer rows.
+    // Not split by action or status: the per-service histograms hold fewer rows (at 10M calls 2x per
+    // hour, 3.8x per day).
     const perService = (!p.groupBy || p.groupBy === 'service') && !list(p.filters.actions) && !list(p.filters.statuses);
     const source = perService
       ? `(SELECT s.bucket, s.service_name, NULL::text AS action, NULL::text AS status, s.bin, s.n
@@ -159,14 +160,13 @@ export async function queryTimeseries(
       : `integration_hist_range($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8))`;
     // Per-service rows grouped by service are already one row per (service, bucket, bin): merging
     // them again cost ~12 ms of a 30-day daily series at 10M rows.
-    const merged = perService && p.groupBy === 'service' ? 'r.n' : 'sum(r.n)::bigint';
-    const regroup = perService && p.groupBy === 'service' ? '' : 'GROUP BY 1, 2, 3';
+    const oneRowPerBin = perService && p.groupBy === 'service';
     sql = `SELECT grp, bucket, integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), $7::float8) AS value
            FROM (
-             SELECT ${g} AS grp, r.bucket, r.bin, ${merged} AS n
+             SELECT ${g} AS grp, r.bucket, r.bin, ${oneRowPerBin ? 'r.n' : 'sum(r.n)::bigint'} AS n
              FROM ${source} r
              WHERE ${filters}
-             ${regroup}
+             ${oneRowPerBin ? '' : 'GROUP BY 1, 2, 3'}
            ) h
            GROUP BY grp, bucket ORDER BY grp, bucket`;
     params.push(q as never);
