@@ -51,6 +51,23 @@ function fillPlaceholders(content) {
 }
 
 /** @type {(env?: Record<string, unknown>) => import('webpack').Configuration} */
+/** TypeScript/TSX through swc; also used by the browser test harness (test/browser/harness). */
+const SWC_RULE = {
+  test: /\.[tj]sx?$/,
+  exclude: /node_modules/,
+  use: {
+    loader: 'swc-loader',
+    options: {
+      jsc: {
+        target: 'es2020',
+        parser: { syntax: 'typescript', tsx: true, decorators: false, dynamicImport: true },
+        // Automatic runtime: react/jsx-runtime is external, so the host's React 19 is used.
+        transform: { react: { runtime: 'automatic' } },
+      },
+    },
+  },
+};
+
 module.exports = (env = {}) => {
   const production = !env.development;
   return {
@@ -70,21 +87,7 @@ module.exports = (env = {}) => {
     ],
     module: {
       rules: [
-        {
-          test: /\.[tj]sx?$/,
-          exclude: /node_modules/,
-          use: {
-            loader: 'swc-loader',
-            options: {
-              jsc: {
-                target: 'es2020',
-                parser: { syntax: 'typescript', tsx: true, decorators: false, dynamicImport: true },
-                // Automatic runtime: react/jsx-runtime is external, so the host's React 19 is used.
-                transform: { react: { runtime: 'automatic' } },
-              },
-            },
-          },
-        },
+        SWC_RULE,
         {
           test: /\.(png|jpe?g|gif|svg)$/,
           type: 'asset/resource',
@@ -117,3 +120,4 @@ module.exports = (env = {}) => {
     performance: { hints: false },
   };
 };
+module.exports.SWC_RULE = SWC_RULE;

@@ -7,6 +7,7 @@
 const os = require('os');
 const path = require('path');
 const webpack = require('webpack');
+const { SWC_RULE } = require('../../../webpack.config.js');
 
 const root = path.resolve(__dirname, '..', '..', '..');
 
@@ -26,20 +27,7 @@ module.exports = {
   cache: { type: 'filesystem', cacheDirectory: path.join(root, 'node_modules', '.cache', 'intmon-harness-webpack') },
   module: {
     rules: [
-      {
-        test: /\.[tj]sx?$/,
-        exclude: /node_modules/,
-        use: {
-          loader: 'swc-loader',
-          options: {
-            jsc: {
-              target: 'es2020',
-              parser: { syntax: 'typescript', tsx: true },
-              transform: { react: { runtime: 'automatic' } },
-            },
-          },
-        },
-      },
+      SWC_RULE,
       // @grafana/ui's ESM imports 'ol/...' without extensions; let webpack resolve them.
       { test: /\.m?js$/, resolve: { fullySpecified: false } },
       // Style sheets some dependencies import for side effects are not needed by the harness.
