@@ -114,3 +114,29 @@ BEGIN
   END LOOP;
 END
 $$;
+
+-- The reader gets its own grants too, so it reads even where the migrating role may not
+-- GRANT authenticated TO integration_monitor_reader (001 then only warns): on Supabase, `postgres`
+-- is not a superuser and, on PostgreSQL 16+, administers only roles it created itself.
+GRANT SELECT ON integration_logs, integration_stats_hourly, integration_stats_daily,
+  integration_rollup_minute, integration_rollup_hour, integration_rollup_day,
+  integration_latency_hist_hour, integration_latency_hist_day,
+  integration_latency_hist_service_hour, integration_latency_hist_service_day,
+  integration_rollup_service_hour, integration_rollup_service_day,
+  integration_service_actions TO integration_monitor_reader;
+GRANT EXECUTE ON FUNCTION integration_range_agg(timestamptz, timestamptz, interval), integration_hist_range(timestamptz, timestamptz, interval),
+  integration_hist_range_service(timestamptz, timestamptz, interval), integration_range_agg_service(timestamptz, timestamptz, interval),
+  integration_last_call_at(text, timestamptz, timestamptz, boolean), integration_known_services(),
+  integration_range_bounds(timestamptz, timestamptz, interval) TO integration_monitor_reader;
+
+-- The migrator's bookkeeping table (src/db/migrate.ts) is created before any migration runs, so
+-- Supabase's default privileges hand it to anon/authenticated (readable and writable through
+-- PostgREST). Nobody but its owner needs it. (Absent when these files are applied by another tool.)
+DO $$
+BEGIN
+  IF to_regclass('integration_monitor_migrations') IS NOT NULL THEN
+    REVOKE ALL ON integration_monitor_migrations FROM PUBLIC, anon, authenticated, service_role;
+    ALTER TABLE integration_monitor_migrations ENABLE ROW LEVEL SECURITY;
+  END IF;
+END
+$$;

