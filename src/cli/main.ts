@@ -19,7 +19,7 @@ commands:
             print an API token signed with the API's secret (default: authenticated, 365d)
   help      this text
 
-environment: DATABASE_URL, HOST, PORT, MONITOR_JWT_SECRET, MONITOR_DATA_DIR (see README.md)`;
+environment: DATABASE_URL, HOST, PORT, MONITOR_JWT_SECRET, MONITOR_JWKS_URL, MONITOR_READ_CLAIM, MONITOR_DATA_DIR (see README.md)`;
 
 /**
  * Resolves to the exit code of a one-shot command (0 ok, 1 a check or migration failed, 2 the
