@@ -53,3 +53,8 @@ export function carriesClaim(claims: unknown, claim: ReadClaim): boolean {
   if (Array.isArray(v)) return v.some((e) => scalarText(e) === claim.value);
   return scalarText(v) === claim.value;
 }
+
+/** Claims that carry `claim` (for tokens this installation mints itself, e.g. Grafana's). */
+export function claimsCarrying(claim: ReadClaim): Record<string, unknown> {
+  return claim.path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), claim.value) as Record<string, unknown>;
+}

@@ -1,4 +1,5 @@
 import { isRole, ROLES } from '../api/auth';
+import { claimsCarrying, parseReadClaim } from '../api/read-claim';
 import { resolveJwtSecret, signToken } from '../api/secret';
 import { loadConfig } from '../config';
 import { describeConnectionError, isConnectionError } from '../db/connection-error';
@@ -51,7 +52,9 @@ export async function main(argv: string[]): Promise<number | undefined> {
           console.error(`integration-monitor token: role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(role)}`);
           return 2;
         }
-        console.log(await signToken(resolveJwtSecret(config).secret, role, ttl));
+        // An authenticated token carries MONITOR_READ_CLAIM's claim, so the API and the database let it read.
+        const readClaim = role === 'authenticated' ? parseReadClaim(config.readClaim) : undefined;
+        console.log(await signToken(resolveJwtSecret(config).secret, role, ttl, readClaim ? claimsCarrying(readClaim) : {}));
         return 0;
       }
       case 'help':

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Pool } from 'pg';
 import { buildServer } from '../api/server';
+import { claimsCarrying, parseReadClaim } from '../api/read-claim';
 import { resolveJwtSecret, signToken } from '../api/secret';
 import type { Config } from '../config';
 import { EmbeddedDatabase, startEmbedded } from '../db/embedded';
@@ -54,7 +55,9 @@ export async function startMonitor(config: Config, opts: { handleSignals?: boole
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
     const apiUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    const readToken = secret ? await signToken(secret.secret, 'authenticated', '365d') : undefined;
+    // With a read claim, Grafana's token must carry it too, or every panel would get 403.
+    const readClaim = parseReadClaim(config.readClaim);
+    const readToken = secret ? await signToken(secret.secret, 'authenticated', '365d', readClaim ? claimsCarrying(readClaim) : {}) : undefined;
     log(`api       ${apiUrl}/api/admin/integrations/monitoring  (OpenAPI: ${apiUrl}/api/admin/integrations/monitoring/openapi.json)`);
     if (secret?.generated) log(`secret    generated and kept in ${secret.path}`);
     if (readToken) log(`grafana   read-only token (role authenticated): ${readToken}`);

@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { exportJWK, generateKeyPair, JWK, KeyLike, SignJWT } from 'jose';
 import { buildServer, ServerOptions } from '../../src/api/server';
 import { API_PREFIX } from '../../src/api/contract';
+import { startMonitorProcess } from '../helpers/monitor-process';
 import { Harness, insertRows, SECRET, startHarness } from './harness';
 
 interface Signer {
@@ -210,6 +211,18 @@ describe('refused', () => {
     expect((await get(await token(es, { alg: 'ES256', kid: 'ec-1' }))).status).toBe(503);
     jwksServer.mode = 'garbage';
     expect((await get(await token(es, { alg: 'ES256', kid: 'ec-1' }))).status).toBe(503);
+  });
+
+  test('start with DATABASE_URL and only a JWKS: no secret needed, none minted, JWKS tokens read', async () => {
+    const m = await startMonitorProcess({ DATABASE_URL: h.db.url, MONITOR_JWKS_URL: jwksServer.url });
+    try {
+      expect(m.output()).not.toMatch(/^grafana/m);
+      expect(m.output()).toMatch(/^tokens\s+ES256\/RS256 from http:\/\/127\.0\.0\.1/m);
+      const res = await fetch(`${m.apiUrl}${API_PREFIX}/services`, { headers: { authorization: `Bearer ${await token(es, { alg: 'ES256', kid: 'ec-1' })}` } });
+      expect(res.status).toBe(200);
+    } finally {
+      await m.stop();
+    }
   });
 
   test('neither a secret nor a JWKS: the server refuses to start', async () => {

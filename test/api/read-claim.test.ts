@@ -6,6 +6,7 @@
 import { Pool } from 'pg';
 import { buildServer } from '../../src/api/server';
 import { signToken } from '../../src/api/secret';
+import { startMonitorProcess } from '../helpers/monitor-process';
 import { Harness, insertRows, rawToken, SECRET, startHarness } from './harness';
 
 const CLAIM = 'app_metadata.role=admin';
@@ -60,6 +61,19 @@ describe('MONITOR_READ_CLAIM in the API', () => {
     } finally {
       await app.close();
       await pool.end();
+    }
+  });
+
+  test('the Grafana token `start` prints carries the claim, so it reads', async () => {
+    const m = await startMonitorProcess({ DATABASE_URL: h.db.url, MONITOR_JWT_SECRET: SECRET, MONITOR_READ_CLAIM: CLAIM });
+    try {
+      const readToken = /^grafana .*: (\S+)$/m.exec(m.output())![1];
+      const get = async (token: string) => (await fetch(`${m.apiUrl}/api/admin/integrations/monitoring/services`, { headers: { authorization: `Bearer ${token}` } })).status;
+      expect(m.output()).toMatch(/^reads\s+authenticated tokens need the claim app_metadata\.role=admin$/m);
+      expect(await get(readToken)).toBe(200);
+      expect(await get(await customer())).toBe(403);
+    } finally {
+      await m.stop();
     }
   });
 
