@@ -5,6 +5,7 @@
  * or EXECUTE), so a table or function added later without the check fails this test.
  */
 import { Pool, PoolClient } from 'pg';
+import { carriesClaim, parseReadClaim } from '../../src/api/read-claim';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 
 let db: TestDatabase;
@@ -183,8 +184,10 @@ describe('claim matching (integration_read_allowed)', () => {
     ['is_staff=true', { is_staff: 'false' }, false],
     ['level=3', { level: 3 }, true],
     ['email=a=b@x', { email: 'a=b@x' }, true],
-  ])('%s with %j → %s', async (requirement, claims, ok) => {
+    ['roles.1=admin', { roles: ['viewer', 'admin'] }, true],
+  ])('%s with %j → %s, in the database and in the API alike', async (requirement, claims, ok) => {
     expect(await allowed(requirement, JSON.stringify(claims))).toBe(ok);
+    expect(carriesClaim(claims, parseReadClaim(requirement)!)).toBe(ok);
   });
   test('fails closed: no claims, claims that are not JSON, a requirement without "="', async () => {
     expect(await allowed('a=b', null)).toBe(false);
