@@ -7,6 +7,10 @@ export interface Config {
   host: string;
   port: number;
   jwtSecret?: string;
+  /** JWKS of an issuer signing with ES256/RS256 (Supabase: …/auth/v1/.well-known/jwks.json). */
+  jwksUrl?: string;
+  /** `path.to.claim=value` an authenticated token must carry to read. */
+  readClaim?: string;
   /** Where the embedded database, generated secret and recorder spool live. */
   dataDir: string;
   rawRetention: string;
@@ -23,6 +27,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.HOST || '127.0.0.1',
     port,
     jwtSecret: env.MONITOR_JWT_SECRET || undefined,
+    jwksUrl: env.MONITOR_JWKS_URL || undefined,
+    readClaim: env.MONITOR_READ_CLAIM || undefined,
     dataDir: path.resolve(env.MONITOR_DATA_DIR || '.data'),
     rawRetention: env.MONITOR_RAW_RETENTION || '90 days',
     rollupRetention: env.MONITOR_ROLLUP_RETENTION || '400 days',

@@ -7,6 +7,8 @@
 import { errors as joseErrors, jwtVerify, JWTPayload } from 'jose';
 import type { Pool, PoolClient } from 'pg';
 import { HttpError } from './errors';
+import { JwksUnavailableError } from './jwks';
+import { TokenKeys, tokenKeys } from './token-keys';
 
 /** The only roles a token may switch to; anything else never reaches SQL. */
 export const ROLES = ['anon', 'authenticated', 'service_role'] as const;
@@ -22,17 +24,22 @@ const unauthorized = (message: string) => new HttpError(401, message);
 
 export type Verifier = (authorization: string | undefined) => Promise<Claims>;
 
-/** Checks `Authorization: Bearer <jwt>`; 401 for anything not a valid, current token, 403 for a role we do not know. */
-export function createVerifier(secret: string): Verifier {
-  const key = new TextEncoder().encode(secret);
+/**
+ * Checks `Authorization: Bearer <jwt>`; 401 for anything not a valid, current token, 403 for a role
+ * we do not know, 503 when the JWKS its key would come from cannot be fetched. `keys`: an HS256
+ * secret, or tokenKeys() for a JWKS (and a secret).
+ */
+export function createVerifier(keys: string | TokenKeys): Verifier {
+  const { key, algorithms } = typeof keys === 'string' ? tokenKeys({ secret: keys }) : keys;
   return async (authorization) => {
     if (!authorization) throw unauthorized('missing Authorization: Bearer <token>');
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization.trim());
     if (!match) throw unauthorized('Authorization must be "Bearer <JWT>"');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(match[1], key, { algorithms: ['HS256'] }));
+      ({ payload } = await jwtVerify(match[1], key, { algorithms }));
     } catch (err) {
+      if (err instanceof JwksUnavailableError) throw new HttpError(503, 'token signing keys are unavailable; try again shortly');
       if (err instanceof joseErrors.JWTExpired) throw unauthorized('token expired');
       throw unauthorized('invalid token');
     }

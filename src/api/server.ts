@@ -15,6 +15,8 @@ import { Claims, createVerifier, withRoleTransaction } from './auth';
 import { API_PREFIX } from './contract';
 import { HttpError, installErrorHandling } from './errors';
 import { HealthThresholds, healthThresholdsFromEnv, resolveHealthThresholds } from './health-state';
+import { createJwksKeySet, JwksOptions } from './jwks';
+import { carriesClaim, parseReadClaim } from './read-claim';
 import { swaggerOptions } from './openapi';
 import { cacheTtlFromEnv, ResponseCache } from './response-cache';
 import { Api, RouteContext } from './routes/context';
@@ -24,6 +26,7 @@ import { registerMeta } from './routes/meta';
 import { registerServices } from './routes/services';
 import { registerStats } from './routes/stats';
 import { registerTimeseries } from './routes/timeseries';
+import { tokenKeys } from './token-keys';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -33,7 +36,14 @@ declare module 'fastify' {
 
 export interface ServerOptions {
   pool: Pool;
-  jwtSecret: string;
+  /** HS256 secret (MONITOR_JWT_SECRET); this, jwksUrl, or both. */
+  jwtSecret?: string;
+  /** JWKS for ES256/RS256 tokens (MONITOR_JWKS_URL). */
+  jwksUrl?: string;
+  /** Cache and timeout tuning of the JWKS (defaults in src/api/jwks.ts). */
+  jwks?: Omit<JwksOptions, 'log'>;
+  /** `path.to.claim=value` an authenticated token needs to read (MONITOR_READ_CLAIM); unset: none. */
+  readClaim?: string;
   /** Health-state thresholds; default from MONITOR_HEALTH_* env vars, else DEFAULT_HEALTH_THRESHOLDS. */
   health?: Partial<HealthThresholds>;
   logger?: boolean;
@@ -85,7 +95,7 @@ export function servedRoutes(app: FastifyInstance): Array<{ method: string; url:
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   // Unset: the MONITOR_HEALTH_* environment variables (or the defaults).
   const health = opts.health ? resolveHealthThresholds(opts.health) : healthThresholdsFromEnv();
-  const verify = createVerifier(opts.jwtSecret);
+  const readClaim = parseReadClaim(opts.readClaim);
   const app: Api = Fastify({
     logger: opts.logger ?? false,
     // Parameters are few and short; anything longer is a mistake or an attack.
@@ -104,6 +114,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app);
+  const jwks = opts.jwksUrl ? createJwksKeySet(opts.jwksUrl, { ...opts.jwks, log: ({ msg, ...fields }) => app.log.warn(fields, msg) }) : undefined;
+  const verify = createVerifier(tokenKeys({ secret: opts.jwtSecret, jwks }));
   // An idle pooled connection dies when Postgres restarts or shuts down; without a listener pg
   // re-throws that as an uncaught 'error' and the whole API exits. The next request reconnects.
   if (opts.pool.listenerCount('error') === 0) {
@@ -142,7 +154,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     async (api: Api) => {
       // onRequest: an unauthenticated caller learns nothing, not even which parameter is wrong.
       api.addHook('onRequest', async (request) => {
-        request.claims = await verify(request.headers.authorization);
+        const claims = await verify(request.headers.authorization);
+        // Before any SQL; the database's own policy (008) checks the same claim again.
+        if (readClaim && claims.role === 'authenticated' && !carriesClaim(claims, readClaim)) {
+          throw new HttpError(403, `reading needs the claim ${readClaim.path.join('.')} in your token`);
+        }
+        request.claims = claims;
       });
       registerStats(api, ctx);
       registerLogs(api, ctx);

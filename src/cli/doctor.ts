@@ -156,11 +156,25 @@ export async function runDoctor(databaseUrl: string, write: (line: string) => vo
         return c.query(`INSERT INTO integration_logs (service_name, action, status) VALUES ('doctor', 'check', 'success')`);
       });
       add('authenticated cannot write', authWrite.error?.code === '42501', authWrite.error ? 'permission denied' : 'authenticated could insert');
+      // Its own grants (008) or membership of authenticated, whichever this database has.
       const reader = await c.query(
-        `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'integration_monitor_reader')
-            AND pg_has_role('integration_monitor_reader', 'authenticated', 'USAGE') AS ok`,
+        `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'integration_monitor_reader') THEN
+                  has_table_privilege('integration_monitor_reader', 'integration_logs', 'SELECT')
+                  AND has_table_privilege('integration_monitor_reader', 'integration_stats_daily', 'SELECT')
+                  AND has_function_privilege('integration_monitor_reader', 'integration_range_agg(timestamptz, timestamptz, interval)', 'EXECUTE')
+                ELSE false END AS ok`,
       );
-      add('integration_monitor_reader reads as authenticated', reader.rows[0].ok === true, reader.rows[0].ok ? 'for Grafana: ALTER ROLE … LOGIN PASSWORD' : 'GRANT authenticated TO integration_monitor_reader');
+      add('integration_monitor_reader can read', reader.rows[0].ok === true, reader.rows[0].ok ? 'for Grafana: ALTER ROLE … LOGIN PASSWORD' : 'run `integration-monitor migrate` (008 grants it its reads)');
+
+      // PostgREST's login role: here every signed-in end user of the app is `authenticated`.
+      const postgrest = (await c.query(`SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticator') AS yes`)).rows[0].yes === true;
+      const claim = await probe(c, async () => (await c.query(`SELECT integration_read_claim() AS claim`)).rows[0].claim as string | null);
+      const fix = `UPDATE integration_monitor_settings SET read_claim = 'app_metadata.role=admin' (or ALTER DATABASE … SET intmon.read_claim), and MONITOR_READ_CLAIM for the API`;
+      if (claim.error) add('read claim for authenticated', false, `cannot read it (${claim.error.message}): run \`integration-monitor migrate\``);
+      else if (claim.value && !/^\s*[^=\s][^=]*=/.test(claim.value)) add('read claim for authenticated', false, `"${claim.value}" is not path.to.claim=value, so nobody authenticated can read`);
+      else if (claim.value) add('read claim for authenticated', true, `authenticated reads only with ${claim.value} in its JWT claims`);
+      else if (postgrest) add('read claim for authenticated', false, `PostgREST roles exist (Supabase?) and none is set: every signed-in user can read the logs. Fix: ${fix}`);
+      else add('read claim for authenticated', true, 'none set (no PostgREST roles here: every authenticated token may read)');
     }
     await c.query('ROLLBACK');
   } catch (err) {

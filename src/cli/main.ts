@@ -1,4 +1,5 @@
 import { isRole, ROLES } from '../api/auth';
+import { claimsCarrying, parseReadClaim } from '../api/read-claim';
 import { resolveJwtSecret, signToken } from '../api/secret';
 import { loadConfig } from '../config';
 import { describeConnectionError, isConnectionError } from '../db/connection-error';
@@ -19,7 +20,7 @@ commands:
             print an API token signed with the API's secret (default: authenticated, 365d)
   help      this text
 
-environment: DATABASE_URL, HOST, PORT, MONITOR_JWT_SECRET, MONITOR_DATA_DIR (see README.md)`;
+environment: DATABASE_URL, HOST, PORT, MONITOR_JWT_SECRET, MONITOR_JWKS_URL, MONITOR_READ_CLAIM, MONITOR_DATA_DIR (see README.md)`;
 
 /**
  * Resolves to the exit code of a one-shot command (0 ok, 1 a check or migration failed, 2 the
@@ -51,7 +52,9 @@ export async function main(argv: string[]): Promise<number | undefined> {
           console.error(`integration-monitor token: role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(role)}`);
           return 2;
         }
-        console.log(await signToken(resolveJwtSecret(config).secret, role, ttl));
+        // An authenticated token carries MONITOR_READ_CLAIM's claim, so the API and the database let it read.
+        const readClaim = role === 'authenticated' ? parseReadClaim(config.readClaim) : undefined;
+        console.log(await signToken(resolveJwtSecret(config).secret, role, ttl, readClaim ? claimsCarrying(readClaim) : {}));
         return 0;
       }
       case 'help':

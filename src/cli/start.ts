@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Pool } from 'pg';
 import { buildServer } from '../api/server';
+import { claimsCarrying, parseReadClaim } from '../api/read-claim';
 import { resolveJwtSecret, signToken } from '../api/secret';
 import type { Config } from '../config';
 import { EmbeddedDatabase, startEmbedded } from '../db/embedded';
@@ -12,8 +13,8 @@ export interface RunningMonitor {
   databaseUrl: string;
   apiUrl: string;
   /** A read-only (authenticated) token for Grafana, when the secret is known to this process. */
-  readToken: string;
-  jwtSecret: string;
+  readToken?: string;
+  jwtSecret?: string;
   pool: Pool;
   app: FastifyInstance;
   stop(): Promise<void>;
@@ -25,8 +26,9 @@ export interface RunningMonitor {
  */
 export async function startMonitor(config: Config, opts: { handleSignals?: boolean; log?: (line: string) => void } = {}): Promise<RunningMonitor> {
   const log = opts.log ?? ((line: string) => console.log(line));
-  // Decide on the secret before starting anything, so a refusal leaves nothing running.
-  const secret = resolveJwtSecret(config);
+  // Decide on the secret before starting anything, so a refusal leaves nothing running. With a JWKS
+  // and an external database, tokens come from that issuer: no secret is needed.
+  const secret = config.jwksUrl && !config.jwtSecret && config.databaseUrl ? undefined : resolveJwtSecret(config);
   let embedded: EmbeddedDatabase | undefined;
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -47,17 +49,21 @@ export async function startMonitor(config: Config, opts: { handleSignals?: boole
     const scheduler = await startScheduler(pool, { rawRetention: config.rawRetention, rollupRetention: config.rollupRetention, log });
     stops.push(() => scheduler.stop());
     log(`scheduler ${scheduler.mode} (retention: raw ${config.rawRetention}, rollups ${config.rollupRetention})`);
-    const app = await buildServer({ pool, jwtSecret: secret.secret });
+    const app = await buildServer({ pool, jwtSecret: secret?.secret, jwksUrl: config.jwksUrl, readClaim: config.readClaim });
     stops.push(() => app.close());
     await app.listen({ host: config.host, port: config.port });
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.port;
     const apiUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    const readToken = await signToken(secret.secret, 'authenticated', '365d');
+    // With a read claim, Grafana's token must carry it too, or every panel would get 403.
+    const readClaim = parseReadClaim(config.readClaim);
+    const readToken = secret ? await signToken(secret.secret, 'authenticated', '365d', readClaim ? claimsCarrying(readClaim) : {}) : undefined;
     log(`api       ${apiUrl}/api/admin/integrations/monitoring  (OpenAPI: ${apiUrl}/api/admin/integrations/monitoring/openapi.json)`);
-    if (secret.generated) log(`secret    generated and kept in ${secret.path}`);
-    log(`grafana   read-only token (role authenticated): ${readToken}`);
-    const running: RunningMonitor = { databaseUrl, apiUrl, readToken, jwtSecret: secret.secret, pool, app, stop };
+    if (secret?.generated) log(`secret    generated and kept in ${secret.path}`);
+    if (readToken) log(`grafana   read-only token (role authenticated): ${readToken}`);
+    else log(`tokens    ES256/RS256 from ${config.jwksUrl} (no MONITOR_JWT_SECRET: this process mints none)`);
+    if (config.readClaim) log(`reads     authenticated tokens need the claim ${config.readClaim}`);
+    const running: RunningMonitor = { databaseUrl, apiUrl, readToken, jwtSecret: secret?.secret, pool, app, stop };
     if (opts.handleSignals) {
       const onSignal = (sig: NodeJS.Signals) => {
         log(`${sig}: stopping`);

@@ -41,7 +41,9 @@ export async function runDemo(config: Config, opts: DemoOptions = {}): Promise<R
   const log = opts.log ?? ((line: string) => console.log(line));
   const rate = opts.ratePerSecond ?? demoRate();
   if (config.databaseUrl) log('demo      DATABASE_URL is ignored: the demo always runs on its own embedded database');
-  const demoConfig: Config = { ...config, databaseUrl: undefined, dataDir: path.join(config.dataDir, 'demo') };
+  // Its own embedded database and secret: the demo's printed token must work whatever issuer or
+  // read claim the real setup uses.
+  const demoConfig: Config = { ...config, databaseUrl: undefined, jwksUrl: undefined, readClaim: undefined, dataDir: path.join(config.dataDir, 'demo') };
 
   const monitor = await startMonitor(demoConfig, { handleSignals: false, log });
   let standIns: ProviderStandIns | undefined;
@@ -63,15 +65,16 @@ export async function runDemo(config: Config, opts: DemoOptions = {}): Promise<R
     throw err;
   }
   const api = `${monitor.apiUrl}${API_PREFIX}`;
+  const token = monitor.readToken ?? '';
   log(`providers stand-ins for ${Object.keys(standIns.urls).join(', ')} on 127.0.0.1 (realistic latency, failure bursts, 429s, Mobizon's HTTP-200 errors)`);
   log(`traffic   ${rate} calls/s through the recorder (MONITOR_DEMO_RATE to change)`);
   log('');
   log(`API URL   ${api}`);
-  log(`token     ${monitor.readToken}`);
-  log(`try       curl -s -H "Authorization: Bearer ${monitor.readToken}" ${api}/health`);
+  log(`token     ${token}`);
+  log(`try       curl -s -H "Authorization: Bearer ${token}" ${api}/health`);
   log('stop      Ctrl+C');
 
-  const demo: RunningDemo = { apiUrl: api, token: monitor.readToken, monitor, standIns, recorder: recorder!, traffic: traffic!, stop };
+  const demo: RunningDemo = { apiUrl: api, token, monitor, standIns, recorder: recorder!, traffic: traffic!, stop };
   if (opts.handleSignals !== false) {
     const onSignal = (sig: NodeJS.Signals) => {
       log(`${sig}: stopping (flushing the recorder)`);

@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { SignJWT } from 'jose';
-import { buildServer } from '../../src/api/server';
+import { buildServer, ServerOptions } from '../../src/api/server';
 import { signToken } from '../../src/api/secret';
 import type { HealthThresholds } from '../../src/api/health-state';
 import { API_PREFIX } from '../../src/api/contract';
@@ -64,10 +64,14 @@ function send(port: number, method: string, path: string, headers: Record<string
 }
 
 /** The response cache is off unless a test asks for it: most tests change data between requests. */
-export async function startHarness(opts: { health?: Partial<HealthThresholds>; cacheTtlMs?: number } = {}): Promise<Harness> {
+export async function startHarness(
+  opts: { health?: Partial<HealthThresholds>; cacheTtlMs?: number; server?: Partial<Omit<ServerOptions, 'pool'>> } = {},
+): Promise<Harness> {
   const db = await createTestDatabase();
   // API_TEST_LOG=1 shows the server's log (e.g. the cause of an unexpected 500).
-  const app = await buildServer({ pool: db.pool, jwtSecret: SECRET, health: opts.health, cacheTtlMs: opts.cacheTtlMs ?? 0, logger: process.env.API_TEST_LOG === '1' });
+  const app = await buildServer({
+    pool: db.pool, jwtSecret: SECRET, health: opts.health, cacheTtlMs: opts.cacheTtlMs ?? 0, logger: process.env.API_TEST_LOG === '1', ...opts.server,
+  });
   const tokens = {
     anon: await signToken(SECRET, 'anon', 3600),
     authenticated: await signToken(SECRET, 'authenticated', 3600),

@@ -113,6 +113,8 @@ describe('row-level security per role', () => {
     const pol = await db.pool.query(`SELECT policyname, cmd, roles::text[] AS roles FROM pg_policies WHERE tablename = 'integration_logs' ORDER BY policyname`);
     expect(pol.rows).toEqual([
       { policyname: 'integration_logs_read_authenticated', cmd: 'SELECT', roles: ['authenticated'] },
+      // 008: Grafana's direct login carries no JWT claims, so it reads through a policy of its own.
+      { policyname: 'integration_logs_read_monitor_reader', cmd: 'SELECT', roles: ['integration_monitor_reader'] },
       { policyname: 'integration_logs_service_role_all', cmd: 'ALL', roles: ['service_role'] },
     ]);
   });

@@ -23,8 +23,8 @@ export interface RouteContext {
 export const ERROR_RESPONSES: Record<400 | 401 | 403 | 503, TSchema> = {
   400: { ...ErrorBody, description: 'a parameter is invalid; `field` names it' },
   401: { ...ErrorBody, description: 'missing, malformed, wrongly signed or expired token' },
-  403: { ...ErrorBody, description: "the token's role may not read this (anon, unknown role)" },
-  503: { ...ErrorBody, description: 'database unavailable or query timed out' },
+  403: { ...ErrorBody, description: "the token's role may not read this (anon, unknown role), or an authenticated token lacks MONITOR_READ_CLAIM's claim" },
+  503: { ...ErrorBody, description: 'database unavailable, query timed out, or the JWKS (MONITOR_JWKS_URL) cannot be fetched' },
 };
 
 export const SECURED = [{ bearerAuth: [] as string[] }];

