@@ -470,3 +470,45 @@ describe('count panels, failure annotations and slowest calls equal raw aggregat
     }
   });
 });
+
+describe('service detail latency reads per-service histograms when every action of the selection is selected', () => {
+  const durationsOf = (cs: Call[]) => cs.map((c) => c.duration_ms).filter((d): d is number => d !== null);
+  const latencyCases: Array<[string, number, string[] | 'all', string[] | 'all']> = [
+    ['90d, All', minutes(90 * 24 * 60), 'all', 'all'],
+    ['7d, whapi, every action', minutes(7 * 24 * 60), ['whapi'], 'all'],
+    ['7d, whapi / send_message only', minutes(7 * 24 * 60), ['whapi'], ['send_message']],
+    ['24h, amocrm / sync_lead only', minutes(24 * 60), ['amocrm'], ['sync_lead']],
+  ];
+
+  it.each(latencyCases)('%s: p50/p95/p99 within 2.5 %% of percentile_cont', async (_n, ms, services, actions) => {
+    const range = { from: ago(ms), to: T };
+    const vars = detailVariables(services, actions);
+    const { out, intervalMs } = await series(detail, /^Latency/, range, vars);
+    const width = Math.max(intervalMs, ms > 14 * 86_400_000 ? 86_400_000 : ms > 2 * 86_400_000 ? 21_600_000 : 0);
+    const sel = (c: Call) => (services === 'all' || services.includes(c.service_name)) && (actions === 'all' || actions.includes(c.action));
+    const want = new Map<string, number | null>();
+    for (const [name, q] of [['p50', 0.5], ['p95', 0.95], ['p99', 0.99]] as const) {
+      for (const [k, v] of expected(range, width, () => name, (cs) => percentileCont(durationsOf(cs), q), (c) => sel(c) && c.duration_ms !== null)) want.set(k, v);
+    }
+    expect(want.size).toBeGreaterThan(0);
+    expectClose(out, want, 0.025);
+  });
+
+  it('only one of the two histogram reads runs: per service for a whole selection, per action otherwise', async () => {
+    const p = panel(detail, /^Latency/);
+    const range = { from: ago(minutes(7 * 24 * 60)), to: T };
+    const plan = async (actions: string[] | 'all') => {
+      const { sql } = expandPanelSql(p.targets[0].rawSql, contextFor(p, range, detailVariables(['whapi'], actions)));
+      const res = await run(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${sql}`);
+      const text = res.rows.map((r) => r['QUERY PLAN']).join('\n');
+      const scan = (fn: string) => text.split('\n').find((l) => l.includes(`Function Scan on ${fn} `))!;
+      return { service: scan('integration_hist_range_service'), action: scan('integration_hist_range') };
+    };
+    const whole = await plan('all');
+    expect(whole.action).toMatch(/never executed/);
+    expect(whole.service).not.toMatch(/never executed/);
+    const one = await plan(['send_message']);
+    expect(one.service).toMatch(/never executed/);
+    expect(one.action).not.toMatch(/never executed/);
+  });
+});
