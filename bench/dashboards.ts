@@ -206,6 +206,63 @@ export async function benchDashboards(c: Client, log: (l: string) => void, entit
   return out;
 }
 
+/**
+ * The floor: what the narrowest data a panel needs costs to read once, with nothing computed on it.
+ * Raw rows in the range (what a sub-hour percentile bucket or a raw list must touch), and the
+ * per-service latency histogram rows of the level the latency panels read at that range (a day past
+ * 14 days, an hour past 2 days). Where a panel misses a target, this says how far any SQL over the
+ * same layout could go.
+ */
+export function floorQueries(range: TimeRange): Array<{ title: string; sql: string }> {
+  const from = range.from.toISOString();
+  const to = range.to.toISOString();
+  const span = range.to.getTime() - range.from.getTime();
+  const level = span > 14 * 86400e3 ? 'day' : span > 2 * 86400e3 ? 'hour' : null;
+  const out = [{ title: 'raw rows in the range: count(duration_ms)', sql: `SELECT count(duration_ms) FROM integration_logs WHERE created_at >= '${from}' AND created_at < '${to}'` }];
+  if (level) {
+    out.push({
+      title: `per-service ${level} histogram rows in the range: sum(n)`,
+      sql: `SELECT count(*), sum(n) FROM integration_latency_hist_service_${level} WHERE bucket >= '${from}' AND bucket < '${to}'`,
+    });
+  }
+  return out;
+}
+
+export async function benchFloors(c: Client, log: (l: string) => void): Promise<PanelResult[]> {
+  const out: PanelResult[] = [];
+  const now = Date.now();
+  for (const [rname, rms] of RANGES) {
+    const range = { from: new Date(now - rms), to: new Date(now) };
+    await asReader(c, async () => {
+      for (const f of floorQueries(range)) {
+        const t = await timePanel(c, f.sql);
+        const r: PanelResult = {
+          dashboard: 'Floor (narrowest read)',
+          baseline: true,
+          range: rname,
+          title: f.title,
+          kind: 'panel',
+          intervalMs: 0,
+          rows: t.rows,
+          runs: RUNS,
+          client: { p50: round(pct(t.client, 0.5)), p95: round(pct(t.client, 0.95)) },
+          db: { p50: round(pct(t.db, 0.5)), p95: round(pct(t.db, 0.95)) },
+        };
+        log(`  [${rname}] floor / ${f.title}: db p50 ${r.db.p50} p95 ${r.db.p95} ms`);
+        out.push(r);
+      }
+    });
+  }
+  return out;
+}
+
+export function floorsMarkdown(floors: PanelResult[], tag: string): string {
+  return `## Floors ${tag}: the narrowest data, read once (ms)\n\n${mdTable(
+    ['range', 'read', 'db p50', 'db p95', 'client p50', 'client p95'],
+    floors.map((r) => [r.range, r.title, r.db.p50, r.db.p95, r.client.p50, r.client.p95]),
+  )}\n`;
+}
+
 export interface DashboardSummary {
   dashboard: string;
   baseline: boolean;

@@ -23,7 +23,7 @@ import { migrate } from '../src/db/migrate';
 import { run as runApi } from './api';
 import { COLUMNS, generateSql, ROLLUP_BACKFILL_SQL, STAGING_TABLE } from './data';
 import { dbTimer } from './db-time';
-import { benchDashboards, dashboardRows, dashboardsMarkdown, type PanelResult } from './dashboards';
+import { benchDashboards, benchFloors, dashboardRows, dashboardsMarkdown, floorsMarkdown, type PanelResult } from './dashboards';
 import { dashboardQueries } from './queries';
 import { run as runRecorder } from './recorder';
 import { SEED_SCHEMA_SQL } from './seed-schema';
@@ -188,7 +188,9 @@ async function dashboards(c: Client, size: number): Promise<BenchRow[]> {
   log(`[${tag}] dashboards as Grafana runs them (reader role)`);
   const results = await benchDashboards(c, (l) => log(`[${tag}]${l}`), ent[0]);
   extraMarkdown.push(dashboardsMarkdown(results, tag));
-  dashboardResults.push({ size, results });
+  const floors = await benchFloors(c, (l) => log(`[${tag}]${l}`));
+  extraMarkdown.push(floorsMarkdown(floors, tag));
+  dashboardResults.push({ size, results: [...results, ...floors] });
   return dashboardRows(results, tag);
 }
 
