@@ -512,3 +512,28 @@ describe('service detail latency reads per-service histograms when every action 
     expect(one.action).not.toMatch(/never executed/);
   });
 });
+
+describe('integration_hist_percentile_series_service (011) answers as merging integration_hist_range_service', () => {
+  // The general form: every (bucket, service, bin) row merged, then the percentile per bucket.
+  const general = `SELECT h.bucket, h.service_name, integration_hist_percentile(array_agg(h.bin ORDER BY h.bin), array_agg(h.n ORDER BY h.bin), $4) AS value
+                   FROM integration_hist_range_service($1, $2, $3::interval) h GROUP BY 1, 2 ORDER BY 1, 2`;
+  const fast = 'SELECT bucket, service_name, value FROM integration_hist_percentile_series_service($1, $2, $3::interval, $4) ORDER BY 1, 2';
+  it.each([
+    ['90 days, one-day buckets, ends mid-day', minutes(90 * 24 * 60) + minutes(17), '1 day'],
+    ['15 days, one-day buckets', minutes(15 * 24 * 60), '1 day'],
+    ['20 hours inside two days, one-day buckets (no whole day: the general way)', minutes(20 * 60), '1 day'],
+    ['7 days, 6-hour buckets (the general way)', minutes(7 * 24 * 60), '6 hours'],
+  ])('%s', async (_n, ms, width) => {
+    for (const p of [0.5, 0.95, 0.99]) {
+      const args = [ago(ms), ago(minutes(7)), width, p];
+      const want = (await run(general.replace(/\$(\d)/g, (_m, i) => lit(args[Number(i) - 1])))).rows;
+      const got = (await run(fast.replace(/\$(\d)/g, (_m, i) => lit(args[Number(i) - 1])))).rows;
+      expect(want.length).toBeGreaterThan(0);
+      expect(got).toEqual(want);
+    }
+  });
+});
+
+function lit(v: unknown): string {
+  return v instanceof Date ? `'${v.toISOString()}'::timestamptz` : typeof v === 'number' ? String(v) : `'${String(v)}'`;
+}
