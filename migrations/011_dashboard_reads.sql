@@ -63,3 +63,47 @@ END
 $$;
 REVOKE ALL ON FUNCTION integration_hist_percentile_series_service(timestamptz, timestamptz, interval, float8) FROM PUBLIC, anon;
 GRANT EXECUTE ON FUNCTION integration_hist_percentile_series_service(timestamptz, timestamptz, interval, float8) TO authenticated, service_role, integration_monitor_reader;
+
+-- Percentiles per bucket of the latency of a set of services together (the Service detail panel
+-- when every action of the selected services is selected): the per-service histograms of those
+-- services merged per (bucket, bin), then each of p_ps. With one-day buckets the whole days are
+-- merged straight from the per-service day histograms, the two partial end days (their own
+-- buckets) through integration_hist_range_service, as above; any other width reads
+-- integration_hist_range_service alone. Same rows and bins as merging integration_hist_range_service,
+-- so the same answer.
+CREATE FUNCTION integration_hist_percentile_series(p_from timestamptz, p_to timestamptz, p_width interval, p_services text[], p_ps float8[])
+RETURNS TABLE (bucket timestamptz, ps float8[])
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+SET plan_cache_mode = force_generic_plan
+SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+  k record;
+BEGIN
+  SELECT * INTO k FROM integration_range_bounds(p_from, p_to, p_width);
+  IF p_width IS DISTINCT FROM interval '1 day' OR NOT (k.d_lo < k.d_hi) THEN
+    RETURN QUERY
+    SELECT m.bucket, ARRAY(SELECT integration_hist_percentile(m.bins, m.ns, p) FROM unnest(p_ps) WITH ORDINALITY AS q(p, i) ORDER BY q.i)
+    FROM (SELECT g.bucket, array_agg(g.bin ORDER BY g.bin) AS bins, array_agg(g.n ORDER BY g.bin) AS ns
+          FROM (SELECT h.bucket, h.bin, sum(h.n)::bigint AS n FROM integration_hist_range_service(p_from, p_to, p_width) h
+                WHERE h.service_name = ANY(p_services) GROUP BY 1, 2) g
+          GROUP BY g.bucket) m;
+    RETURN;
+  END IF;
+  RETURN QUERY
+  SELECT m.bucket, ARRAY(SELECT integration_hist_percentile(m.bins, m.ns, p) FROM unnest(p_ps) WITH ORDINALITY AS q(p, i) ORDER BY q.i)
+  FROM (SELECT g.bucket, array_agg(g.bin ORDER BY g.bin) AS bins, array_agg(g.n ORDER BY g.bin) AS ns
+        FROM (SELECT r.bucket, r.bin, sum(r.n)::bigint AS n FROM integration_latency_hist_service_day r
+              WHERE r.bucket >= k.d_lo AND r.bucket < k.d_hi AND r.service_name = ANY(p_services) GROUP BY 1, 2
+              UNION ALL
+              SELECT h.bucket, h.bin, sum(h.n)::bigint FROM integration_hist_range_service(p_from, k.d_lo, p_width) h
+              WHERE h.service_name = ANY(p_services) GROUP BY 1, 2
+              UNION ALL
+              SELECT h.bucket, h.bin, sum(h.n)::bigint FROM integration_hist_range_service(k.d_hi, p_to, p_width) h
+              WHERE h.service_name = ANY(p_services) GROUP BY 1, 2) g
+        GROUP BY g.bucket) m;
+END
+$$;
+REVOKE ALL ON FUNCTION integration_hist_percentile_series(timestamptz, timestamptz, interval, text[], float8[]) FROM PUBLIC, anon;
+GRANT EXECUTE ON FUNCTION integration_hist_percentile_series(timestamptz, timestamptz, interval, text[], float8[]) TO authenticated, service_role, integration_monitor_reader;

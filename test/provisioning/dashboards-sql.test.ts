@@ -502,7 +502,7 @@ describe('service detail latency reads per-service histograms when every action 
       const res = await run(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${sql}`);
       const text = res.rows.map((r) => r['QUERY PLAN']).join('\n');
       const scan = (fn: string) => text.split('\n').find((l) => l.includes(`Function Scan on ${fn} `))!;
-      return { service: scan('integration_hist_range_service'), action: scan('integration_hist_range') };
+      return { service: scan('integration_hist_percentile_series'), action: scan('integration_hist_range') };
     };
     const whole = await plan('all');
     expect(whole.action).toMatch(/never executed/);
@@ -531,6 +531,28 @@ describe('integration_hist_percentile_series_service (011) answers as merging in
       expect(want.length).toBeGreaterThan(0);
       expect(got).toEqual(want);
     }
+  });
+});
+
+describe('integration_hist_percentile_series (011) answers as merging integration_hist_range_service over the selected services', () => {
+  const general = `SELECT bucket, ARRAY[integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.5),
+                                 integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.95),
+                                 integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.99)] AS ps
+                   FROM (SELECT h.bucket, h.bin, sum(h.n)::bigint AS n FROM integration_hist_range_service($1, $2, $3::interval) h
+                         WHERE h.service_name = ANY($4::text[]) GROUP BY 1, 2) m
+                   GROUP BY 1 ORDER BY 1`;
+  const fast = "SELECT bucket, ps FROM integration_hist_percentile_series($1, $2, $3::interval, $4::text[], ARRAY[0.5, 0.95, 0.99]) ORDER BY 1";
+  it.each([
+    ['90 days, one-day buckets, two services', minutes(90 * 24 * 60) + minutes(17), '1 day', '{whapi,mobizon}'],
+    ['90 days, one-day buckets, every service', minutes(90 * 24 * 60), '1 day', '{amocrm,mobizon,resend,telegram,whapi}'],
+    ['20 hours, one-day buckets (no whole day: the general way)', minutes(20 * 60), '1 day', '{amocrm,whapi}'],
+    ['7 days, 6-hour buckets (the general way)', minutes(7 * 24 * 60), '6 hours', '{whapi}'],
+  ])('%s', async (_n, ms, width, services) => {
+    const args = [ago(ms), ago(minutes(7)), width, services];
+    const sub = (sql: string) => sql.replace(/\$(\d)/g, (_m, i) => lit(args[Number(i) - 1]));
+    const want = (await run(sub(general))).rows;
+    expect(want.length).toBeGreaterThan(0);
+    expect((await run(sub(fast))).rows).toEqual(want);
   });
 });
 
