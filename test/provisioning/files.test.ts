@@ -206,7 +206,7 @@ describe('dashboards', () => {
         for (const t of (p.targets ?? []).filter((x: any) => x.datasource.uid === U.datasources.postgres)) {
           if (t.format === 'time_series') expect(t.rawSql).toContain('$__timeGroupAlias(bucket, $__interval)');
           if (/\bintegration_logs\b/.test(t.rawSql)) expect(t.rawSql).toMatch(/\$__timeFilter\((\w+\.)?created_at\)/);
-          if (!/\bFROM integration_logs\b/.test(t.rawSql)) expect(t.rawSql).toMatch(/integration_(range_agg|hist_range)(_service)?\(\$__timeFrom\(\)::timestamptz, \$__timeTo\(\)::timestamptz/);
+          if (!/\bFROM integration_logs\b/.test(t.rawSql)) expect(t.rawSql).toMatch(/integration_(range_agg|hist_range|hist_percentile_series)(_service)?\(\$__timeFrom\(\)::timestamptz, \$__timeTo\(\)::timestamptz/);
         }
       }
     }
