@@ -19,6 +19,8 @@ const READ_FUNCTIONS: Record<string, string> = {
   'integration_range_agg_service(timestamp with time zone,timestamp with time zone,interval)': `SELECT * FROM integration_range_agg_service(${RANGE}, interval '1 hour')`,
   'integration_last_call_at(text,timestamp with time zone,timestamp with time zone,boolean)': `SELECT t FROM integration_last_call_at('amocrm', ${RANGE}) t WHERE t IS NOT NULL`,
   'integration_known_services()': `SELECT * FROM integration_known_services()`,
+  'integration_hist_percentile_series_service(timestamp with time zone,timestamp with time zone,interval,double precision)': `SELECT * FROM integration_hist_percentile_series_service(${RANGE}, interval '1 day', 0.5) WHERE value IS NOT NULL`,
+  'integration_hist_percentile_series(timestamp with time zone,timestamp with time zone,interval,text[],double precision[])': `SELECT * FROM integration_hist_percentile_series(${RANGE}, interval '1 day', ARRAY['amocrm', 'resend', 'telegram', 'mobizon', 'whapi'], ARRAY[0.5]) WHERE ps[1] IS NOT NULL`,
 };
 /** Executable by authenticated but returning no logged data (why, per function). */
 const NOT_DATA = {
