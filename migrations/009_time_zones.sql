@@ -1,0 +1,358 @@
+-- 009 time zones: hours and days are the reader's, as in the seed's views.
+--
+-- The seed's views bucket with date_trunc('hour' | 'day', created_at) on a timestamptz, so their
+-- hours and days follow the session's TimeZone. Rollups are UTC-aligned (date_bin from the epoch).
+-- Here every bucket of a time zone is composed from whichever rollup level fits inside it: a UTC
+-- day when the zone's bucket holds all of it (UTC and zones at +00:00), else UTC hours (every
+-- whole-hour-offset zone, and DST days of 23 or 25 hours), else minutes (the hour holding a
+-- :30 or :45 boundary, Asia/Kolkata, Asia/Kathmandu), else raw rows (sub-minute range edges, and
+-- any minute a boundary cuts, which no zone since 1972 has). So the views equal the seed's on the
+-- same rows in any zone, and stay rollup reads.
+--
+-- Also: `timestamptz + interval '1 day'` is 23 or 25 hours in a DST session, which made
+-- integration_range_bounds (004) skip or double an hour of a range whose start was on a DST day
+-- when the session's TimeZone has DST (the API's sessions are UTC; Grafana's or psql's need not be),
+-- and made the UPDATE/DELETE trigger recompute a day's min/max over 23 or 25 hours. Both now use
+-- fixed 24 hours.
+
+SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
+
+-- ---- 004 fixes: fixed-length days whatever the session TimeZone ---------------------------------
+CREATE OR REPLACE FUNCTION integration_range_bounds(p_from timestamptz, p_to timestamptz, p_width interval)
+RETURNS TABLE (m_lo timestamptz, m_hi timestamptz, h_lo timestamptz, h_hi timestamptz, d_lo timestamptz, d_hi timestamptz)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT m.lo, m.hi, h.lo, h.hi, d.lo, d.hi
+  FROM (
+    SELECT
+      -- ceil/floor of the range ends to each level; infinite ends stay infinite
+      CASE WHEN isfinite(p_from) THEN date_bin('1 minute'::interval, p_from - interval '1 microsecond', '1970-01-01 00:00:00+00'::timestamptz) + interval '1 minute' ELSE p_from END AS c_m,
+      CASE WHEN isfinite(p_to) THEN date_bin('1 minute'::interval, p_to, '1970-01-01 00:00:00+00'::timestamptz) ELSE p_to END AS f_m,
+      CASE WHEN isfinite(p_from) THEN date_bin('1 hour'::interval, p_from - interval '1 microsecond', '1970-01-01 00:00:00+00'::timestamptz) + interval '1 hour' ELSE p_from END AS c_h,
+      CASE WHEN isfinite(p_to) THEN date_bin('1 hour'::interval, p_to, '1970-01-01 00:00:00+00'::timestamptz) ELSE p_to END AS f_h,
+      CASE WHEN isfinite(p_from) THEN date_bin('1 day'::interval, p_from - interval '1 microsecond', '1970-01-01 00:00:00+00'::timestamptz) + interval '24 hours' ELSE p_from END AS c_d,
+      CASE WHEN isfinite(p_to) THEN date_bin('1 day'::interval, p_to, '1970-01-01 00:00:00+00'::timestamptz) ELSE p_to END AS f_d,
+      p_from < p_to AND (p_width IS NULL OR (extract(epoch FROM p_width) > 0 AND extract(epoch FROM p_width) % 60 = 0)) AS use_m,
+      p_from < p_to AND (p_width IS NULL OR (extract(epoch FROM p_width) > 0 AND extract(epoch FROM p_width) % 3600 = 0)) AS use_h,
+      p_from < p_to AND (p_width IS NULL OR (extract(epoch FROM p_width) > 0 AND extract(epoch FROM p_width) % 86400 = 0)) AS use_d
+  ) b
+  CROSS JOIN LATERAL (SELECT CASE WHEN b.use_m AND b.c_m < b.f_m THEN b.c_m ELSE p_to END AS lo,
+                             CASE WHEN b.use_m AND b.c_m < b.f_m THEN b.f_m ELSE p_to END AS hi) m
+  CROSS JOIN LATERAL (SELECT CASE WHEN b.use_h AND b.c_h < b.f_h THEN b.c_h ELSE m.hi END AS lo,
+                             CASE WHEN b.use_h AND b.c_h < b.f_h THEN b.f_h ELSE m.hi END AS hi) h
+  CROSS JOIN LATERAL (SELECT CASE WHEN b.use_d AND b.c_d < b.f_d THEN b.c_d ELSE h.hi END AS lo,
+                             CASE WHEN b.use_d AND b.c_d < b.f_d THEN b.f_d ELSE h.hi END AS hi) d;
+END;
+
+-- The trigger's `bucket + '1 day'` windows (min/max of a day from its hours) are then 24 hours.
+ALTER FUNCTION integration_rollup_on_change() SET TimeZone = 'UTC';
+
+-- ---- bucket labels in a zone --------------------------------------------------------------------
+/**
+ * The bucket of x for buckets p_width wide in zone p_zone (an IANA name, or anything TimeZone takes):
+ * 1 hour / 1 day: date_trunc in that zone, exactly the seed's views under that session TimeZone
+ * (a DST day is one bucket of 23 or 25 hours, its repeated hour two buckets);
+ * whole days: N-day runs of the zone's days, counted from its 1970-01-01;
+ * shorter: the zone's wall clock binned from its midnight, keeping x's own UTC offset (so the
+ * repeated hour of a DST change is two buckets, like date_trunc's).
+ * Plain SQL, not STRICT, so callers inline it.
+ */
+CREATE FUNCTION integration_zone_bucket(x timestamptz, p_width interval, p_zone text) RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN CASE
+  WHEN p_width = interval '1 hour' THEN date_trunc('hour', x, p_zone)
+  WHEN p_width = interval '1 day' THEN date_trunc('day', x, p_zone)
+  WHEN extract(epoch FROM p_width) % 86400 = 0
+    THEN date_bin(p_width, date_trunc('day', x, p_zone) AT TIME ZONE p_zone, '1970-01-01 00:00:00'::timestamp) AT TIME ZONE p_zone
+  ELSE x - ((x AT TIME ZONE p_zone) - date_bin(p_width, x AT TIME ZONE p_zone, '1970-01-01 00:00:00'::timestamp))
+END;
+
+/**
+ * How [p_from, p_to) splits into pieces for p_width-wide buckets of zone p_zone: each piece is a
+ * range of one level ('d' UTC days, 'h' hours, 'm' minutes of rollups; 'r' raw rows) lying inside
+ * one bucket `label` ('r' pieces: label NULL, each raw row is labelled by itself). A rollup unit
+ * (a UTC day, hour, minute) is used when its first and last microsecond have the same label,
+ * else its next finer units are tried; consecutive units of one level and label merge into one
+ * piece, so a whole-hour-offset zone's day is one range scan of hour rollups.
+ * Cost: two labels per day of the range, per hour of a day that is cut, per minute of an hour that
+ * is cut (30 days in Asia/Kolkata: ~1,500 labels, ~1 ms).
+ * An infinite end is clamped to the hour rollups' extent; beyond it is an 'r' piece.
+ */
+CREATE FUNCTION integration_zone_pieces(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
+RETURNS TABLE (lvl "char", lo timestamptz, hi timestamptz, label timestamptz)
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+SET plan_cache_mode = force_generic_plan
+SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+  f timestamptz := p_from;
+  t timestamptz := p_to;
+  w float8 := extract(epoch FROM p_width);
+  k record;
+BEGIN
+  IF p_from IS NULL OR p_to IS NULL OR p_width IS NULL OR p_zone IS NULL OR NOT w > 0 THEN
+    RAISE EXCEPTION 'integration_zone_pieces: range, a positive width and a zone are required' USING ERRCODE = '22023';
+  END IF;
+  -- Validates the zone (22023 "time zone ... not recognized") before any rows are read.
+  PERFORM date_trunc('day', now(), p_zone);
+  IF p_from >= p_to THEN
+    RETURN;
+  END IF;
+  IF NOT isfinite(p_from) THEN
+    SELECT least(greatest(min(r.bucket), p_from), p_to) INTO f FROM integration_rollup_hour r WHERE r.bucket < p_to;
+    f := coalesce(f, p_to);
+  END IF;
+  IF NOT isfinite(p_to) THEN
+    SELECT greatest(max(r.bucket) + interval '1 hour', f) INTO t FROM integration_rollup_hour r WHERE r.bucket >= date_bin('1 hour'::interval, f, '1970-01-01 00:00:00+00'::timestamptz);
+    t := coalesce(t, f);
+  END IF;
+  SELECT * INTO k FROM integration_range_bounds(f, t, NULL);
+
+  RETURN QUERY
+  WITH d AS (
+    SELECT s AS lo, s + interval '24 hours' AS hi, a.l,
+           w >= 86400 AND a.l = integration_zone_bucket(s + interval '24 hours' - interval '1 microsecond', p_width, p_zone) AS ok
+    FROM generate_series(k.d_lo, k.d_hi - interval '24 hours', interval '24 hours') s
+    CROSS JOIN LATERAL (SELECT CASE WHEN w >= 86400 THEN integration_zone_bucket(s, p_width, p_zone) END AS l) a
+  ), hc AS (
+    SELECT s FROM generate_series(k.h_lo, k.d_lo - interval '1 hour', interval '1 hour') s
+    UNION ALL
+    SELECT s FROM generate_series(k.d_hi, k.h_hi - interval '1 hour', interval '1 hour') s
+    UNION ALL
+    SELECT s FROM d CROSS JOIN LATERAL generate_series(d.lo, d.hi - interval '1 hour', interval '1 hour') s WHERE NOT d.ok
+  ), h AS (
+    SELECT hc.s AS lo, hc.s + interval '1 hour' AS hi, a.l,
+           w >= 3600 AND a.l = integration_zone_bucket(hc.s + interval '1 hour' - interval '1 microsecond', p_width, p_zone) AS ok
+    FROM hc CROSS JOIN LATERAL (SELECT CASE WHEN w >= 3600 THEN integration_zone_bucket(hc.s, p_width, p_zone) END AS l) a
+  ), mc AS (
+    SELECT s FROM generate_series(k.m_lo, k.h_lo - interval '1 minute', interval '1 minute') s
+    UNION ALL
+    SELECT s FROM generate_series(k.h_hi, k.m_hi - interval '1 minute', interval '1 minute') s
+    UNION ALL
+    SELECT s FROM h CROSS JOIN LATERAL generate_series(h.lo, h.hi - interval '1 minute', interval '1 minute') s WHERE NOT h.ok
+  ), m AS (
+    SELECT mc.s AS lo, mc.s + interval '1 minute' AS hi, a.l,
+           a.l = integration_zone_bucket(mc.s + interval '1 minute' - interval '1 microsecond', p_width, p_zone) AS ok
+    FROM mc CROSS JOIN LATERAL (SELECT integration_zone_bucket(mc.s, p_width, p_zone) AS l) a
+  ), units AS (
+    SELECT 'd'::"char" AS lvl, d.lo, d.hi, d.l FROM d WHERE d.ok
+    UNION ALL SELECT 'h'::"char", h.lo, h.hi, h.l FROM h WHERE h.ok
+    UNION ALL SELECT 'm'::"char", m.lo, m.hi, m.l FROM m WHERE m.ok
+    UNION ALL SELECT 'r'::"char", m.lo, m.hi, NULL FROM m WHERE NOT m.ok
+    UNION ALL SELECT 'r'::"char", p_from, k.m_lo, NULL WHERE p_from < k.m_lo
+    UNION ALL SELECT 'r'::"char", k.m_hi, p_to, NULL WHERE k.m_hi < p_to
+  ), islands AS (
+    -- consecutive units of one level and label share lo minus their running length
+    SELECT u.lvl, u.lo, u.hi, u.l,
+           -- (raw pieces never merge: their lengths differ, and they are few)
+           CASE WHEN u.lvl = 'r' THEN u.lo
+                ELSE u.lo - sum(u.hi - u.lo) OVER (PARTITION BY u.lvl, u.l ORDER BY u.lo ROWS UNBOUNDED PRECEDING) END AS island
+    FROM units u
+  )
+  SELECT i.lvl, min(i.lo), max(i.hi), i.l FROM islands i GROUP BY i.lvl, i.l, i.island;
+END
+$$;
+
+-- ---- range reads in a zone ------------------------------------------------------------------------
+-- As their UTC counterparts in 004/007 (plpgsql for cached generic plans, no parallel workers), with
+-- buckets from integration_zone_bucket. Each piece is one index range scan of its level.
+
+/** integration_range_agg with p_width-wide buckets of zone p_zone. */
+CREATE FUNCTION integration_range_agg_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
+RETURNS TABLE (bucket timestamptz, service_name text, action text, status text, calls bigint, duration_n bigint,
+               duration_sum bigint, duration_min integer, duration_max integer, retry_sum bigint, retried bigint)
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+SET plan_cache_mode = force_generic_plan
+SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+  pl "char"[];
+  plo timestamptz[];
+  phi timestamptz[];
+  plab timestamptz[];
+BEGIN
+  SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
+  FROM integration_zone_pieces(p_from, p_to, p_width, p_zone) z;
+  RETURN QUERY
+  WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
+  SELECT x.b, x.service_name, x.action, x.status,
+         sum(x.calls)::bigint, sum(x.duration_n)::bigint, sum(x.duration_sum)::bigint, min(x.duration_min), max(x.duration_max),
+         sum(x.retry_sum)::bigint, sum(x.retried)::bigint
+  FROM (
+    SELECT p.label AS b, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'd'
+    UNION ALL
+    SELECT p.label, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'h'
+    UNION ALL
+    SELECT p.label, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_minute r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'm'
+    UNION ALL
+    SELECT integration_zone_bucket(l.created_at, p_width, p_zone), l.service_name, l.action, l.status, 1::bigint,
+           (l.duration_ms IS NOT NULL)::integer::bigint, coalesce(l.duration_ms, 0)::bigint, l.duration_ms, l.duration_ms,
+           coalesce(l.retry_count, 0)::bigint, (coalesce(l.retry_count, 0) > 0)::integer::bigint
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi) l WHERE p.lvl = 'r'
+  ) x
+  GROUP BY 1, 2, 3, 4;
+END
+$$;
+
+/** integration_range_agg_service with p_width-wide buckets of zone p_zone. */
+CREATE FUNCTION integration_range_agg_service_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
+RETURNS TABLE (bucket timestamptz, service_name text, calls bigint, failed bigint)
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+SET plan_cache_mode = force_generic_plan
+SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+  pl "char"[];
+  plo timestamptz[];
+  phi timestamptz[];
+  plab timestamptz[];
+BEGIN
+  SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
+  FROM integration_zone_pieces(p_from, p_to, p_width, p_zone) z;
+  RETURN QUERY
+  WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
+  SELECT x.b, x.service_name, sum(x.calls)::bigint, sum(x.failed)::bigint
+  FROM (
+    SELECT p.label AS b, r.service_name, r.calls, r.failed
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_service_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'd'
+    UNION ALL
+    SELECT p.label, r.service_name, r.calls, r.failed
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_service_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'h'
+    UNION ALL
+    SELECT p.label, r.service_name, r.calls, CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_minute r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'm'
+    UNION ALL
+    SELECT integration_zone_bucket(l.created_at, p_width, p_zone), l.service_name, 1::bigint, (l.status = 'failed')::integer::bigint
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi) l WHERE p.lvl = 'r'
+  ) x
+  GROUP BY 1, 2;
+END
+$$;
+
+/** integration_hist_range with p_width-wide buckets of zone p_zone (no minute histograms: minutes read raw rows). */
+CREATE FUNCTION integration_hist_range_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
+RETURNS TABLE (bucket timestamptz, service_name text, action text, status text, bin integer, n bigint)
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+SET plan_cache_mode = force_generic_plan
+SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+  pl "char"[];
+  plo timestamptz[];
+  phi timestamptz[];
+  plab timestamptz[];
+BEGIN
+  SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
+  FROM integration_zone_pieces(p_from, p_to, p_width, p_zone) z;
+  RETURN QUERY
+  WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
+  SELECT x.b, x.service_name, x.action, x.status, x.bin, sum(x.n)::bigint
+  FROM (
+    SELECT p.label AS b, r.service_name, r.action, r.status, r.bin, r.n
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'd'
+    UNION ALL
+    SELECT p.label, r.service_name, r.action, r.status, r.bin, r.n
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'h'
+    UNION ALL
+    SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, l.action, l.status,
+           integration_latency_bin(l.duration_ms), 1::bigint
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi AND l.duration_ms IS NOT NULL) l
+    WHERE p.lvl IN ('m', 'r')
+  ) x
+  GROUP BY 1, 2, 3, 4, 5;
+END
+$$;
+
+/** integration_hist_range_service with p_width-wide buckets of zone p_zone. */
+CREATE FUNCTION integration_hist_range_service_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
+RETURNS TABLE (bucket timestamptz, service_name text, bin integer, n bigint)
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+SET plan_cache_mode = force_generic_plan
+SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+  pl "char"[];
+  plo timestamptz[];
+  phi timestamptz[];
+  plab timestamptz[];
+BEGIN
+  SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
+  FROM integration_zone_pieces(p_from, p_to, p_width, p_zone) z;
+  RETURN QUERY
+  WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
+  SELECT x.b, x.service_name, x.bin, sum(x.n)::bigint
+  FROM (
+    SELECT p.label AS b, r.service_name, r.bin, r.n
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_service_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'd'
+    UNION ALL
+    SELECT p.label, r.service_name, r.bin, r.n
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_service_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'h'
+    UNION ALL
+    SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, integration_latency_bin(l.duration_ms), 1::bigint
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi AND l.duration_ms IS NOT NULL) l
+    WHERE p.lvl IN ('m', 'r')
+  ) x
+  GROUP BY 1, 2, 3;
+END
+$$;
+
+/**
+ * Every bucket start of [p_from, p_to) for p_width-wide buckets of zone p_zone, in order (series
+ * fill their empty buckets from it). Within a bucket cut by no unit this is the units' labels; a
+ * raw piece adds the labels of its ends.
+ */
+CREATE FUNCTION integration_zone_buckets(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
+RETURNS TABLE (bucket timestamptz)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  WITH z AS (SELECT * FROM integration_zone_pieces(p_from, p_to, p_width, p_zone))
+  SELECT DISTINCT b FROM (
+    SELECT z.label AS b FROM z WHERE z.label IS NOT NULL
+    UNION ALL
+    SELECT integration_zone_bucket(v.e, p_width, p_zone) FROM z CROSS JOIN LATERAL (VALUES (z.lo), (z.hi - interval '1 microsecond')) v(e)
+    WHERE z.label IS NULL AND isfinite(v.e)
+  ) s ORDER BY 1;
+END;
+
+REVOKE ALL ON FUNCTION integration_zone_bucket(timestamptz, interval, text),
+  integration_zone_pieces(timestamptz, timestamptz, interval, text),
+  integration_range_agg_zone(timestamptz, timestamptz, interval, text),
+  integration_range_agg_service_zone(timestamptz, timestamptz, interval, text),
+  integration_hist_range_zone(timestamptz, timestamptz, interval, text),
+  integration_hist_range_service_zone(timestamptz, timestamptz, interval, text),
+  integration_zone_buckets(timestamptz, timestamptz, interval, text) FROM PUBLIC, anon;
+GRANT EXECUTE ON FUNCTION integration_zone_bucket(timestamptz, interval, text),
+  integration_zone_pieces(timestamptz, timestamptz, interval, text),
+  integration_range_agg_zone(timestamptz, timestamptz, interval, text),
+  integration_range_agg_service_zone(timestamptz, timestamptz, interval, text),
+  integration_hist_range_zone(timestamptz, timestamptz, interval, text),
+  integration_hist_range_service_zone(timestamptz, timestamptz, interval, text),
+  integration_zone_buckets(timestamptz, timestamptz, interval, text) TO authenticated, service_role;
+
+-- ---- the seed's views, in the session's zone -------------------------------------------------------
+-- Same columns as 005 (so CREATE OR REPLACE keeps their grants and dependants); buckets are
+-- date_trunc('hour' | 'day', created_at) in current_setting('TimeZone'), as the seed's.
+CREATE OR REPLACE VIEW integration_stats_hourly WITH (security_invoker = true) AS
+SELECT r.service_name, r.action, r.status, r.bucket AS hour, r.calls AS count,
+       r.duration_sum::numeric / NULLIF(r.duration_n, 0) AS avg_duration_ms,
+       r.duration_min AS min_duration_ms, r.duration_max AS max_duration_ms
+FROM integration_range_agg_zone(now() - interval '24 hours', 'infinity'::timestamptz, interval '1 hour', current_setting('TimeZone')) r;
+
+CREATE OR REPLACE VIEW integration_stats_daily WITH (security_invoker = true) AS
+SELECT r.service_name, r.action, r.status, r.bucket AS day, r.calls AS count,
+       r.duration_sum::numeric / NULLIF(r.duration_n, 0) AS avg_duration_ms,
+       r.duration_min AS min_duration_ms, r.duration_max AS max_duration_ms,
+       CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END::bigint AS failed_count,
+       CASE WHEN r.status = 'success' THEN r.calls ELSE 0 END::bigint AS success_count,
+       round(100 * sum(CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END) OVER w::numeric
+             / NULLIF(sum(r.calls) OVER w, 0), 2) AS failure_rate_percent
+FROM integration_range_agg_zone(now() - interval '30 days', 'infinity'::timestamptz, interval '1 day', current_setting('TimeZone')) r
+WINDOW w AS (PARTITION BY r.service_name, r.action, r.bucket);
