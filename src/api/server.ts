@@ -16,6 +16,7 @@ import { API_PREFIX } from './contract';
 import { HttpError, installErrorHandling } from './errors';
 import { HealthThresholds, healthThresholdsFromEnv, resolveHealthThresholds } from './health-state';
 import { swaggerOptions } from './openapi';
+import { requestTimeZone, timeZoneFromEnv } from './time-zone';
 import { cacheTtlFromEnv, ResponseCache } from './response-cache';
 import { Api, RouteContext } from './routes/context';
 import { registerHealth } from './routes/health';
@@ -41,6 +42,8 @@ export interface ServerOptions {
   statementTimeoutMs?: number;
   /** How long an aggregate answer is reused for the same token and URL; 0 = off (default MONITOR_API_CACHE_MS, else 1000). */
   cacheTtlMs?: number;
+  /** Zone of hours and days when a request has no `tz` (default MONITOR_TIMEZONE, else UTC). */
+  timeZone?: string;
 }
 
 function packageVersion(): string {
@@ -85,6 +88,7 @@ export function servedRoutes(app: FastifyInstance): Array<{ method: string; url:
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   // Unset: the MONITOR_HEALTH_* environment variables (or the defaults).
   const health = opts.health ? resolveHealthThresholds(opts.health) : healthThresholdsFromEnv();
+  const timeZone = opts.timeZone !== undefined ? requestTimeZone(opts.timeZone, opts.timeZone) : timeZoneFromEnv();
   const verify = createVerifier(opts.jwtSecret);
   const app: Api = Fastify({
     logger: opts.logger ?? false,
@@ -121,6 +125,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const cache = new ResponseCache(opts.cacheTtlMs ?? cacheTtlFromEnv());
   const ctx: RouteContext = {
     health,
+    timeZone,
     async cached(request, reply, compute) {
       const key = `${request.headers.authorization ?? ''}\n${request.url}`;
       // Serialised (and compressed) once per computation: a hit costs a lookup and a write.
