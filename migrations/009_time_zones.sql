@@ -68,14 +68,28 @@ RETURN CASE
 END;
 
 /**
+ * Names of UTC itself: there the zone functions hand over to the UTC-aligned ones of 004, whose
+ * buckets are the same (date_bin from the epoch) and which read whole UTC days in one range scan.
+ */
+CREATE FUNCTION integration_zone_is_utc(p_zone text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN upper(p_zone) = ANY (ARRAY['UTC', 'UCT', 'ZULU', 'UNIVERSAL', 'GMT', 'GMT0', 'GMT+0', 'GMT-0', 'GREENWICH',
+                                  'ETC/UTC', 'ETC/UCT', 'ETC/ZULU', 'ETC/UNIVERSAL', 'ETC/GMT', 'ETC/GMT0', 'ETC/GMT+0',
+                                  'ETC/GMT-0', 'ETC/GREENWICH']);
+
+/**
  * How [p_from, p_to) splits into pieces for p_width-wide buckets of zone p_zone: each piece is a
  * range of one level ('d' UTC days, 'h' hours, 'm' minutes of rollups; 'r' raw rows) lying inside
- * one bucket `label` ('r' pieces: label NULL, each raw row is labelled by itself). A rollup unit
- * (a UTC day, hour, minute) is used when its first and last microsecond have the same label,
- * else its next finer units are tried; consecutive units of one level and label merge into one
- * piece, so a whole-hour-offset zone's day is one range scan of hour rollups.
- * Cost: two labels per day of the range, per hour of a day that is cut, per minute of an hour that
- * is cut (30 days in Asia/Kolkata: ~1,500 labels, ~1 ms).
+ * one bucket `label` ('r' pieces with label NULL: each raw row is labelled by itself).
+ * A rollup unit (a UTC day, hour, minute) whose first and last microsecond have the same label is
+ * used whole (consecutive ones of a level and label merge into one range). A unit with exactly one
+ * boundary b inside (label(b) = b, label(b - 1 us) = its first label) is two segments, each read at
+ * the levels that fit it (integration_range_bounds): a Moscow day is hours [00:00, 21:00) and
+ * [21:00, 24:00) UTC; a Kolkata day adds the two half hours around 18:30 from minutes. Any other
+ * unit is tried unit by unit one level finer (an hour per day for hourly buckets), and a minute
+ * still cut is read raw. Labels are computed per unit, not per row: two to four per day of the
+ * range, per hour for hourly buckets. Labels must not decrease with time (true of date_trunc and of
+ * integration_zone_bucket in every zone of the tz database).
  * An infinite end is clamped to the hour rollups' extent; beyond it is an 'r' piece.
  */
 CREATE FUNCTION integration_zone_pieces(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
@@ -110,47 +124,79 @@ BEGIN
   SELECT * INTO k FROM integration_range_bounds(f, t, NULL);
 
   RETURN QUERY
-  WITH d AS (
-    SELECT s AS lo, s + interval '24 hours' AS hi, a.l,
-           w >= 86400 AND a.l = integration_zone_bucket(s + interval '24 hours' - interval '1 microsecond', p_width, p_zone) AS ok
+  -- d0, h0 MATERIALIZED: their labels are then plain columns, and integration_zone_bucket applied to
+  -- them is inlined (a function is not inlined over an argument as costly as its own body, and
+  -- called as a function it cost ~100 us a call).
+  WITH d0 AS MATERIALIZED (
+    SELECT s AS lo, s + interval '24 hours' AS hi,
+           integration_zone_bucket(s, p_width, p_zone) AS a,
+           integration_zone_bucket(s + interval '24 hours' - interval '1 microsecond', p_width, p_zone) AS b
     FROM generate_series(k.d_lo, k.d_hi - interval '24 hours', interval '24 hours') s
-    CROSS JOIN LATERAL (SELECT CASE WHEN w >= 86400 THEN integration_zone_bucket(s, p_width, p_zone) END AS l) a
+    WHERE w >= 86400
+  ), d AS (
+    -- ok: the whole unit is in one bucket; split: one boundary b inside it (a whole-hour zone's
+    -- day, a half-hour zone's hour), so it is two segments, each read at the levels that fit
+    SELECT d0.*, d0.a = d0.b AS ok,
+           d0.a < d0.b AND d0.lo < d0.b AND d0.b < d0.hi AND integration_zone_bucket(d0.b, p_width, p_zone) = d0.b
+             AND integration_zone_bucket(d0.b - interval '1 microsecond', p_width, p_zone) = d0.a AS split
+    FROM d0
   ), hc AS (
     SELECT s FROM generate_series(k.h_lo, k.d_lo - interval '1 hour', interval '1 hour') s
     UNION ALL
     SELECT s FROM generate_series(k.d_hi, k.h_hi - interval '1 hour', interval '1 hour') s
     UNION ALL
-    SELECT s FROM d CROSS JOIN LATERAL generate_series(d.lo, d.hi - interval '1 hour', interval '1 hour') s WHERE NOT d.ok
+    SELECT s FROM generate_series(k.d_lo, k.d_hi - interval '1 hour', interval '1 hour') s WHERE w < 86400
+    UNION ALL
+    SELECT s FROM d CROSS JOIN LATERAL generate_series(d.lo, d.hi - interval '1 hour', interval '1 hour') s WHERE NOT d.ok AND NOT d.split
+  ), h0 AS MATERIALIZED (
+    SELECT hc.s AS lo, hc.s + interval '1 hour' AS hi,
+           integration_zone_bucket(hc.s, p_width, p_zone) AS a,
+           integration_zone_bucket(hc.s + interval '1 hour' - interval '1 microsecond', p_width, p_zone) AS b
+    FROM hc WHERE w >= 3600
   ), h AS (
-    SELECT hc.s AS lo, hc.s + interval '1 hour' AS hi, a.l,
-           w >= 3600 AND a.l = integration_zone_bucket(hc.s + interval '1 hour' - interval '1 microsecond', p_width, p_zone) AS ok
-    FROM hc CROSS JOIN LATERAL (SELECT CASE WHEN w >= 3600 THEN integration_zone_bucket(hc.s, p_width, p_zone) END AS l) a
+    SELECT h0.*, h0.a = h0.b AS ok,
+           h0.a < h0.b AND h0.lo < h0.b AND h0.b < h0.hi AND integration_zone_bucket(h0.b, p_width, p_zone) = h0.b
+             AND integration_zone_bucket(h0.b - interval '1 microsecond', p_width, p_zone) = h0.a AS split
+    FROM h0
   ), mc AS (
     SELECT s FROM generate_series(k.m_lo, k.h_lo - interval '1 minute', interval '1 minute') s
     UNION ALL
     SELECT s FROM generate_series(k.h_hi, k.m_hi - interval '1 minute', interval '1 minute') s
     UNION ALL
-    SELECT s FROM h CROSS JOIN LATERAL generate_series(h.lo, h.hi - interval '1 minute', interval '1 minute') s WHERE NOT h.ok
+    SELECT x.s FROM hc CROSS JOIN LATERAL generate_series(hc.s, hc.s + interval '59 minutes', interval '1 minute') x(s) WHERE w < 3600
+    UNION ALL
+    SELECT s FROM h CROSS JOIN LATERAL generate_series(h.lo, h.hi - interval '1 minute', interval '1 minute') s WHERE NOT h.ok AND NOT h.split
   ), m AS (
     SELECT mc.s AS lo, mc.s + interval '1 minute' AS hi, a.l,
            a.l = integration_zone_bucket(mc.s + interval '1 minute' - interval '1 microsecond', p_width, p_zone) AS ok
     FROM mc CROSS JOIN LATERAL (SELECT integration_zone_bucket(mc.s, p_width, p_zone) AS l) a
   ), units AS (
-    SELECT 'd'::"char" AS lvl, d.lo, d.hi, d.l FROM d WHERE d.ok
-    UNION ALL SELECT 'h'::"char", h.lo, h.hi, h.l FROM h WHERE h.ok
+    SELECT 'd'::"char" AS lvl, d.lo, d.hi, d.a AS l FROM d WHERE d.ok
+    UNION ALL SELECT 'h'::"char", h.lo, h.hi, h.a FROM h WHERE h.ok
     UNION ALL SELECT 'm'::"char", m.lo, m.hi, m.l FROM m WHERE m.ok
-    UNION ALL SELECT 'r'::"char", m.lo, m.hi, NULL FROM m WHERE NOT m.ok
-    UNION ALL SELECT 'r'::"char", p_from, k.m_lo, NULL WHERE p_from < k.m_lo
-    UNION ALL SELECT 'r'::"char", k.m_hi, p_to, NULL WHERE k.m_hi < p_to
   ), islands AS (
-    -- consecutive units of one level and label share lo minus their running length
+    -- consecutive units of one level and label: lo minus their running length is the same
     SELECT u.lvl, u.lo, u.hi, u.l,
-           -- (raw pieces never merge: their lengths differ, and they are few)
-           CASE WHEN u.lvl = 'r' THEN u.lo
-                ELSE u.lo - sum(u.hi - u.lo) OVER (PARTITION BY u.lvl, u.l ORDER BY u.lo ROWS UNBOUNDED PRECEDING) END AS island
+           u.lo - sum(u.hi - u.lo) OVER (PARTITION BY u.lvl, u.l ORDER BY u.lo ROWS UNBOUNDED PRECEDING) AS island
     FROM units u
+  ), segs AS (
+    SELECT d.lo, d.b AS hi, d.a AS l FROM d WHERE d.split
+    UNION ALL SELECT d.b, d.hi, d.b FROM d WHERE d.split
+    UNION ALL SELECT h.lo, h.b, h.a FROM h WHERE h.split
+    UNION ALL SELECT h.b, h.hi, h.b FROM h WHERE h.split
   )
-  SELECT i.lvl, min(i.lo), max(i.hi), i.l FROM islands i GROUP BY i.lvl, i.l, i.island;
+  SELECT i.lvl, min(i.lo), max(i.hi), i.l FROM islands i GROUP BY i.lvl, i.l, i.island
+  UNION ALL
+  SELECT x.lvl, x.lo, x.hi, g.l
+  FROM segs g CROSS JOIN LATERAL integration_range_bounds(g.lo, g.hi, NULL) b
+  CROSS JOIN LATERAL (VALUES ('d'::"char", b.d_lo, b.d_hi), ('h', b.h_lo, b.d_lo), ('h', b.d_hi, b.h_hi),
+                             ('m', b.m_lo, b.h_lo), ('m', b.h_hi, b.m_hi), ('r', g.lo, b.m_lo), ('r', b.m_hi, g.hi)) x(lvl, lo, hi)
+  WHERE x.lo < x.hi
+  UNION ALL
+  -- raw rows: minutes a boundary cuts (each row labelled by itself), and the range's sub-minute ends
+  SELECT 'r'::"char", m.lo, m.hi, NULL FROM m WHERE NOT m.ok
+  UNION ALL SELECT 'r'::"char", p_from, k.m_lo, NULL WHERE p_from < k.m_lo
+  UNION ALL SELECT 'r'::"char", k.m_hi, p_to, NULL WHERE k.m_hi < p_to;
 END
 $$;
 
@@ -173,6 +219,10 @@ DECLARE
   phi timestamptz[];
   plab timestamptz[];
 BEGIN
+  IF integration_zone_is_utc(p_zone) AND p_width IS NOT NULL THEN
+    RETURN QUERY SELECT * FROM integration_range_agg(p_from, p_to, p_width);
+    RETURN;
+  END IF;
   SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
   FROM integration_zone_pieces(p_from, p_to, p_width, p_zone) z;
   RETURN QUERY
@@ -190,7 +240,7 @@ BEGIN
     SELECT p.label, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
     FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_minute r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'm'
     UNION ALL
-    SELECT integration_zone_bucket(l.created_at, p_width, p_zone), l.service_name, l.action, l.status, 1::bigint,
+    SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, l.action, l.status, 1::bigint,
            (l.duration_ms IS NOT NULL)::integer::bigint, coalesce(l.duration_ms, 0)::bigint, l.duration_ms, l.duration_ms,
            coalesce(l.retry_count, 0)::bigint, (coalesce(l.retry_count, 0) > 0)::integer::bigint
     FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi) l WHERE p.lvl = 'r'
@@ -213,6 +263,10 @@ DECLARE
   phi timestamptz[];
   plab timestamptz[];
 BEGIN
+  IF integration_zone_is_utc(p_zone) AND p_width IS NOT NULL THEN
+    RETURN QUERY SELECT * FROM integration_range_agg_service(p_from, p_to, p_width);
+    RETURN;
+  END IF;
   SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
   FROM integration_zone_pieces(p_from, p_to, p_width, p_zone) z;
   RETURN QUERY
@@ -228,7 +282,7 @@ BEGIN
     SELECT p.label, r.service_name, r.calls, CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END
     FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_minute r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'm'
     UNION ALL
-    SELECT integration_zone_bucket(l.created_at, p_width, p_zone), l.service_name, 1::bigint, (l.status = 'failed')::integer::bigint
+    SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, 1::bigint, (l.status = 'failed')::integer::bigint
     FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi) l WHERE p.lvl = 'r'
   ) x
   GROUP BY 1, 2;
@@ -249,6 +303,10 @@ DECLARE
   phi timestamptz[];
   plab timestamptz[];
 BEGIN
+  IF integration_zone_is_utc(p_zone) AND p_width IS NOT NULL THEN
+    RETURN QUERY SELECT * FROM integration_hist_range(p_from, p_to, p_width);
+    RETURN;
+  END IF;
   SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
   FROM integration_zone_pieces(p_from, p_to, p_width, p_zone) z;
   RETURN QUERY
@@ -284,6 +342,10 @@ DECLARE
   phi timestamptz[];
   plab timestamptz[];
 BEGIN
+  IF integration_zone_is_utc(p_zone) AND p_width IS NOT NULL THEN
+    RETURN QUERY SELECT * FROM integration_hist_range_service(p_from, p_to, p_width);
+    RETURN;
+  END IF;
   SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
   FROM integration_zone_pieces(p_from, p_to, p_width, p_zone) z;
   RETURN QUERY
@@ -322,14 +384,14 @@ BEGIN ATOMIC
   ) s ORDER BY 1;
 END;
 
-REVOKE ALL ON FUNCTION integration_zone_bucket(timestamptz, interval, text),
+REVOKE ALL ON FUNCTION integration_zone_bucket(timestamptz, interval, text), integration_zone_is_utc(text),
   integration_zone_pieces(timestamptz, timestamptz, interval, text),
   integration_range_agg_zone(timestamptz, timestamptz, interval, text),
   integration_range_agg_service_zone(timestamptz, timestamptz, interval, text),
   integration_hist_range_zone(timestamptz, timestamptz, interval, text),
   integration_hist_range_service_zone(timestamptz, timestamptz, interval, text),
   integration_zone_buckets(timestamptz, timestamptz, interval, text) FROM PUBLIC, anon;
-GRANT EXECUTE ON FUNCTION integration_zone_bucket(timestamptz, interval, text),
+GRANT EXECUTE ON FUNCTION integration_zone_bucket(timestamptz, interval, text), integration_zone_is_utc(text),
   integration_zone_pieces(timestamptz, timestamptz, interval, text),
   integration_range_agg_zone(timestamptz, timestamptz, interval, text),
   integration_range_agg_service_zone(timestamptz, timestamptz, interval, text),
