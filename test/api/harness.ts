@@ -64,10 +64,17 @@ function send(port: number, method: string, path: string, headers: Record<string
 }
 
 /** The response cache is off unless a test asks for it: most tests change data between requests. */
-export async function startHarness(opts: { health?: Partial<HealthThresholds>; cacheTtlMs?: number } = {}): Promise<Harness> {
+export async function startHarness(opts: { health?: Partial<HealthThresholds>; cacheTtlMs?: number; timeZone?: string } = {}): Promise<Harness> {
   const db = await createTestDatabase();
   // API_TEST_LOG=1 shows the server's log (e.g. the cause of an unexpected 500).
-  const app = await buildServer({ pool: db.pool, jwtSecret: SECRET, health: opts.health, cacheTtlMs: opts.cacheTtlMs ?? 0, logger: process.env.API_TEST_LOG === '1' });
+  const app = await buildServer({
+    pool: db.pool,
+    jwtSecret: SECRET,
+    health: opts.health,
+    cacheTtlMs: opts.cacheTtlMs ?? 0,
+    timeZone: opts.timeZone,
+    logger: process.env.API_TEST_LOG === '1',
+  });
   const tokens = {
     anon: await signToken(SECRET, 'anon', 3600),
     authenticated: await signToken(SECRET, 'authenticated', 3600),
