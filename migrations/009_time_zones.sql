@@ -68,14 +68,18 @@ RETURN CASE
 END;
 
 /**
- * Names of UTC itself: there the zone functions hand over to the UTC-aligned ones of 004, whose
- * buckets are the same (date_bin from the epoch) and which read whole UTC days in one range scan.
+ * Whether p_width-wide buckets of p_zone are the UTC-aligned ones (date_bin from the epoch): in UTC
+ * itself, and for widths that divide 15 minutes in every zone (every UTC offset since 1972 is a
+ * whole number of quarter hours). The zone functions then hand over to the UTC ones of 004, which
+ * read whole UTC days in one range scan and need no labels (a 5-minute series of a dashboard).
  */
-CREATE FUNCTION integration_zone_is_utc(p_zone text) RETURNS boolean
+CREATE FUNCTION integration_zone_same_as_utc(p_zone text, p_width interval) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN upper(p_zone) = ANY (ARRAY['UTC', 'UCT', 'ZULU', 'UNIVERSAL', 'GMT', 'GMT0', 'GMT+0', 'GMT-0', 'GREENWICH',
-                                  'ETC/UTC', 'ETC/UCT', 'ETC/ZULU', 'ETC/UNIVERSAL', 'ETC/GMT', 'ETC/GMT0', 'ETC/GMT+0',
-                                  'ETC/GMT-0', 'ETC/GREENWICH']);
+RETURN p_width IS NOT NULL AND (
+  upper(p_zone) = ANY (ARRAY['UTC', 'UCT', 'ZULU', 'UNIVERSAL', 'GMT', 'GMT0', 'GMT+0', 'GMT-0', 'GREENWICH',
+                             'ETC/UTC', 'ETC/UCT', 'ETC/ZULU', 'ETC/UNIVERSAL', 'ETC/GMT', 'ETC/GMT0', 'ETC/GMT+0',
+                             'ETC/GMT-0', 'ETC/GREENWICH'])
+  OR (extract(epoch FROM p_width) > 0 AND 900 % extract(epoch FROM p_width) = 0));
 
 /**
  * How [p_from, p_to) splits into pieces for p_width-wide buckets of zone p_zone: each piece is a
@@ -219,7 +223,7 @@ DECLARE
   phi timestamptz[];
   plab timestamptz[];
 BEGIN
-  IF integration_zone_is_utc(p_zone) AND p_width IS NOT NULL THEN
+  IF integration_zone_same_as_utc(p_zone, p_width) THEN
     RETURN QUERY SELECT * FROM integration_range_agg(p_from, p_to, p_width);
     RETURN;
   END IF;
@@ -263,7 +267,7 @@ DECLARE
   phi timestamptz[];
   plab timestamptz[];
 BEGIN
-  IF integration_zone_is_utc(p_zone) AND p_width IS NOT NULL THEN
+  IF integration_zone_same_as_utc(p_zone, p_width) THEN
     RETURN QUERY SELECT * FROM integration_range_agg_service(p_from, p_to, p_width);
     RETURN;
   END IF;
@@ -303,7 +307,7 @@ DECLARE
   phi timestamptz[];
   plab timestamptz[];
 BEGIN
-  IF integration_zone_is_utc(p_zone) AND p_width IS NOT NULL THEN
+  IF integration_zone_same_as_utc(p_zone, p_width) THEN
     RETURN QUERY SELECT * FROM integration_hist_range(p_from, p_to, p_width);
     RETURN;
   END IF;
@@ -342,7 +346,7 @@ DECLARE
   phi timestamptz[];
   plab timestamptz[];
 BEGIN
-  IF integration_zone_is_utc(p_zone) AND p_width IS NOT NULL THEN
+  IF integration_zone_same_as_utc(p_zone, p_width) THEN
     RETURN QUERY SELECT * FROM integration_hist_range_service(p_from, p_to, p_width);
     RETURN;
   END IF;
@@ -384,14 +388,14 @@ BEGIN ATOMIC
   ) s ORDER BY 1;
 END;
 
-REVOKE ALL ON FUNCTION integration_zone_bucket(timestamptz, interval, text), integration_zone_is_utc(text),
+REVOKE ALL ON FUNCTION integration_zone_bucket(timestamptz, interval, text), integration_zone_same_as_utc(text, interval),
   integration_zone_pieces(timestamptz, timestamptz, interval, text),
   integration_range_agg_zone(timestamptz, timestamptz, interval, text),
   integration_range_agg_service_zone(timestamptz, timestamptz, interval, text),
   integration_hist_range_zone(timestamptz, timestamptz, interval, text),
   integration_hist_range_service_zone(timestamptz, timestamptz, interval, text),
   integration_zone_buckets(timestamptz, timestamptz, interval, text) FROM PUBLIC, anon;
-GRANT EXECUTE ON FUNCTION integration_zone_bucket(timestamptz, interval, text), integration_zone_is_utc(text),
+GRANT EXECUTE ON FUNCTION integration_zone_bucket(timestamptz, interval, text), integration_zone_same_as_utc(text, interval),
   integration_zone_pieces(timestamptz, timestamptz, interval, text),
   integration_range_agg_zone(timestamptz, timestamptz, interval, text),
   integration_range_agg_service_zone(timestamptz, timestamptz, interval, text),
