@@ -84,7 +84,8 @@ RETURN p_width IS NOT NULL AND (
 /**
  * How [p_from, p_to) splits into pieces for p_width-wide buckets of zone p_zone: each piece is a
  * range of one level ('d' UTC days, 'h' hours, 'm' minutes of rollups; 'r' raw rows) lying inside
- * one bucket `label` ('r' pieces with label NULL: each raw row is labelled by itself).
+ * one bucket `label` ('r' pieces with label NULL: each raw row is labelled by itself; 'D', 'H', 'M':
+ * rollups of that level each labelled by its own bucket).
  * A rollup unit (a UTC day, hour, minute) whose first and last microsecond have the same label is
  * used whole (consecutive ones of a level and label merge into one range). A unit with exactly one
  * boundary b inside (label(b) = b, label(b - 1 us) = its first label) is two segments, each read at
@@ -174,10 +175,17 @@ BEGIN
     SELECT mc.s AS lo, mc.s + interval '1 minute' AS hi, a.l,
            a.l = integration_zone_bucket(mc.s + interval '1 minute' - interval '1 microsecond', p_width, p_zone) AS ok
     FROM mc CROSS JOIN LATERAL (SELECT integration_zone_bucket(mc.s, p_width, p_zone) AS l) a
-  ), units AS (
+  ), units0 AS (
     SELECT 'd'::"char" AS lvl, d.lo, d.hi, d.a AS l FROM d WHERE d.ok
     UNION ALL SELECT 'h'::"char", h.lo, h.hi, h.a FROM h WHERE h.ok
     UNION ALL SELECT 'm'::"char", m.lo, m.hi, m.l FROM m WHERE m.ok
+  ), units AS (
+    -- A unit that starts its own bucket (every hour of a whole-hour zone, hour by hour) is labelled
+    -- by the rollup rows' own bucket: 'D', 'H', 'M' with no label, so a run of them is one piece
+    -- (24 hours of Almaty are one range scan, as in UTC).
+    SELECT CASE WHEN u.l = u.lo THEN upper(u.lvl::text)::"char" ELSE u.lvl END AS lvl, u.lo, u.hi,
+           CASE WHEN u.l = u.lo THEN NULL ELSE u.l END AS l
+    FROM units0 u
   ), islands AS (
     -- consecutive units of one level and label: lo minus their running length is the same
     SELECT u.lvl, u.lo, u.hi, u.l,
@@ -235,14 +243,14 @@ BEGIN
          sum(x.calls)::bigint, sum(x.duration_n)::bigint, sum(x.duration_sum)::bigint, min(x.duration_min), max(x.duration_max),
          sum(x.retry_sum)::bigint, sum(x.retried)::bigint
   FROM (
-    SELECT p.label AS b, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'd'
+    SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('d', 'D')
     UNION ALL
-    SELECT p.label, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'h'
+    SELECT coalesce(p.label, r.bucket), r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('h', 'H')
     UNION ALL
-    SELECT p.label, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_minute r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'm'
+    SELECT coalesce(p.label, r.bucket), r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_minute r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('m', 'M')
     UNION ALL
     SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, l.action, l.status, 1::bigint,
            (l.duration_ms IS NOT NULL)::integer::bigint, coalesce(l.duration_ms, 0)::bigint, l.duration_ms, l.duration_ms,
@@ -277,14 +285,14 @@ BEGIN
   WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
   SELECT x.b, x.service_name, sum(x.calls)::bigint, sum(x.failed)::bigint
   FROM (
-    SELECT p.label AS b, r.service_name, r.calls, r.failed
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_service_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'd'
+    SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.calls, r.failed
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_service_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('d', 'D')
     UNION ALL
-    SELECT p.label, r.service_name, r.calls, r.failed
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_service_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'h'
+    SELECT coalesce(p.label, r.bucket), r.service_name, r.calls, r.failed
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_service_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('h', 'H')
     UNION ALL
-    SELECT p.label, r.service_name, r.calls, CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_minute r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'm'
+    SELECT coalesce(p.label, r.bucket), r.service_name, r.calls, CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_minute r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('m', 'M')
     UNION ALL
     SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, 1::bigint, (l.status = 'failed')::integer::bigint
     FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi) l WHERE p.lvl = 'r'
@@ -317,16 +325,16 @@ BEGIN
   WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
   SELECT x.b, x.service_name, x.action, x.status, x.bin, sum(x.n)::bigint
   FROM (
-    SELECT p.label AS b, r.service_name, r.action, r.status, r.bin, r.n
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'd'
+    SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.action, r.status, r.bin, r.n
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('d', 'D')
     UNION ALL
-    SELECT p.label, r.service_name, r.action, r.status, r.bin, r.n
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'h'
+    SELECT coalesce(p.label, r.bucket), r.service_name, r.action, r.status, r.bin, r.n
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('h', 'H')
     UNION ALL
     SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, l.action, l.status,
            integration_latency_bin(l.duration_ms), 1::bigint
     FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi AND l.duration_ms IS NOT NULL) l
-    WHERE p.lvl IN ('m', 'r')
+    WHERE p.lvl IN ('m', 'M', 'r')
   ) x
   GROUP BY 1, 2, 3, 4, 5;
 END
@@ -356,15 +364,15 @@ BEGIN
   WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
   SELECT x.b, x.service_name, x.bin, sum(x.n)::bigint
   FROM (
-    SELECT p.label AS b, r.service_name, r.bin, r.n
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_service_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'd'
+    SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.bin, r.n
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_service_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('d', 'D')
     UNION ALL
-    SELECT p.label, r.service_name, r.bin, r.n
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_service_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'h'
+    SELECT coalesce(p.label, r.bucket), r.service_name, r.bin, r.n
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_service_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('h', 'H')
     UNION ALL
     SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, integration_latency_bin(l.duration_ms), 1::bigint
     FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi AND l.duration_ms IS NOT NULL) l
-    WHERE p.lvl IN ('m', 'r')
+    WHERE p.lvl IN ('m', 'M', 'r')
   ) x
   GROUP BY 1, 2, 3;
 END
@@ -372,8 +380,8 @@ $$;
 
 /**
  * Every bucket start of [p_from, p_to) for p_width-wide buckets of zone p_zone, in order (series
- * fill their empty buckets from it). Within a bucket cut by no unit this is the units' labels; a
- * raw piece adds the labels of its ends.
+ * fill their empty buckets from it): the pieces' labels, the unit starts of self-labelled pieces,
+ * and the labels of the ends of raw pieces.
  */
 CREATE FUNCTION integration_zone_buckets(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
 RETURNS TABLE (bucket timestamptz)
@@ -383,8 +391,12 @@ BEGIN ATOMIC
   SELECT DISTINCT b FROM (
     SELECT z.label AS b FROM z WHERE z.label IS NOT NULL
     UNION ALL
+    SELECT g.b FROM z CROSS JOIN LATERAL generate_series(z.lo, z.hi - interval '1 microsecond',
+      CASE z.lvl WHEN 'D' THEN interval '24 hours' WHEN 'H' THEN interval '1 hour' ELSE interval '1 minute' END) g(b)
+    WHERE z.lvl IN ('D', 'H', 'M')
+    UNION ALL
     SELECT integration_zone_bucket(v.e, p_width, p_zone) FROM z CROSS JOIN LATERAL (VALUES (z.lo), (z.hi - interval '1 microsecond')) v(e)
-    WHERE z.label IS NULL AND isfinite(v.e)
+    WHERE z.lvl = 'r' AND z.label IS NULL AND isfinite(v.e)
   ) s ORDER BY 1;
 END;
 
