@@ -93,8 +93,9 @@ RETURN p_width IS NOT NULL AND (
  * [21:00, 24:00) UTC; a Kolkata day adds the two half hours around 18:30 from minutes. Any other
  * unit is tried unit by unit one level finer (an hour per day for hourly buckets), and a minute
  * still cut is read raw. Labels are computed per unit, not per row: two to four per day of the
- * range, per hour for hourly buckets. Labels must not decrease with time (true of date_trunc and of
- * integration_zone_bucket in every zone of the tz database).
+ * range, per hour for hourly buckets. Labels must not decrease with time: true of date_trunc, and
+ * of the wall-clock buckets wherever an offset changes on a bucket boundary of the wall clock
+ * (DST changes happen on the hour).
  * An infinite end is clamped to the hour rollups' extent; beyond it is an 'r' piece.
  */
 CREATE FUNCTION integration_zone_pieces(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)

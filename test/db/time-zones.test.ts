@@ -239,3 +239,32 @@ describe('the other zone range functions equal raw grouping', () => {
     });
   });
 });
+
+describe('rollup upkeep in a DST session', () => {
+  test('an UPDATE recomputes a day’s min/max from that UTC day’s 24 hours, not 25', async () => {
+    // 2 November 2025 is 25 hours long in New York: `+ interval '1 day'` there reached into the
+    // next UTC day, whose 5 ms call became the first day's minimum.
+    const at = ['2025-11-02T12:00:00Z', '2025-11-02T12:05:00Z', '2025-11-03T00:30:00Z'];
+    await db.pool.query(
+      `INSERT INTO integration_logs (service_name, action, status, duration_ms, created_at)
+       SELECT 'tz_upkeep', 'check', 'success', d, t FROM unnest($1::int[], $2::timestamptz[]) u(d, t)`,
+      [[100, 200, 5], at],
+    );
+    const c = await db.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query(`SET LOCAL TimeZone = 'America/New_York'`);
+      await c.query(`UPDATE integration_logs SET duration_ms = 150 WHERE service_name = 'tz_upkeep' AND created_at = $1`, [at[1]]);
+      await c.query('COMMIT');
+    } finally {
+      c.release();
+    }
+    const { rows } = await db.pool.query(
+      `SELECT bucket, duration_min, duration_max FROM integration_rollup_day WHERE service_name = 'tz_upkeep' ORDER BY bucket`,
+    );
+    expect(rows.map((r) => [(r.bucket as Date).toISOString(), r.duration_min, r.duration_max])).toEqual([
+      ['2025-11-02T00:00:00.000Z', 100, 150],
+      ['2025-11-03T00:00:00.000Z', 5, 5],
+    ]);
+  });
+});
