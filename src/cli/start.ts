@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Pool } from 'pg';
 import { buildServer } from '../api/server';
 import { resolveJwtSecret, signToken } from '../api/secret';
+import { timeZoneFromEnv } from '../api/time-zone';
 import type { Config } from '../config';
 import { EmbeddedDatabase, startEmbedded } from '../db/embedded';
 import { migrate } from '../db/migrate';
@@ -27,6 +28,7 @@ export async function startMonitor(config: Config, opts: { handleSignals?: boole
   const log = opts.log ?? ((line: string) => console.log(line));
   // Decide on the secret before starting anything, so a refusal leaves nothing running.
   const secret = resolveJwtSecret(config);
+  const timeZone = timeZoneFromEnv();
   let embedded: EmbeddedDatabase | undefined;
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -47,7 +49,7 @@ export async function startMonitor(config: Config, opts: { handleSignals?: boole
     const scheduler = await startScheduler(pool, { rawRetention: config.rawRetention, rollupRetention: config.rollupRetention, log });
     stops.push(() => scheduler.stop());
     log(`scheduler ${scheduler.mode} (retention: raw ${config.rawRetention}, rollups ${config.rollupRetention})`);
-    const app = await buildServer({ pool, jwtSecret: secret.secret });
+    const app = await buildServer({ pool, jwtSecret: secret.secret, timeZone });
     stops.push(() => app.close());
     await app.listen({ host: config.host, port: config.port });
     const addr = app.server.address();
