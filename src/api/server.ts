@@ -18,6 +18,7 @@ import { HealthThresholds, healthThresholdsFromEnv, resolveHealthThresholds } fr
 import { createJwksKeySet, JwksOptions } from './jwks';
 import { carriesClaim, parseReadClaim } from './read-claim';
 import { swaggerOptions } from './openapi';
+import { requestTimeZone, timeZoneFromEnv } from './time-zone';
 import { cacheTtlFromEnv, ResponseCache } from './response-cache';
 import { Api, RouteContext } from './routes/context';
 import { registerHealth } from './routes/health';
@@ -51,6 +52,8 @@ export interface ServerOptions {
   statementTimeoutMs?: number;
   /** How long an aggregate answer is reused for the same token and URL; 0 = off (default MONITOR_API_CACHE_MS, else 1000). */
   cacheTtlMs?: number;
+  /** Zone of hours and days when a request has no `tz` (default MONITOR_TIMEZONE, else UTC). */
+  timeZone?: string;
 }
 
 function packageVersion(): string {
@@ -96,6 +99,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   // Unset: the MONITOR_HEALTH_* environment variables (or the defaults).
   const health = opts.health ? resolveHealthThresholds(opts.health) : healthThresholdsFromEnv();
   const readClaim = parseReadClaim(opts.readClaim);
+  const timeZone = opts.timeZone !== undefined ? requestTimeZone(opts.timeZone, opts.timeZone) : timeZoneFromEnv();
   const app: Api = Fastify({
     logger: opts.logger ?? false,
     // Parameters are few and short; anything longer is a mistake or an attack.
@@ -133,6 +137,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const cache = new ResponseCache(opts.cacheTtlMs ?? cacheTtlFromEnv());
   const ctx: RouteContext = {
     health,
+    timeZone,
     async cached(request, reply, compute) {
       const key = `${request.headers.authorization ?? ''}\n${request.url}`;
       // Serialised (and compressed) once per computation: a hit costs a lookup and a write.

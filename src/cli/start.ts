@@ -3,6 +3,7 @@ import { Pool } from 'pg';
 import { buildServer } from '../api/server';
 import { claimsCarrying, parseReadClaim } from '../api/read-claim';
 import { resolveJwtSecret, signToken } from '../api/secret';
+import { timeZoneFromEnv } from '../api/time-zone';
 import type { Config } from '../config';
 import { EmbeddedDatabase, startEmbedded } from '../db/embedded';
 import { migrate } from '../db/migrate';
@@ -26,9 +27,10 @@ export interface RunningMonitor {
  */
 export async function startMonitor(config: Config, opts: { handleSignals?: boolean; log?: (line: string) => void } = {}): Promise<RunningMonitor> {
   const log = opts.log ?? ((line: string) => console.log(line));
-  // Decide on the secret before starting anything, so a refusal leaves nothing running. With a JWKS
-  // and an external database, tokens come from that issuer: no secret is needed.
+  // Decide on the secret and the zone before starting anything, so a refusal leaves nothing running.
+  // With a JWKS and an external database, tokens come from that issuer: no secret is needed.
   const secret = config.jwksUrl && !config.jwtSecret && config.databaseUrl ? undefined : resolveJwtSecret(config);
+  const timeZone = timeZoneFromEnv();
   let embedded: EmbeddedDatabase | undefined;
   const stops: Array<() => Promise<void>> = [];
   const stop = async () => {
@@ -49,7 +51,7 @@ export async function startMonitor(config: Config, opts: { handleSignals?: boole
     const scheduler = await startScheduler(pool, { rawRetention: config.rawRetention, rollupRetention: config.rollupRetention, log });
     stops.push(() => scheduler.stop());
     log(`scheduler ${scheduler.mode} (retention: raw ${config.rawRetention}, rollups ${config.rollupRetention})`);
-    const app = await buildServer({ pool, jwtSecret: secret?.secret, jwksUrl: config.jwksUrl, readClaim: config.readClaim });
+    const app = await buildServer({ pool, jwtSecret: secret?.secret, jwksUrl: config.jwksUrl, readClaim: config.readClaim, timeZone });
     stops.push(() => app.close());
     await app.listen({ host: config.host, port: config.port });
     const addr = app.server.address();

@@ -25,7 +25,7 @@ import { ApiError, isUnreachable, toApiError } from './errors';
 import { failuresFrame, healthFrame, logsFrame, timeseriesFrames } from './frames';
 import { interpolateQuery, interpolateVariableQuery } from './interpolation';
 import { migrateQuery } from './migrate';
-import { toApiRequest } from './params';
+import { apiTimeZone, toApiRequest } from './params';
 import { API_PREFIX, DEFAULT_QUERY, HEALTHZ_PATH, IntmonOptions, IntmonQuery, isMetric, VariableQuery } from './types';
 import { IntmonVariableSupport } from './variables';
 
@@ -99,9 +99,10 @@ export class DataSource extends DataSourceApi<IntmonQuery, IntmonOptions> {
     if (targets.length === 0) {
       return of({ data: [] });
     }
+    const timeZone = apiTimeZone(request.timezone);
     const runs = targets.map((target) => {
       const q = interpolateQuery(target, request.scopedVars);
-      const { path, params } = toApiRequest(q, request.range, request.intervalMs);
+      const { path, params } = toApiRequest(q, request.range, request.intervalMs, timeZone);
       const requestId = `${request.requestId}_${q.refId}`;
       return this.fetchJson<unknown>(path, params, requestId).pipe(
         map((body): { frames: DataFrame[]; error?: DataQueryError } => ({ frames: this.toFrames(q, body) })),

@@ -65,12 +65,18 @@ function send(port: number, method: string, path: string, headers: Record<string
 
 /** The response cache is off unless a test asks for it: most tests change data between requests. */
 export async function startHarness(
-  opts: { health?: Partial<HealthThresholds>; cacheTtlMs?: number; server?: Partial<Omit<ServerOptions, 'pool'>> } = {},
+  opts: { health?: Partial<HealthThresholds>; cacheTtlMs?: number; timeZone?: string; server?: Partial<Omit<ServerOptions, 'pool'>> } = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
   // API_TEST_LOG=1 shows the server's log (e.g. the cause of an unexpected 500).
   const app = await buildServer({
-    pool: db.pool, jwtSecret: SECRET, health: opts.health, cacheTtlMs: opts.cacheTtlMs ?? 0, logger: process.env.API_TEST_LOG === '1', ...opts.server,
+    pool: db.pool,
+    jwtSecret: SECRET,
+    health: opts.health,
+    cacheTtlMs: opts.cacheTtlMs ?? 0,
+    timeZone: opts.timeZone,
+    logger: process.env.API_TEST_LOG === '1',
+    ...opts.server,
   });
   const tokens = {
     anon: await signToken(SECRET, 'anon', 3600),

@@ -60,6 +60,6 @@ describe('served OpenAPI document', () => {
       for (const param of op.parameters ?? []) expect({ p, param: param.name, schema: Boolean(param.schema) }).toEqual({ p, param: param.name, schema: true });
     }
     const ts = doc.paths[`${API_PREFIX}/timeseries`].get.parameters!.map((x) => x.name).sort();
-    expect(ts).toEqual(['action', 'from', 'group_by', 'interval', 'metric', 'service', 'status', 'to']);
+    expect(ts).toEqual(['action', 'from', 'group_by', 'interval', 'metric', 'service', 'status', 'to', 'tz']);
   });
 });

@@ -46,6 +46,13 @@ describe('integration-monitor CLI', () => {
     expect(r.stderr).not.toContain('secret-pw');
   });
 
+  it('start with a MONITOR_TIMEZONE that is no IANA zone: one clear line, before the database is touched', async () => {
+    const port = await freePort(); // nothing listens there: reaching for the database would fail differently
+    const r = cli(['start'], { DATABASE_URL: `postgres://u:pw@127.0.0.1:${port}/nowhere`, MONITOR_JWT_SECRET: 'x'.repeat(32), MONITOR_TIMEZONE: 'Almaty', PORT: '0' });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toEqual(['integration-monitor start: MONITOR_TIMEZONE must be an IANA time zone name such as UTC or Asia/Almaty, got "Almaty"']);
+  });
+
   it('migrate against a database that does not exist: exit 2, nothing created', () => {
     const url = new URL(db.url);
     url.pathname = '/intmon_no_such_database';

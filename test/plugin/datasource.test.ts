@@ -49,7 +49,7 @@ const field = (frame: DataFrame, name: string) => frame.fields.find((f) => f.nam
 describe('query → frames', () => {
   test('failure rate by service: one time series per service, percent, named by service', async () => {
     const res = await run([{ refId: 'A', queryType: 'timeseries', metric: 'failure_rate', groupBy: 'service', interval: '1h' }]);
-    expect(backend.urls).toEqual([`${API_BASE}/timeseries?metric=failure_rate&interval=1h&${RANGE}&group_by=service`]);
+    expect(backend.urls).toEqual([`${API_BASE}/timeseries?metric=failure_rate&interval=1h&${RANGE}&group_by=service&tz=UTC`]);
     const body = fixture<TimeseriesResponse>('timeseries-failure-rate-by-service').body;
     expect(res.errors).toBeUndefined();
     expect(res.data).toHaveLength(body.series.length);
@@ -159,6 +159,39 @@ describe('query → frames', () => {
     expect(url.pathname).toBe(`${API_BASE}/timeseries`);
     expect(url.searchParams.get('metric')).toBe('failure_rate');
     expect(url.searchParams.getAll('service')).toEqual(['resend', 'telegram']);
+  });
+});
+
+describe('the dashboard’s time zone reaches the API', () => {
+  const tzOf = (url: string) => new URL(url, 'http://x').searchParams.get('tz');
+  const volume: IntmonQuery = { refId: 'A', queryType: 'timeseries', metric: 'volume', interval: '1d' };
+
+  test.each([
+    ['utc', 'UTC'],
+    ['Asia/Almaty', 'Asia/Almaty'],
+    ['America/New_York', 'America/New_York'],
+  ])('request timezone %s → tz=%s on /timeseries', async (timezone, tz) => {
+    backend.on('/timeseries', fixture('timeseries-volume'));
+    await run([volume], { timezone });
+    expect(backend.urls.map(tzOf)).toEqual([tz]);
+  });
+
+  test.each(['browser', ''])('request timezone %j → the browser’s own zone, as Intl resolves it', async (timezone) => {
+    const spy = jest.spyOn(Intl, 'DateTimeFormat').mockImplementation(
+      () => ({ resolvedOptions: () => ({ timeZone: 'Asia/Kathmandu' }) }) as unknown as Intl.DateTimeFormat,
+    );
+    try {
+      backend.on('/timeseries', fixture('timeseries-volume'));
+      await run([volume], { timezone });
+      expect(backend.urls.map(tzOf)).toEqual(['Asia/Kathmandu']);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test('queries that do not bucket by time carry no tz', async () => {
+    await run([{ refId: 'F', queryType: 'failures', limit: 10 }], { timezone: 'Asia/Almaty' });
+    expect(backend.urls.map(tzOf)).toEqual([null]);
   });
 });
 

@@ -94,10 +94,15 @@ function detailVariables(services: string[] | 'all', actions: string[] | 'all', 
   ];
 }
 
+/** The dashboards' hidden constant `tz` (the zone whose days panels cut), as provisioned. */
+const provisionedTz = (d: any): string => d.templating.list.find((v: any) => v.name === 'tz' && v.type === 'constant')?.query;
+
 function contextFor(panel: any, range: TimeRange, variables: TemplateVariable[] = []) {
   // Grafana: interval from the panel's maxDataPoints, floored by the panel's (or data source's) min interval.
   const { intervalMs } = panelInterval(range, panel.maxDataPoints ?? 1000, panel.interval ?? pgDs.jsonData.timeInterval);
-  return { range, intervalMs, variables };
+  // Constants are variables like any other at query time; a test may set `tz` to another zone.
+  const withTz = variables.some((v) => v.name === 'tz') ? variables : [...variables, { name: 'tz', current: provisionedTz(overview) }];
+  return { range, intervalMs, variables: withTz };
 }
 
 let db: TestDatabase;
@@ -251,6 +256,25 @@ describe('overview numbers equal the fixture', () => {
     const month = { from: ago(minutes(30 * 24 * 60)), to: T };
     const m = await series(overview, /^Latency p95/, month);
     expectClose(m.out, expected(month, 86_400_000, (c) => (c.duration_ms === null ? null : c.service_name), (cs) => percentileCont(durations(cs), 0.95)), 0.025);
+  });
+
+  it('days are the dashboard constant tz’s: UTC as provisioned, Asia/Almaty days start at 19:00 UTC', async () => {
+    expect([provisionedTz(overview), provisionedTz(detail)]).toEqual(['UTC', 'UTC']);
+    const month = { from: ago(minutes(30 * 24 * 60)), to: T };
+    const DAY = 86_400_000;
+    const FIVE_HOURS = 5 * 3_600_000; // Asia/Almaty is UTC+5 all year
+    const p95 = (cs: Call[]) => percentileCont(durations(cs), 0.95);
+    const m = await series(overview, /^Latency p95/, month, [{ name: 'tz', current: 'Asia/Almaty' }]);
+    const want = new Map<string, number | null>();
+    const rows = CALLS.filter((c) => inRange(c, month.from, month.to) && c.duration_ms !== null);
+    for (const [k, cs] of groupBy(rows, (c) => `${Math.floor((c.created_at.getTime() + FIVE_HOURS) / DAY) * DAY - FIVE_HOURS}|${c.service_name}`)) {
+      want.set(k, p95(cs));
+    }
+    expectClose(m.out, want, 0.025);
+    expect(new Set([...m.out.keys()].map((k) => new Date(Number(k.split('|')[0])).toISOString().slice(11)))).toEqual(new Set(['19:00:00.000Z']));
+    // the same panel in UTC: UTC midnights
+    const u = await series(overview, /^Latency p95/, month);
+    expect(new Set([...u.out.keys()].map((k) => new Date(Number(k.split('|')[0])).toISOString().slice(11)))).toEqual(new Set(['00:00:00.000Z']));
   });
 
   it('health table: calls, failures, rate, averages, percentiles and state per service', async () => {

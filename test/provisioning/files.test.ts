@@ -204,9 +204,13 @@ describe('dashboards', () => {
     for (const { json } of dashboards) {
       for (const p of allPanels(json)) {
         for (const t of (p.targets ?? []).filter((x: any) => x.datasource.uid === U.datasources.postgres)) {
-          if (t.format === 'time_series') expect(t.rawSql).toContain('$__timeGroupAlias(bucket, $__interval)');
+          // time series: buckets in the dashboard's zone (constant `tz`), taken as the function made them
+          if (t.format === 'time_series') {
+            expect(t.rawSql).toContain('extract(epoch FROM bucket) AS "time"');
+            expect(t.rawSql).toMatch(/integration_(range_agg|hist_range)(_service)?_zone\([^;]*, '\$tz'\)/);
+          }
           if (/\bintegration_logs\b/.test(t.rawSql)) expect(t.rawSql).toMatch(/\$__timeFilter\((\w+\.)?created_at\)/);
-          if (!/\bFROM integration_logs\b/.test(t.rawSql)) expect(t.rawSql).toMatch(/integration_(range_agg|hist_range)(_service)?\(\$__timeFrom\(\)::timestamptz, \$__timeTo\(\)::timestamptz/);
+          if (!/\bFROM integration_logs\b/.test(t.rawSql)) expect(t.rawSql).toMatch(/integration_(range_agg|hist_range)(_service)?(_zone)?\(\$__timeFrom\(\)::timestamptz, \$__timeTo\(\)::timestamptz/);
         }
       }
     }
