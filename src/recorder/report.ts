@@ -26,9 +26,10 @@ export class RecorderError extends Error {
 
 export const WARNING_INTERVAL_MS = 60_000;
 
-export class Reporter {
-  private readonly lastWarned = new Map<ProblemKind, number>();
+/** Per process: several recorders (or one re-created) still warn once per kind per minute. */
+const lastWarned = new Map<ProblemKind, number>();
 
+export class Reporter {
   constructor(
     private readonly onError: ((e: Error) => void) | undefined,
     private readonly now: () => number = Date.now,
@@ -45,9 +46,9 @@ export class Reporter {
       return;
     }
     const t = this.now();
-    const last = this.lastWarned.get(kind);
+    const last = lastWarned.get(kind);
     if (last !== undefined && t - last < WARNING_INTERVAL_MS) return;
-    this.lastWarned.set(kind, t);
+    lastWarned.set(kind, t);
     process.emitWarning(err.message, { type: 'IntegrationMonitorRecorderWarning', code: kind });
   }
 
