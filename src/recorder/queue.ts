@@ -9,13 +9,11 @@ export interface Queued {
   row: LogRow;
   /** Goes through the idempotent merge path (not the first and only version of the row). */
   merge: boolean;
-  /** The COPY line, once encoded. */
-  line?: string;
 }
 
-/** The row as a COPY line (encoded once, off the caller's path). */
+/** The row as a COPY line (encoded off the caller's path, when written or spooled). */
 export function lineOf(q: Queued): string {
-  return (q.line ??= encodeRow(q.row));
+  return encodeRow(q.row);
 }
 
 export class RowQueue {

@@ -189,18 +189,18 @@ class RecorderImpl implements Recorder {
     if (options) {
       if (options.secrets || options.request !== undefined) scrub = taint(options.secrets, options.request);
       if (options.entity) {
-        entityType = this.cleanName(options.entity.type, LIMITS.entityType);
+        entityType = this.cleanName(options.entity.type, 'entityType');
         // related_entity_id is uuid: anything else would make the whole COPY batch fail.
         entityId = isUuid(options.entity.id) ? options.entity.id : null;
       }
       if (options.request !== undefined) request = payloadJson(options.request, this.redaction, scrub);
     }
-    let cleanAction = this.cleanName(action, LIMITS.action);
+    let cleanAction = this.cleanName(action, 'action');
     // An action holding a credential of this call is no action name; it must not reach the catalog.
     if (scrub && scrub(cleanAction) !== cleanAction) cleanAction = 'unknown';
     const call: Call = {
       id: uuidv7(createdAt),
-      service: this.cleanName(service, LIMITS.service),
+      service: this.cleanName(service, 'service'),
       action: cleanAction,
       createdAt,
       startMono: monotonicMs(),
@@ -222,14 +222,14 @@ class RecorderImpl implements Recorder {
    * could carry a token if built from a URL) and cap it (limits.ts). The cache is bounded so that
    * names built from ids cannot grow it without limit.
    */
-  private readonly names = new Map<string, string>();
-  private cleanName(name: unknown, max: number): string {
+  private readonly names = { service: new Map<string, string>(), action: new Map<string, string>(), entityType: new Map<string, string>() };
+  private cleanName(name: unknown, kind: 'service' | 'action' | 'entityType'): string {
     const raw = typeof name === 'string' ? name : String(name);
-    const key = max === LIMITS.action ? raw : `${max}\u0000${raw}`;
-    let clean = this.names.get(key);
+    const cache = this.names[kind];
+    let clean = cache.get(raw);
     if (clean === undefined) {
-      clean = cap(redactString(raw), max) || 'unknown';
-      if (this.names.size < 1000) this.names.set(key, clean);
+      clean = cap(redactString(raw), LIMITS[kind]) || 'unknown';
+      if (cache.size < 1000) cache.set(raw, clean);
     }
     return clean;
   }

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRecorder } from '../../src/index';
 import type { RecorderError } from '../../src/recorder/report';
+import { decodeFrames, encodeFrame } from '../../src/recorder/spool-frame';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { removeTempDirs, tempDir } from './helpers';
 
@@ -92,7 +93,6 @@ it('a stray `\\.` line (which ends a COPY early) costs only itself: the rows aft
   for (let i = 0; i < 30; i++) await rec.track('whapi', 'send_message', async () => i);
   await rec.close();
   const [seg] = segments(spoolDir);
-  const { decodeFrames, encodeFrame } = await import('../../src/recorder/spool-frame');
   const lines = decodeFrames(fs.readFileSync(path.join(spoolDir, seg))).batches.join('').split('\n').filter(Boolean);
   fs.writeFileSync(path.join(spoolDir, seg), encodeFrame([...lines.slice(0, 5), '\\.', ...lines.slice(5)].join('\n') + '\n', 31));
   const next = createRecorder({ databaseUrl: db.url, spoolDir, onError: () => undefined });

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRecorder } from '../../src/index';
+import { decodeFrames } from '../../src/recorder/spool-frame';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { canUnsharePid, startChild } from './children';
 import { removeTempDirs, tempDir } from './helpers';
@@ -65,7 +66,6 @@ it('PID reuse without namespaces: a dead owner whose PID is now a live process (
   const oldDir = (old as unknown as { shipper: { spool: { dir: string } } }).shipper.spool.dir;
   for (let i = 0; i < 100; i++) await old.track('telegram', 'send_message', async () => i);
   await old.close();
-  const { decodeFrames } = await import('../../src/recorder/spool-frame');
   const lines = decodeFrames(fs.readFileSync(path.join(oldDir, segments(oldDir)[0]))).batches.join('');
   fs.writeFileSync(path.join(spoolDir, `spool-${process.pid}-1-0-000000.copy`), lines);
 
