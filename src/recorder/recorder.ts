@@ -1,10 +1,12 @@
 /**
  * createRecorder: the SDK an application uses to log every integration call.
  *
- * The caller's path does only cheap, synchronous work — an id, two clock reads, a row object
- * pushed on an array — and never awaits the database; the recorder's own failures never reach the
- * caller (they go to `onError`). A background loop writes queued rows in batches by COPY, spills
- * to the spool when the database is down or memory is full, and replays the spool when it is back.
+ * This module is the caller's path and the lifecycle. The caller's path does only cheap,
+ * synchronous work — an id, two clock reads, a row object pushed on an array — and never awaits
+ * the database; text the caller controls is redacted and capped (limits.ts), and a call that
+ * carried credentials is scrubbed of them (taint.ts) before its row is queued. The recorder's own
+ * failures never reach the caller (report.ts: `onError`, else process warnings). The background
+ * half — writing, spooling, replaying, dead letters — is shipper.ts.
  */
 import path from 'node:path';
 import { Pool } from 'pg';

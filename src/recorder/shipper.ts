@@ -55,8 +55,10 @@ export class Shipper {
   /** Called on the caller's path: O(1) unless memory is full (then one synchronous spool write). */
   enqueue(q: Queued): void {
     if (this.closed) {
-      // After close() nothing is left to write it: straight to the spool for the next run.
+      // After close() nothing is left to write it: straight to the spool for the next run, in a
+      // segment closed at once — it has no live owner, so another recorder may adopt it any time.
       this.spillRows([q]);
+      this.spool.seal();
       return;
     }
     this.queue.push(q);
