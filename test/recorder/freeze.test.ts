@@ -88,7 +88,7 @@ it('with the server frozen by SIGSTOP, spools within the write timeout; after SI
     while (rec.stats().databaseUp && Date.now() - frozenAt < 10_000) await new Promise((r) => setTimeout(r, 20));
     const detectedMs = Date.now() - frozenAt;
     expect(rec.stats().databaseUp).toBe(false);
-    expect(detectedMs).toBeLessThan(writeTimeoutMs + 1000);
+    expect(detectedMs).toBeLessThan(writeTimeoutMs + 1500); // the write in flight times out; margin for a loaded machine
     await new Promise((r) => setTimeout(r, 3000)); // frozen for ~4 s in all, load going on
     const during = rec.stats();
     expect(during.spooled).toBeGreaterThan(1000);
