@@ -371,8 +371,7 @@ function taint(secrets: readonly string[] | undefined, request: unknown): Scrubb
 /** error_code: redacted, scrubbed, capped; a code that looks like a credential is not kept. */
 function errorCode(code: string | null | undefined, scrub: Scrubber | undefined): string | null {
   if (code === undefined || code === null) return null;
-  let c = redactString(String(code));
-  if (scrub) c = scrub(c);
+  const c = redactString(scrub ? scrub(String(code)) : String(code));
   if (looksLikeSecret(c)) return REDACTED;
   return cap(c, LIMITS.errorCode);
 }

@@ -123,7 +123,7 @@ export function redactValue(value: unknown, maskPii = false, depth = 0, seen = n
   if (value === null || value === undefined) return value ?? null;
   switch (typeof value) {
     case 'string':
-      return scrub ? scrub(redactString(value, maskPii)) : redactString(value, maskPii);
+      return redactString(scrub ? scrub(value) : value, maskPii);
     case 'number':
       return Number.isFinite(value) ? value : String(value);
     case 'boolean':
@@ -151,7 +151,7 @@ export function redactValue(value: unknown, maskPii = false, depth = 0, seen = n
     const out: Record<string, unknown> = {};
     const oauth = OAUTH_SIBLINGS.some((k) => Object.prototype.hasOwnProperty.call(obj, k));
     for (const [k, v] of Object.entries(obj)) {
-      const key = scrub ? scrub(redactString(k, maskPii)) : redactString(k, maskPii);
+      const key = redactString(scrub ? scrub(k) : k, maskPii);
       const secret = SECRET_KEY_RE.test(k) || (oauth && /^code$/i.test(k));
       out[key] = secret && v !== null && v !== undefined && v !== '' ? REDACTED : redactValue(v, maskPii, depth + 1, seen, scrub);
     }
@@ -182,8 +182,8 @@ export function payloadJson(value: unknown, opts: RedactOptions, scrub?: (s: str
 /** Error messages are free text: redacted, and capped so one huge message cannot bloat a row. */
 export function redactMessage(message: string | null | undefined, maskPii: boolean, scrub?: (s: string) => string, maxChars: number = LIMITS.errorMessage): string | null {
   if (message === null || message === undefined || message === '') return null;
-  const r = redactString(String(message), maskPii);
-  const s = scrub ? scrub(r) : r;
+  // The call's own credentials first, whole, before any rule rewrites part of one.
+  const s = redactString(scrub ? scrub(String(message)) : String(message), maskPii);
   return s.length > maxChars ? `${s.slice(0, maxChars)}… [truncated ${s.length - maxChars} chars]` : s;
 }
 

@@ -109,7 +109,7 @@ async function callsTo(p: Provider, c: Creds, capture: boolean): Promise<number>
 }
 
 it('no credential in any placement, to any of the five providers, reaches a stored column or the catalog', async () => {
-  const rounds = 6;
+  const rounds = 8;
   let calls = 0;
   const all: string[] = [];
   for (let r = 0; r < rounds; r++) {
