@@ -198,11 +198,13 @@ class RecorderImpl implements Recorder {
       if (options.request !== undefined) request = payloadJson(options.request, this.redaction, scrub);
     }
     let cleanAction = this.cleanName(action, 'action');
-    // An action holding a credential of this call is no action name; it must not reach the catalog.
+    let cleanService = this.cleanName(service, 'service');
+    // A name holding a credential of this call is no name; it must not reach the catalog.
     if (scrub && scrub(cleanAction) !== cleanAction) cleanAction = 'unknown';
+    if (scrub && scrub(cleanService) !== cleanService) cleanService = 'unknown';
     const call: Call = {
       id: uuidv7(createdAt),
-      service: this.cleanName(service, 'service'),
+      service: cleanService,
       action: cleanAction,
       createdAt,
       startMono: monotonicMs(),
