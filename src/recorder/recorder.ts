@@ -83,7 +83,8 @@ class RecorderImpl implements Recorder {
       this.pool.on('error', () => undefined); // idle clients die when the server restarts; the next write reconnects
       this.ownPool = true;
     }
-    const spoolDir = path.resolve(o.spoolDir ?? path.join(process.env.MONITOR_DATA_DIR || '.data', 'recorder-spool'));
+    // From the options only: the SDK reads none of the server's environment.
+    const spoolDir = path.resolve(o.spoolDir ?? path.join('.data', 'recorder-spool'));
     const maxSpoolBytes = o.maxSpoolBytes ?? 256 * 1024 * 1024;
     this.shipper = new Shipper(
       new PgWriter(this.pool, o.role === undefined ? 'service_role' : o.role, o.writeTimeoutMs ?? 10_000),
