@@ -127,6 +127,12 @@ describe('dashboards', () => {
     }
   });
 
+  it('tables carry no options.footer (gone from the table panel in Grafana 13.2; off by default in 11.6/12)', () => {
+    for (const { json } of dashboards) {
+      for (const p of allPanels(json).filter((x) => x.type === 'table')) expect(p.options?.footer).toBeUndefined();
+    }
+  });
+
   it('units: percent for failure rates, ms for latency, short for counts', () => {
     for (const { json } of dashboards) {
       for (const p of allPanels(json).filter((x) => x.type === 'timeseries')) {
@@ -240,6 +246,11 @@ describe('alerting', () => {
       expect(d.model.refId).toBe(d.refId);
       if (d.datasourceUid === '__expr__') {
         expect(['math', 'reduce', 'threshold']).toContain(d.model.type);
+        if (d.model.type === 'reduce') {
+          // Every query here is a table (numbers); a reduce over a number is a no-op Grafana warns about.
+          const input = r.data.find((x: any) => x.refId === d.model.expression);
+          expect(input.datasourceUid).toBe('__expr__');
+        }
         const inputs = d.model.type === 'math' ? [...d.model.expression.matchAll(/\$\{?([A-Z][A-Za-z0-9]*)\}?/g)].map((m) => m[1]) : [d.model.expression];
         for (const i of inputs) expect(refs).toContain(i);
       } else {
