@@ -3,9 +3,13 @@
  * @grafana/runtime's own setters:
  * - a BackendSrv whose `fetch` answers from the recorded API responses in fixtures/ (recorded from
  *   the real API by test/browser/api-fixtures.test.ts) and remembers every URL it was asked for;
- * - a TemplateSrv following Grafana's replace rules for `$var`, `${var}`, `${var:fmt}`, `[[var]]`:
- *   scoped vars win, multi-value and All hand the format function an array of values, All with a
- *   custom all value hands it that value (as Grafana's TemplateSrv does).
+ * - a TemplateSrv following Grafana's replace rules for `$var`, `${var}`, `${var:fmt}`, `[[var]]`
+ *   (public/app/features/templating/template_srv.ts, `replace` / `_replaceWithVariableRegex`):
+ *   scoped vars win; multi-value and All hand the format function an array of values (All = every
+ *   option, so `[]` when the variable has no options); All with a custom all value returns that
+ *   value raw — re-interpolated, never passed to the format function ("skip formatting of custom
+ *   all values"; Scenes does the same through CustomAllValue.formatter in
+ *   packages/scenes/src/variables/variants/MultiValueVariable.ts).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -120,8 +124,12 @@ export class TestTemplateSrv implements Partial<TemplateSrv> {
         value = scoped.value;
       } else if (variable) {
         const cur = variable.current;
-        const isAll = cur === '$__all' || (Array.isArray(cur) && cur.includes('$__all'));
-        value = isAll ? (variable.allValue ?? variable.options) : cur;
+        // template_srv.ts isAllValue: the value, or the first of the values, is `$__all`.
+        const isAll = cur === '$__all' || (Array.isArray(cur) && cur[0] === '$__all');
+        if (isAll && variable.allValue) {
+          return this.replace(variable.allValue);
+        }
+        value = isAll ? variable.options : cur;
       } else {
         return match;
       }
