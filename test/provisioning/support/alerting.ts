@@ -211,8 +211,13 @@ export interface EvalResult {
   error?: Error;
 }
 
-/** One evaluation of a provisioned rule at `now`, with its SQL run on `client` (already the reader role). */
-export async function evaluateRule(rule: any, client: PoolClient, now: Date): Promise<EvalResult> {
+export interface QueryTable {
+  fields: Array<{ name: string; dataTypeID: number }>;
+  rows: Array<Record<string, unknown>>;
+}
+
+/** The rule's SQL queries' results at one instant → its expressions and per-instance verdicts (pkg/services/ngalert/eval). */
+export async function evaluateData(rule: any, table: (d: any) => Promise<QueryTable> | QueryTable): Promise<EvalResult> {
   const vars = new Map<string, Value>();
   const values = new Map<string, Num[]>();
   try {
@@ -227,9 +232,7 @@ export async function evaluateRule(rule: any, client: PoolClient, now: Date): Pr
         else if (m.type === 'threshold') v = { kind: 'numbers', items: evalThreshold(m, vars.get(m.expression)!) };
         else throw new Error(`expression type ${m.type}`);
       } else {
-        const range = { from: new Date(now.getTime() - d.relativeTimeRange.from * 1000), to: new Date(now.getTime() - d.relativeTimeRange.to * 1000) };
-        const { sql } = expandAlertSql(d.model.rawSql, { range, intervalMs: d.model.intervalMs ?? 1000 });
-        const res = await client.query(sql);
+        const res = await table(d);
         v = { kind: 'numbers', items: tableToNumbers(res.fields, res.rows) };
       }
       vars.set(d.refId, v);
@@ -245,6 +248,15 @@ export async function evaluateRule(rule: any, client: PoolClient, now: Date): Pr
     ruleState: 'Ok',
     instances: cond.map((n) => ({ labels: n.labels, value: n.value, state: n.value === null ? 'NoData' : n.value !== 0 ? 'Alerting' : 'Normal' })),
   };
+}
+
+/** One evaluation of a provisioned rule at `now`, with its SQL run on `client` (already the reader role). */
+export async function evaluateRule(rule: any, client: PoolClient, now: Date): Promise<EvalResult> {
+  return evaluateData(rule, async (d) => {
+    const range = { from: new Date(now.getTime() - d.relativeTimeRange.from * 1000), to: new Date(now.getTime() - d.relativeTimeRange.to * 1000) };
+    const { sql } = expandAlertSql(d.model.rawSql, { range, intervalMs: d.model.intervalMs ?? 1000 });
+    return client.query(sql);
+  });
 }
 
 export type InstanceState = 'Normal' | 'Pending' | 'Alerting' | 'Recovering' | 'Error' | 'NoData';
