@@ -294,14 +294,14 @@ describe('alerting', () => {
     }
   });
 
-  it('burn-rate rules: 14.4x over 1 h and 5 min, 6x over 6 h and 30 min, against intmon.slo_target', () => {
+  it('burn-rate rules: 14.4x over 1 h and 10 min, 6x over 6 h and 30 min, against intmon.slo_target', () => {
     const windows = (uid: string) => {
       const r = rules.find((x) => x.uid === uid);
       const sql = r.data.filter((d: any) => d.datasourceUid !== '__expr__');
       return { ranges: sql.map((d: any) => d.relativeTimeRange.from).sort((a: number, b: number) => a - b), math: r.data.find((d: any) => d.model.type === 'math').model.expression, sql };
     };
     const fast = windows(U.alertRules.burnRateFast);
-    expect(fast.ranges).toEqual([300, 3600]);
+    expect(fast.ranges).toEqual([600, 3600]);
     expect(fast.math).toBe('($A > 14.4) && ($B > 14.4)');
     const slow = windows(U.alertRules.burnRateSlow);
     expect(slow.ranges).toEqual([1800, 21600]);
