@@ -47,8 +47,8 @@ async function resolveVariables(dashboard: any, range: { from: Date; to: Date })
 }
 
 describe.each(dashboards.map((d) => [d.title, d] as const))('%s on an empty database', (_title, dashboard) => {
-  const targets = dashboard.panels.flatMap((p: any) =>
-    (p.targets ?? []).filter((t: any) => t.datasource?.uid === U.datasources.postgres).map((t: any) => [`${p.title} (${t.refId})`, p, t] as const),
+  const targets: Array<[string, any, any]> = dashboard.panels.flatMap((p: any) =>
+    (p.targets ?? []).filter((t: any) => t.datasource?.uid === U.datasources.postgres).map((t: any) => [`${p.title} (${t.refId})`, p, t]),
   );
 
   it('every variable resolves; a multi/All variable with no options is All with no values', async () => {
