@@ -26,7 +26,7 @@ import { failuresFrame, healthFrame, logsFrame, timeseriesFrames } from './frame
 import { interpolateQuery, interpolateVariableQuery } from './interpolation';
 import { migrateQuery } from './migrate';
 import { toApiRequest } from './params';
-import { API_PREFIX, DEFAULT_QUERY, HEALTHZ_PATH, IntmonOptions, IntmonQuery, isMetric, VariableQuery } from './types';
+import { API_PREFIX, DEFAULT_QUERY, HEALTHZ_PATH, IntmonOptions, IntmonQuery, isComplete, VariableQuery } from './types';
 import { IntmonVariableSupport } from './variables';
 
 export type ServiceCatalog = ServicesResponse['services'];
@@ -43,18 +43,6 @@ export function parseVariableQuery(query: VariableQuery | string | undefined): V
     return { refId: 'variable', kind: 'actions', ...(services.length ? { services } : {}) };
   }
   return { refId: 'variable', kind: 'services' };
-}
-
-/** An interpolated query worth sending: a logs query needs an entity or a service (else it lists everyone's calls). */
-export function isComplete(q: IntmonQuery): boolean {
-  switch (q.queryType) {
-    case 'timeseries':
-      return isMetric(q.metric);
-    case 'logs':
-      return Boolean(q.entityId || q.entityType || q.services?.length);
-    default:
-      return true;
-  }
 }
 
 export class DataSource extends DataSourceApi<IntmonQuery, IntmonOptions> {
