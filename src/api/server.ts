@@ -11,11 +11,14 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
-import { Claims, createVerifier, withRoleTransaction } from './auth';
+import { Claims, createVerifier, VerifyOptions, withRoleTransaction } from './auth';
 import { API_PREFIX } from './contract';
-import { HttpError, installErrorHandling } from './errors';
+import { DatabaseState } from './db-state';
+import { clientErrorHandler, frameworkErrors, HttpError, installErrorHandling } from './errors';
+import { installRequestLog, loggerOptions, LogOptions } from './request-log';
 import { HealthThresholds, healthThresholdsFromEnv, resolveHealthThresholds } from './health-state';
 import { swaggerOptions } from './openapi';
+import { DEFAULT_CACHE_MAX_BYTES, DEFAULT_DB_TIMEOUT_MS } from '../config';
 import { cacheTtlFromEnv, ResponseCache } from './response-cache';
 import { Api, RouteContext } from './routes/context';
 import { registerHealth } from './routes/health';
@@ -36,11 +39,19 @@ export interface ServerOptions {
   jwtSecret: string;
   /** Health-state thresholds; default from MONITOR_HEALTH_* env vars, else DEFAULT_HEALTH_THRESHOLDS. */
   health?: Partial<HealthThresholds>;
-  logger?: boolean;
-  /** Cap on each SQL statement a request runs (default 15 s). */
-  statementTimeoutMs?: number;
+  /** pino logging: on (level info, JSON to stdout) unless `false`; or a level and a stream. */
+  logger?: boolean | LogOptions;
+  /**
+   * What a request may spend on the database (connect + statements; default 5000 ms): past it the
+   * caller gets a 503. Also the pool's connect timeout should be this (see createPool).
+   */
+  dbTimeoutMs?: number;
   /** How long an aggregate answer is reused for the same token and URL; 0 = off (default MONITOR_API_CACHE_MS, else 1000). */
   cacheTtlMs?: number;
+  /** Byte bound of the response cache (default DEFAULT_CACHE_MAX_BYTES). */
+  cacheMaxBytes?: number;
+  /** Token rules beyond the signature (exp cap, issuer, audience). */
+  tokens?: VerifyOptions;
 }
 
 function packageVersion(): string {
@@ -82,12 +93,25 @@ export function servedRoutes(app: FastifyInstance): Array<{ method: string; url:
   return [...(routeTables.get(app) ?? [])];
 }
 
+/** Bytes a cached answer holds: its plain and its gzipped form. */
+const bodyBytes = (v: unknown): number => {
+  const b = v as { plain?: Buffer; gzip?: Buffer };
+  return (b.plain?.length ?? 0) + (b.gzip?.length ?? 0) + 64;
+};
+
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   // Unset: the MONITOR_HEALTH_* environment variables (or the defaults).
   const health = opts.health ? resolveHealthThresholds(opts.health) : healthThresholdsFromEnv();
-  const verify = createVerifier(opts.jwtSecret);
+  const verify = createVerifier(opts.jwtSecret, opts.tokens);
+  const dbTimeoutMs = opts.dbTimeoutMs ?? DEFAULT_DB_TIMEOUT_MS;
   const app: Api = Fastify({
-    logger: opts.logger ?? false,
+    logger: loggerOptions(opts.logger),
+    // One line per request is ours (request-log.ts): fastify's two default lines carry no role or route.
+    disableRequestLogging: true,
+    // A request must have arrived well within this; answering is bounded by dbTimeoutMs.
+    requestTimeout: Math.max(10_000, 2 * dbTimeoutMs),
+    clientErrorHandler,
+    frameworkErrors,
     // Parameters are few and short; anything longer is a mistake or an attack.
     routerOptions: { maxParamLength: 200 },
     bodyLimit: 64 * 1024,
@@ -104,11 +128,20 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandling(app);
+  installRequestLog(app);
   // An idle pooled connection dies when Postgres restarts or shuts down; without a listener pg
   // re-throws that as an uncaught 'error' and the whole API exits. The next request reconnects.
-  if (opts.pool.listenerCount('error') === 0) {
-    opts.pool.on('error', (err) => app.log.warn({ err }, 'idle database connection lost'));
-  }
+  // (Checked-out connections are guarded per request in db-session.ts.)
+  const onIdleError = (err: Error) => {
+    app.log.warn({ err: { message: err.message } }, 'idle database connection lost');
+    dbState.failed(err);
+  };
+  const dbState = new DatabaseState(opts.pool, dbTimeoutMs, app.log);
+  opts.pool.on('error', onIdleError);
+  app.addHook('onClose', async () => {
+    dbState.close();
+    opts.pool.removeListener('error', onIdleError);
+  });
   const routes: Array<{ method: string; url: string }> = [];
   routeTables.set(app, routes);
   app.addHook('onRoute', (r) => {
@@ -116,9 +149,12 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   app.decorateRequest('claims', null);
   await app.register(swagger, swaggerOptions(packageVersion()));
-  registerMeta(app);
+  registerMeta(app, () => dbState.probe());
 
-  const cache = new ResponseCache(opts.cacheTtlMs ?? cacheTtlFromEnv());
+  const cache = new ResponseCache(opts.cacheTtlMs ?? cacheTtlFromEnv(), undefined, {
+    maxBytes: opts.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES,
+    sizeOf: bodyBytes,
+  });
   const ctx: RouteContext = {
     health,
     async cached(request, reply, compute) {
@@ -134,7 +170,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     },
     run(request, fn) {
       if (!request.claims) throw new HttpError(401, 'not authenticated');
-      return withRoleTransaction(opts.pool, request.claims, fn, { readOnly: true, statementTimeoutMs: opts.statementTimeoutMs });
+      return withRoleTransaction(opts.pool, request.claims, fn, { readOnly: true, timeoutMs: dbTimeoutMs }).then(
+        (out) => {
+          dbState.ok();
+          return out;
+        },
+        (err: unknown) => {
+          dbState.failed(err);
+          throw err;
+        },
+      );
     },
   };
 
