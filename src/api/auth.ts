@@ -70,6 +70,8 @@ export function createVerifier(secret: string, opts: VerifyOptions = {}): Verifi
     }
     const now = Math.floor(Date.now() / 1000);
     const exp = payload.exp as number;
+    // The skew allowance is for tokens from a clock a little ahead (iat, nbf), never past expiry.
+    if (exp <= now) throw unauthorized('token expired');
     if (typeof payload.iat === 'number' && payload.iat > now + CLOCK_SKEW_SECONDS) throw unauthorized('token issued in the future (iat)');
     if (exp - now > maxTtl || (typeof payload.iat === 'number' && exp - payload.iat > maxTtl)) {
       throw unauthorized(`token lifetime exceeds the allowed ${maxTtl} s (MONITOR_JWT_MAX_TTL)`);

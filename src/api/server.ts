@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { FastifyInstance } from 'fastify';
+import Fastify, { FastifyInstance, LogController } from 'fastify';
 import type { Pool } from 'pg';
 import { Claims, createVerifier, VerifyOptions, withRoleTransaction } from './auth';
 import { API_PREFIX } from './contract';
@@ -87,6 +87,12 @@ export function acceptsGzip(header: string | undefined): boolean {
 }
 
 const routeTables = new WeakMap<object, Array<{ method: string; url: string }>>();
+const databaseStates = new WeakMap<object, DatabaseState>();
+
+/** One readiness probe (as /readyz runs it): true when the database answered within the timeout. */
+export function probeDatabase(app: FastifyInstance): Promise<boolean> {
+  return databaseStates.get(app)?.probe() ?? Promise.resolve(false);
+}
 
 /** Every method+URL the server answers (HEAD twins excluded): what the OpenAPI document must list. */
 export function servedRoutes(app: FastifyInstance): Array<{ method: string; url: string }> {
@@ -107,7 +113,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const app: Api = Fastify({
     logger: loggerOptions(opts.logger),
     // One line per request is ours (request-log.ts): fastify's two default lines carry no role or route.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // A request must have arrived well within this; answering is bounded by dbTimeoutMs.
     requestTimeout: Math.max(10_000, 2 * dbTimeoutMs),
     clientErrorHandler,
@@ -138,6 +144,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   };
   const dbState = new DatabaseState(opts.pool, dbTimeoutMs, app.log);
   opts.pool.on('error', onIdleError);
+  databaseStates.set(app, dbState);
   app.addHook('onClose', async () => {
     dbState.close();
     opts.pool.removeListener('error', onIdleError);

@@ -28,11 +28,14 @@ describe('integration-monitor CLI', () => {
     expect(second.stdout).toMatch(/^up to date \(\d+ migrations\)$/m);
   });
 
-  it('doctor passes on a migrated database', () => {
-    const r = cli(['doctor'], { DATABASE_URL: db.url });
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('✔');
+  it('doctor passes on a migrated database as the least-privileged API role, and flags the superuser', () => {
+    const r = cli(['doctor'], { DATABASE_URL: db.apiUrl });
     expect(r.stdout).not.toContain('✘');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^✔ API role \S+ is least-privileged/m);
+    const su = cli(['doctor'], { DATABASE_URL: db.url });
+    expect(su.code).toBe(1);
+    expect(su.stdout).toMatch(/^✘ API role \S+ is least-privileged +superuser/m);
   });
 
   it.each(['migrate', 'doctor'])('%s against an unreachable server: one clear line, exit 2', async (command) => {
