@@ -6,6 +6,7 @@
 import http from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorBody } from './contract';
+import { logRequest } from './request-log';
 
 /** An error that already knows its HTTP status and, for 400s, the parameter to blame. */
 export class HttpError extends Error {
@@ -116,18 +117,22 @@ export function clientErrorHandler(err: Error & { code?: string }, socket: impor
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'malformed HTTP request'];
   const body = JSON.stringify({ error: message } satisfies ErrorBody);
+  // A HEAD request gets the headers only (node keeps the bytes it could not parse in rawPacket).
+  const head = /^HEAD /.test((err as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString('latin1') ?? '');
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
     );
   }
   socket.destroy();
 }
 
 /** Errors fastify raises before routing (bad URL encoding, over-long path parameter): same shape. */
-export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const { status, body } = toErrorResponse(err);
   void reply.code(status).type('application/json; charset=utf-8').send(body);
+  // No route, so no onResponse hook: the request's log line is written here.
+  logRequest(request, reply);
 }
 
 export function installErrorHandling(app: FastifyInstance): void {

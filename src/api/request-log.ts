@@ -3,7 +3,7 @@
  * duration and the token's role — never the token: headers are not logged, and anything shaped
  * like a JWT in the URL is masked. Levels: 5xx error (503 warn), everything else info.
  */
-import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
 
 export interface LogOptions {
   level?: string;
@@ -34,19 +34,22 @@ export function loggerOptions(opt: boolean | LogOptions | undefined): FastifySer
   };
 }
 
+/** The request's one log line. */
+export function logRequest(request: FastifyRequest, reply: FastifyReply): void {
+  const status = reply.statusCode;
+  const entry = {
+    method: request.method,
+    route: request.routeOptions?.url ?? null,
+    url: loggableUrl(request.url),
+    status,
+    duration_ms: Math.round(reply.elapsedTime * 10) / 10,
+    role: (request as { claims?: { role?: string } | null }).claims?.role ?? null,
+  };
+  if (status === 503) request.log.warn(entry, 'request');
+  else if (status >= 500) request.log.error(entry, 'request');
+  else request.log.info(entry, 'request');
+}
+
 export function installRequestLog(app: FastifyInstance): void {
-  app.addHook('onResponse', async (request, reply) => {
-    const status = reply.statusCode;
-    const entry = {
-      method: request.method,
-      route: request.routeOptions?.url ?? null,
-      url: loggableUrl(request.url),
-      status,
-      duration_ms: Math.round(reply.elapsedTime * 10) / 10,
-      role: (request as { claims?: { role?: string } | null }).claims?.role ?? null,
-    };
-    if (status === 503) request.log.warn(entry, 'request');
-    else if (status >= 500) request.log.error(entry, 'request');
-    else request.log.info(entry, 'request');
-  });
+  app.addHook('onResponse', async (request, reply) => logRequest(request, reply));
 }

@@ -14,7 +14,7 @@ import type { Pool } from 'pg';
 import { Claims, createVerifier, VerifyOptions, withRoleTransaction } from './auth';
 import { API_PREFIX } from './contract';
 import { DatabaseState } from './db-state';
-import { clientErrorHandler, frameworkErrors, HttpError, installErrorHandling } from './errors';
+import { badRequest, clientErrorHandler, frameworkErrors, HttpError, installErrorHandling } from './errors';
 import { installRequestLog, loggerOptions, LogOptions } from './request-log';
 import { HealthThresholds, healthThresholdsFromEnv, resolveHealthThresholds } from './health-state';
 import { swaggerOptions } from './openapi';
@@ -135,6 +135,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   installErrorHandling(app);
   installRequestLog(app);
+  // Ajv's type coercion turns "Infinity", "-1e999" (and so on) into ±Infinity and then skips the
+  // minimum/maximum checks for a non-finite number; no numeric parameter means that.
+  app.addHook('preHandler', async (request) => {
+    const query = request.query as Record<string, unknown> | undefined;
+    for (const [name, value] of Object.entries(query ?? {})) {
+      if (typeof value === 'number' && !Number.isFinite(value)) throw badRequest(name, 'must be a finite number');
+    }
+  });
   // An idle pooled connection dies when Postgres restarts or shuts down; without a listener pg
   // re-throws that as an uncaught 'error' and the whole API exits. The next request reconnects.
   // (Checked-out connections are guarded per request in db-session.ts.)
