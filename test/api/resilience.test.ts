@@ -157,3 +157,24 @@ it('serve started while the database is down: 503 and /readyz false, then recove
     expect(await api?.stop()).toBe(0);
   }
 }, 60_000);
+
+it('start (external DATABASE_URL) while the database is down: the API answers 503, then migrations and maintenance run when it is back', async () => {
+  await db.stop();
+  let api: ApiProcess | undefined;
+  try {
+    api = await startApiProcess('start', { ...env(), DATABASE_URL: db.url });
+    expect(api.stdout()).toMatch(/^database +does not answer .*migrations and maintenance run then/m);
+    expect((await get(`${api.url}${API_PREFIX}/services`, token)).status).toBe(503);
+    expect((await get(`${api.url}/readyz`)).status).toBe(503);
+    await db.start();
+    const back = Date.now();
+    while (!/^scheduler /m.test(api.stdout()) && Date.now() - back < 10_000) await sleep(100);
+    expect(api.stdout()).toMatch(/^schema +up to date/m);
+    expect(api.stdout()).toMatch(/^scheduler in-process/m);
+    expect((await get(`${api.url}${API_PREFIX}/services`, token)).status).toBe(200);
+    expect(api.alive()).toBe(true);
+  } finally {
+    if (db.pid() === undefined) await db.start();
+    expect(await api?.stop()).toBe(0);
+  }
+}, 60_000);
