@@ -1,4 +1,6 @@
+import { Client } from 'pg';
 import { runDoctor } from '../../src/cli/doctor';
+import { readTestEnv } from '../setup/test-env';
 import net from 'node:net';
 import { createTestDatabase } from '../helpers/db';
 
@@ -121,8 +123,6 @@ describe('the API role check', () => {
     } finally {
       await db.drop();
       await db.pool.end().catch(() => undefined);
-      const { Client } = await import('pg');
-      const { readTestEnv } = await import('../setup/test-env');
       const c = new Client({ connectionString: readTestEnv().adminUrl });
       await c.connect();
       await c.query(`DROP ROLE IF EXISTS ${heir}`);
