@@ -98,10 +98,11 @@ export async function withRoleTransaction<T>(pool: Pool, claims: Claims, fn: (db
   // Re-checked here because this is the one place a value is spliced into SQL text.
   if (!isRole(claims.role)) throw new HttpError(403, 'unknown role');
   const budget = Math.max(1, Math.floor(opts.timeoutMs ?? 5000));
-  // The server cancels a slow statement a little before the client-side deadline, so a merely slow
-  // query ends as Postgres' own cancel (and the connection is kept); the deadline is for silence.
-  const statementTimeout = Math.max(1, Math.floor(budget * 0.9));
-  return withClient(pool, budget, async (client, discard) => {
+  return withClient(pool, budget, async (client, discard, remainingMs) => {
+    // The server cancels a slow statement a little before the client-side deadline (what connecting
+    // took is already spent), so a merely slow query ends as Postgres' own cancel and the
+    // connection is kept; the deadline is for a server that does not answer at all.
+    const statementTimeout = Math.max(1, Math.floor(remainingMs() * 0.8));
     // One round trip: the role is from the allow-list above and the timeout is an integer.
     await client.query(`BEGIN${opts.readOnly === false ? '' : ' READ ONLY'}; SET LOCAL ROLE ${claims.role}; SET LOCAL statement_timeout = ${statementTimeout}`);
     try {

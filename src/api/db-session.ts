@@ -18,9 +18,15 @@ export class DatabaseTimeout extends HttpError {
 
 /**
  * Runs `fn` with a pooled client. `discard(err)` marks the client unusable (it is closed, not
- * reused). Rejects with DatabaseTimeout (503) when the deadline passes first.
+ * reused); `remainingMs()` is what is left of the budget. Rejects with DatabaseTimeout (503) when
+ * the deadline passes first.
  */
-export function withClient<T>(pool: Pool, timeoutMs: number, fn: (client: PoolClient, discard: (err: Error) => void) => Promise<T>): Promise<T> {
+export function withClient<T>(
+  pool: Pool,
+  timeoutMs: number,
+  fn: (client: PoolClient, discard: (err: Error) => void, remainingMs: () => number) => Promise<T>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
   let client: PoolClient | undefined;
   let broken: Error | undefined;
   let released = false;
@@ -41,9 +47,13 @@ export function withClient<T>(pool: Pool, timeoutMs: number, fn: (client: PoolCl
     client = c;
     c.on('error', onError);
     if (gaveUp) throw new DatabaseTimeout(timeoutMs);
-    return fn(c, (err) => {
-      broken ??= err;
-    });
+    return fn(
+      c,
+      (err) => {
+        broken ??= err;
+      },
+      () => deadline - Date.now(),
+    );
   })();
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {

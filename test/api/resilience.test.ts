@@ -131,6 +131,11 @@ describe('serve against a database that goes away', () => {
     expect(events.filter((e) => e === 'database_lost').length).toBeGreaterThanOrEqual(4);
     expect(events.filter((e) => e === 'database_recovered').length).toBeGreaterThanOrEqual(4);
     expect(events.filter((e) => e === 'database_lost').length).toBeLessThan(20);
+    // Each 503 has its request line (at warn), and the token is nowhere in the log.
+    const unavailable = api.logs().filter((l) => l.msg === 'request' && l.status === 503 && l.route !== '/readyz');
+    expect(unavailable.length).toBeGreaterThan(10);
+    expect(unavailable.every((l) => l.level === 40 && typeof l.duration_ms === 'number' && l.role === 'authenticated')).toBe(true);
+    expect(api.stdout()).not.toContain(token.split('.')[2]);
   }, 90_000);
 });
 
