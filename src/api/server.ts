@@ -153,10 +153,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const dbState = new DatabaseState(opts.pool, dbTimeoutMs, app.log);
   opts.pool.on('error', onIdleError);
   databaseStates.set(app, dbState);
-  app.addHook('onClose', async () => {
-    dbState.close();
-    opts.pool.removeListener('error', onIdleError);
-  });
+  // The listener stays after close: the pool may outlive the server by a moment while shutting down.
+  app.addHook('onClose', async () => dbState.close());
   const routes: Array<{ method: string; url: string }> = [];
   routeTables.set(app, routes);
   app.addHook('onRoute', (r) => {
