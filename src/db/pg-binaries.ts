@@ -6,7 +6,6 @@
  * root-owned, world-readable place.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -95,8 +94,8 @@ function canRun(file: string, user: OsUser): boolean {
 export function usableBinaries(user: OsUser | undefined, log: (line: string) => void = () => undefined): Binaries {
   const packaged = packagedBinaries();
   if (!user || canRun(packaged.postgres, user)) return packaged;
-  const digest = crypto.createHash('sha256').update(packaged.home).digest('hex').slice(0, 8);
-  const home = path.join(ROOT_RUNTIME_DIR, `postgresql-${packaged.version}-${digest}`);
+  // One copy per package version, shared by every clone (the same version ships the same binaries).
+  const home = path.join(ROOT_RUNTIME_DIR, `postgresql-${packaged.version}`);
   const at = (h: string): Binaries => ({ home: h, postgres: path.join(h, 'bin', 'postgres'), initdb: path.join(h, 'bin', 'initdb'), version: packaged.version });
   if (fs.existsSync(path.join(home, '.complete')) && canRun(at(home).postgres, user)) return at(home);
   try {
