@@ -365,3 +365,8 @@ export async function queryServices(db: ClientBase): Promise<ServicesResponse['s
   );
   return rows.map((r) => ({ service_name: r.service_name as string, actions: r.actions as string[] }));
 }
+
+/** Readiness: the database answers a statement (no table, no role: any login may run it). */
+export async function pingDatabase(db: ClientBase): Promise<void> {
+  await db.query('SELECT 1');
+}

@@ -51,7 +51,7 @@ describe('served OpenAPI document', () => {
 
   it('documents bearer auth and the error responses on every data route, and each parameter with a schema', () => {
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
-    const data = Object.entries(doc.paths).filter(([p]) => !/openapi\.json$|healthz$/.test(p));
+    const data = Object.entries(doc.paths).filter(([p]) => !/openapi\.json$|healthz$|readyz$/.test(p));
     expect(data.length).toBe(7);
     for (const [p, ops] of data) {
       const op = ops.get;
