@@ -11,7 +11,7 @@ const root = __dirname;
 const pluginJson = require('./plugin.json');
 const pkg = require('./package.json');
 
-/** Modules Grafana hands to plugins (create-plugin's list, with the React 19 jsx runtimes). */
+/** Modules Grafana hands to plugins (create-plugin's list; the jsx runtimes only from Grafana 12.3, so the build does not use them). */
 const EXTERNALS = [
   'lodash',
   'jquery',
@@ -61,8 +61,10 @@ const SWC_RULE = {
       jsc: {
         target: 'es2020',
         parser: { syntax: 'typescript', tsx: true, decorators: false, dynamicImport: true },
-        // Automatic runtime: react/jsx-runtime is external, so the host's React 19 is used.
-        transform: { react: { runtime: 'automatic' } },
+        // Classic runtime (React.createElement): Grafana shares `react` with plugins in every
+        // version, `react/jsx-runtime` only from 12.3, so an automatic-runtime bundle would not
+        // load in Grafana 11.6-12.2. createElement is the same API in React 18 and 19.
+        transform: { react: { runtime: 'classic' } },
       },
     },
   },

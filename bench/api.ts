@@ -42,6 +42,8 @@ const TARGET_P99_MS = 50;
 const ENDPOINTS = [
   { name: 'GET /health', path: `${API_PREFIX}/health` },
   { name: 'GET /stats', path: `${API_PREFIX}/stats` },
+  // Days of a UTC+5 zone (migration 009: composed from hour rollups), beside UTC's above.
+  { name: 'GET /stats?tz=Asia/Almaty', path: `${API_PREFIX}/stats?tz=Asia/Almaty` },
 ];
 
 export async function run(ctx: BenchContext & { benchDbUrl: string }): Promise<BenchRow[]> {

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Client, ClientBase } from 'pg';
 import { dbTimer } from './db-time';
-import { ALL_VALUE, expandPanelSql, panelInterval, type TemplateVariable, type TimeRange } from './grafana-macros';
+import { afterOptions, ALL_VALUE, expandPanelSql, panelInterval, type TemplateVariable, type TimeRange } from './grafana-macros';
 import { SEED_DASHBOARD } from './seed-dashboard';
 import { ms, pct, round } from './stats';
 import type { BenchRow } from './types';
@@ -38,7 +38,7 @@ export interface DashboardQuerySpec {
   /** The panel's min interval (query options), else the data source's timeInterval. */
   interval?: string;
   /** For variables: its name, multi/includeAll flags, so later queries see it. */
-  variable?: { name: string; multi?: boolean; includeAll?: boolean };
+  variable?: { name: string; multi?: boolean; includeAll?: boolean; saved?: string | string[] };
 }
 
 export interface DashboardSpec {
@@ -46,6 +46,8 @@ export interface DashboardSpec {
   title: string;
   /** Variables whose values are typed in (textbox), set by the bench. */
   textboxes: string[];
+  /** Constant variables (e.g. the dashboards' time zone `tz`) with their provisioned value. */
+  constants?: Record<string, string>;
   queries: DashboardQuerySpec[];
   /** The seed's hand-made dashboard (compared against, not a target). */
   baseline?: boolean;
@@ -79,7 +81,7 @@ export function provisionedDashboards(root: string): DashboardSpec[] {
       for (const v of vars) {
         if (v.type !== 'query' || !isPg(v)) continue;
         const rawSql = typeof v.query === 'string' ? v.query : v.query?.rawSql;
-        queries.push({ title: `$${v.name}`, kind: 'variable', rawSql, variable: { name: v.name, multi: v.multi, includeAll: v.includeAll } });
+        queries.push({ title: `$${v.name}`, kind: 'variable', rawSql, variable: { name: v.name, multi: v.multi, includeAll: v.includeAll, saved: v.current?.value } });
       }
       for (const a of d.annotations?.list ?? []) {
         if (isPg(a) && a.target?.rawSql) queries.push({ title: `annotation: ${a.name}`, kind: 'annotation', rawSql: a.target.rawSql, interval: ds.timeInterval });
@@ -90,7 +92,8 @@ export function provisionedDashboards(root: string): DashboardSpec[] {
           queries.push({ title: p.title, kind: 'panel', rawSql: t.rawSql, maxDataPoints: p.maxDataPoints, interval: p.interval || ds.timeInterval });
         }
       }
-      return { uid: d.uid, title: d.title, textboxes: vars.filter((v: { type: string }) => v.type === 'textbox').map((v: { name: string }) => v.name), queries };
+      const constants = Object.fromEntries(vars.filter((v: { type: string }) => v.type === 'constant').map((v: { name: string; query: string }) => [v.name, String(v.query)]));
+      return { uid: d.uid, title: d.title, textboxes: vars.filter((v: { type: string }) => v.type === 'textbox').map((v: { name: string }) => v.name), constants, queries };
     });
 }
 
@@ -126,7 +129,10 @@ export async function asReader<T>(c: ClientBase, fn: () => Promise<T>): Promise<
  * variable refresh does), All selected, their answers the options later queries expand with.
  */
 export async function expandDashboard(c: ClientBase, d: DashboardSpec, range: TimeRange, textboxes: Record<string, string>): Promise<Array<{ q: DashboardQuerySpec; sql: string; intervalMs: number }>> {
-  const variables: TemplateVariable[] = d.textboxes.map((name) => ({ name, current: textboxes[name] ?? '' }));
+  const variables: TemplateVariable[] = [
+    ...Object.entries(d.constants ?? {}).map(([name, current]) => ({ name, current })),
+    ...d.textboxes.map((name) => ({ name, current: textboxes[name] ?? '' })),
+  ];
   const out: Array<{ q: DashboardQuerySpec; sql: string; intervalMs: number }> = [];
   for (const q of d.queries) {
     const intervalMs = intervalFor(q, range);
@@ -135,7 +141,9 @@ export async function expandDashboard(c: ClientBase, d: DashboardSpec, range: Ti
     if (q.variable) {
       const { rows } = await c.query(sql);
       const options = rows.map((r) => String(Object.values(r)[0]));
-      variables.push({ ...q.variable, options, current: q.variable.includeAll ? ALL_VALUE : q.variable.multi ? options : (options[0] ?? '') });
+      // The dashboard's saved value (All on ours), then Grafana's own rule for it once the options are known.
+      const { name, multi, includeAll, saved } = q.variable;
+      variables.push(afterOptions({ name, multi, includeAll, current: saved ?? (includeAll ? ALL_VALUE : '') }, options));
     }
   }
   return out;

@@ -225,15 +225,40 @@ export function interpolateTemplateVariables(sql: string, ctx: QueryContext): st
     const variable = vars.get(name);
     if (!variable) return match; // templateSrv leaves unknown names (and every macro) untouched
     let value: string | string[] = variable.current;
-    const isAll = value === ALL_VALUE || (Array.isArray(value) && value.length === 1 && value[0] === ALL_VALUE);
+    // MultiValueVariable.hasAllValue (grafana/scenes packages/scenes/src/variables/variants/MultiValueVariable.ts).
+    const isAll = value === ALL_VALUE || (Array.isArray(value) && value[0] === ALL_VALUE);
     if (isAll) {
-      // A custom all value goes in unformatted; otherwise All means every option.
-      if (variable.allValue !== undefined) return variable.allValue;
+      // A (truthy) custom all value goes in unformatted — CustomAllValue.formatter in Scenes, and
+      // "skip formatting of custom all values" in public/app/features/templating/template_srv.ts —
+      // otherwise All means every option: with zero options that is [], which the SQL data source
+      // joins to an empty string.
+      if (variable.allValue) return variable.allValue;
       value = variable.options ?? [];
     }
     if (Array.isArray(value) && value.length === 1 && !variable.multi && !isAll) value = value[0];
     return fmt ? applyFormat(value, fmt) : sqlInterpolateVariable(value, variable);
   });
+}
+
+/**
+ * A query variable's value once its query has answered `options`, as Grafana 11.6–13 (Scenes)
+ * decides it: MultiValueVariable.getStateUpdateGivenNewOptions in grafana/scenes
+ * (packages/scenes/src/variables/variants/MultiValueVariable.ts). Zero options: All when the
+ * variable includes All (`$__all`, which then expands to no values), else `[]` (multi) or `''`.
+ * Otherwise a saved All stays All, saved values still offered stay, and anything else falls back
+ * to the first option.
+ */
+export function afterOptions(v: Omit<TemplateVariable, 'options'>, options: string[]): TemplateVariable {
+  const saved = v.current;
+  const hasAll = saved === ALL_VALUE || (Array.isArray(saved) && saved[0] === ALL_VALUE);
+  let current: string | string[];
+  if (options.length === 0) current = v.includeAll ? ALL_VALUE : v.multi ? [] : '';
+  else if (hasAll) current = v.includeAll ? saved : v.multi ? [options[0]] : options[0];
+  else if (v.multi) {
+    const valid = (Array.isArray(saved) ? saved : [saved]).filter((x) => options.includes(x));
+    current = valid.length ? valid : [options[0]];
+  } else current = options.includes(saved as string) ? saved : options[0];
+  return { ...v, options, current };
 }
 
 // ---- stage 2: sqleng global interpolation ------------------------------------------------------

@@ -24,7 +24,7 @@ import { run as runApi } from './api';
 import { COLUMNS, generateSql, ROLLUP_BACKFILL_SQL, STAGING_TABLE } from './data';
 import { dbTimer } from './db-time';
 import { benchDashboards, benchFloors, dashboardRows, dashboardsMarkdown, floorsMarkdown, type PanelResult } from './dashboards';
-import { dashboardQueries } from './queries';
+import { dashboardQueries, zoneQueries } from './queries';
 import { run as runRecorder } from './recorder';
 import { SEED_SCHEMA_SQL } from './seed-schema';
 import { human, ms, pct, round } from './stats';
@@ -233,6 +233,59 @@ async function queries(c: Client, size: number): Promise<BenchRow[]> {
     const db = row(`${q.name} ${tag}, in the database`, 'ms p95 db', seedDb, oursDb);
     log(`[${tag}] ${q.name}: client p95 seed ${client.seed} / ours ${client.ours} ms (×${client.ratio}); db p95 seed ${db.seed} / ours ${db.ours} ms (×${db.ratio})`);
     out.push(client, db);
+  }
+  out.push(...(await zoneRows(c, tag, dbRuns)));
+  return out;
+}
+
+/** In a transaction with the session's TimeZone set to `zone`; ours as `authenticated`, the seed's as is. */
+async function inZone<T>(c: Client, zone: string, ours: boolean, fn: () => Promise<T>): Promise<T> {
+  const body = async () => {
+    await c.query(`SELECT set_config('TimeZone', $1, true)`, [zone]);
+    return fn();
+  };
+  if (ours) return asAuthenticated(c, body);
+  await c.query('BEGIN');
+  try {
+    return await body();
+  } finally {
+    await c.query('ROLLBACK');
+  }
+}
+
+/**
+ * The views and /stats in other zones than UTC (migration 009), each beside the same query in UTC
+ * (target: at most 2× the UTC time) and the seed's view in that zone.
+ */
+async function zoneRows(c: Client, tag: string, dbRuns: (fn: (x: ClientBase) => Promise<unknown>, maxRuns: number, budgetMs: number) => Promise<number[]>): Promise<BenchRow[]> {
+  const out: BenchRow[] = [];
+  const time = async (zone: string, fn: (x: ClientBase) => Promise<unknown>, runs: number, budget: number, ours = true) =>
+    inZone(c, zone, ours, async () => {
+      await fn(c);
+      await fn(c);
+      return { client: await timeRuns(() => fn(c), runs, budget), db: await dbRuns(fn, runs, budget) };
+    });
+  for (const q of zoneQueries()) {
+    const utc = await time('UTC', (x) => q.ours(x, 'UTC'), OURS_RUNS, 60_000);
+    for (const zone of ['Asia/Almaty', 'Asia/Kolkata']) {
+      const ours = await time(zone, (x) => q.ours(x, zone), OURS_RUNS, 60_000);
+      const seed = q.seed ? await time(zone, q.seed, SEED_MAX_RUNS, SEED_BUDGET_MS, false) : undefined;
+      for (const [kind, unit] of [['client', 'ms p95'], ['db', 'ms p95 db']] as const) {
+        const z = pct(ours[kind], 0.95);
+        const u = pct(utc[kind], 0.95);
+        const sd = seed ? pct(seed[kind], 0.95) : undefined;
+        const row: BenchRow = {
+          section: 'queries',
+          name: `${q.name} in ${zone} ${tag}${kind === 'db' ? ', in the database' : ''}`,
+          ...(sd !== undefined ? { seed: round(sd), ratio: round(sd / z) } : {}),
+          ours: round(z),
+          unit,
+          note: `UTC ${round(u)} ms → ${round(z / u)}× UTC (target ≤ 2×); p50 ${round(pct(ours[kind], 0.5))} ms`,
+        };
+        log(`[${tag}] ${row.name}: ${row.ours} ms, ${row.note}`);
+        out.push(row);
+      }
+    }
   }
   return out;
 }

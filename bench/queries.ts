@@ -4,7 +4,7 @@
  * `authenticated` so RLS is part of the cost, exactly as the API runs them).
  */
 import type { ClientBase } from 'pg';
-import { queryFailures, queryHealth, queryLogs, queryTimeseries } from '../src/api/queries';
+import { queryFailures, queryHealth, queryLogs, queryStats, queryTimeseries } from '../src/api/queries';
 
 export interface DashboardQuery {
   name: string;
@@ -79,6 +79,32 @@ export function dashboardQueries(entity: { type: string; id: string }): Dashboar
       seed: (c) =>
         c.query(`SELECT * FROM seed.integration_logs WHERE related_entity_type = $1 AND related_entity_id = $2 ORDER BY created_at DESC LIMIT 100`, [entity.type, entity.id]),
       ours: (c) => queryLogs(c, { limit: 100, filters: {}, entityType: entity.type, entityId: entity.id }),
+    },
+  ];
+}
+
+/** Queries whose buckets follow a time zone: ours given the zone (the views read the session's). */
+export interface ZoneQuery {
+  name: string;
+  seed?: (c: ClientBase) => Promise<unknown>;
+  ours: (c: ClientBase, zone: string) => Promise<unknown>;
+}
+
+export function zoneQueries(): ZoneQuery[] {
+  return [
+    {
+      name: 'hourly view (24 h)',
+      seed: (c) => c.query('SELECT * FROM seed.integration_stats_hourly'),
+      ours: (c) => c.query('SELECT * FROM integration_stats_hourly'),
+    },
+    {
+      name: 'daily view (30 d)',
+      seed: (c) => c.query('SELECT * FROM seed.integration_stats_daily ORDER BY day DESC'),
+      ours: (c) => c.query('SELECT * FROM integration_stats_daily ORDER BY day DESC'),
+    },
+    {
+      name: '/stats query (30 d, day)',
+      ours: (c, zone) => queryStats(c, { from: new Date(Date.now() - 30 * DAY), to: new Date(), interval: 'day', timeZone: zone, filters: {} }),
     },
   ];
 }

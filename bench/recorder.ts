@@ -18,8 +18,9 @@ import { migrate } from '../src/db/migrate';
 import { createRecorder } from '../src/recorder/recorder';
 import type { BenchContext, BenchRow } from './types';
 
-const INGEST_ROWS = 300_000;
-const OVERHEAD_CALLS = 200_000;
+// Sizes can be lowered for a quick run (BENCH_RECORDER_ROWS, BENCH_RECORDER_CALLS).
+const INGEST_ROWS = Number(process.env.BENCH_RECORDER_ROWS ?? 300_000);
+const OVERHEAD_CALLS = Number(process.env.BENCH_RECORDER_CALLS ?? 200_000);
 const SEED_CALLS = 5_000;
 
 const RLS_WRITER = 'intmon_bench_rls_writer';

@@ -6,6 +6,7 @@
  */
 import { errors as joseErrors, jwtVerify, JWTPayload } from 'jose';
 import type { Pool, PoolClient } from 'pg';
+import { withClient } from './db-session';
 import { HttpError } from './errors';
 import { JwksUnavailableError } from './jwks';
 import { TokenKeys, tokenKeys } from './token-keys';
@@ -24,24 +25,60 @@ const unauthorized = (message: string) => new HttpError(401, message);
 
 export type Verifier = (authorization: string | undefined) => Promise<Claims>;
 
+/** What a token must satisfy beyond its signature (see TokenRules in ../config). */
+export interface VerifyOptions {
+  /** Longest accepted lifetime in seconds (exp − iat, and exp − now); default one year. */
+  maxTtlSeconds?: number;
+  issuer?: string;
+  audience?: string;
+}
+
+/** Clocks disagree a little; an iat/nbf further in the future than this is refused. */
+export const CLOCK_SKEW_SECONDS = 60;
+const YEAR_SECONDS = 31_557_600;
+
 /**
  * Checks `Authorization: Bearer <jwt>`; 401 for anything not a valid, current token, 403 for a role
  * we do not know, 503 when the JWKS its key would come from cannot be fetched. `keys`: an HS256
- * secret, or tokenKeys() for a JWKS (and a secret).
+ * secret, or tokenKeys() for a JWKS (and a secret). A token must carry `exp`, may not live longer
+ * than `maxTtlSeconds`, may not be issued (iat) or become valid (nbf) more than CLOCK_SKEW_SECONDS
+ * from now, and must name the configured issuer and audience when those are set.
  */
-export function createVerifier(keys: string | TokenKeys): Verifier {
+export function createVerifier(keys: string | TokenKeys, opts: VerifyOptions = {}): Verifier {
   const { key, algorithms } = typeof keys === 'string' ? tokenKeys({ secret: keys }) : keys;
+  const maxTtl = opts.maxTtlSeconds ?? YEAR_SECONDS;
   return async (authorization) => {
     if (!authorization) throw unauthorized('missing Authorization: Bearer <token>');
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization.trim());
     if (!match) throw unauthorized('Authorization must be "Bearer <JWT>"');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(match[1], key, { algorithms }));
+      ({ payload } = await jwtVerify(match[1], key, {
+        algorithms,
+        requiredClaims: ['exp'],
+        clockTolerance: CLOCK_SKEW_SECONDS,
+        ...(opts.issuer ? { issuer: opts.issuer } : {}),
+        ...(opts.audience ? { audience: opts.audience } : {}),
+      }));
     } catch (err) {
       if (err instanceof JwksUnavailableError) throw new HttpError(503, 'token signing keys are unavailable; try again shortly');
       if (err instanceof joseErrors.JWTExpired) throw unauthorized('token expired');
+      if (err instanceof joseErrors.JWTClaimValidationFailed) {
+        const claim = err.claim;
+        if (claim === 'exp') throw unauthorized('token has no exp (expiry); every token must expire');
+        if (claim === 'nbf') throw unauthorized('token not valid yet (nbf is in the future)');
+        if (claim === 'iss') throw unauthorized('token issuer not accepted');
+        if (claim === 'aud') throw unauthorized('token audience not accepted');
+      }
       throw unauthorized('invalid token');
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const exp = payload.exp as number;
+    // The skew allowance is for tokens from a clock a little ahead (iat, nbf), never past expiry.
+    if (exp <= now) throw unauthorized('token expired');
+    if (typeof payload.iat === 'number' && payload.iat > now + CLOCK_SKEW_SECONDS) throw unauthorized('token issued in the future (iat)');
+    if (exp - now > maxTtl || (typeof payload.iat === 'number' && exp - payload.iat > maxTtl)) {
+      throw unauthorized(`token lifetime exceeds the allowed ${maxTtl} s (MONITOR_JWT_MAX_TTL)`);
     }
     // Supabase/PostgREST treat a token without a role as the anonymous role.
     const role = payload.role ?? 'anon';
@@ -52,34 +89,34 @@ export function createVerifier(keys: string | TokenKeys): Verifier {
 
 export interface TransactionOptions {
   readOnly?: boolean;
-  /** Per-statement cap, so one pathological query cannot hold a pool connection for long. */
-  statementTimeoutMs?: number;
+  /** Budget of the whole transaction (connect + statements), after which the caller gets a 503; default 5 s. */
+  timeoutMs?: number;
 }
 
 /**
  * Runs `fn` in one transaction as the caller: claims in `request.jwt.claims` (transaction-local)
  * and `SET LOCAL ROLE`. Commits on success, rolls back on error; a connection that fails to roll
- * back is discarded rather than returned to the pool in an unknown state.
+ * back, errors, or outlives the budget is discarded rather than returned to the pool.
  */
 export async function withRoleTransaction<T>(pool: Pool, claims: Claims, fn: (db: PoolClient) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
   // Re-checked here because this is the one place a value is spliced into SQL text.
   if (!isRole(claims.role)) throw new HttpError(403, 'unknown role');
-  const timeout = Math.max(1, Math.floor(opts.statementTimeoutMs ?? 15_000));
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
+  const budget = Math.max(1, Math.floor(opts.timeoutMs ?? 5000));
+  return withClient(pool, budget, async (client, discard, remainingMs) => {
+    // The server cancels a slow statement a little before the client-side deadline (what connecting
+    // took is already spent), so a merely slow query ends as Postgres' own cancel and the
+    // connection is kept; the deadline is for a server that does not answer at all.
+    const statementTimeout = Math.max(1, Math.floor(remainingMs() * 0.8));
     // One round trip: the role is from the allow-list above and the timeout is an integer.
-    await client.query(`BEGIN${opts.readOnly === false ? '' : ' READ ONLY'}; SET LOCAL ROLE ${claims.role}; SET LOCAL statement_timeout = ${timeout}`);
-    await client.query("SELECT set_config('request.jwt.claims', $1, true)", [JSON.stringify(claims)]);
-    const out = await fn(client);
-    await client.query('COMMIT');
-    return out;
-  } catch (err) {
-    await client.query('ROLLBACK').catch((e: Error) => {
-      broken = e;
-    });
-    throw err;
-  } finally {
-    client.release(broken);
-  }
+    await client.query(`BEGIN${opts.readOnly === false ? '' : ' READ ONLY'}; SET LOCAL ROLE ${claims.role}; SET LOCAL statement_timeout = ${statementTimeout}`);
+    try {
+      await client.query("SELECT set_config('request.jwt.claims', $1, true)", [JSON.stringify(claims)]);
+      const out = await fn(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(discard);
+      throw err;
+    }
+  });
 }

@@ -24,6 +24,11 @@ const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.
 const Timestamp = Type.String({ format: 'date-time', maxLength: 40, description: 'RFC 3339 timestamp' });
 const NameList = Type.Union([Name, Type.Array(Name, { maxItems: 50 })], { description: 'one value, or the parameter repeated' });
 const StatusEnum = Type.Union(STATUSES.map((s) => Type.Literal(s)));
+const TimeZone = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: 'IANA time zone whose hours and days the buckets are, e.g. Asia/Almaty; default MONITOR_TIMEZONE (UTC)',
+});
 
 // ---- requests ---------------------------------------------------------------------------------
 
@@ -35,6 +40,7 @@ export const StatsQuery = Type.Object(
     action: Type.Optional(NameList),
     status: Type.Optional(Type.Union([StatusEnum, Type.Array(StatusEnum, { maxItems: 4 })])),
     interval: Type.Optional(Type.Union(INTERVALS.map((i) => Type.Literal(i)), { default: 'day' })),
+    tz: Type.Optional(TimeZone),
   },
   { additionalProperties: false },
 );
@@ -73,6 +79,7 @@ export const TimeseriesQuery = Type.Object(
     service: Type.Optional(NameList),
     action: Type.Optional(NameList),
     status: Type.Optional(Type.Union([StatusEnum, Type.Array(StatusEnum, { maxItems: 4 })])),
+    tz: Type.Optional(TimeZone),
   },
   { additionalProperties: false },
 );
@@ -101,7 +108,7 @@ export const StatsRow = Type.Object({
   service_name: Type.String(),
   action: Type.String(),
   status: Type.String(),
-  bucket: Type.String({ format: 'date-time', description: 'start of the hour or day' }),
+  bucket: Type.String({ format: 'date-time', description: 'start of the hour or day in `tz`, as a UTC instant' }),
   count: Type.Integer(),
   avg_duration_ms: Nullable(Type.Number()),
   min_duration_ms: Nullable(Type.Number()),
@@ -111,7 +118,13 @@ export const StatsRow = Type.Object({
   failure_rate_percent: Type.Number(),
 });
 export type StatsRow = Static<typeof StatsRow>;
-export const StatsResponse = Type.Object({ from: Type.String(), to: Type.String(), interval: Type.String(), rows: Type.Array(StatsRow) });
+export const StatsResponse = Type.Object({
+  from: Type.String(),
+  to: Type.String(),
+  interval: Type.String(),
+  tz: Type.String({ description: 'the time zone whose hours or days the buckets are' }),
+  rows: Type.Array(StatsRow),
+});
 export type StatsResponse = Static<typeof StatsResponse>;
 
 export const LogRecord = Type.Object({
@@ -162,7 +175,8 @@ export type TimeseriesSeries = Static<typeof TimeseriesSeries>;
 export const TimeseriesResponse = Type.Object({
   metric: Type.String(),
   unit: Type.Union([Type.Literal('short'), Type.Literal('percent'), Type.Literal('ms')]),
-  interval_ms: Type.Integer(),
+  interval_ms: Type.Integer({ description: 'nominal bucket width; a day bucket of a DST change is 23 or 25 hours long' }),
+  tz: Type.String({ description: 'the time zone whose wall clock the buckets follow' }),
   from: Type.String(),
   to: Type.String(),
   series: Type.Array(TimeseriesSeries),

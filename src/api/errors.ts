@@ -3,8 +3,10 @@
  * cursors, impossible ranges, Postgres data exceptions caused by a value) are 4xx naming the
  * offending parameter; only our own faults are 5xx, and those never echo internals.
  */
+import http from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorBody } from './contract';
+import { logRequest } from './request-log';
 
 /** An error that already knows its HTTP status and, for 400s, the parameter to blame. */
 export class HttpError extends Error {
@@ -68,7 +70,17 @@ function fromPostgres(err: { code?: unknown }): { status: number; body: ErrorBod
   return undefined;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND']);
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+const UNAVAILABLE = 'the database is unavailable; try again shortly';
+
+/** Whether `err` says the database cannot be reached or stopped answering (as opposed to a slow or refused query). */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown; name?: unknown };
+  if (e?.name === 'DatabaseTimeout') return true;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  if (NETWORK_CODES.has(code) || code.startsWith('08') || code.startsWith('53') || code.startsWith('57P')) return true;
+  return /timeout exceeded when trying to connect|Connection terminated|connection ended|Client has encountered a connection error/i.test(String(e?.message ?? ''));
+}
 
 export function toErrorResponse(err: FastifyError & { code?: unknown }): { status: number; body: ErrorBody } {
   if (err instanceof HttpError) {
@@ -80,24 +92,56 @@ export function toErrorResponse(err: FastifyError & { code?: unknown }): { statu
   }
   const pg = fromPostgres(err);
   if (pg) return pg;
-  if (typeof err.code === 'string' && NETWORK_CODES.has(err.code)) {
-    return { status: 503, body: { error: 'the database is unavailable; try again shortly' } };
-  }
-  if (/timeout exceeded when trying to connect|Connection terminated/i.test(err.message ?? '')) {
-    return { status: 503, body: { error: 'the database is unavailable; try again shortly' } };
-  }
+  if (isDatabaseUnavailable(err)) return { status: 503, body: { error: UNAVAILABLE } };
   // fastify's own client errors (bad content type, body too large, malformed JSON, bad URL …).
   const status = err.statusCode;
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return { status: 414, body: { error: 'a path parameter is too long' } };
+  if (err.code === 'FST_ERR_BAD_URL') return { status: 400, body: { error: 'the URL is not valid (bad percent-encoding)' } };
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return { status, body: { error: (err.message || 'bad request').slice(0, 300) } };
   }
   return { status: 500, body: { error: 'internal error' } };
 }
 
+const CLIENT_ERRORS: Record<string, [number, string]> = {
+  HPE_HEADER_OVERFLOW: [431, 'request headers (or the URL) too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'the request was not received in time'],
+};
+
+/**
+ * Requests node's HTTP parser rejects before fastify sees them (headers or URL over the size
+ * limit, a request that takes too long to arrive, malformed HTTP): answered in the same `{error}`
+ * shape as everything else, then the connection is closed, as node itself would.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: import('node:net').Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, message] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'malformed HTTP request'];
+  const body = JSON.stringify({ error: message } satisfies ErrorBody);
+  // A HEAD request gets the headers only (node keeps the bytes it could not parse in rawPacket).
+  const head = /^HEAD /.test((err as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString('latin1') ?? '');
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${head ? '' : body}`,
+    );
+  }
+  socket.destroy();
+}
+
+/** Errors fastify raises before routing (bad URL encoding, over-long path parameter): same shape. */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const { status, body } = toErrorResponse(err);
+  void reply.code(status).type('application/json; charset=utf-8').send(body);
+  // No route, so no onResponse hook: the request's log line is written here.
+  logRequest(request, reply);
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body } = toErrorResponse(err);
-    if (status >= 500) request.log.error({ err }, 'request failed');
+    // The database being away is expected and reported once per outage (db-state.ts); anything
+    // else at 5xx is our fault and logged with its stack.
+    if (status === 503) request.log.warn({ err: { message: err.message, code: err.code } }, 'request failed: database unavailable or slow');
+    else if (status >= 500) request.log.error({ err }, 'request failed');
     // RFC 6750: a 401 names the scheme the client should use.
     if (status === 401) reply.header('www-authenticate', 'Bearer realm="integration-monitor"');
     return reply.code(status).type('application/json; charset=utf-8').send(body);

@@ -7,10 +7,13 @@
  * integration_hist_range (see docs/schema.md): they combine day/hour/minute rollups for the aligned
  * interior of [from, to) with raw rows only for the unaligned edges, so every number equals the same
  * aggregation over raw rows. Lists (failures, logs) read raw rows by keyset on (created_at, id).
+ * Buckets in a time zone other than UTC go through the *_zone variants (migration 009), which
+ * compose each of the zone's hours or days from the rollup levels that fit inside it.
  */
 import crypto from 'node:crypto';
 import type { ClientBase } from 'pg';
 import type { GroupBy, HealthRow, LogRecord, Metric, ServicesResponse, StatsRow, TimeseriesSeries } from './contract';
+import { isUtc } from './time-zone';
 
 export interface Filters {
   services?: string[];
@@ -45,7 +48,11 @@ const iso = (v: unknown): string | null => (v === null || v === undefined ? null
 /** Timestamps of log rows keep their microseconds (a JS Date would drop them and break cursors). */
 const TS = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
-export async function queryStats(db: ClientBase, p: { from: Date; to: Date; interval: 'hour' | 'day'; filters: Filters }): Promise<StatsRow[]> {
+export async function queryStats(
+  db: ClientBase,
+  p: { from: Date; to: Date; interval: 'hour' | 'day'; timeZone?: string; filters: Filters },
+): Promise<StatsRow[]> {
+  const zone = p.timeZone !== undefined && !isUtc(p.timeZone) ? p.timeZone : null;
   // The failure rate is computed over all statuses of a service/action/bucket before the status
   // filter applies, so filtering to status=failed still shows the real rate.
   const { rows } = await db.query(
@@ -59,14 +66,22 @@ export async function queryStats(db: ClientBase, p: { from: Date; to: Date; inte
               CASE WHEN r.status = 'success' THEN r.calls ELSE 0 END AS success_count,
               round(100 * sum(CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END) OVER w::numeric
                     / NULLIF(sum(r.calls) OVER w, 0), 2) AS failure_rate_percent
-       FROM integration_range_agg($1::timestamptz, $2::timestamptz, $3::interval) r
+       FROM ${zone ? 'integration_range_agg_zone($1::timestamptz, $2::timestamptz, $3::interval, $7::text)' : 'integration_range_agg($1::timestamptz, $2::timestamptz, $3::interval)'} r
        WHERE ($4::text[] IS NULL OR r.service_name = ANY ($4::text[]))
          AND ($5::text[] IS NULL OR r.action = ANY ($5::text[]))
        WINDOW w AS (PARTITION BY r.service_name, r.action, r.bucket)
      ) x
      WHERE ($6::text[] IS NULL OR status = ANY ($6::text[]))
      ORDER BY bucket DESC, service_name, action, status`,
-    [p.from, p.to, p.interval === 'hour' ? '1 hour' : '1 day', list(p.filters.services), list(p.filters.actions), list(p.filters.statuses)],
+    [
+      p.from,
+      p.to,
+      p.interval === 'hour' ? '1 hour' : '1 day',
+      list(p.filters.services),
+      list(p.filters.actions),
+      list(p.filters.statuses),
+      ...(zone ? [zone] : []),
+    ],
   );
   return rows.map((r) => ({
     service_name: r.service_name,
@@ -133,21 +148,38 @@ const GROUP_COLUMN: Record<GroupBy, string> = { service: 'service_name', action:
 const PERCENTILE: Partial<Record<Metric, number>> = { latency_p50: 0.5, latency_p95: 0.95, latency_p99: 0.99 };
 /** Beyond this many buckets, empty buckets are not filled in (the response would only grow). */
 const MAX_FILLED_BUCKETS = 20_000;
+/**
+ * Every zone's UTC offset since 1972 is a whole number of quarter hours, so buckets that divide
+ * 15 minutes are the same on every zone's wall clock as on UTC's and need no zone arithmetic.
+ */
+const QUARTER_HOUR_MS = 900_000;
+
+/** The zone a series must be bucketed in, or null when UTC-aligned buckets are the same. */
+function seriesZone(timeZone: string | undefined, intervalMs: number): string | null {
+  return timeZone !== undefined && !isUtc(timeZone) && QUARTER_HOUR_MS % intervalMs !== 0 ? timeZone : null;
+}
 
 export async function queryTimeseries(
   db: ClientBase,
-  p: { metric: Metric; from: Date; to: Date; intervalMs: number; groupBy?: GroupBy; filters: Filters },
+  p: { metric: Metric; from: Date; to: Date; intervalMs: number; timeZone?: string; groupBy?: GroupBy; filters: Filters },
 ): Promise<TimeseriesSeries[]> {
   if (!Number.isInteger(p.intervalMs) || p.intervalMs < 1000 || p.intervalMs % 1000 !== 0) {
     throw new RangeError(`interval must be a whole number of seconds, at least 1 s (got ${p.intervalMs} ms)`);
   }
   const widthSeconds = p.intervalMs / 1000;
+  const zone = seriesZone(p.timeZone, p.intervalMs);
+  // The range functions, UTC-aligned or in the zone ($7), with buckets of $3 seconds.
+  const fn = (name: string) =>
+    zone
+      ? `${name}_zone($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8), $7::text)`
+      : `${name}($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8))`;
   // The group column is chosen from a fixed map, never from input text.
   const g = p.groupBy ? `r.${GROUP_COLUMN[p.groupBy]}` : `''::text`;
   const filters = `($4::text[] IS NULL OR r.service_name = ANY ($4::text[]))
          AND ($5::text[] IS NULL OR r.action = ANY ($5::text[]))
          AND ($6::text[] IS NULL OR r.status = ANY ($6::text[]))`;
-  const params = [p.from, p.to, widthSeconds, list(p.filters.services), list(p.filters.actions), list(p.filters.statuses)];
+  const params: unknown[] = [p.from, p.to, widthSeconds, list(p.filters.services), list(p.filters.actions), list(p.filters.statuses)];
+  if (zone) params.push(zone);
   const q = PERCENTILE[p.metric];
   let sql: string;
   if (q !== undefined) {
@@ -156,12 +188,12 @@ export async function queryTimeseries(
     const perService = (!p.groupBy || p.groupBy === 'service') && !list(p.filters.actions) && !list(p.filters.statuses);
     const source = perService
       ? `(SELECT s.bucket, s.service_name, NULL::text AS action, NULL::text AS status, s.bin, s.n
-          FROM integration_hist_range_service($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8)) s)`
-      : `integration_hist_range($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8))`;
+          FROM ${fn('integration_hist_range_service')} s)`
+      : fn('integration_hist_range');
     // Per-service rows grouped by service are already one row per (service, bucket, bin): merging
     // them again cost ~12 ms of a 30-day daily series at 10M rows.
     const oneRowPerBin = perService && p.groupBy === 'service';
-    sql = `SELECT grp, bucket, integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), $7::float8) AS value
+    sql = `SELECT grp, bucket, integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), $${params.length + 1}::float8) AS value
            FROM (
              SELECT ${g} AS grp, r.bucket, r.bin, ${oneRowPerBin ? 'r.n' : 'sum(r.n)::bigint'} AS n
              FROM ${source} r
@@ -169,7 +201,7 @@ export async function queryTimeseries(
              ${oneRowPerBin ? '' : 'GROUP BY 1, 2, 3'}
            ) h
            GROUP BY grp, bucket ORDER BY grp, bucket`;
-    params.push(q as never);
+    params.push(q);
   } else {
     const value =
       p.metric === 'volume'
@@ -183,9 +215,9 @@ export async function queryTimeseries(
       p.metric !== 'latency_avg' && (!p.groupBy || p.groupBy === 'service') && !list(p.filters.actions) && !list(p.filters.statuses);
     const source = perService
       ? `(SELECT s.bucket, s.service_name, NULL::text AS action, NULL::text AS status, s.calls, s.failed
-          FROM integration_range_agg_service($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8)) s)`
+          FROM ${fn('integration_range_agg_service')} s)`
       : `(SELECT a.*, CASE WHEN a.status = 'failed' THEN a.calls ELSE 0 END AS failed
-          FROM integration_range_agg($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8)) a)`;
+          FROM ${fn('integration_range_agg')} a)`;
     sql = `SELECT ${g} AS grp, r.bucket, ${value} AS value
            FROM ${source} r
            WHERE ${filters}
@@ -202,25 +234,35 @@ export async function queryTimeseries(
   }
   if (!p.groupBy && series.size === 0) series.set('', new Map());
 
-  // Every bucket of [from, to), aligned to the epoch, so graphs show gaps as zero volume / no value.
+  // Every bucket of [from, to), aligned to the epoch (or the zone's wall clock), so graphs show
+  // gaps as zero volume / no value.
   const first = Math.floor(p.from.getTime() / p.intervalMs) * p.intervalMs;
   const count = Math.max(0, Math.ceil((p.to.getTime() - first) / p.intervalMs));
+  let starts: number[] | null = null;
+  if (count <= MAX_FILLED_BUCKETS) {
+    starts = zone ? await zoneBucketStarts(db, p.from, p.to, widthSeconds, zone) : Array.from({ length: count }, (_, i) => first + i * p.intervalMs);
+  }
   const fill = p.metric === 'volume' ? 0 : null;
   const out: TimeseriesSeries[] = [];
   for (const [key, points] of series) {
     let pts: Array<[number, number | null]>;
-    if (count <= MAX_FILLED_BUCKETS) {
-      pts = [];
-      for (let i = 0; i < count; i++) {
-        const t = first + i * p.intervalMs;
-        pts.push([t, points.has(t) ? points.get(t)! : fill]);
-      }
+    if (starts) {
+      pts = starts.map((t) => [t, points.has(t) ? points.get(t)! : fill]);
     } else {
       pts = [...points.entries()].sort((a, b) => a[0] - b[0]);
     }
     out.push({ labels: p.groupBy ? { [p.groupBy]: key } : {}, points: pts });
   }
   return out;
+}
+
+/** The starts (epoch ms) of every bucket of [from, to) on the zone's wall clock, in order. */
+async function zoneBucketStarts(db: ClientBase, from: Date, to: Date, widthSeconds: number, zone: string): Promise<number[]> {
+  const { rows } = await db.query(
+    `SELECT bucket FROM integration_zone_buckets($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8), $4::text)`,
+    [from, to, widthSeconds, zone],
+  );
+  return rows.map((r) => (r.bucket as Date).getTime());
 }
 
 const LOG_COLUMNS = `id::text AS id, service_name, action, status, related_entity_type, related_entity_id::text AS related_entity_id,
@@ -322,4 +364,9 @@ export async function queryServices(db: ClientBase): Promise<ServicesResponse['s
      GROUP BY service_name ORDER BY service_name`,
   );
   return rows.map((r) => ({ service_name: r.service_name as string, actions: r.actions as string[] }));
+}
+
+/** Readiness: the database answers a statement (no table, no role: any login may run it). */
+export async function pingDatabase(db: ClientBase): Promise<void> {
+  await db.query('SELECT 1');
 }

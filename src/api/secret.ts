@@ -74,17 +74,26 @@ function readKept(file: string): string | undefined {
 
 /**
  * A Supabase-style token for `role`. `ttl` is seconds (number) or a span like '2h', '30d', '1y';
- * default one year (a Grafana data source token is long-lived; rotate the secret to revoke).
+ * default 365 days (a Grafana data source token is long-lived; rotate the secret to revoke). The
+ * issuer is MONITOR_JWT_ISSUER's value when the API checks one (`claims.iss`), and `claims.aud`
+ * likewise; other claims are added as given.
  */
-export async function signToken(secret: string, role: Role, ttl: number | string = '365d', extra: Record<string, unknown> = {}): Promise<string> {
+export async function signToken(
+  secret: string,
+  role: Role,
+  ttl: number | string = '365d',
+  extra: Record<string, unknown> & { iss?: string; aud?: string } = {},
+): Promise<string> {
   if (!isRole(role)) throw new Error(`unknown role ${String(role)}`);
   const now = Math.floor(Date.now() / 1000);
   const exp = typeof ttl === 'number' ? now + Math.floor(ttl) : ttl;
-  return new SignJWT({ ...extra, role })
+  const { iss, aud, ...claims } = extra;
+  const jwt = new SignJWT({ ...claims, role })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setIssuedAt(now)
-    .setIssuer('integration-monitor')
+    .setIssuer(iss ?? 'integration-monitor')
     .setSubject(`integration-monitor:${role}`)
-    .setExpirationTime(exp)
-    .sign(new TextEncoder().encode(secret));
+    .setExpirationTime(exp);
+  if (aud) jwt.setAudience(aud);
+  return jwt.sign(new TextEncoder().encode(secret));
 }

@@ -9,15 +9,19 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { FastifyInstance } from 'fastify';
+import Fastify, { FastifyInstance, LogController } from 'fastify';
 import type { Pool } from 'pg';
-import { Claims, createVerifier, withRoleTransaction } from './auth';
+import { Claims, createVerifier, VerifyOptions, withRoleTransaction } from './auth';
 import { API_PREFIX } from './contract';
-import { HttpError, installErrorHandling } from './errors';
+import { DatabaseState } from './db-state';
+import { badRequest, clientErrorHandler, frameworkErrors, HttpError, installErrorHandling } from './errors';
+import { installRequestLog, loggerOptions, LogOptions } from './request-log';
 import { HealthThresholds, healthThresholdsFromEnv, resolveHealthThresholds } from './health-state';
 import { createJwksKeySet, JwksOptions } from './jwks';
 import { carriesClaim, parseReadClaim } from './read-claim';
 import { swaggerOptions } from './openapi';
+import { requestTimeZone, timeZoneFromEnv } from './time-zone';
+import { DEFAULT_CACHE_MAX_BYTES, DEFAULT_DB_TIMEOUT_MS } from '../config';
 import { cacheTtlFromEnv, ResponseCache } from './response-cache';
 import { Api, RouteContext } from './routes/context';
 import { registerHealth } from './routes/health';
@@ -46,11 +50,21 @@ export interface ServerOptions {
   readClaim?: string;
   /** Health-state thresholds; default from MONITOR_HEALTH_* env vars, else DEFAULT_HEALTH_THRESHOLDS. */
   health?: Partial<HealthThresholds>;
-  logger?: boolean;
-  /** Cap on each SQL statement a request runs (default 15 s). */
-  statementTimeoutMs?: number;
+  /** pino logging: on (level info, JSON to stdout) unless `false`; or a level and a stream. */
+  logger?: boolean | LogOptions;
+  /**
+   * What a request may spend on the database (connect + statements; default 5000 ms): past it the
+   * caller gets a 503. Also the pool's connect timeout should be this (see createPool).
+   */
+  dbTimeoutMs?: number;
   /** How long an aggregate answer is reused for the same token and URL; 0 = off (default MONITOR_API_CACHE_MS, else 1000). */
   cacheTtlMs?: number;
+  /** Zone of hours and days when a request has no `tz` (default MONITOR_TIMEZONE, else UTC). */
+  timeZone?: string;
+  /** Byte bound of the response cache (default DEFAULT_CACHE_MAX_BYTES). */
+  cacheMaxBytes?: number;
+  /** Token rules beyond the signature (exp cap, issuer, audience). */
+  tokens?: VerifyOptions;
 }
 
 function packageVersion(): string {
@@ -86,18 +100,38 @@ export function acceptsGzip(header: string | undefined): boolean {
 }
 
 const routeTables = new WeakMap<object, Array<{ method: string; url: string }>>();
+const databaseStates = new WeakMap<object, DatabaseState>();
+
+/** One readiness probe (as /readyz runs it): true when the database answered within the timeout. */
+export function probeDatabase(app: FastifyInstance): Promise<boolean> {
+  return databaseStates.get(app)?.probe() ?? Promise.resolve(false);
+}
 
 /** Every method+URL the server answers (HEAD twins excluded): what the OpenAPI document must list. */
 export function servedRoutes(app: FastifyInstance): Array<{ method: string; url: string }> {
   return [...(routeTables.get(app) ?? [])];
 }
 
+/** Bytes a cached answer holds: its plain and its gzipped form. */
+const bodyBytes = (v: unknown): number => {
+  const b = v as { plain?: Buffer; gzip?: Buffer };
+  return (b.plain?.length ?? 0) + (b.gzip?.length ?? 0) + 64;
+};
+
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   // Unset: the MONITOR_HEALTH_* environment variables (or the defaults).
   const health = opts.health ? resolveHealthThresholds(opts.health) : healthThresholdsFromEnv();
   const readClaim = parseReadClaim(opts.readClaim);
+  const timeZone = opts.timeZone !== undefined ? requestTimeZone(opts.timeZone, opts.timeZone) : timeZoneFromEnv();
+  const dbTimeoutMs = opts.dbTimeoutMs ?? DEFAULT_DB_TIMEOUT_MS;
   const app: Api = Fastify({
-    logger: opts.logger ?? false,
+    logger: loggerOptions(opts.logger),
+    // One line per request is ours (request-log.ts): fastify's two default lines carry no role or route.
+    logController: new LogController({ disableRequestLogging: true }),
+    // A request must have arrived well within this; answering is bounded by dbTimeoutMs.
+    requestTimeout: Math.max(10_000, 2 * dbTimeoutMs),
+    clientErrorHandler,
+    frameworkErrors,
     // Parameters are few and short; anything longer is a mistake or an attack.
     routerOptions: { maxParamLength: 200 },
     bodyLimit: 64 * 1024,
@@ -115,12 +149,28 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   installErrorHandling(app);
   const jwks = opts.jwksUrl ? createJwksKeySet(opts.jwksUrl, { ...opts.jwks, log: ({ msg, ...fields }) => app.log.warn(fields, msg) }) : undefined;
-  const verify = createVerifier(tokenKeys({ secret: opts.jwtSecret, jwks }));
+  const verify = createVerifier(tokenKeys({ secret: opts.jwtSecret, jwks }), opts.tokens);
+  installRequestLog(app);
+  // Ajv's type coercion turns "Infinity", "-1e999" (and so on) into ±Infinity and then skips the
+  // minimum/maximum checks for a non-finite number; no numeric parameter means that.
+  app.addHook('preHandler', async (request) => {
+    const query = request.query as Record<string, unknown> | undefined;
+    for (const [name, value] of Object.entries(query ?? {})) {
+      if (typeof value === 'number' && !Number.isFinite(value)) throw badRequest(name, 'must be a finite number');
+    }
+  });
   // An idle pooled connection dies when Postgres restarts or shuts down; without a listener pg
   // re-throws that as an uncaught 'error' and the whole API exits. The next request reconnects.
-  if (opts.pool.listenerCount('error') === 0) {
-    opts.pool.on('error', (err) => app.log.warn({ err }, 'idle database connection lost'));
-  }
+  // (Checked-out connections are guarded per request in db-session.ts.)
+  const onIdleError = (err: Error) => {
+    app.log.warn({ err: { message: err.message } }, 'idle database connection lost');
+    dbState.failed(err);
+  };
+  const dbState = new DatabaseState(opts.pool, dbTimeoutMs, app.log);
+  opts.pool.on('error', onIdleError);
+  databaseStates.set(app, dbState);
+  // The listener stays after close: the pool may outlive the server by a moment while shutting down.
+  app.addHook('onClose', async () => dbState.close());
   const routes: Array<{ method: string; url: string }> = [];
   routeTables.set(app, routes);
   app.addHook('onRoute', (r) => {
@@ -128,11 +178,15 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   app.decorateRequest('claims', null);
   await app.register(swagger, swaggerOptions(packageVersion()));
-  registerMeta(app);
+  registerMeta(app, () => dbState.probe());
 
-  const cache = new ResponseCache(opts.cacheTtlMs ?? cacheTtlFromEnv());
+  const cache = new ResponseCache(opts.cacheTtlMs ?? cacheTtlFromEnv(), undefined, {
+    maxBytes: opts.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES,
+    sizeOf: bodyBytes,
+  });
   const ctx: RouteContext = {
     health,
+    timeZone,
     async cached(request, reply, compute) {
       const key = `${request.headers.authorization ?? ''}\n${request.url}`;
       // Serialised (and compressed) once per computation: a hit costs a lookup and a write.
@@ -146,7 +200,16 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     },
     run(request, fn) {
       if (!request.claims) throw new HttpError(401, 'not authenticated');
-      return withRoleTransaction(opts.pool, request.claims, fn, { readOnly: true, statementTimeoutMs: opts.statementTimeoutMs });
+      return withRoleTransaction(opts.pool, request.claims, fn, { readOnly: true, timeoutMs: dbTimeoutMs }).then(
+        (out) => {
+          dbState.ok();
+          return out;
+        },
+        (err: unknown) => {
+          dbState.failed(err);
+          throw err;
+        },
+      );
     },
   };
 

@@ -11,7 +11,7 @@ export const embeddedDataDir = (config: Config) => path.join(config.dataDir, 'po
  */
 export async function withDatabase<T>(config: Config, fn: (url: string) => Promise<T>): Promise<T> {
   if (config.databaseUrl) return fn(config.databaseUrl);
-  const db = await startEmbedded(embeddedDataDir(config), { quiet: true });
+  const db = await startEmbedded(embeddedDataDir(config), { quiet: true, secretsDir: config.dataDir, log: (l) => console.error(l) });
   try {
     return await fn(db.url);
   } finally {

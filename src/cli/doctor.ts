@@ -47,12 +47,40 @@ async function probe<T>(c: Client, fn: () => Promise<T>): Promise<{ value?: T; e
 }
 
 /**
+ * The role doctor connects as is judged as the API's role: the API should run as a login that is
+ * not a superuser, cannot bypass RLS, and owns nothing (an owner's rights come with membership
+ * too, so "owns" counts every relation whose owner this role has the rights of).
+ */
+async function checkLeastPrivilege(c: Client, add: (name: string, ok: boolean, detail?: string) => void): Promise<void> {
+  const { rows } = await c.query(
+    `SELECT r.rolname AS name, r.rolsuper AS superuser, r.rolbypassrls AS bypassrls, r.rolinherit AS inherit,
+            (SELECT count(*) FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+              WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+                AND cl.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND pg_has_role(r.oid, cl.relowner, 'USAGE'))::int AS owns,
+            (SELECT string_agg(cl.relname, ', ' ORDER BY cl.relname) FROM (
+               SELECT cl.relname FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace
+                WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+                  AND cl.relkind IN ('r', 'p', 'v') AND pg_has_role(r.oid, cl.relowner, 'USAGE')
+                ORDER BY cl.relname LIMIT 3) cl) AS examples
+       FROM pg_roles r WHERE r.rolname = current_user`,
+  );
+  const r = rows[0] as { name: string; superuser: boolean; bypassrls: boolean; inherit: boolean; owns: number; examples: string | null };
+  const fix = 'serve the API as a NOINHERIT login granted only anon, authenticated, service_role (docs/production.md)';
+  const name = `API role ${r.name} is least-privileged`;
+  if (r.superuser) add(name, false, `superuser: RLS holds only while every code path remembers SET ROLE; ${fix}`);
+  else if (r.bypassrls) add(name, false, `BYPASSRLS: row-level security does not apply to it; ${fix}`);
+  else if (r.owns > 0) add(name, false, `owns (or has its owner's rights over) ${r.owns} relations, e.g. ${r.examples ?? '-'}: owners bypass RLS; ${fix}`);
+  else add(name, true, `not a superuser, owns nothing${r.inherit ? '' : ', NOINHERIT'}`);
+}
+
+/**
  * `integration-monitor doctor`: the seed's final checklist against any database, inside one
  * transaction that is rolled back. Prints a ✔/✘ table; returns 0 when all pass, 1 on any ✘,
  * 2 when the database cannot be reached.
  */
 export async function runDoctor(databaseUrl: string, write: (line: string) => void, writeError: (line: string) => void = write): Promise<number> {
   const c = new Client({ connectionString: databaseUrl, application_name: 'integration-monitor doctor', connectionTimeoutMillis: 10_000 });
+  c.on('error', () => undefined); // a connection lost mid-check fails the check in progress instead
   try {
     await c.connect();
   } catch (err) {
@@ -63,6 +91,7 @@ export async function runDoctor(databaseUrl: string, write: (line: string) => vo
   const add = (name: string, ok: boolean, detail?: string) => checks.push({ name, ok, detail });
   try {
     await c.query('BEGIN');
+    await checkLeastPrivilege(c, add);
     const table = await c.query(`SELECT c.relkind FROM pg_class c WHERE c.oid = to_regclass('integration_logs')`);
     const present = table.rows.length === 1;
     add('table integration_logs present', present, present ? (table.rows[0].relkind === 'p' ? 'partitioned by created_at' : 'not partitioned') : 'missing — run `integration-monitor migrate`');
@@ -76,7 +105,11 @@ export async function runDoctor(databaseUrl: string, write: (line: string) => vo
       const extra = [...have.keys()].filter((n) => !SEED_COLUMNS.some(([s]) => s === n));
       add('columns as the seed specifies', wrong.length === 0 && extra.length === 0, wrong.length || extra.length ? `missing/wrong: ${wrong.join(', ') || '-'}; extra: ${extra.join(', ') || '-'}` : `${SEED_COLUMNS.length} columns`);
 
-      const check = await probe(c, () => c.query(`INSERT INTO integration_logs (service_name, action, status) VALUES ('doctor', 'check', 'bogus')`));
+      // As service_role (the writer), so the API's own role, which may not write, can run it too.
+      const check = await probe(c, async () => {
+        await c.query(`SET LOCAL ROLE service_role`);
+        return c.query(`INSERT INTO integration_logs (service_name, action, status) VALUES ('doctor', 'check', 'bogus')`);
+      });
       add('status CHECK rejects an unknown status', check.error?.code === '23514', check.error ? undefined : 'a row with status "bogus" was accepted');
 
       const idx = await c.query(`SELECT indexrelid::regclass::text AS name FROM pg_index WHERE indrelid = 'integration_logs'::regclass`);
@@ -89,8 +122,15 @@ export async function runDoctor(databaseUrl: string, write: (line: string) => vo
          FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'integration_logs'::regclass`,
       );
       // Tomorrow must already have a partition (daily or weekly), or its rows would land in the default one.
+      // From the catalog, which any role may read (integration_log_partitions() is the owner's).
       const tomorrow = await probe(c, () =>
-        c.query(`SELECT EXISTS (SELECT 1 FROM integration_log_partitions() p WHERE p.lo <= now() + interval '1 day' AND p.hi > now() + interval '1 day') AS ok`),
+        c.query(
+          `SELECT EXISTS (
+             SELECT 1 FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid
+             CROSS JOIN LATERAL regexp_match(pg_get_expr(p.relpartbound, p.oid), 'FROM \\(''([^'']+)''\\) TO \\(''([^'']+)''\\)') AS m
+             WHERE i.inhparent = 'integration_logs'::regclass AND m IS NOT NULL
+               AND m[1]::timestamptz <= now() + interval '1 day' AND m[2]::timestamptz > now() + interval '1 day') AS ok`,
+        ),
       ).then((r) => r.value ?? { rows: [{ ok: false }] });
       add('partitions: default + upcoming days', Number(parts.rows[0].defaults) === 1 && tomorrow.rows[0].ok === true, `${parts.rows[0].total} partitions${tomorrow.rows[0].ok ? '' : '; none for tomorrow yet (the scheduler creates them)'}`);
 

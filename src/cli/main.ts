@@ -1,18 +1,23 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { isRole, ROLES } from '../api/auth';
 import { claimsCarrying, parseReadClaim } from '../api/read-claim';
 import { resolveJwtSecret, signToken } from '../api/secret';
-import { loadConfig } from '../config';
+import { loadConfig, parseSpanSeconds } from '../config';
+import { API_PASSWORD_FILE, DEFAULT_API_ROLE, urlWithLogin } from '../db/api-role';
 import { describeConnectionError, isConnectionError } from '../db/connection-error';
 import { migrate } from '../db/migrate';
 import { runDemo } from '../demo/run';
 import { withDatabase } from './database';
 import { runDoctor } from './doctor';
+import { serveApi } from './serve';
 import { startMonitor } from './start';
 
 const USAGE = `usage: integration-monitor <command>
 
 commands:
   start     database (embedded unless DATABASE_URL) + migrations + scheduler + API
+  serve     the API only (no migrations, no maintenance), as DATABASE_URL's least-privileged role
   demo      start, plus local provider stand-ins and traffic through the recorder
   migrate   apply pending migrations to DATABASE_URL (or the embedded database)
   doctor    check a database against the seed's checklist (exit 1 on any failure)
@@ -20,7 +25,8 @@ commands:
             print an API token signed with the API's secret (default: authenticated, 365d)
   help      this text
 
-environment: DATABASE_URL, HOST, PORT, MONITOR_JWT_SECRET, MONITOR_JWKS_URL, MONITOR_READ_CLAIM, MONITOR_DATA_DIR (see README.md)`;
+environment: DATABASE_URL, HOST, PORT, MONITOR_JWT_SECRET, MONITOR_JWKS_URL, MONITOR_READ_CLAIM, MONITOR_DATA_DIR,
+  MONITOR_DB_TIMEOUT_MS, MONITOR_JWT_MAX_TTL, MONITOR_JWT_ISSUER, MONITOR_JWT_AUDIENCE, MONITOR_TIMEZONE, LOG_LEVEL … (see README.md)`;
 
 /**
  * Resolves to the exit code of a one-shot command (0 ok, 1 a check or migration failed, 2 the
@@ -39,9 +45,17 @@ export async function main(argv: string[]): Promise<number | undefined> {
         });
       }
       case 'doctor':
-        return await withDatabase(config, (url) => runDoctor(url, (l) => console.log(l), (l) => console.error(`integration-monitor doctor: ${l}`)));
+        return await withDatabase(config, (url) => {
+          // On the embedded database the API's role is the one `start` made (when it has run).
+          const apiPasswordFile = path.join(config.dataDir, API_PASSWORD_FILE);
+          const target = !config.databaseUrl && fs.existsSync(apiPasswordFile) ? urlWithLogin(url, DEFAULT_API_ROLE, fs.readFileSync(apiPasswordFile, 'utf8').trim()) : url;
+          return runDoctor(target, (l) => console.log(l), (l) => console.error(`integration-monitor doctor: ${l}`));
+        });
       case 'start':
         await startMonitor(config, { handleSignals: true });
+        return undefined;
+      case 'serve':
+        await serveApi(config, { handleSignals: true });
         return undefined;
       case 'demo':
         await runDemo(config);
@@ -52,9 +66,15 @@ export async function main(argv: string[]): Promise<number | undefined> {
           console.error(`integration-monitor token: role must be one of ${ROLES.join(', ')}, got ${JSON.stringify(role)}`);
           return 2;
         }
+        const seconds = parseSpanSeconds(ttl);
+        if (seconds === undefined || seconds > config.jwt.maxTtlSeconds) {
+          console.error(`integration-monitor token: ttl must be seconds or a span like 12h, 30d, 365d, at most MONITOR_JWT_MAX_TTL (${config.jwt.maxTtlSeconds} s); got ${JSON.stringify(ttl)}`);
+          return 2;
+        }
         // An authenticated token carries MONITOR_READ_CLAIM's claim, so the API and the database let it read.
         const readClaim = role === 'authenticated' ? parseReadClaim(config.readClaim) : undefined;
-        console.log(await signToken(resolveJwtSecret(config).secret, role, ttl, readClaim ? claimsCarrying(readClaim) : {}));
+        const claims = readClaim ? claimsCarrying(readClaim) : {};
+        console.log(await signToken(resolveJwtSecret(config).secret, role, seconds, { ...claims, iss: config.jwt.issuer, aud: config.jwt.audience }));
         return 0;
       }
       case 'help':

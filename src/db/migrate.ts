@@ -43,7 +43,9 @@ export function resolveMigrationsDir(): string {
  */
 export async function migrate(databaseUrl: string, opts: { dir?: string; log?: (line: string) => void } = {}): Promise<MigrateResult> {
   const migrations = readMigrations(opts.dir);
-  const client = new Client({ connectionString: databaseUrl, application_name: 'integration-monitor migrate' });
+  const client = new Client({ connectionString: databaseUrl, application_name: 'integration-monitor migrate', connectionTimeoutMillis: 30_000 });
+  // A connection lost mid-run surfaces as the failing query; unheard, it would end the process.
+  client.on('error', () => undefined);
   await client.connect();
   const result: MigrateResult = { applied: [], skipped: [] };
   try {

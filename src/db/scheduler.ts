@@ -6,7 +6,8 @@ export interface SchedulerOptions {
   rawRetention: string;
   /** Hour/day rollup retention, e.g. '400 days'. */
   rollupRetention: string;
-  log: (line: string) => void;
+  /** Every run's outcome: 'info' when it ran, 'error' when it failed. */
+  log: (line: string, level?: 'info' | 'error') => void;
 }
 
 export interface Scheduler {
@@ -75,7 +76,7 @@ SELECT cleanup_integration_rollups(${quoteLiteral(opts.rollupRetention)}::interv
       .then((r) =>
         opts.log(`maintenance: ${r.partitionsCreated} partitions created, ${r.rawRowsRemoved} raw rows and ${r.rollupRowsRemoved} rollup rows past retention removed`),
       )
-      .catch((err) => opts.log(`maintenance failed: ${(err as Error).message}`));
+      .catch((err) => opts.log(`maintenance failed: ${(err as Error).message}`, 'error'));
     return running;
   };
   await tick();

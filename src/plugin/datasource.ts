@@ -25,8 +25,8 @@ import { ApiError, isUnreachable, toApiError } from './errors';
 import { failuresFrame, healthFrame, logsFrame, timeseriesFrames } from './frames';
 import { interpolateQuery, interpolateVariableQuery } from './interpolation';
 import { migrateQuery } from './migrate';
-import { toApiRequest } from './params';
-import { API_PREFIX, DEFAULT_QUERY, HEALTHZ_PATH, IntmonOptions, IntmonQuery, isMetric, VariableQuery } from './types';
+import { apiTimeZone, toApiRequest } from './params';
+import { API_PREFIX, DEFAULT_QUERY, HEALTHZ_PATH, IntmonOptions, IntmonQuery, isComplete, VariableQuery } from './types';
 import { IntmonVariableSupport } from './variables';
 
 export type ServiceCatalog = ServicesResponse['services'];
@@ -62,20 +62,12 @@ export class DataSource extends DataSourceApi<IntmonQuery, IntmonOptions> {
     return DEFAULT_QUERY;
   }
 
-  /** Hidden and incomplete queries are not sent: a logs query needs an entity or a service. */
+  /**
+   * Hidden and incomplete queries are not sent. Judged on the interpolated query: a `$entity_type`
+   * whose text box is empty is no filter, even though the literal looks like one.
+   */
   override filterQuery(query: IntmonQuery): boolean {
-    if (query.hide) {
-      return false;
-    }
-    const q = migrateQuery(query);
-    switch (q.queryType) {
-      case 'timeseries':
-        return isMetric(q.metric);
-      case 'logs':
-        return Boolean(q.entityId || q.entityType || q.services?.length);
-      default:
-        return true;
-    }
+    return !query.hide && isComplete(interpolateQuery(migrateQuery(query)));
   }
 
   override interpolateVariablesInQueries(queries: IntmonQuery[], scopedVars: ScopedVars): IntmonQuery[] {
@@ -95,13 +87,17 @@ export class DataSource extends DataSourceApi<IntmonQuery, IntmonOptions> {
   }
 
   query(request: DataQueryRequest<IntmonQuery>): Observable<DataQueryResponse> {
-    const targets = request.targets.map((t) => migrateQuery(t)).filter((t) => this.filterQuery(t));
+    // Interpolate first, then judge: filtering the raw query would let `$entity_type` through.
+    const targets = request.targets
+      .filter((t) => !t.hide)
+      .map((t) => interpolateQuery(migrateQuery(t), request.scopedVars))
+      .filter(isComplete);
     if (targets.length === 0) {
       return of({ data: [] });
     }
-    const runs = targets.map((target) => {
-      const q = interpolateQuery(target, request.scopedVars);
-      const { path, params } = toApiRequest(q, request.range, request.intervalMs);
+    const timeZone = apiTimeZone(request.timezone);
+    const runs = targets.map((q) => {
+      const { path, params } = toApiRequest(q, request.range, request.intervalMs, timeZone);
       const requestId = `${request.requestId}_${q.refId}`;
       return this.fetchJson<unknown>(path, params, requestId).pipe(
         map((body): { frames: DataFrame[]; error?: DataQueryError } => ({ frames: this.toFrames(q, body) })),

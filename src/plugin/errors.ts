@@ -30,6 +30,12 @@ function bodyText(data: unknown): { error?: string; field?: string } {
   return typeof data === 'string' && data.trim() !== '' && data.length < 300 ? { error: data.trim() } : {};
 }
 
+/**
+ * Grafana's data proxy (pkg/api/pluginproxy/ds_proxy.go, ModifyResponse) replaces an upstream 401
+ * with a 400 whose plain-text body is this sentence, so the API's own 401 never reaches the browser.
+ */
+export const PROXY_AUTH_FAILED = 'Authentication to data source failed';
+
 /** True when the status says the request never reached a working API (proxy/network trouble). */
 export function isUnreachable(status: number | undefined): boolean {
   return status === undefined || status === 0 || status === 502 || status === 503 || status === 504;
@@ -47,6 +53,10 @@ export function toApiError(err: unknown): ApiError {
   const status = err.status;
   if (isUnreachable(status)) {
     return new ApiError(`Cannot reach the Integration Monitor API (${status || 'network error'}: ${detail}). Check the API URL in the data source settings.`, status);
+  }
+  if (status === 400 && !field && error?.trim() === PROXY_AUTH_FAILED) {
+    // Reported as the API's own status (401): the proxy's 400 is not a bad query.
+    return new ApiError(`The API rejected the token (Grafana's data proxy: "${PROXY_AUTH_FAILED}"). Check the API token in the data source settings.`, 401);
   }
   if (status === 401) {
     return new ApiError(`The API rejected the token (401: ${detail}). Check the API token in the data source settings.`, status);

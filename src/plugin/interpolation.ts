@@ -2,8 +2,11 @@
  * Template-variable interpolation, in one place. Every user-typed value goes through
  * `getTemplateSrv().replace` with a format function, so multi-value variables and "All" come back
  * as lists that become repeated query parameters (`service=a&service=b`), which is what the API
- * takes. "All" with a wildcard custom all value (`*`, `.*`, `%`, `$__all`) means "no filter": the
- * parameter is left out rather than sent as a literal the API would reject.
+ * takes. "All" with a wildcard custom all value (`*`, `.*`, `.+`, `%`, `$__all`) means "no filter":
+ * the parameter is left out rather than sent as a literal the API would reject. Grafana hands a
+ * custom all value back raw, without calling the format function (template_srv.ts "skip formatting
+ * of custom all values"; CustomAllValue in Scenes), so wildcards are also recognised in the
+ * replaced text, not only inside the format function.
  */
 import type { ScopedVars } from '@grafana/data';
 import { getTemplateSrv } from '@grafana/runtime';
@@ -13,7 +16,7 @@ import type { FailuresQuery, IntmonQuery, LogsQuery, TimeseriesQuery, VariableQu
 /** Unit separator: cannot appear in service/action names (the API restricts them to [A-Za-z0-9_.:-]). */
 const SEP = '\u001f';
 const ALL_MARK = '\u001e';
-const WILDCARDS = new Set(['*', '.*', '%', '$__all']);
+const WILDCARDS = new Set(['*', '.*', '.+', '%', '$__all']);
 
 /** Format function handed to TemplateSrv: lists are joined with SEP, wildcard "All" becomes ALL_MARK. */
 function listFormat(value: unknown): string {
@@ -36,11 +39,11 @@ export function interpolateList(values: readonly string[] | undefined, scopedVar
   const out: string[] = [];
   for (const raw of values) {
     const replaced = getTemplateSrv().replace(raw, scopedVars, listFormat);
-    if (replaced.includes(ALL_MARK)) {
+    const pieces = replaced.split(SEP).map((v) => v.trim());
+    if (replaced.includes(ALL_MARK) || pieces.some((v) => WILDCARDS.has(v))) {
       return undefined;
     }
-    for (const v of replaced.split(SEP)) {
-      const t = v.trim();
+    for (const t of pieces) {
       if (t !== '' && !out.includes(t)) {
         out.push(t);
       }
@@ -55,10 +58,10 @@ export function interpolateScalar(value: string | undefined, scopedVars?: Scoped
     return undefined;
   }
   const replaced = getTemplateSrv().replace(value, scopedVars, listFormat);
-  if (replaced.includes(ALL_MARK)) {
+  const first = replaced.split(SEP)[0]?.trim();
+  if (replaced.includes(ALL_MARK) || (first !== undefined && WILDCARDS.has(first))) {
     return undefined;
   }
-  const first = replaced.split(SEP)[0]?.trim();
   return first ? first : undefined;
 }
 

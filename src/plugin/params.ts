@@ -53,6 +53,19 @@ export function rangeToWindow(range: TimeRange): string {
   return hours <= 9999 ? `${hours}h` : `${Math.min(9999, Math.round(hours / 24))}d`;
 }
 
+/**
+ * The dashboard's time zone as the API's `tz`, so day and hour buckets are the viewer's. Grafana
+ * gives a request's `timezone` as '' (default) or 'browser' (the viewer's own zone), 'utc', or an
+ * IANA name (packages/grafana-data/src/datetime/timezones.ts, InternalTimeZones); the browser's
+ * zone is what Intl resolves here, in the browser.
+ */
+export function apiTimeZone(timezone: string | undefined): string {
+  if (!timezone || timezone === 'browser') {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  }
+  return timezone.toLowerCase() === 'utc' ? 'UTC' : timezone;
+}
+
 function clampLimit(limit: number | undefined): number {
   if (limit === undefined || !Number.isFinite(limit)) {
     return DEFAULT_LIMIT;
@@ -60,7 +73,7 @@ function clampLimit(limit: number | undefined): number {
   return Math.min(MAX_LIMIT, Math.max(1, Math.floor(limit)));
 }
 
-function timeseries(q: TimeseriesQuery, range: TimeRange, intervalMs: number): ApiRequest {
+function timeseries(q: TimeseriesQuery, range: TimeRange, intervalMs: number, timeZone: string | undefined): ApiRequest {
   const params = new URLSearchParams();
   add(params, 'metric', q.metric);
   add(params, 'interval', q.interval || intervalToApi(intervalMs));
@@ -70,6 +83,7 @@ function timeseries(q: TimeseriesQuery, range: TimeRange, intervalMs: number): A
   add(params, 'service', q.services);
   add(params, 'action', q.actions);
   add(params, 'status', q.statuses);
+  add(params, 'tz', timeZone);
   return { path: '/timeseries', params };
 }
 
@@ -100,10 +114,11 @@ function logs(q: LogsQuery): ApiRequest {
   return { path: '/logs', params };
 }
 
-export function toApiRequest(query: IntmonQuery, range: TimeRange, intervalMs: number): ApiRequest {
+/** `timeZone`: the API's `tz` for queries that bucket by time (see apiTimeZone). */
+export function toApiRequest(query: IntmonQuery, range: TimeRange, intervalMs: number, timeZone?: string): ApiRequest {
   switch (query.queryType) {
     case 'timeseries':
-      return timeseries(query, range, intervalMs);
+      return timeseries(query, range, intervalMs, timeZone);
     case 'health':
       return health(query, range);
     case 'failures':

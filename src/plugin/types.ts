@@ -111,3 +111,15 @@ export function isStatus(v: unknown): v is Status {
 export function isQueryType(v: unknown): v is QueryType {
   return typeof v === 'string' && (QUERY_TYPES as readonly string[]).includes(v);
 }
+
+/** An interpolated query worth sending: a logs query needs an entity or a service (else it lists everyone's calls). */
+export function isComplete(q: IntmonQuery): boolean {
+  switch (q.queryType) {
+    case 'timeseries':
+      return isMetric(q.metric);
+    case 'logs':
+      return Boolean(q.entityId || q.entityType || q.services?.length);
+    default:
+      return true;
+  }
+}

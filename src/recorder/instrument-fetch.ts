@@ -5,6 +5,7 @@
  */
 import { actionFor, failsInsideOk, judgeHttp, serviceForHost } from './providers';
 import { redactHeaders, redactUrl } from './redact';
+import { CredentialSet } from './taint';
 import type { Outcome, Recorder, RetryPolicy } from './types';
 
 export interface InstrumentFetchOptions {
@@ -65,9 +66,13 @@ export function instrumentFetch(recorder: Recorder, options: InstrumentFetchOpti
       idempotencyKey: policyIn.idempotencyKey ?? headers.get('idempotency-key') ?? undefined,
     };
     const captureResponse = integration?.captureResponse ?? options.captureResponse ?? false;
-    const request = integration?.captureRequest ?? options.captureRequest
-      ? { method, url: redactUrl(url.toString()), headers: redactHeaders(headers), body: bodyForLog(fetchInit.body) }
-      : undefined;
+    const body = bodyForLog(fetchInit.body);
+    const request = integration?.captureRequest ?? options.captureRequest ? { method, url: redactUrl(url.toString()), headers: redactHeaders(headers), body } : undefined;
+    // Everything this call carries that could be echoed back (see taint.ts).
+    const carried = new CredentialSet();
+    carried.url(url);
+    carried.headers(headers);
+    carried.value(body);
     const timeoutMs = options.timeoutMs;
 
     return recorder.track(
@@ -86,6 +91,7 @@ export function instrumentFetch(recorder: Recorder, options: InstrumentFetchOpti
       {
         entity: integration?.entity,
         request,
+        secrets: [...carried.values],
         retry,
         captureResponse,
         inspect: (res: Response) => inspectResponse(service, res, captureResponse, bodyTimeoutMs),

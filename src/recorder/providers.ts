@@ -2,6 +2,7 @@
  * What the recorder knows about the five providers: which host is which service, how an endpoint
  * becomes an action name, and how each provider says "this failed" in its response body.
  */
+import { isSecretKey, REDACTED } from './redact';
 import type { Outcome } from './types';
 
 export type ProviderName = 'telegram' | 'resend' | 'amocrm' | 'mobizon' | 'whapi';
@@ -29,9 +30,16 @@ export function snake(s: string): string {
 }
 
 const ID_SEGMENT = /^(\d+|[0-9a-f-]{16,}|[0-9A-Za-z_-]{24,})$/;
+/**
+ * A path segment an action may be named after: a plain word (letters, `_`, `-`), short. Ids,
+ * tokens and keys carry digits or are long, so they can never become an action (or reach the
+ * service/action catalog).
+ */
+const WORD_SEGMENT = /^[A-Za-z][A-Za-z_-]{0,39}$/;
+const isWord = (s: string | undefined): s is string => s !== undefined && WORD_SEGMENT.test(s) && !ID_SEGMENT.test(s);
 
 function genericAction(method: string, segments: string[]): string {
-  const named = segments.filter((s) => !ID_SEGMENT.test(s));
+  const named = segments.filter(isWord);
   const last = named[named.length - 1];
   return last ? `${method.toLowerCase()}_${snake(last)}` : method.toLowerCase();
 }
@@ -44,11 +52,12 @@ export function actionFor(service: string, method: string, pathname: string): st
   const segs = pathname.split('/').filter(Boolean).map((s) => decodeURIComponentSafe(s));
   switch (service) {
     case 'telegram': {
-      // /bot<token>/<method> (or /file/bot<token>/… for downloads)
-      const i = segs.findIndex((s) => s.startsWith('bot'));
+      // /bot<token>/<method> (or /file/bot<token>/… for downloads). The method is the segment
+      // after the bot token; without one (`/bot<token>`, `/bot<token>/`) there is no action name.
       if (segs[0] === 'file') return 'download_file';
+      const i = segs.findIndex((s) => s.startsWith('bot'));
       const apiMethod = i >= 0 ? segs[i + 1] : segs[segs.length - 1];
-      return apiMethod ? snake(apiMethod) : genericAction(m, segs);
+      return isWord(apiMethod) ? snake(apiMethod) : m.toLowerCase();
     }
     case 'resend': {
       if (segs[0] === 'emails') {
@@ -62,15 +71,15 @@ export function actionFor(service: string, method: string, pathname: string): st
     }
     case 'mobizon': {
       // /service/<Module>/<Method>
-      const apiMethod = segs[segs.length - 1] ?? '';
-      if (/^SendSmsMessage$/i.test(apiMethod)) return 'send_sms';
-      return apiMethod ? snake(apiMethod) : genericAction(m, segs);
+      const apiMethod = segs[segs.length - 1];
+      if (apiMethod && /^SendSmsMessage$/i.test(apiMethod)) return 'send_sms';
+      return isWord(apiMethod) ? snake(apiMethod) : genericAction(m, segs);
     }
     case 'amocrm': {
       // /api/v4/<entity>[/<id>][/complex]
       const i = segs.indexOf('v4');
       const entity = i >= 0 ? segs[i + 1] : undefined;
-      if (entity && SINGULAR[entity]) {
+      if (entity && Object.prototype.hasOwnProperty.call(SINGULAR, entity)) {
         const one = SINGULAR[entity];
         const rest = segs.slice(i + 2);
         if (m === 'POST' || m === 'PATCH' || m === 'PUT') return `sync_${one}`;
@@ -81,7 +90,7 @@ export function actionFor(service: string, method: string, pathname: string): st
       return genericAction(m, segs);
     }
     case 'whapi': {
-      if (segs[0] === 'messages' && segs.length === 2 && m === 'POST') return segs[1] === 'text' ? 'send_message' : `send_${snake(segs[1])}`;
+      if (segs[0] === 'messages' && segs.length === 2 && m === 'POST' && isWord(segs[1])) return segs[1] === 'text' ? 'send_message' : `send_${snake(segs[1])}`;
       return genericAction(m, segs);
     }
     default:
@@ -181,7 +190,8 @@ export function judgeHttp(service: string, status: number, body: unknown, retryA
           bodyFailed = true;
           code = str(body.code);
           const parts = [str(body.message)];
-          if (isObj(body.data)) for (const [k, v] of Object.entries(body.data)) parts.push(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+          // `data` names the offending fields; a field named like a credential keeps its name only.
+          if (isObj(body.data)) for (const [k, v] of Object.entries(body.data)) parts.push(`${k}: ${isSecretKey(k) ? REDACTED : typeof v === 'string' ? v : JSON.stringify(v)}`);
           message = parts.filter(Boolean).join('; ') || undefined;
         }
         break;

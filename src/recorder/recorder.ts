@@ -1,22 +1,27 @@
 /**
  * createRecorder: the SDK an application uses to log every integration call.
  *
- * The caller's path does only cheap, synchronous work — an id, two clock reads, a row object
- * pushed on an array — and never awaits the database; the recorder's own failures never reach the
- * caller (they go to `onError`). A background loop writes queued rows in batches by COPY, spills
- * to the spool when the database is down or memory is full, and replays the spool when it is back.
+ * This module is the caller's path and the lifecycle. The caller's path does only cheap,
+ * synchronous work — an id, two clock reads, a row object pushed on an array — and never awaits
+ * the database; text the caller controls is redacted and capped (limits.ts), and a call that
+ * carried credentials is scrubbed of them (taint.ts) before its row is queued. The recorder's own
+ * failures never reach the caller (report.ts: `onError`, else process warnings). The background
+ * half — writing, spooling, replaying, dead letters — is shipper.ts.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Pool } from 'pg';
 import { monotonicMs, sleep, wallMs } from './clock';
-import { encodeRow, rowBytes } from './copy-format';
+import { DeadLetters } from './dead-letter';
 import { isUuid, uuidv7 } from './ids';
-import { payloadJson, redactMessage, RedactOptions, redactString } from './redact';
+import { cap, LIMITS } from './limits';
+import { looksLikeSecret, payloadJson, redactMessage, RedactOptions, redactString, REDACTED } from './redact';
+import { Reporter } from './report';
 import { judgeError, nextDelay, resolvePolicy } from './retry';
+import { Shipper } from './shipper';
 import { Spool } from './spool';
+import { CredentialSet, Scrubber } from './taint';
 import type { AttemptContext, LogRow, LogStatus, Outcome, Recorder, RecorderOptions, RecorderStats, TrackOptions } from './types';
-import { classifyWriteError, PgWriter } from './writer';
+import { PgWriter } from './writer';
 
 interface Call {
   id: string;
@@ -27,16 +32,12 @@ interface Call {
   entityType: string | null;
   entityId: string | null;
   request: string | null;
+  /** Scrubs what this call carried (taint.ts) from everything recorded for it; usually absent. */
+  scrub: Scrubber | undefined;
   attempt: number;
   /** A pending/retrying version of this row has been queued: later versions must merge. */
   interim: boolean;
   lastUpdated: number;
-}
-
-interface Queued {
-  row: LogRow;
-  /** Goes through the idempotent merge path (not the first and only version of the row). */
-  merge: boolean;
 }
 
 const OK: Outcome = { ok: true };
@@ -58,48 +59,21 @@ function closeAllBeforeExit(): void {
 
 class RecorderImpl implements Recorder {
   readonly redaction: RedactOptions;
-  private readonly flushIntervalMs: number;
-  private readonly maxBatchRows: number;
-  private readonly maxMemoryBytes: number;
   private readonly pendingAfterMs: number;
-  private readonly onError: (e: Error) => void;
+  private readonly reporter: Reporter;
   private readonly pool: Pool;
   private readonly ownPool: boolean;
-  private readonly writer: PgWriter;
-  private readonly spool: Spool;
-
-  /** FIFO of batches: each chunk holds up to maxBatchRows rows, so taking a batch costs O(1). */
-  private chunks: Queued[][] = [];
-  private chunkBytes: number[] = [];
-  private queuedRows = 0;
-  private queuedBytes = 0;
+  private readonly shipper: Shipper;
   private readonly inflight = new Set<Call>();
   private readonly timer: NodeJS.Timeout;
-  private draining: Promise<void> | null = null;
-  private kickScheduled = false;
-  private closed = false;
   private closing: Promise<void> | null = null;
-
-  private up = true;
-  private nextProbeAt = 0;
-  private probeDelayMs = 100;
-
-  private readonly counters = { tracked: 0, written: 0, spooled: 0, replayed: 0, dropped: 0 };
+  private tracked = 0;
 
   constructor(o: RecorderOptions) {
-    this.flushIntervalMs = o.flushIntervalMs ?? 200;
-    this.maxBatchRows = o.maxBatchRows ?? 5000;
-    this.maxMemoryBytes = o.maxMemoryBytes ?? 32 * 1024 * 1024;
+    const flushIntervalMs = o.flushIntervalMs ?? 200;
     this.pendingAfterMs = o.pendingAfterMs ?? 5000;
-    this.redaction = { maskPii: o.maskPii ?? false, maxPayloadBytes: o.maxPayloadBytes ?? 16 * 1024 };
-    const report = o.onError;
-    this.onError = (e) => {
-      try {
-        report?.(e);
-      } catch {
-        /* a throwing error handler must not break the writer loop */
-      }
-    };
+    this.redaction = { maskPii: o.maskPii ?? false, maxPayloadBytes: Math.min(o.maxPayloadBytes ?? 16 * 1024, LIMITS.payloadBytes) };
+    this.reporter = new Reporter(o.onError);
     if (o.pool) {
       this.pool = o.pool;
       this.ownPool = false;
@@ -109,9 +83,18 @@ class RecorderImpl implements Recorder {
       this.pool.on('error', () => undefined); // idle clients die when the server restarts; the next write reconnects
       this.ownPool = true;
     }
-    this.writer = new PgWriter(this.pool, o.role === undefined ? 'service_role' : o.role);
-    this.spool = new Spool(path.resolve(o.spoolDir ?? path.join(process.env.MONITOR_DATA_DIR || '.data', 'recorder-spool')));
-    this.timer = setInterval(() => this.tick(), this.flushIntervalMs);
+    // From the options only: the SDK reads none of the server's environment.
+    const spoolDir = path.resolve(o.spoolDir ?? path.join('.data', 'recorder-spool'));
+    const maxSpoolBytes = o.maxSpoolBytes ?? 256 * 1024 * 1024;
+    this.shipper = new Shipper(
+      new PgWriter(this.pool, o.role === undefined ? 'service_role' : o.role, o.writeTimeoutMs ?? 10_000),
+      new Spool(spoolDir, maxSpoolBytes),
+      new DeadLetters(spoolDir, Math.max(1024 * 1024, Math.floor(maxSpoolBytes / 4))),
+      this.reporter,
+      o.maxBatchRows ?? 5000,
+      o.maxMemoryBytes ?? 32 * 1024 * 1024,
+    );
+    this.timer = setInterval(() => this.tick(), flushIntervalMs);
     this.timer.unref(); // the recorder alone must not keep a process alive; close() flushes
     live.add(this);
     if (!exitHookInstalled) {
@@ -127,7 +110,7 @@ class RecorderImpl implements Recorder {
     try {
       call = this.begin(service, action, options);
     } catch (e) {
-      this.onError(e as Error);
+      this.reporter.internal(e);
     }
     if (options && (options.retry || options.inspect)) return this.trackSlow(call, fn, options);
     // Fast path: one attempt, success unless it throws.
@@ -178,7 +161,7 @@ class RecorderImpl implements Recorder {
         try {
           outcome = await options.inspect(value);
         } catch (e) {
-          this.onError(e as Error);
+          this.reporter.internal(e);
         }
       }
       const delay = outcome.ok ? null : nextDelay(policy, attempt, outcome);
@@ -195,7 +178,7 @@ class RecorderImpl implements Recorder {
     try {
       return options?.inspectError ? options.inspectError(err) : judgeError(err);
     } catch (e) {
-      this.onError(e as Error);
+      this.reporter.internal(e);
       return { ok: false, errorMessage: String(err) };
     }
   }
@@ -205,44 +188,53 @@ class RecorderImpl implements Recorder {
     let entityType: string | null = null;
     let entityId: string | null = null;
     let request: string | null = null;
+    let scrub: Scrubber | undefined;
     if (options) {
+      if (options.secrets || options.request !== undefined) scrub = taint(options.secrets, options.request);
       if (options.entity) {
-        entityType = String(options.entity.type);
+        entityType = this.cleanName(options.entity.type, 'entityType');
         // related_entity_id is uuid: anything else would make the whole COPY batch fail.
         entityId = isUuid(options.entity.id) ? options.entity.id : null;
       }
-      if (options.request !== undefined) request = payloadJson(options.request, this.redaction);
+      if (options.request !== undefined) request = payloadJson(options.request, this.redaction, scrub);
     }
+    let cleanAction = this.cleanName(action, 'action');
+    let cleanService = this.cleanName(service, 'service');
+    // A name holding a credential of this call is no name; it must not reach the catalog.
+    if (scrub && scrub(cleanAction) !== cleanAction) cleanAction = 'unknown';
+    if (scrub && scrub(cleanService) !== cleanService) cleanService = 'unknown';
     const call: Call = {
       id: uuidv7(createdAt),
-      service: this.cleanName(service),
-      action: this.cleanName(action),
+      service: cleanService,
+      action: cleanAction,
       createdAt,
       startMono: monotonicMs(),
       entityType,
       entityId,
       request,
+      scrub,
       attempt: 1,
       interim: false,
       lastUpdated: createdAt,
     };
     this.inflight.add(call);
-    this.counters.tracked++;
+    this.tracked++;
     return call;
   }
 
   /**
-   * Service and action names repeat endlessly; redact each distinct one once (they could carry a
-   * token if built from a URL) and cap them. The cache is bounded so that names built from ids
-   * cannot grow it without limit.
+   * Service, action and entity type names repeat endlessly; redact each distinct one once (they
+   * could carry a token if built from a URL) and cap it (limits.ts). The cache is bounded so that
+   * names built from ids cannot grow it without limit.
    */
-  private readonly names = new Map<string, string>();
-  private cleanName(name: unknown): string {
+  private readonly names = { service: new Map<string, string>(), action: new Map<string, string>(), entityType: new Map<string, string>() };
+  private cleanName(name: unknown, kind: 'service' | 'action' | 'entityType'): string {
     const raw = typeof name === 'string' ? name : String(name);
-    let clean = this.names.get(raw);
+    const cache = this.names[kind];
+    let clean = cache.get(raw);
     if (clean === undefined) {
-      clean = redactString(raw).slice(0, 200) || 'unknown';
-      if (this.names.size < 1000) this.names.set(raw, clean);
+      clean = cap(redactString(raw), LIMITS[kind]) || 'unknown';
+      if (cache.size < 1000) cache.set(raw, clean);
     }
     return clean;
   }
@@ -254,10 +246,10 @@ class RecorderImpl implements Recorder {
       this.inflight.delete(call);
       const status: LogStatus = outcome.ok ? 'success' : 'failed';
       let response: string | null = null;
-      if (capture) response = payloadJson(outcome.response !== undefined ? outcome.response : value, this.redaction);
+      if (capture) response = payloadJson(outcome.response !== undefined ? outcome.response : value, this.redaction, call.scrub);
       this.push(call, status, outcome, response);
     } catch (e) {
-      this.onError(e as Error);
+      this.reporter.internal(e);
     }
   }
 
@@ -268,7 +260,7 @@ class RecorderImpl implements Recorder {
       this.push(call, 'retrying', outcome, null);
       call.interim = true;
     } catch (e) {
-      this.onError(e as Error);
+      this.reporter.internal(e);
     }
   }
 
@@ -287,41 +279,14 @@ class RecorderImpl implements Recorder {
       related_entity_id: call.entityId,
       request_payload: call.request,
       response_payload: response,
-      error_message: outcome.ok ? null : redactMessage(outcome.errorMessage, this.redaction.maskPii),
-      error_code: outcome.ok || outcome.errorCode === undefined || outcome.errorCode === null ? null : redactString(String(outcome.errorCode)).slice(0, 200),
+      error_message: outcome.ok ? null : redactMessage(outcome.errorMessage, this.redaction.maskPii, call.scrub),
+      error_code: outcome.ok ? null : errorCode(outcome.errorCode, call.scrub),
       duration_ms: ended || status === 'retrying' || status === 'pending' ? Math.round(monotonicMs() - call.startMono) : null,
       retry_count: status === 'retrying' ? call.attempt : call.attempt - 1,
       created_at: call.createdAt,
       updated_at: now,
     };
-    this.enqueue({ row, merge: interimBefore || !ended });
-  }
-
-  private enqueue(q: Queued): void {
-    if (this.closed) {
-      // After close() nothing is left to write it: straight to the spool for the next run.
-      this.spillRows([q]);
-      return;
-    }
-    let last = this.chunks.length - 1;
-    if (last < 0 || this.chunks[last].length >= this.maxBatchRows) {
-      this.chunks.push([]);
-      this.chunkBytes.push(0);
-      last++;
-    }
-    const bytes = rowBytes(q.row);
-    this.chunks[last].push(q);
-    this.chunkBytes[last] += bytes;
-    this.queuedRows++;
-    this.queuedBytes += bytes;
-    if (this.queuedBytes > this.maxMemoryBytes) this.spillQueue();
-    else if (this.queuedRows >= this.maxBatchRows && !this.kickScheduled) {
-      this.kickScheduled = true;
-      setImmediate(() => {
-        this.kickScheduled = false;
-        this.kick();
-      });
-    }
+    this.shipper.enqueue({ row, merge: interimBefore || !ended });
   }
 
   // ---------------------------------------------------------------- background
@@ -330,9 +295,9 @@ class RecorderImpl implements Recorder {
     try {
       this.sweepPending();
     } catch (e) {
-      this.onError(e as Error);
+      this.reporter.internal(e);
     }
-    this.kick();
+    this.shipper.kick();
   }
 
   /** Calls running longer than pendingAfterMs get a `pending` row now, so a crash leaves evidence. */
@@ -346,169 +311,15 @@ class RecorderImpl implements Recorder {
     }
   }
 
-  private kick(): void {
-    if (this.draining) return;
-    this.draining = this.drain()
-      .catch((e: Error) => this.onError(e))
-      .finally(() => {
-        this.draining = null;
-      });
-  }
-
-  private async drain(): Promise<void> {
-    for (;;) {
-      if (!this.up && wallMs() < this.nextProbeAt) {
-        // Still in backoff: keep memory small and rows safe on disk.
-        this.spillQueue();
-        return;
-      }
-      if (this.spool.hasData()) {
-        if (!(await this.replay())) {
-          this.spillQueue();
-          return;
-        }
-      }
-      if (this.queuedRows === 0) return;
-      const batch = this.take();
-      if (!(await this.writeBatch(batch))) {
-        this.spillRows(batch);
-        this.spillQueue();
-        return;
-      }
-    }
-  }
-
-  private take(): Queued[] {
-    const batch = this.chunks.shift() ?? [];
-    this.queuedBytes -= this.chunkBytes.shift() ?? 0;
-    this.queuedRows -= batch.length;
-    return batch;
-  }
-
-  /** Writes one batch; false means "database unavailable" (the caller spools the batch). */
-  private async writeBatch(batch: Queued[]): Promise<boolean> {
-    let fresh = '';
-    let merge = '';
-    for (const q of batch) {
-      if (q.merge) merge += encodeRow(q.row);
-      else fresh += encodeRow(q.row);
-    }
-    try {
-      await this.writer.write(fresh, merge);
-      this.markUp();
-      this.counters.written += batch.length;
-      return true;
-    } catch (err) {
-      const kind = classifyWriteError(err);
-      if (kind === 'transient') {
-        this.markDown(err as Error);
-        return false;
-      }
-      // Duplicate or bad data: the idempotent path, narrowing down to the offending rows.
-      return this.writeLines(fresh + merge, batch.length, 'write');
-    }
-  }
-
-  /**
-   * Writes COPY lines by the idempotent path; on a data error splits the set in halves until the
-   * bad rows are isolated and dropped (reported, never retried forever). False: database down.
-   */
-  private async writeLines(lines: string, count: number, source: 'write' | 'replay'): Promise<boolean> {
-    try {
-      await this.writer.write('', lines);
-      this.markUp();
-      if (source === 'write') this.counters.written += count;
-      else this.counters.replayed += count;
-      return true;
-    } catch (err) {
-      if (classifyWriteError(err) === 'transient') {
-        this.markDown(err as Error);
-        return false;
-      }
-      const rows = splitLines(lines);
-      if (rows.length <= 1) {
-        this.counters.dropped += rows.length;
-        this.onError(new Error(`integration-monitor recorder: dropped a row the database rejects: ${(err as Error).message}`));
-        return true;
-      }
-      const mid = rows.length >> 1;
-      const a = rows.slice(0, mid).join('');
-      const b = rows.slice(mid).join('');
-      return (await this.writeLines(a, mid, source)) && (await this.writeLines(b, rows.length - mid, source));
-    }
-  }
-
-  /** Replays spooled segments oldest first. False: the database is (still) down. */
-  private async replay(): Promise<boolean> {
-    this.spool.seal();
-    for (let file = this.spool.next(); file; file = this.spool.next()) {
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.onError(e as Error);
-        this.spool.done(file);
-        continue;
-      }
-      // A process killed mid-append can leave a partial last line: replay only whole lines.
-      const lines = splitLines(text).filter((l) => l.endsWith('\n'));
-      for (let i = 0; i < lines.length; i += this.maxBatchRows) {
-        const chunk = lines.slice(i, i + this.maxBatchRows);
-        if (!(await this.writeLines(chunk.join(''), chunk.length, 'replay'))) return false;
-      }
-      this.spool.done(file);
-    }
-    return true;
-  }
-
-  private spillQueue(): void {
-    if (this.queuedRows === 0) return;
-    const chunks = this.chunks;
-    this.chunks = [];
-    this.chunkBytes = [];
-    this.queuedRows = 0;
-    this.queuedBytes = 0;
-    for (const rows of chunks) this.spillRows(rows);
-  }
-
-  private spillRows(rows: Queued[]): void {
-    let lines = '';
-    for (const q of rows) lines += encodeRow(q.row);
-    try {
-      this.spool.append(lines);
-      this.counters.spooled += rows.length;
-    } catch (e) {
-      this.counters.dropped += rows.length;
-      this.onError(new Error(`integration-monitor recorder: spool write failed, ${rows.length} rows lost: ${(e as Error).message}`));
-    }
-  }
-
-  private markDown(err: Error): void {
-    if (this.up) {
-      this.up = false;
-      this.probeDelayMs = 100;
-      this.onError(new Error(`integration-monitor recorder: database unavailable, spooling to ${this.spool.dir}: ${err.message}`));
-    } else {
-      this.probeDelayMs = Math.min(this.probeDelayMs * 2, 5000);
-    }
-    // Jitter keeps many recorders from reconnecting in lockstep after an outage.
-    this.nextProbeAt = wallMs() + this.probeDelayMs * (0.5 + Math.random() / 2);
-  }
-
-  private markUp(): void {
-    this.up = true;
-    this.probeDelayMs = 100;
-  }
-
   // ---------------------------------------------------------------- public control
 
   async flush(): Promise<void> {
     // Wait for a running drain, then drain again to cover rows queued meanwhile.
     for (let i = 0; i < 2; i++) {
-      if (this.draining) await this.draining;
-      this.nextProbeAt = 0; // an explicit flush tries the database even during backoff
-      this.kick();
-      await this.draining;
+      await this.shipper.settled();
+      this.shipper.probeNow(); // an explicit flush tries the database even during backoff
+      this.shipper.kick();
+      await this.shipper.settled();
     }
   }
 
@@ -528,40 +339,44 @@ class RecorderImpl implements Recorder {
         this.push(call, call.attempt > 1 ? 'retrying' : 'pending', OK, null);
         call.interim = true;
       } catch (e) {
-        this.onError(e as Error);
+        this.reporter.internal(e);
       }
     }
+    const sh = this.shipper;
     // Drain until everything is written, or until the database refuses (then spool the rest).
     for (let round = 0; round < 20; round++) {
-      if (this.draining) await this.draining;
-      if (round > 0 && (!this.up || (this.queuedRows === 0 && !this.spool.hasData()))) break;
-      this.nextProbeAt = 0; // one more attempt even if in backoff
-      this.kick();
-      await this.draining;
+      await sh.settled();
+      if (round > 0 && (!sh.up || (sh.queue.rows === 0 && !sh.spool.hasData()))) break;
+      sh.probeNow(); // one more attempt even if in backoff
+      sh.kick();
+      await sh.settled();
     }
-    this.closed = true;
-    this.spillQueue(); // whatever the database did not take
-    this.spool.close();
+    sh.closed = true;
+    sh.spillQueue(); // whatever the database did not take
+    sh.spool.close();
     if (this.ownPool) await this.pool.end().catch(() => undefined);
   }
 
   stats(): RecorderStats {
-    return { ...this.counters, queuedRows: this.queuedRows, queuedBytes: this.queuedBytes, databaseUp: this.up };
+    const sh = this.shipper;
+    return { tracked: this.tracked, ...sh.counters, queuedRows: sh.queue.rows, queuedBytes: sh.queue.bytes, spoolBytes: sh.spool.bytes, databaseUp: sh.up };
   }
 }
 
-function splitLines(text: string): string[] {
-  const out: string[] = [];
-  let start = 0;
-  for (;;) {
-    const nl = text.indexOf('\n', start);
-    if (nl === -1) {
-      if (start < text.length) out.push(text.slice(start));
-      return out;
-    }
-    out.push(text.slice(start, nl + 1));
-    start = nl + 1;
-  }
+/** The credentials a call carried: given explicitly, and found in its request payload. */
+function taint(secrets: readonly string[] | undefined, request: unknown): Scrubber | undefined {
+  const set = new CredentialSet();
+  if (secrets) for (const s of secrets) set.add(s);
+  if (request !== undefined) set.value(request);
+  return set.scrubber();
+}
+
+/** error_code: redacted, scrubbed, capped; a code that looks like a credential is not kept. */
+function errorCode(code: string | null | undefined, scrub: Scrubber | undefined): string | null {
+  if (code === undefined || code === null) return null;
+  const c = redactString(scrub ? scrub(String(code)) : String(code));
+  if (looksLikeSecret(c)) return REDACTED;
+  return cap(c, LIMITS.errorCode);
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

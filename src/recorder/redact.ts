@@ -1,14 +1,22 @@
 /**
- * Redaction, applied before anything is queued — a secret never reaches memory queues, the spool
- * file or the database. What is removed:
+ * Redaction by rules, applied before anything is queued — a secret never reaches memory queues,
+ * the spool file or the database. What is removed:
  *  - headers: Authorization, Proxy-Authorization, Cookie, Set-Cookie, and any name containing
  *    api-key / apikey / token / secret / password / session;
- *  - the Telegram bot token in URL paths (`/bot<token>/`), and bot-token-shaped strings anywhere;
- *  - query parameters apiKey / api_key / key / token / access_token / secret / password / signature;
- *  - Resend keys (`re_…`) and `Bearer …` credentials anywhere in any string;
- *  - values of JSON keys named like password, token, secret, api_key/apiKey, authorization, cookie;
+ *  - the Telegram bot token in URL paths (`/bot<token>/`), and bot-token-shaped strings anywhere
+ *    (also right after a letter, as in `bot7012345678:AAE…`);
+ *  - user:password in URLs, in URL objects and in free text (`http://user:pass@host`);
+ *  - query and fragment parameters apiKey / api_key / key / token / access_token / refresh_token /
+ *    id_token / secret / client_secret / password / signature / code (OAuth);
+ *  - Resend keys (`re_…`) and `Bearer …`/`Basic …` credentials anywhere (any whitespace);
+ *  - `<name>: value` / `<name>=value` in free text when the name says key, token, secret, password
+ *    or credential (`invalid token: X`, `… and token=X`, `"apiKey":"X"`);
+ *  - values of JSON keys named like password, token, secret, api_key/apiKey, authorization, cookie,
+ *    and `code` in an OAuth body (beside grant_type / client_id / client_secret / redirect_uri);
  *  - with `maskPii`: e-mail addresses and phone numbers.
+ * What the call itself carried is also scrubbed wherever it is echoed: see taint.ts.
  */
+import { LIMITS } from './limits';
 
 export interface RedactOptions {
   maskPii: boolean;
@@ -19,14 +27,30 @@ export const REDACTED = '[REDACTED]';
 
 const SECRET_KEY_RE = /pass(word|wd)?$|^pwd$|token|secret|api[-_]?key|authorization|^auth$|cookie|credential|private[-_]?key|session|signature/i;
 const SECRET_HEADER_RE = /^(authorization|proxy-authorization|cookie|set-cookie)$|api[-_]?key|token|secret|password|session/i;
-const SECRET_QUERY_RE = /^(api[-_]?key|key|token|access[-_]?token|secret|client[-_]?secret|password|signature|sig)$/i;
+const SECRET_QUERY_RE = /^(api[-_]?key|key|token|access[-_]?token|refresh[-_]?token|id[-_]?token|secret|client[-_]?secret|password|signature|sig|code)$/i;
+const OAUTH_SIBLINGS = ['grant_type', 'client_id', 'client_secret', 'redirect_uri'];
+
+/** Whether a JSON key or form field of this name holds a credential. */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY_RE.test(key);
+}
+
+/** Whether a query or fragment parameter of this name holds a credential. */
+export function isSecretParam(key: string): boolean {
+  return SECRET_QUERY_RE.test(key) || SECRET_KEY_RE.test(key);
+}
 
 const TELEGRAM_PATH_RE = /\/bot[^/?#\s]+/g;
-const TELEGRAM_TOKEN_RE = /\b\d{5,12}:[A-Za-z0-9_-]{20,}/g;
+// Not `\b`: a token right after a letter (`bot7012345678:AAE…`) has no word boundary before it.
+const TELEGRAM_TOKEN_RE = /(?<!\d)\d{5,12}:[A-Za-z0-9_-]{20,}/g;
 const RESEND_KEY_RE = /\bre_[A-Za-z0-9_]{6,}/g;
 const BEARER_RE = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{6,}/gi;
 // Query-string style `apiKey=…` inside free text (e.g. an error message quoting a URL).
-const QUERY_IN_TEXT_RE = /([?&;](?:api[-_]?key|key|token|access[-_]?token|secret|password|signature|sig)=)[^&#\s"']*/gi;
+const QUERY_IN_TEXT_RE = /([?&;#](?:api[-_]?key|key|token|access[-_]?token|refresh[-_]?token|id[-_]?token|secret|client[-_]?secret|password|signature|sig|code)=)(?!\[REDACTED\])[^&#\s"']*/gi;
+// `token: X`, `and token=X`, `"apiKey":"X"`, `client_secret=X` in free text.
+const LABELLED_RE = /(?<![A-Za-z0-9])((?:[A-Za-z0-9]+[-_])*(?:api[-_]?key|apikey|key|token|secret|password|passwd|pwd|credentials?)s?)(["']?[ \t]{0,3}[:=][ \t]{0,3}["']?)(?!\[REDACTED\])([^\s"'&,;<>()[\]{}]+)/gi;
+// scheme://user:pass@ in free text (e.g. Node's "Request cannot be constructed from a URL that includes credentials").
+const USERINFO_RE = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"']+@/gi;
 const EMAIL_RE = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
 // 10–15 digits, optionally with a leading + and common separators; not part of a longer token.
 const PHONE_RE = /(?<![\w.-])\+?\d(?:[\s().-]{0,2}\d){9,14}(?![\w-])/g;
@@ -39,8 +63,11 @@ export function redactString(s: string, maskPii = false): string {
   if (out.includes('/bot')) out = out.replace(TELEGRAM_PATH_RE, `/bot${REDACTED}`);
   if (out.includes(':')) out = out.replace(TELEGRAM_TOKEN_RE, REDACTED);
   if (out.includes('re_')) out = out.replace(RESEND_KEY_RE, `re_${REDACTED}`);
-  if (out.includes(' ')) out = out.replace(BEARER_RE, (_m, scheme: string) => `${scheme} ${REDACTED}`);
+  // Any whitespace separates a scheme from its credential (`Authorization:\tBearer\tX`).
+  out = out.replace(BEARER_RE, (_m, scheme: string) => `${scheme} ${REDACTED}`);
   if (out.includes('=')) out = out.replace(QUERY_IN_TEXT_RE, `$1${REDACTED}`);
+  if (out.includes('=') || out.includes(':')) out = out.replace(LABELLED_RE, `$1$2${REDACTED}`);
+  if (out.includes('@')) out = out.replace(USERINFO_RE, `$1${REDACTED}@`);
   if (maskPii) out = maskPiiString(out);
   // Postgres text/jsonb reject NUL and unpaired surrogates; one bad byte must not sink a batch.
   if (out.includes('\u0000')) out = out.replace(/\u0000/g, '');
@@ -71,7 +98,13 @@ export function redactUrl(raw: string, maskPii = false): string {
   }
   u.pathname = u.pathname.replace(TELEGRAM_PATH_RE, `/bot${REDACTED}`);
   for (const key of [...u.searchParams.keys()]) {
-    if (SECRET_QUERY_RE.test(key)) u.searchParams.set(key, REDACTED);
+    if (isSecretParam(key)) u.searchParams.set(key, REDACTED);
+  }
+  // OAuth implicit flow puts `#access_token=…` in the fragment.
+  if (u.hash.includes('=')) {
+    const frag = new URLSearchParams(u.hash.slice(1));
+    for (const key of [...frag.keys()]) if (isSecretParam(key)) frag.set(key, REDACTED);
+    u.hash = frag.toString();
   }
   return redactString(u.toString(), maskPii);
 }
@@ -86,11 +119,11 @@ export function redactHeaders(headers: Iterable<[string, string]> | Record<strin
 }
 
 /** Deep copy of a JSON-like value with secrets removed. Cycles and exotic objects are flattened. */
-export function redactValue(value: unknown, maskPii = false, depth = 0, seen = new WeakSet<object>()): unknown {
+export function redactValue(value: unknown, maskPii = false, depth = 0, seen = new WeakSet<object>(), scrub?: (s: string) => string): unknown {
   if (value === null || value === undefined) return value ?? null;
   switch (typeof value) {
     case 'string':
-      return redactString(value, maskPii);
+      return redactString(scrub ? scrub(value) : value, maskPii);
     case 'number':
       return Number.isFinite(value) ? value : String(value);
     case 'boolean':
@@ -103,26 +136,24 @@ export function redactValue(value: unknown, maskPii = false, depth = 0, seen = n
       return null; // functions, symbols: not data
   }
   const obj = value as object;
-  if (depth > 32) return '[TOO DEEP]';
+  if (depth > LIMITS.payloadDepth) return '[TOO DEEP]';
   if (seen.has(obj)) return '[CIRCULAR]';
   seen.add(obj);
   try {
     if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? null : obj.toISOString();
-    if (obj instanceof URL) return redactUrl(obj.toString(), maskPii);
-    if (obj instanceof URLSearchParams) {
-      const o: Record<string, unknown> = {};
-      for (const [k, v] of obj) o[k] = SECRET_KEY_RE.test(k) || SECRET_QUERY_RE.test(k) ? REDACTED : redactString(v, maskPii);
-      return o;
-    }
+    if (obj instanceof URL) return redactValue(redactUrl(obj.toString(), maskPii), maskPii, depth, seen, scrub);
+    if (obj instanceof URLSearchParams) return redactValue(Object.fromEntries(obj), maskPii, depth + 1, seen, scrub);
     if (Buffer.isBuffer(obj) || obj instanceof ArrayBuffer || ArrayBuffer.isView(obj)) return `[binary ${(obj as ArrayBuffer).byteLength} bytes]`;
-    if (obj instanceof Map) return redactValue(Object.fromEntries(obj), maskPii, depth + 1, seen);
-    if (obj instanceof Set) return redactValue([...obj], maskPii, depth + 1, seen);
-    if (obj instanceof Error) return { name: obj.name, message: redactString(obj.message, maskPii) };
-    if (Array.isArray(obj)) return obj.map((v) => redactValue(v, maskPii, depth + 1, seen));
+    if (obj instanceof Map) return redactValue(Object.fromEntries(obj), maskPii, depth + 1, seen, scrub);
+    if (obj instanceof Set) return redactValue([...obj], maskPii, depth + 1, seen, scrub);
+    if (obj instanceof Error) return { name: obj.name, message: redactValue(obj.message, maskPii, depth + 1, seen, scrub) };
+    if (Array.isArray(obj)) return obj.map((v) => redactValue(v, maskPii, depth + 1, seen, scrub));
     const out: Record<string, unknown> = {};
+    const oauth = OAUTH_SIBLINGS.some((k) => Object.prototype.hasOwnProperty.call(obj, k));
     for (const [k, v] of Object.entries(obj)) {
-      const key = redactString(k, maskPii);
-      out[key] = SECRET_KEY_RE.test(k) && v !== null && v !== undefined && v !== '' ? REDACTED : redactValue(v, maskPii, depth + 1, seen);
+      const key = redactString(scrub ? scrub(k) : k, maskPii);
+      const secret = SECRET_KEY_RE.test(k) || (oauth && /^code$/i.test(k));
+      out[key] = secret && v !== null && v !== undefined && v !== '' ? REDACTED : redactValue(v, maskPii, depth + 1, seen, scrub);
     }
     return out;
   } finally {
@@ -134,9 +165,9 @@ export function redactValue(value: unknown, maskPii = false, depth = 0, seen = n
  * Redacted JSON text for a payload column, or null. Over `maxPayloadBytes` the JSON is replaced
  * by a valid JSON marker object carrying a prefix of the text, so the column stays queryable jsonb.
  */
-export function payloadJson(value: unknown, opts: RedactOptions): string | null {
+export function payloadJson(value: unknown, opts: RedactOptions, scrub?: (s: string) => string): string | null {
   if (value === undefined) return null;
-  const json = JSON.stringify(redactValue(value, opts.maskPii));
+  const json = JSON.stringify(redactValue(value, opts.maskPii, 0, new WeakSet<object>(), scrub));
   if (json === undefined) return null;
   const bytes = Buffer.byteLength(json);
   if (bytes <= opts.maxPayloadBytes) return json;
@@ -149,8 +180,21 @@ export function payloadJson(value: unknown, opts: RedactOptions): string | null 
 }
 
 /** Error messages are free text: redacted, and capped so one huge message cannot bloat a row. */
-export function redactMessage(message: string | null | undefined, maskPii: boolean, maxChars = 2000): string | null {
+export function redactMessage(message: string | null | undefined, maskPii: boolean, scrub?: (s: string) => string, maxChars: number = LIMITS.errorMessage): string | null {
   if (message === null || message === undefined || message === '') return null;
-  const s = redactString(String(message), maskPii);
+  // The call's own credentials first, whole, before any rule rewrites part of one.
+  const s = redactString(scrub ? scrub(String(message)) : String(message), maskPii);
   return s.length > maxChars ? `${s.slice(0, maxChars)}… [truncated ${s.length - maxChars} chars]` : s;
+}
+
+/**
+ * An error code that looks like a credential rather than a code (`err.code = <token>`): long, one
+ * opaque word mixing letters and digits. Real codes (ECONNREFUSED, validation_error, 429,
+ * UND_ERR_SOCKET, InvalidType) are short or made of words.
+ */
+export function looksLikeSecret(code: string): boolean {
+  if (code.length < 20 || !/^[A-Za-z0-9._~+/=:-]+$/.test(code)) return false;
+  const digits = (code.match(/\d/g) ?? []).length;
+  const letters = (code.match(/[A-Za-z]/g) ?? []).length;
+  return digits >= 2 && letters >= 2 && !/^[A-Z0-9_]+$/.test(code);
 }

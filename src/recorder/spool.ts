@@ -1,57 +1,98 @@
 /**
  * Append-only spool on local disk for rows the database could not take (down, or memory full).
  *
- * Files are segments named `<prefix>-<pid>-<startMs>-<seq>.copy` holding COPY text lines. Writes
- * are synchronous `write(2)` calls: once `append` returns the bytes are in the kernel, so a
- * SIGKILL of this process cannot lose them (a power cut can; we trade fsync per batch for speed).
- * Replay works segment by segment and deletes a segment only after its rows are committed, so a
- * crash during replay repeats rows — harmless, since replay is idempotent on the row id.
- * Segments left by a process that no longer runs are adopted by any recorder using the dir (two
- * adopting the same file both replay it — again harmless).
+ * Segments are named `seg-<startMs>-<seq>-<origin>.<owner>.copy`; each holds framed batches of
+ * COPY lines (spool-frame.ts), so damage loses only the damaged batch. Writes are synchronous
+ * `write(2)` calls: once `append` returns the bytes are in the kernel, so a SIGKILL of this
+ * process cannot lose them (a power cut can; we trade fsync per batch for speed).
+ *
+ * Ownership (spool-owner.ts): a segment is replayed by its owner, or adopted — renamed to the
+ * adopter's identity, atomically, so two recorders can never both take it — once its owner no
+ * longer runs. Replay deletes a segment only after its rows are committed; a crash during replay
+ * repeats rows, which is harmless since replay is idempotent on the row id.
+ *
+ * Bound: `maxBytes` of segments held by this recorder (its own and adopted). Policy when full:
+ * keep what is already on disk (the oldest rows, replayed first) and refuse new batches — the
+ * caller counts them as dropped and reports it.
+ *
+ * Segments named `spool-<pid>-<startMs>-<instance>-<seq>.copy` (unframed lines) come from earlier
+ * versions; they are adopted when that PID is not running or is this very process (which never
+ * writes such names).
  */
 import fs from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { decodeFrames, DecodedSegment, encodeFrame, splitLines } from './spool-frame';
+import { ownerAlive, removeOwnerFiles, SpoolOwner } from './spool-owner';
 
 const SEGMENT_BYTES = 8 * 1024 * 1024;
-const NAME_RE = /^spool-(\d+)-(\d+)-(\d+)-(\d+)\.copy$/;
-const RESCAN_MS = 10_000;
-let instances = 0;
+const SEG_RE = /^seg-(\d+)-(\d+)-([0-9a-z]+)\.([0-9a-f]{16})\.copy$/;
+const LEGACY_RE = /^spool-(\d+)-(\d+)-(\d+)-(\d+)\.copy$/;
+const ADOPT_EVERY_MS = 10_000;
+
+export class SpoolFullError extends Error {}
+
+interface Segment {
+  file: string;
+  startMs: number;
+  seq: number;
+  legacy: boolean;
+}
 
 export class Spool {
+  readonly owner: SpoolOwner;
   private fd: number | null = null;
-  private current: string | null = null;
+  private current: Segment | null = null;
   private currentBytes = 0;
   private seq = 0;
-  private readonly started = Date.now();
-  /** Closed segments waiting for replay, oldest first. */
-  private closed: string[] = [];
-  private lastScan = -Infinity;
-  private readonly instance = instances++;
+  /** Sealed segments waiting for replay (own and adopted), oldest first. */
+  private sealed: Segment[] = [];
+  private readonly sizes = new Map<string, number>();
+  private totalBytes = 0;
+  private lastAdopt = -Infinity;
+  private adopting: Promise<number> | null = null;
 
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    readonly maxBytes: number,
+  ) {
+    this.owner = new SpoolOwner(dir);
+  }
 
-  /** Appends already-encoded COPY lines. Throws only if the disk refuses (caller reports it). */
-  append(lines: string): void {
-    if (lines.length === 0) return;
-    if (this.fd === null || this.currentBytes > SEGMENT_BYTES) this.rotate();
-    const buf = Buffer.from(lines, 'utf8');
+  /** Bytes of segments this recorder holds. */
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  /**
+   * Appends one batch of encoded COPY lines as a frame. Throws SpoolFullError past `maxBytes`, or
+   * the disk's error; the caller counts and reports either.
+   */
+  append(lines: string, rows: number): void {
+    if (rows === 0) return;
+    const frame = encodeFrame(lines, rows);
+    if (this.totalBytes + frame.length > this.maxBytes) throw new SpoolFullError(`spool full (${this.totalBytes} of ${this.maxBytes} bytes)`);
+    if (this.fd === null || this.currentBytes > SEGMENT_BYTES || !fs.existsSync(this.current!.file)) this.rotate();
     let off = 0;
-    while (off < buf.length) off += fs.writeSync(this.fd!, buf, off);
-    this.currentBytes += buf.length;
+    while (off < frame.length) off += fs.writeSync(this.fd!, frame, off);
+    this.currentBytes += frame.length;
+    this.totalBytes += frame.length;
   }
 
   /** True when something is waiting for replay (including the open segment). */
   hasData(): boolean {
-    this.scanOrphans();
-    return this.closed.length > 0 || this.currentBytes > 0;
+    return this.sealed.length > 0 || this.currentBytes > 0;
   }
 
   /** Closes the open segment so that everything spooled so far can be replayed. */
   seal(): void {
     if (this.fd !== null) {
       fs.closeSync(this.fd);
-      if (this.currentBytes > 0) this.closed.push(this.current!);
-      else fs.rmSync(this.current!, { force: true });
+      const seg = this.current!;
+      if (this.currentBytes > 0) {
+        this.sealed.push(seg);
+        this.sizes.set(seg.file, this.currentBytes);
+      } else fs.rmSync(seg.file, { force: true });
     }
     this.fd = null;
     this.current = null;
@@ -59,52 +100,109 @@ export class Spool {
   }
 
   /** Oldest sealed segment, or undefined. */
-  next(): string | undefined {
-    this.scanOrphans();
-    return this.closed[0];
+  next(): Segment | undefined {
+    return this.sealed[0];
   }
 
-  /** Drops a segment whose rows are committed. */
-  done(file: string): void {
-    fs.rmSync(file, { force: true });
-    this.closed = this.closed.filter((f) => f !== file);
+  /** The batches of a segment, with what was lost to damage. */
+  async read(seg: Segment): Promise<DecodedSegment> {
+    const buf = await readFile(seg.file);
+    if (!seg.legacy) return decodeFrames(buf);
+    // Earlier versions wrote bare lines: one batch (lines are checked one by one before COPY).
+    return { batches: [splitLines(buf.toString('utf8')).join('')], lostBatches: 0, lostRows: 0 };
+  }
+
+  /** Drops a segment whose rows are committed (or dead-lettered). */
+  done(seg: Segment): void {
+    fs.rmSync(seg.file, { force: true });
+    this.sealed = this.sealed.filter((s) => s !== seg);
+    this.totalBytes -= this.sizes.get(seg.file) ?? 0;
+    this.sizes.delete(seg.file);
+  }
+
+  /**
+   * Adopts segments whose owner no longer runs (at most every 10 s unless `force`). Returns how
+   * many were adopted.
+   */
+  adopt(force = false): Promise<number> {
+    const now = Date.now();
+    if (this.adopting) return this.adopting;
+    if (!force && now - this.lastAdopt < ADOPT_EVERY_MS) return Promise.resolve(0);
+    this.lastAdopt = now;
+    this.adopting = this.adoptNow().finally(() => {
+      this.adopting = null;
+    });
+    return this.adopting;
   }
 
   close(): void {
     this.seal();
+    this.owner.stop();
   }
 
   private rotate(): void {
     this.seal();
-    fs.mkdirSync(this.dir, { recursive: true });
-    this.current = path.join(this.dir, `spool-${process.pid}-${this.started}-${this.instance}-${String(this.seq++).padStart(6, '0')}.copy`);
-    this.fd = fs.openSync(this.current, 'a', 0o600);
+    this.owner.start();
+    const startMs = Date.now();
+    const seq = this.seq++;
+    const file = path.join(this.dir, `seg-${startMs}-${String(seq).padStart(6, '0')}-${this.owner.id}.${this.owner.id}.copy`);
+    this.fd = fs.openSync(file, 'a', 0o600);
+    this.current = { file, startMs, seq, legacy: false };
     this.currentBytes = 0;
   }
 
-  /** Adopts segments of processes that no longer run (checked at most every 10 s). */
-  private scanOrphans(): void {
-    const now = Date.now();
-    if (now - this.lastScan < RESCAN_MS) return;
-    this.lastScan = now;
+  private async adoptNow(): Promise<number> {
     let names: string[];
     try {
       names = fs.readdirSync(this.dir);
     } catch {
-      return;
+      return 0;
     }
-    const orphans = names
-      .map((n) => ({ n, m: NAME_RE.exec(n) }))
-      .filter((x): x is { n: string; m: RegExpExecArray } => x.m !== null)
-      .filter(({ m }) => Number(m[1]) !== process.pid && !alive(Number(m[1])))
-      .sort((a, b) => Number(a.m[2]) - Number(b.m[2]) || a.m[4].localeCompare(b.m[4]))
-      .map(({ n }) => path.join(this.dir, n))
-      .filter((f) => !this.closed.includes(f));
-    this.closed.unshift(...orphans);
+    const verdicts = new Map<string, Promise<boolean>>();
+    const dead = (id: string) => {
+      let v = verdicts.get(id);
+      if (!v) verdicts.set(id, (v = ownerAlive(this.dir, id).then((alive) => !alive)));
+      return v;
+    };
+    let adopted = 0;
+    for (const name of names) {
+      let startMs: number;
+      let seq: number;
+      let origin: string;
+      let legacy = false;
+      const m = SEG_RE.exec(name);
+      if (m) {
+        if (m[4] === this.owner.id || !(await dead(m[4]))) continue;
+        [startMs, seq, origin, legacy] = [Number(m[1]), Number(m[2]), m[3], m[3] === 'legacy'];
+      } else {
+        const l = LEGACY_RE.exec(name);
+        if (!l) continue;
+        const pid = Number(l[1]);
+        if (pid !== process.pid && pidAlive(pid)) continue;
+        [startMs, seq, origin, legacy] = [Number(l[2]), Number(l[3]) * 1_000_000 + Number(l[4]), 'legacy', true];
+      }
+      this.owner.start(); // claim our identity before segments carry it
+      const file = path.join(this.dir, `seg-${startMs}-${String(seq).padStart(6, '0')}-${origin}.${this.owner.id}.copy`);
+      try {
+        fs.renameSync(path.join(this.dir, name), file); // atomic: only one adopter wins
+        const size = fs.statSync(file).size;
+        this.sizes.set(file, size);
+        this.totalBytes += size;
+        this.sealed.push({ file, startMs, seq, legacy });
+        adopted++;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    }
+    for (const [id, v] of verdicts) if (await v) removeOwnerFiles(this.dir, id);
+    if (adopted > 0) this.sealed.sort((a, b) => a.startMs - b.startMs || a.seq - b.seq);
+    return adopted;
   }
 }
 
-function alive(pid: number): boolean {
+export type { Segment };
+
+function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -75,6 +75,13 @@ export interface TrackOptions<T = unknown> {
   inspect?: (value: T) => Outcome | Promise<Outcome>;
   /** Judges an error `fn` threw. Default: network/timeout/HTTP-status rules in retry.ts. */
   inspectError?: (error: unknown) => Outcome;
+  /**
+   * Credentials this call carries (tokens, keys, passwords). Each is scrubbed from everything
+   * recorded for the call — action, error message and code, payloads — wherever it appears.
+   * Credentials in `request` (secret-named fields, Authorization values, URLs) are added
+   * automatically; instrumentFetch passes the ones in the URL, headers and body.
+   */
+  secrets?: readonly string[];
 }
 
 export interface RecorderOptions {
@@ -98,18 +105,38 @@ export interface RecorderOptions {
   maskPii?: boolean;
   /** Role the writer switches to with SET LOCAL ROLE (default `service_role`; null: don't switch). */
   role?: string | null;
-  /** Called with the recorder's own failures (DB down, dropped rows); never thrown to callers. */
+  /** Longest a write (connect + COPY + commit) may take before the connection is dropped and the batch spooled (default 10,000 ms). */
+  writeTimeoutMs?: number;
+  /** Bound of the spool on disk (default 256 MiB); when full, new rows are dropped (counted, reported) and spooled ones kept. */
+  maxSpoolBytes?: number;
+  /**
+   * Called with the recorder's own problems (database down, write timeout, dead letters, spool
+   * full or damaged); never thrown to callers. Without it they become process warnings, at most
+   * one per kind per minute. Each is a `RecorderError` with a `kind`.
+   */
   onError?: (error: Error) => void;
 }
 
 export interface RecorderStats {
   tracked: number;
+  /** Rows committed from memory. */
   written: number;
+  /** Rows written to the spool. */
   spooled: number;
+  /** Rows committed from the spool (this recorder's and adopted segments). */
   replayed: number;
+  /** Rows the database refused for their content, kept in `<spoolDir>/dead-letter.jsonl`. */
+  deadLettered: number;
+  /** Rows lost for good (spool full, spool unwritable, damaged spool data). */
   dropped: number;
+  /** Of `dropped`: refused because the spool was at `maxSpoolBytes`. */
+  droppedSpoolFull: number;
+  /** Of `dropped`: in damaged spool batches. */
+  lostCorrupt: number;
   queuedRows: number;
   queuedBytes: number;
+  /** Bytes of spool segments this recorder holds. */
+  spoolBytes: number;
   databaseUp: boolean;
 }
 

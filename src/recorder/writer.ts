@@ -13,12 +13,16 @@
  *    (id, created_at) DO UPDATE … WHERE the stored version is older. That makes any replay land
  *    exactly once on the row id, and makes a late replay of an older version (pending) unable to
  *    overwrite a newer one (success) — rows of one call end in order whatever order they arrive in.
+ * Every write is bounded by `timeoutMs`: a frozen server or a half-open connection would otherwise
+ * hang the COPY forever. On timeout the connection is destroyed (never returned to the pool) and
+ * the write fails with code INTMON_WRITE_TIMEOUT, which the recorder treats as "database down".
  * The recorder's SQL lives here because COPY needs a client of its own; it touches nothing but
  * integration_logs and a temp table.
  */
 import type { Pool, PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { COLUMNS } from './copy-format';
+import { classifyWriteError, WRITE_TIMEOUT_CODE } from './write-errors';
 
 const COLS = COLUMNS.join(', ');
 const STAGE = 'intmon_recorder_stage';
@@ -38,20 +42,6 @@ const MERGE = `INSERT INTO integration_logs (${COLS})
     ${COLUMNS.filter((c) => c !== 'id' && c !== 'created_at').map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
   WHERE integration_logs.updated_at < EXCLUDED.updated_at`;
 
-export type WriteErrorKind = 'transient' | 'duplicate' | 'data';
-
-/** Classifies a failed write: retry later (transient), retry via merge (duplicate), or bad rows (data). */
-export function classifyWriteError(err: unknown): WriteErrorKind {
-  const code = (err as { code?: unknown }).code;
-  if (isRlsCopyRefusal(err)) return 'transient';
-  // A duplicate means the row is already there; a deadlock or serialization failure (two batches
-  // updating the same pending rows at once) just needs another go — both via the idempotent path.
-  if (code === '23505' || code === '40P01' || code === '40001') return 'duplicate';
-  // Class 22 (data exception) and 23 (integrity, e.g. a CHECK) are about the rows, not the server.
-  if (typeof code === 'string' && /^2[23]/.test(code)) return 'data';
-  return 'transient';
-}
-
 /** "COPY FROM not supported with row-level security" (SQLSTATE 0A000). */
 function isRlsCopyRefusal(err: unknown): boolean {
   return (err as { code?: unknown }).code === '0A000' && /row-level security/i.test(String((err as Error).message));
@@ -64,21 +54,49 @@ export class PgWriter {
   constructor(
     private readonly pool: Pool,
     private readonly role: string | null,
+    private readonly timeoutMs: number,
   ) {}
 
   /** One transaction: `fresh` lines by plain COPY, `merge` lines by the idempotent path. */
   async write(fresh: string, merge: string): Promise<void> {
     try {
-      await this.writeOnce(fresh, merge);
+      await this.bounded(fresh, merge);
     } catch (err) {
       if (!this.directCopy || !isRlsCopyRefusal(err)) throw err;
       this.directCopy = false;
-      await this.writeOnce(fresh, merge);
+      await this.bounded(fresh, merge);
     }
   }
 
-  private async writeOnce(fresh: string, merge: string): Promise<void> {
+  /** The transaction, failed after `timeoutMs` whatever the server or the network does. */
+  private bounded(fresh: string, merge: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let client: PoolClient | undefined;
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        reject(Object.assign(new Error(`write timed out after ${this.timeoutMs} ms`), { code: WRITE_TIMEOUT_CODE }));
+        if (client) destroyConnection(client);
+      }, this.timeoutMs);
+      this.transaction(fresh, merge, (c) => {
+        client = c;
+        if (timedOut) destroyConnection(c); // connected only after the deadline
+      }).then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  private async transaction(fresh: string, merge: string, connected: (c: PoolClient) => void): Promise<void> {
     const client = await this.pool.connect();
+    connected(client);
     // A server that goes away mid-COPY makes the client emit 'error'; without a listener that
     // would crash the host process.
     const onError = () => undefined;
@@ -104,7 +122,7 @@ export class PgWriter {
         throw err;
       }
     } catch (err) {
-      if (classifyWriteError(err) === 'transient') broken ??= err as Error;
+      if (classifyWriteError(err) === 'down') broken ??= err as Error;
       throw err;
     } finally {
       client.removeListener('error', onError);
@@ -112,6 +130,15 @@ export class PgWriter {
       client.release(broken);
     }
   }
+}
+
+/**
+ * Ends the connection under a write that timed out: its pending query fails at once, and the
+ * client, released with an error, is dropped by the pool instead of being handed out again.
+ */
+function destroyConnection(client: PoolClient): void {
+  const stream = (client as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream;
+  stream?.destroy?.();
 }
 
 function copyInto(client: PoolClient, sql: string, data: string): Promise<void> {

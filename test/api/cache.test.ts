@@ -106,3 +106,45 @@ describe('cached API answers', () => {
     expect(acceptsGzip('identity')).toBe(false);
   });
 });
+
+describe('ResponseCache byte bound', () => {
+  const sized = (maxBytes: number) => new ResponseCache(60_000, 0, { maxBytes, sizeOf: (v) => (v as string).length });
+
+  it('keeps settled answers within maxBytes, evicting the least recently used first', async () => {
+    const cache = sized(3000);
+    const computed: string[] = [];
+    const get = (k: string) => cache.get(k, async () => (computed.push(k), 'x'.repeat(900)));
+    await get('a');
+    await get('b');
+    await get('c');
+    expect(cache.size).toBe(3);
+    await get('a'); // a hit: a becomes the most recently used
+    await get('d'); // over 3000 bytes (each entry 900 + key): the least recently used, b, goes
+    expect(cache.bytes).toBeLessThanOrEqual(3000);
+    expect(computed).toEqual(['a', 'b', 'c', 'd']);
+    await get('a');
+    await get('c');
+    expect(computed).toEqual(['a', 'b', 'c', 'd']);
+    await get('b');
+    expect(computed).toEqual(['a', 'b', 'c', 'd', 'b']);
+    expect(cache.bytes).toBeLessThanOrEqual(3000);
+  });
+
+  it('serves but does not keep an answer larger than the whole bound; 0 bytes turns it off', async () => {
+    const cache = sized(100);
+    let n = 0;
+    const big = () => cache.get('k', async () => (n++, 'y'.repeat(500)));
+    expect(await big()).toHaveLength(500);
+    expect(await big()).toHaveLength(500);
+    expect(n).toBe(2);
+    expect(cache.bytes).toBe(0);
+    expect(sized(0).enabled).toBe(false);
+  });
+
+  it('many distinct keys never hold more than the bound', async () => {
+    const cache = sized(10_000);
+    for (let i = 0; i < 500; i++) await cache.get(`k${i}`, async () => 'z'.repeat(700));
+    expect(cache.bytes).toBeLessThanOrEqual(10_000);
+    expect(cache.size).toBeLessThanOrEqual(14);
+  });
+});

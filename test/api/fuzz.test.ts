@@ -1,6 +1,8 @@
 /**
  * 2,400 random and malformed requests from a seeded generator (FUZZ_SEED to replay another run):
- * no response may be a 5xx, and every 4xx must carry a JSON `{ error }` body.
+ * no response may be a 5xx, and every 4xx must carry exactly the documented JSON shape
+ * `{ error: string, field?: string }` — including 414/431, which node and fastify answer
+ * before any route runs.
  */
 import { API_PREFIX } from '../../src/api/contract';
 import { Harness, insertRows, rawToken, startHarness } from './harness';
@@ -125,10 +127,13 @@ function generate(rnd: () => number): { method: string; path: string; headers: R
     body = pick(['{', '{"a":1}', '[1,2', 'null', '"\\ud800"', 'x'.repeat(int(100_000)), '{"__proto__":{"x":1}}']);
   }
   if (rnd() < 0.05) headers.accept = pick(['text/html', 'application/xml', '*/*', 'application/json;q=0']);
+  // Over node's header limit (→ 431): a huge header, or a huge query string.
+  if (rnd() < 0.02) headers['x-pad'] = 'p'.repeat(17_000 + int(5000));
+  if (rnd() < 0.01) path += `${path.includes('?') ? '&' : '?'}x=${'q'.repeat(17_000)}`;
   return { method, path, headers, body };
 }
 
-it(`${REQUESTS} random and malformed requests: no 5xx, every 4xx a JSON { error } (seed ${SEED})`, async () => {
+it(`${REQUESTS} random and malformed requests: no 5xx, every 4xx exactly { error, field? } (seed ${SEED})`, async () => {
   const rnd = prng(SEED);
   const requests = Array.from({ length: REQUESTS }, () => generate(rnd));
   const problems: string[] = [];
@@ -149,11 +154,16 @@ it(`${REQUESTS} random and malformed requests: no 5xx, every 4xx a JSON { error 
         else if (res.statusCode >= 400 && r.method !== 'HEAD') {
           let ok = false;
           try {
-            ok = /^application\/json/.test(String(res.headers['content-type'])) && typeof res.json().error === 'string';
+            const body = res.json() as Record<string, unknown>;
+            ok =
+              /^application\/json/.test(String(res.headers['content-type'])) &&
+              typeof body.error === 'string' &&
+              Object.keys(body).every((k) => k === 'error' || k === 'field') &&
+              (body.field === undefined || typeof body.field === 'string');
           } catch {
             ok = false;
           }
-          if (!ok) problems.push(`non-JSON error: ${label}`);
+          if (!ok) problems.push(`not an {error, field?} body: ${label}`);
         }
       }),
     );
@@ -161,6 +171,7 @@ it(`${REQUESTS} random and malformed requests: no 5xx, every 4xx a JSON { error 
   expect(problems.slice(0, 20)).toEqual([]);
   // The generator must actually reach both sides: successes and each kind of refusal.
   for (const code of [200, 400, 401, 403, 404]) expect({ code, seen: (statuses.get(code) ?? 0) > 20 }).toEqual({ code, seen: true });
+  for (const code of [414, 431]) expect({ code, seen: (statuses.get(code) ?? 0) > 0 }).toEqual({ code, seen: true });
   const total = [...statuses.values()].reduce((s, n) => s + n, 0);
   expect(total).toBe(REQUESTS);
 }, 240_000);

@@ -1,13 +1,16 @@
 /**
  * An API on its own migrated test database, with tokens for each role. The server connects as the
- * superuser (as `npm start` does on the embedded database) and drops to the token's role per
- * request, so what a test sees is what Postgres lets that role see.
+ * least-privileged API login (NOINHERIT, granted anon/authenticated/service_role — as `npm start`
+ * does on the embedded database) and switches to the token's role per request, so what a test
+ * sees is what Postgres lets that role see. Fixtures are written with the superuser pool `db.pool`.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { SignJWT } from 'jose';
+import type { Pool } from 'pg';
 import { buildServer, ServerOptions } from '../../src/api/server';
+import { createApiPool } from '../../src/db/pool';
 import { signToken } from '../../src/api/secret';
 import type { HealthThresholds } from '../../src/api/health-state';
 import { API_PREFIX } from '../../src/api/contract';
@@ -27,6 +30,8 @@ export interface Reply {
 export interface Harness {
   app: FastifyInstance;
   db: TestDatabase;
+  /** The server's pool (as the API role). */
+  apiPool: Pool;
   baseUrl: string;
   tokens: Record<'anon' | 'authenticated' | 'service_role', string>;
   /** GET under the API prefix (or a root path such as /healthz), as `authenticated` unless told. */
@@ -65,12 +70,28 @@ function send(port: number, method: string, path: string, headers: Record<string
 
 /** The response cache is off unless a test asks for it: most tests change data between requests. */
 export async function startHarness(
-  opts: { health?: Partial<HealthThresholds>; cacheTtlMs?: number; server?: Partial<Omit<ServerOptions, 'pool'>> } = {},
+  opts: {
+    health?: Partial<HealthThresholds>;
+    cacheTtlMs?: number;
+    timeZone?: string;
+    /** Anything else of the server's options (JWKS, read claim, …). */
+    server?: Partial<Omit<ServerOptions, 'pool'>>;
+  } & Pick<ServerOptions, 'logger' | 'dbTimeoutMs' | 'tokens' | 'cacheMaxBytes'> = {},
 ): Promise<Harness> {
   const db = await createTestDatabase();
+  const apiPool = createApiPool(db.apiUrl, opts.dbTimeoutMs ?? 5000, 10);
   // API_TEST_LOG=1 shows the server's log (e.g. the cause of an unexpected 500).
   const app = await buildServer({
-    pool: db.pool, jwtSecret: SECRET, health: opts.health, cacheTtlMs: opts.cacheTtlMs ?? 0, logger: process.env.API_TEST_LOG === '1', ...opts.server,
+    pool: apiPool,
+    jwtSecret: SECRET,
+    health: opts.health,
+    cacheTtlMs: opts.cacheTtlMs ?? 0,
+    cacheMaxBytes: opts.cacheMaxBytes,
+    dbTimeoutMs: opts.dbTimeoutMs,
+    tokens: opts.tokens,
+    timeZone: opts.timeZone,
+    logger: opts.logger ?? process.env.API_TEST_LOG === '1',
+    ...opts.server,
   });
   const tokens = {
     anon: await signToken(SECRET, 'anon', 3600),
@@ -82,6 +103,7 @@ export async function startHarness(
   return {
     app,
     db,
+    apiPool,
     baseUrl: `http://127.0.0.1:${port}`,
     tokens,
     get(path, o = {}) {
@@ -95,6 +117,7 @@ export async function startHarness(
     },
     async close() {
       await app.close();
+      await apiPool.end();
       await db.drop();
     },
   };

@@ -51,7 +51,7 @@ describe('served OpenAPI document', () => {
 
   it('documents bearer auth and the error responses on every data route, and each parameter with a schema', () => {
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
-    const data = Object.entries(doc.paths).filter(([p]) => !/openapi\.json$|healthz$/.test(p));
+    const data = Object.entries(doc.paths).filter(([p]) => !/openapi\.json$|healthz$|readyz$/.test(p));
     expect(data.length).toBe(7);
     for (const [p, ops] of data) {
       const op = ops.get;
@@ -60,6 +60,6 @@ describe('served OpenAPI document', () => {
       for (const param of op.parameters ?? []) expect({ p, param: param.name, schema: Boolean(param.schema) }).toEqual({ p, param: param.name, schema: true });
     }
     const ts = doc.paths[`${API_PREFIX}/timeseries`].get.parameters!.map((x) => x.name).sort();
-    expect(ts).toEqual(['action', 'from', 'group_by', 'interval', 'metric', 'service', 'status', 'to']);
+    expect(ts).toEqual(['action', 'from', 'group_by', 'interval', 'metric', 'service', 'status', 'to', 'tz']);
   });
 });

@@ -6,6 +6,7 @@ import { HttpError } from '../../src/api/errors';
 import { DEFAULT_HEALTH_THRESHOLDS, healthState, healthThresholdsFromEnv, resolveHealthThresholds } from '../../src/api/health-state';
 import { list, parseDuration, resolveRange } from '../../src/api/params';
 import { createVerifier } from '../../src/api/auth';
+import { DEFAULT_CACHE_MAX_BYTES, loadConfig, parseSpanSeconds } from '../../src/config';
 import { resolveJwtSecret, signToken } from '../../src/api/secret';
 import { bucketWidthMs } from '../../src/api/routes/timeseries';
 
@@ -144,5 +145,27 @@ describe('secret', () => {
     await expect(createVerifier('t'.repeat(40))(`Bearer ${token}`)).rejects.toMatchObject({ statusCode: 401 });
     const expired = await signToken(secret, 'authenticated', -10);
     await expect(createVerifier(secret)(`Bearer ${expired}`)).rejects.toMatchObject({ statusCode: 401, message: 'token expired' });
+  });
+});
+
+describe('configuration of timeouts, cache bound, tokens and logs', () => {
+  it('defaults: 5 s database budget, at most 64 MiB of cache, one-year tokens, info logs', () => {
+    const c = loadConfig({});
+    expect(c.dbTimeoutMs).toBe(5000);
+    expect(c.cacheMaxBytes).toBe(DEFAULT_CACHE_MAX_BYTES);
+    expect(DEFAULT_CACHE_MAX_BYTES).toBeLessThanOrEqual(64 * 2 ** 20);
+    expect(c.jwt).toEqual({ maxTtlSeconds: 31_557_600, issuer: undefined, audience: undefined });
+    expect(c.logLevel).toBe('info');
+  });
+
+  it('reads the variables and refuses nonsense with a message naming the variable', () => {
+    const c = loadConfig({ MONITOR_DB_TIMEOUT_MS: '1500', MONITOR_API_CACHE_MAX_BYTES: '0', MONITOR_JWT_MAX_TTL: '30d', MONITOR_JWT_ISSUER: 'i', MONITOR_JWT_AUDIENCE: 'a', LOG_LEVEL: 'WARN' });
+    expect([c.dbTimeoutMs, c.cacheMaxBytes, c.jwt, c.logLevel]).toEqual([1500, 0, { maxTtlSeconds: 30 * 86_400, issuer: 'i', audience: 'a' }, 'warn']);
+    expect(() => loadConfig({ MONITOR_DB_TIMEOUT_MS: 'Infinity' })).toThrow(/MONITOR_DB_TIMEOUT_MS/);
+    expect(() => loadConfig({ MONITOR_DB_TIMEOUT_MS: '5' })).toThrow(/MONITOR_DB_TIMEOUT_MS/);
+    expect(() => loadConfig({ MONITOR_API_CACHE_MAX_BYTES: '-1' })).toThrow(/MONITOR_API_CACHE_MAX_BYTES/);
+    expect(() => loadConfig({ MONITOR_JWT_MAX_TTL: 'forever' })).toThrow(/MONITOR_JWT_MAX_TTL/);
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
+    expect([parseSpanSeconds('3600'), parseSpanSeconds('12h'), parseSpanSeconds('1y'), parseSpanSeconds('0'), parseSpanSeconds('1.5h')]).toEqual([3600, 43_200, 31_557_600, undefined, undefined]);
   });
 });

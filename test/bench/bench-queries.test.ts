@@ -6,7 +6,7 @@
 import type { PoolClient, QueryResult } from 'pg';
 import { COLUMNS, generateSql, STAGING_TABLE } from '../../bench/data';
 import { dbTimer } from '../../bench/db-time';
-import { dashboardQueries, type DashboardQuery } from '../../bench/queries';
+import { dashboardQueries, zoneQueries, type DashboardQuery } from '../../bench/queries';
 import { SEED_SCHEMA_SQL } from '../../bench/seed-schema';
 import type { HealthNumbers, LogPageResult } from '../../src/api/queries';
 import type { TimeseriesSeries } from '../../src/api/contract';
@@ -127,6 +127,34 @@ test.each([/^failures list/, /^entity drill-down/])('%s: the same calls, newest 
   const mine = (ours as LogPageResult).rows.map((r) => key(r.service_name, r.action, r.status, r.created_at.slice(0, 23)));
   expect(theirs.length).toBeGreaterThan(1);
   expect(mine).toEqual(theirs);
+});
+
+describe('zone rows (views and /stats in a zone other than UTC)', () => {
+  const inZone = (zone: string, q: (c: PoolClient) => Promise<unknown>) =>
+    asRole(db.pool, 'authenticated', async (c: PoolClient) => {
+      await c.query(`SELECT set_config('TimeZone', $1, true)`, [zone]);
+      return q(c);
+    });
+  const views = zoneQueries().filter((q) => q.seed);
+
+  test.each(['Asia/Almaty', 'Asia/Kolkata'].flatMap((z) => views.map((q) => [z, q.name])))('%s, %s: the same rows as the seed’s view', async (zone, name) => {
+    const q = views.find((x) => x.name === name)!;
+    const seed = rowsOf(await inZone(zone, q.seed!));
+    const ours = rowsOf(await inZone(zone, (c) => q.ours(c, zone)));
+    const b = name.startsWith('hourly') ? 'hour' : 'day';
+    const cols = (r: Record<string, unknown>) => key(r.service_name, r.action, r.status, r[b], r.count, r.min_duration_ms, r.max_duration_ms);
+    expect(seed.length).toBeGreaterThan(20);
+    expect(ours.map(cols).sort()).toEqual(seed.map(cols).sort());
+  });
+
+  test('the /stats query in Asia/Almaty: days from 19:00 UTC, the same calls in all as in UTC', async () => {
+    const q = zoneQueries().find((x) => x.name.startsWith('/stats'))!;
+    const almaty = (await inZone('UTC', (c) => q.ours(c, 'Asia/Almaty'))) as Array<{ bucket: string; count: number }>;
+    const utc = (await inZone('UTC', (c) => q.ours(c, 'UTC'))) as Array<{ bucket: string; count: number }>;
+    expect(new Set(almaty.map((r) => r.bucket.slice(11)))).toEqual(new Set(['19:00:00.000Z']));
+    const total = (rows: Array<{ count: number }>) => rows.reduce((n, r) => n + r.count, 0);
+    expect(total(almaty)).toBe(total(utc));
+  });
 });
 
 describe('database-side timer', () => {

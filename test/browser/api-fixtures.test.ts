@@ -47,9 +47,9 @@ const RANGE = 'from=2026-11-20T00:00:00.000Z&to=2026-11-20T04:00:00.000Z';
 type Compare = 'exact' | 'approx' | 'shape';
 const REQUESTS: Array<{ name: string; path: string; token?: null; compare: Compare }> = [
   { name: 'services', path: '/services', compare: 'exact' },
-  { name: 'timeseries-failure-rate-by-service', path: `/timeseries?metric=failure_rate&group_by=service&interval=1h&${RANGE}`, compare: 'exact' },
-  { name: 'timeseries-volume', path: `/timeseries?metric=volume&interval=1h&${RANGE}`, compare: 'exact' },
-  { name: 'timeseries-latency-p95-by-action', path: `/timeseries?metric=latency_p95&group_by=action&service=resend&interval=1h&${RANGE}`, compare: 'approx' },
+  { name: 'timeseries-failure-rate-by-service', path: `/timeseries?metric=failure_rate&group_by=service&interval=1h&${RANGE}&tz=UTC`, compare: 'exact' },
+  { name: 'timeseries-volume', path: `/timeseries?metric=volume&interval=1h&${RANGE}&tz=UTC`, compare: 'exact' },
+  { name: 'timeseries-latency-p95-by-action', path: `/timeseries?metric=latency_p95&group_by=action&service=resend&interval=1h&${RANGE}&tz=UTC`, compare: 'approx' },
   { name: 'failures', path: `/failures?limit=10&${RANGE}`, compare: 'exact' },
   { name: 'logs-lead', path: `/logs?entity_type=lead&entity_id=${LEAD_ID}&limit=100`, compare: 'exact' },
   { name: 'health', path: '/health?window=24h', compare: 'shape' },

@@ -1,9 +1,12 @@
 /**
- * The built plugin's editors in a real browser: Debian's Chromium (via playwright-core) opens the
- * harness page, which loads dist/module.js through an AMD define handed the real @grafana
- * packages and renders ConfigEditor and QueryEditor inside @grafana/ui's theme. A person's moves
- * — mouse for the metric, keyboard for the service and the settings — must produce the exact
- * query/settings objects. Screenshots go to test/artifacts/ (git-ignored).
+ * The built plugin's editors in a real browser, once per supported Grafana generation: Debian's
+ * Chromium (via playwright-core) opens the harness page, which loads dist/module.js through an AMD
+ * define handed the real @grafana packages and React of that generation (11.6 and 12.4 with
+ * React 18 from the npm aliases grafana-runtime-11.6 / grafana-runtime-12.4 / react-18; 13.2 with
+ * React 19) and renders ConfigEditor, QueryEditor and the variable query editor inside
+ * @grafana/ui's theme. A person's moves — mouse for the metric, keyboard for the service and the
+ * settings — must produce the exact query/settings objects. Screenshots go to test/artifacts/
+ * (git-ignored).
  *
  * No Chromium: skipped with a message locally, a failure under CI=true.
  */
@@ -22,11 +25,16 @@ const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const CI = process.env.CI === 'true';
 const HAVE_CHROMIUM = fs.existsSync(CHROMIUM);
 const HARNESS_SRC = path.join(__dirname, 'harness');
-const HARNESS_OUT = path.join(os.tmpdir(), `intmon-harness-${process.pid}`);
 const ARTIFACTS = path.join(ROOT, 'test', 'artifacts');
 // Grafana serves @grafana/ui's icons from public/build/img/icons/; the harness does the same.
 const ICONS_URL = '/public/build/img/icons/';
-const ICONS_DIR = path.join(ROOT, 'node_modules', '@grafana', 'ui', 'dist', 'public', 'img', 'icons');
+
+/** Each Grafana generation the plugin supports: where its @grafana/ui lives, which React it runs. */
+const GENERATIONS = [
+  { grafana: '11.6', ui: path.join(ROOT, 'node_modules', 'grafana-runtime-11.6', 'node_modules', '@grafana', 'ui'), react: '18.' },
+  { grafana: '12.4', ui: path.join(ROOT, 'node_modules', 'grafana-runtime-12.4', 'node_modules', '@grafana', 'ui'), react: '18.' },
+  { grafana: '13.2', ui: path.join(ROOT, 'node_modules', '@grafana', 'ui'), react: '19.' },
+];
 
 if (!HAVE_CHROMIUM && !CI) {
   console.warn(`SKIPPED browser test: no Chromium at ${CHROMIUM} (install with apt-get install -y chromium). Under CI=true this is a failure.`);
@@ -35,7 +43,7 @@ const suite = HAVE_CHROMIUM || CI ? describe : describe.skip;
 
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.svg': 'image/svg+xml' };
 
-function serve(): Promise<http.Server> {
+function serve(HARNESS_OUT: string, ICONS_DIR: string): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const file =
@@ -57,7 +65,10 @@ function serve(): Promise<http.Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-suite('plugin editors in Chromium', () => {
+suite.each(GENERATIONS)('plugin editors in Chromium with Grafana $grafana packages', ({ grafana, ui, react }) => {
+  const HARNESS_OUT = path.join(os.tmpdir(), `intmon-harness-${grafana}-${process.pid}`);
+  const ICONS_DIR = path.join(ui, 'dist', 'public', 'img', 'icons');
+  const shot = (name: string) => path.join(ARTIFACTS, `${name}-grafana-${grafana}.png`);
   let browser: Browser | undefined;
   let server: http.Server | undefined;
   let page: Page;
@@ -70,11 +81,11 @@ suite('plugin editors in Chromium', () => {
     ensurePluginBuilt();
     execFileSync(process.execPath, [require.resolve('webpack-cli/bin/cli.js'), '--config', path.join(HARNESS_SRC, 'webpack.harness.js')], {
       cwd: ROOT,
-      env: { ...process.env, INTMON_HARNESS_OUT: HARNESS_OUT },
+      env: { ...process.env, INTMON_HARNESS_OUT: HARNESS_OUT, INTMON_GRAFANA: grafana },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    server = await serve();
+    server = await serve(HARNESS_OUT, ICONS_DIR);
     const { chromium } = await import('playwright-core');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -93,17 +104,28 @@ suite('plugin editors in Chromium', () => {
     fs.rmSync(HARNESS_OUT, { recursive: true, force: true });
   });
 
-  const recorded = () => page.evaluate(() => (window as unknown as { __intmon: { queries: unknown[]; options: unknown[]; errors: string[] } }).__intmon);
+  type Recorded = {
+    queries: unknown[];
+    options: unknown[];
+    variableQueries: unknown[];
+    errors: string[];
+    built: { grafana: string; packages: Record<string, string>; reactRunning: string };
+  };
+  const recorded = () => page.evaluate(() => (window as unknown as { __intmon: Recorded }).__intmon);
 
-  test('the plugin loaded from dist/module.js without errors', async () => {
-    expect((await recorded()).errors).toEqual([]);
+  test('the plugin loaded from dist/module.js without errors, on that generation\'s packages and React', async () => {
+    const r = await recorded();
+    expect(r.errors).toEqual([]);
     expect(pageErrors).toEqual([]);
+    expect(r.built.grafana).toBe(grafana);
+    for (const p of ['@grafana/data', '@grafana/ui', '@grafana/runtime']) expect(r.built.packages[p].startsWith(`${grafana}.`)).toBe(true);
+    expect(r.built.reactRunning.startsWith(react)).toBe(true);
   });
 
   test('metric by mouse and service by keyboard give the exact query', async () => {
     await page.getByRole('combobox', { name: 'Metric' }).click();
     await page.getByRole('option', { name: 'Latency p95' }).waitFor();
-    await page.screenshot({ path: path.join(ARTIFACTS, 'query-editor-metric-menu.png') });
+    await page.screenshot({ path: shot('query-editor-metric-menu') });
     await page.getByRole('option', { name: 'Latency p95' }).click();
 
     const services = page.getByRole('combobox', { name: 'Services' });
@@ -127,14 +149,14 @@ suite('plugin editors in Chromium', () => {
     const { queries } = await recorded();
     expect(queries[queries.length - 1]).toEqual({ refId: 'A', queryType: 'timeseries', metric: 'latency_p95', groupBy: 'service', services: ['telegram'] });
     await expect(page.locator('#query-json').textContent()).resolves.toBe(JSON.stringify(queries[queries.length - 1]));
-    await page.screenshot({ path: path.join(ARTIFACTS, 'plugin-editors.png'), fullPage: true });
+    await page.screenshot({ path: shot('plugin-editors'), fullPage: true });
   });
 
   test('group by with the mouse, then back to none', async () => {
-    await page.getByRole('radio', { name: 'Action' }).click({ force: true });
+    await page.getByRole('radio', { name: 'Action', exact: true }).click({ force: true });
     let { queries } = await recorded();
     expect(queries[queries.length - 1]).toEqual({ refId: 'A', queryType: 'timeseries', metric: 'latency_p95', groupBy: 'action', services: ['telegram'] });
-    await page.getByRole('radio', { name: 'None' }).click({ force: true });
+    await page.getByRole('radio', { name: 'None', exact: true }).click({ force: true });
     ({ queries } = await recorded());
     expect(queries[queries.length - 1]).toEqual({ refId: 'A', queryType: 'timeseries', metric: 'latency_p95', services: ['telegram'] });
   });
@@ -149,6 +171,22 @@ suite('plugin editors in Chromium', () => {
     expect(last.jsonData).toEqual({ apiUrl: 'http://api:3100' });
     expect(last.secureJsonData).toEqual({ apiToken: 'token-123' });
     await expect(page.getByLabel(/^API token/).getAttribute('type')).resolves.toBe('password');
-    await page.locator('#config-editor').screenshot({ path: path.join(ARTIFACTS, 'config-editor.png') });
+    await page.locator('#config-editor').screenshot({ path: shot('config-editor') });
+  });
+
+  test('variable editor: actions of a service chosen with the mouse', async () => {
+    const editor = page.locator('#variable-editor');
+    await editor.getByRole('radio', { name: 'Actions' }).click({ force: true });
+    let { variableQueries } = await recorded();
+    expect(variableQueries[variableQueries.length - 1]).toEqual({ refId: 'variable', kind: 'actions' });
+    // The editor's only combobox. From 12.x its label is linked to it; 11.6's MultiCombobox drops
+    // the `id` prop (@grafana/ui 11.6.9 MultiCombobox.mjs), so there the label is not associated.
+    if (grafana !== '11.6') await expect(editor.getByRole('combobox', { name: 'Of services' }).count()).resolves.toBe(1);
+    await editor.getByRole('combobox').click();
+    await page.getByRole('option', { name: 'resend' }).click();
+    await page.keyboard.press('Escape');
+    ({ variableQueries } = await recorded());
+    expect(variableQueries[variableQueries.length - 1]).toEqual({ refId: 'variable', kind: 'actions', services: ['resend'] });
+    await editor.screenshot({ path: shot('variable-editor') });
   });
 });

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { freePort } from '../../src/db/free-port';
@@ -28,11 +30,14 @@ describe('integration-monitor CLI', () => {
     expect(second.stdout).toMatch(/^up to date \(\d+ migrations\)$/m);
   });
 
-  it('doctor passes on a migrated database', () => {
-    const r = cli(['doctor'], { DATABASE_URL: db.url });
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('✔');
+  it('doctor passes on a migrated database as the least-privileged API role, and flags the superuser', () => {
+    const r = cli(['doctor'], { DATABASE_URL: db.apiUrl });
     expect(r.stdout).not.toContain('✘');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^✔ API role \S+ is least-privileged/m);
+    const su = cli(['doctor'], { DATABASE_URL: db.url });
+    expect(su.code).toBe(1);
+    expect(su.stdout).toMatch(/^✘ API role \S+ is least-privileged +superuser/m);
   });
 
   it.each(['migrate', 'doctor'])('%s against an unreachable server: one clear line, exit 2', async (command) => {
@@ -44,6 +49,13 @@ describe('integration-monitor CLI', () => {
     expect(lines[0]).toContain(`127.0.0.1:${port}/nowhere`);
     expect(lines[0]).toContain('ECONNREFUSED');
     expect(r.stderr).not.toContain('secret-pw');
+  });
+
+  it('start with a MONITOR_TIMEZONE that is no IANA zone: one clear line, before the database is touched', async () => {
+    const port = await freePort(); // nothing listens there: reaching for the database would fail differently
+    const r = cli(['start'], { DATABASE_URL: `postgres://u:pw@127.0.0.1:${port}/nowhere`, MONITOR_JWT_SECRET: 'x'.repeat(32), MONITOR_TIMEZONE: 'Almaty', PORT: '0' });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toEqual(['integration-monitor start: MONITOR_TIMEZONE must be an IANA time zone name such as UTC or Asia/Almaty, got "Almaty"']);
   });
 
   it('migrate against a database that does not exist: exit 2, nothing created', () => {
@@ -66,6 +78,39 @@ describe('integration-monitor CLI', () => {
     const bad = cli(['token', 'postgres'], { MONITOR_JWT_SECRET: secret });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('role must be one of anon, authenticated, service_role');
+  });
+
+  it('token refuses a lifetime over MONITOR_JWT_MAX_TTL, and signs with the configured issuer and audience', async () => {
+    const secret = 'x'.repeat(40);
+    const over = cli(['token', 'authenticated', '400d'], { MONITOR_JWT_SECRET: secret });
+    expect(over.code).toBe(2);
+    expect(over.stderr).toContain('at most MONITOR_JWT_MAX_TTL');
+    const capped = cli(['token', 'authenticated', '2h'], { MONITOR_JWT_SECRET: secret, MONITOR_JWT_MAX_TTL: '1h' });
+    expect(capped.code).toBe(2);
+    const r = cli(['token'], { MONITOR_JWT_SECRET: secret, MONITOR_JWT_ISSUER: 'https://auth.example', MONITOR_JWT_AUDIENCE: 'intmon' });
+    expect(r.code).toBe(0);
+    const { jwtVerify } = await import('jose');
+    const { payload } = await jwtVerify(r.stdout.trim(), new TextEncoder().encode(secret), { issuer: 'https://auth.example', audience: 'intmon' });
+    expect(payload.exp! - payload.iat!).toBe(365 * 86_400);
+  });
+
+  it('serve without DATABASE_URL: one line saying what to do, exit 2', () => {
+    const r = cli(['serve'], { DATABASE_URL: '', MONITOR_JWT_SECRET: 'x'.repeat(40) });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^integration-monitor serve: serve needs DATABASE_URL/)]);
+  });
+
+  (process.getuid?.() === 0 ? it : it.skip)('start with a cluster the postgres OS user cannot reach: one clear line, no stack trace', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'intmon-hidden-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'data', 'postgres'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'data', 'postgres', 'PG_VERSION'), '17\n');
+      const r = cli(['start'], { DATABASE_URL: '', MONITOR_DATA_DIR: path.join(dir, 'data'), PORT: '0' });
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^integration-monitor start: the postgres OS user cannot enter .* chmod o\+x/)]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('an unknown command prints usage and exits 2', () => {

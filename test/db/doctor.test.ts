@@ -1,4 +1,6 @@
+import { Client } from 'pg';
 import { runDoctor } from '../../src/cli/doctor';
+import { readTestEnv } from '../setup/test-env';
 import net from 'node:net';
 import { createTestDatabase } from '../helpers/db';
 
@@ -8,15 +10,15 @@ async function doctor(url: string) {
   return { code, lines };
 }
 
-test('a migrated database passes every check and is left unchanged', async () => {
+test('a migrated database, checked as the API role, passes every check and is left unchanged', async () => {
   const db = await createTestDatabase();
   try {
-    const { code, lines } = await doctor(db.url);
+    const { code, lines } = await doctor(db.apiUrl);
     expect(lines.filter((l) => l.startsWith('✘'))).toEqual([]);
     expect(code).toBe(0);
     for (const name of ['table integration_logs present', 'indexes', 'row-level security enabled', 'policy integration_logs_service_role_all',
       'policy integration_logs_read_authenticated', 'view integration_stats_hourly', 'view integration_stats_daily', 'test record visible in integration_stats_daily',
-      'anon cannot read integration_logs', 'authenticated cannot write']) {
+      'anon cannot read integration_logs', 'authenticated cannot write', 'API role', 'status CHECK rejects an unknown status']) {
       expect(lines.some((l) => l.startsWith(`✔ ${name}`))).toBe(true);
     }
     const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM integration_logs`);
@@ -47,7 +49,7 @@ test('an empty database: ✘ table missing, exit code 1', async () => {
   try {
     const { code, lines } = await doctor(db.url);
     expect(code).toBe(1);
-    expect(lines[0]).toMatch(/^✘ table integration_logs present/);
+    expect(lines.some((l) => /^✘ table integration_logs present/.test(l))).toBe(true);
   } finally {
     await db.drop();
   }
@@ -84,4 +86,48 @@ test('a database whose upcoming partitions are missing fails the partition check
   } finally {
     await db.drop();
   }
+});
+
+describe('the API role check', () => {
+  test('a superuser is flagged with the reason', async () => {
+    const db = await createTestDatabase();
+    try {
+      const { code, lines } = await doctor(db.url);
+      expect(code).toBe(1);
+      expect(lines.filter((l) => l.startsWith('✘'))).toEqual([expect.stringMatching(/^✘ API role \S+ is least-privileged +superuser: RLS holds only/)]);
+    } finally {
+      await db.drop();
+    }
+  });
+
+  test('a non-superuser that owns the tables (or inherits an owner) is flagged; the API role is not', async () => {
+    const db = await createTestDatabase();
+    const owner = `intmon_owner_${process.pid}_${Date.now() % 100000}`;
+    const heir = `${owner}_heir`;
+    try {
+      await db.pool.query(`CREATE ROLE ${owner} LOGIN PASSWORD 'owner-pw-0123456789' IN ROLE service_role`);
+      await db.pool.query(`ALTER TABLE integration_monitor_migrations OWNER TO ${owner}`);
+      await db.pool.query(`CREATE ROLE ${heir} LOGIN PASSWORD 'heir-pw-0123456789' IN ROLE ${owner}, service_role`);
+      const as = (user: string, pw: string) => {
+        const u = new URL(db.url);
+        u.username = user;
+        u.password = pw;
+        return u.toString();
+      };
+      for (const [user, pw] of [[owner, 'owner-pw-0123456789'], [heir, 'heir-pw-0123456789']]) {
+        const { lines } = await doctor(as(user, pw));
+        expect(lines.find((l) => l.includes('API role'))).toMatch(new RegExp(`^✘ API role ${user} is least-privileged +owns \\(or has its owner's rights over\\) 1 relations, e.g. integration_monitor_migrations`));
+      }
+      const { lines } = await doctor(db.apiUrl);
+      expect(lines.find((l) => l.includes('API role'))).toMatch(/^✔ API role \S+ is least-privileged +not a superuser, owns nothing, NOINHERIT/);
+    } finally {
+      await db.drop();
+      await db.pool.end().catch(() => undefined);
+      const c = new Client({ connectionString: readTestEnv().adminUrl });
+      await c.connect();
+      await c.query(`DROP ROLE IF EXISTS ${heir}`);
+      await c.query(`DROP ROLE IF EXISTS ${owner}`);
+      await c.end();
+    }
+  });
 });

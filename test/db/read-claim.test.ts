@@ -19,14 +19,23 @@ const READ_FUNCTIONS: Record<string, string> = {
   'integration_range_agg_service(timestamp with time zone,timestamp with time zone,interval)': `SELECT * FROM integration_range_agg_service(${RANGE}, interval '1 hour')`,
   'integration_last_call_at(text,timestamp with time zone,timestamp with time zone,boolean)': `SELECT t FROM integration_last_call_at('amocrm', ${RANGE}) t WHERE t IS NOT NULL`,
   'integration_known_services()': `SELECT * FROM integration_known_services()`,
-  'integration_hist_percentile_series_service(timestamp with time zone,timestamp with time zone,interval,double precision)': `SELECT * FROM integration_hist_percentile_series_service(${RANGE}, interval '1 day', 0.5) WHERE value IS NOT NULL`,
-  'integration_hist_percentile_series(timestamp with time zone,timestamp with time zone,interval,text[],double precision[])': `SELECT * FROM integration_hist_percentile_series(${RANGE}, interval '1 day', ARRAY['amocrm', 'resend', 'telegram', 'mobizon', 'whapi'], ARRAY[0.5]) WHERE ps[1] IS NOT NULL`,
+  // 009's zone readers, in a half-hour zone so minute rollups and raw edges are read too.
+  'integration_range_agg_zone(timestamp with time zone,timestamp with time zone,interval,text)': `SELECT * FROM integration_range_agg_zone(${RANGE}, interval '1 hour', 'Asia/Kolkata')`,
+  'integration_range_agg_service_zone(timestamp with time zone,timestamp with time zone,interval,text)': `SELECT * FROM integration_range_agg_service_zone(${RANGE}, interval '1 day', 'Asia/Kolkata')`,
+  'integration_hist_range_zone(timestamp with time zone,timestamp with time zone,interval,text)': `SELECT * FROM integration_hist_range_zone(${RANGE}, interval '1 hour', 'Asia/Kolkata')`,
+  'integration_hist_range_service_zone(timestamp with time zone,timestamp with time zone,interval,text)': `SELECT * FROM integration_hist_range_service_zone(${RANGE}, interval '1 day', 'Asia/Kolkata')`,
+  // 011's percentile series, in UTC (whole days straight from the day histograms) and in a half-hour zone.
+  'integration_hist_percentile_series_service_zone(timestamp with time zone,timestamp with time zone,interval,double precision,text)': `SELECT * FROM integration_hist_percentile_series_service_zone(${RANGE}, interval '1 day', 0.5, 'UTC') WHERE value IS NOT NULL`,
+  'integration_hist_percentile_series_zone(timestamp with time zone,timestamp with time zone,interval,text[],double precision[],text)': `SELECT * FROM integration_hist_percentile_series_zone(${RANGE}, interval '1 day', ARRAY['amocrm', 'resend', 'telegram', 'mobizon', 'whapi'], ARRAY[0.5], 'Asia/Kolkata') WHERE ps[1] IS NOT NULL`,
 };
 /** Executable by authenticated but returning no logged data (why, per function). */
 const NOT_DATA = {
   'integration_range_bounds(timestamp with time zone,timestamp with time zone,interval)': 'arithmetic on its arguments',
   'integration_read_allowed()': 'the check itself',
   'integration_read_claim()': 'the requirement, not data',
+  'integration_zone_bucket(timestamp with time zone,interval,text)': 'arithmetic on its arguments',
+  'integration_zone_buckets(timestamp with time zone,timestamp with time zone,interval,text)': 'the bucket starts of a range',
+  'integration_zone_pieces(timestamp with time zone,timestamp with time zone,interval,text)': 'how a range splits into rollup levels',
 };
 
 let tables: string[];

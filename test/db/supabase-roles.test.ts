@@ -102,6 +102,24 @@ test('default privileges leave anon and authenticated nothing they should not ha
   expect(fns).toEqual([]);
 });
 
+test('the reader may read everything authenticated may, though it is no member of authenticated here', async () => {
+  // Dashboards run as the reader: a read function granted to authenticated only would fail there.
+  const { rows } = await owner.query(
+    `SELECT c.oid::regclass::text AS what FROM pg_class c
+     WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v')
+       AND has_table_privilege('authenticated', c.oid, 'SELECT') AND NOT has_table_privilege('integration_monitor_reader', c.oid, 'SELECT')
+     UNION ALL
+     SELECT p.oid::regprocedure::text FROM pg_proc p
+     WHERE p.pronamespace = 'public'::regnamespace AND p.proname LIKE 'integration%' AND p.prorettype <> 'trigger'::regtype
+       -- not reads: the claim check (the reader has policies of its own) and the maintenance's partition list
+       AND p.proname NOT IN ('integration_read_allowed', 'integration_read_claim', 'integration_log_partitions')
+       AND has_function_privilege('authenticated', p.oid, 'EXECUTE') AND NOT has_function_privilege('integration_monitor_reader', p.oid, 'EXECUTE')`,
+  );
+  expect(rows).toEqual([]);
+  const { rows: member } = await owner.query("SELECT pg_has_role('integration_monitor_reader', 'authenticated', 'MEMBER') AS m");
+  expect(member).toEqual([{ m: false }]);
+});
+
 test('doctor as postgres: ✘ "every signed-in user can read the logs" until a read claim is set, then all ✔', async () => {
   const before = await doctor();
   const failed = before.lines.filter((l) => l.startsWith('✘'));

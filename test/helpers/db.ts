@@ -8,6 +8,8 @@ export interface TestDatabase {
   url: string;
   /** Superuser pool on this database. */
   pool: Pool;
+  /** This database as the API's least-privileged login (NOINHERIT, granted anon/authenticated/service_role). */
+  apiUrl: string;
   drop(): Promise<void>;
 }
 
@@ -46,10 +48,14 @@ export async function createTestDatabase(opts: { migrated?: boolean } = {}): Pro
   });
   const url = urlForDatabase(env.adminUrl, name);
   const pool = new Pool({ connectionString: url, max: 10 });
+  const api = new URL(url);
+  api.username = env.apiRole;
+  api.password = env.apiPassword;
   return {
     name,
     url,
     pool,
+    apiUrl: api.toString(),
     async drop() {
       await pool.end();
       await admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));

@@ -34,6 +34,9 @@ beforeEach(() => {
   new TestTemplateSrv([
     { name: 'service', current: ['resend', 'telegram'], options: ['amocrm', 'resend', 'telegram'] },
     { name: 'one', current: 'amocrm', options: ['amocrm'] },
+    { name: 'entity_type', current: '', options: [] },
+    { name: 'entity_id', current: '', options: [] },
+    { name: 'svc_star', current: ['$__all'], options: ['amocrm', 'resend'], allValue: '*' },
   ]).install();
   backend = new FixtureBackend().install();
   for (const name of ['services', 'timeseries-failure-rate-by-service', 'timeseries-volume', 'timeseries-latency-p95-by-action', 'failures', 'logs-lead', 'health']) {
@@ -49,7 +52,7 @@ const field = (frame: DataFrame, name: string) => frame.fields.find((f) => f.nam
 describe('query → frames', () => {
   test('failure rate by service: one time series per service, percent, named by service', async () => {
     const res = await run([{ refId: 'A', queryType: 'timeseries', metric: 'failure_rate', groupBy: 'service', interval: '1h' }]);
-    expect(backend.urls).toEqual([`${API_BASE}/timeseries?metric=failure_rate&interval=1h&${RANGE}&group_by=service`]);
+    expect(backend.urls).toEqual([`${API_BASE}/timeseries?metric=failure_rate&interval=1h&${RANGE}&group_by=service&tz=UTC`]);
     const body = fixture<TimeseriesResponse>('timeseries-failure-rate-by-service').body;
     expect(res.errors).toBeUndefined();
     expect(res.data).toHaveLength(body.series.length);
@@ -153,12 +156,54 @@ describe('query → frames', () => {
     expect(ds.filterQuery({ refId: 'D', queryType: 'timeseries', metric: 'nope' } as unknown as IntmonQuery)).toBe(false);
   });
 
+  test('a logs query whose variables are empty text boxes is judged after interpolation: not sent', async () => {
+    const q: IntmonQuery = { refId: 'E', queryType: 'logs', entityType: '$entity_type', entityId: '$entity_id', limit: 200 };
+    expect(ds.filterQuery(q)).toBe(false);
+    const res = await run([q]);
+    expect(backend.requests).toHaveLength(0); // not /logs?limit=200, which would list every service's calls
+    expect(res.data).toEqual([]);
+    expect(ds.filterQuery({ ...q, entityType: '$one' })).toBe(true);
+  });
+
   test('an older saved shape is migrated before it is sent', async () => {
     await run([{ refId: 'A', queryType: 'failure_rate', service: 'resend,telegram', groupBy: 'service', interval: '1h' } as unknown as IntmonQuery]);
     const url = new URL(backend.urls[0], 'http://x');
     expect(url.pathname).toBe(`${API_BASE}/timeseries`);
     expect(url.searchParams.get('metric')).toBe('failure_rate');
     expect(url.searchParams.getAll('service')).toEqual(['resend', 'telegram']);
+  });
+});
+
+describe('the dashboard’s time zone reaches the API', () => {
+  const tzOf = (url: string) => new URL(url, 'http://x').searchParams.get('tz');
+  const volume: IntmonQuery = { refId: 'A', queryType: 'timeseries', metric: 'volume', interval: '1d' };
+
+  test.each([
+    ['utc', 'UTC'],
+    ['Asia/Almaty', 'Asia/Almaty'],
+    ['America/New_York', 'America/New_York'],
+  ])('request timezone %s → tz=%s on /timeseries', async (timezone, tz) => {
+    backend.on('/timeseries', fixture('timeseries-volume'));
+    await run([volume], { timezone });
+    expect(backend.urls.map(tzOf)).toEqual([tz]);
+  });
+
+  test.each(['browser', ''])('request timezone %j → the browser’s own zone, as Intl resolves it', async (timezone) => {
+    const spy = jest.spyOn(Intl, 'DateTimeFormat').mockImplementation(
+      () => ({ resolvedOptions: () => ({ timeZone: 'Asia/Kathmandu' }) }) as unknown as Intl.DateTimeFormat,
+    );
+    try {
+      backend.on('/timeseries', fixture('timeseries-volume'));
+      await run([volume], { timezone });
+      expect(backend.urls.map(tzOf)).toEqual(['Asia/Kathmandu']);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test('queries that do not bucket by time carry no tz', async () => {
+    await run([{ refId: 'F', queryType: 'failures', limit: 10 }], { timezone: 'Asia/Almaty' });
+    expect(backend.urls.map(tzOf)).toEqual([null]);
   });
 });
 
@@ -175,6 +220,12 @@ describe('template variables in queries', () => {
     backend.on('/failures', { status: 200, body: { rows: [], next_before: null } });
     await run([{ refId: 'A', queryType: 'failures', services: ['$service'] }], { scopedVars: { service: { text: 'whapi', value: 'whapi' } } });
     expect(new URL(backend.urls[0], 'http://x').searchParams.getAll('service')).toEqual(['whapi']);
+  });
+
+  test('All with a custom all value (*), handed back raw by Grafana, is no filter', async () => {
+    backend.on('/failures', { status: 200, body: { rows: [], next_before: null } });
+    await run([{ refId: 'A', queryType: 'failures', services: ['$svc_star'] }]);
+    expect(new URL(backend.urls[0], 'http://x').searchParams.getAll('service')).toEqual([]);
   });
 
   test('interpolateVariablesInQueries resolves lists the same way', () => {
@@ -204,6 +255,16 @@ describe('errors', () => {
     expect(res.errors![0]).toMatchObject({ refId: 'A', status: 401 });
     expect(res.errors![0].message).toBe('The API rejected the token (401: missing Authorization: Bearer <token>). Check the API token in the data source settings.');
     expect(res.data.map((f: DataFrame) => f.refId)).toEqual(['H']);
+  });
+
+  test("the data proxy's 400 for an upstream 401 points at the token, not at the query", async () => {
+    // pkg/api/pluginproxy/ds_proxy.go: status 400, plain-text body, no JSON.
+    backend.on('/failures', { status: 400, statusText: 'Bad Request', body: 'Authentication to data source failed' });
+    const res = await run([{ refId: 'A', queryType: 'failures' }]);
+    expect(res.errors![0]).toMatchObject({ refId: 'A', status: 401 });
+    expect(res.errors![0].message).toBe(
+      'The API rejected the token (Grafana\'s data proxy: "Authentication to data source failed"). Check the API token in the data source settings.',
+    );
   });
 
   test('a 502 from the proxy points at the URL', async () => {
@@ -295,6 +356,15 @@ describe('testDatasource', () => {
 
   test('wrong token (401): blames the token', async () => {
     backend.on('/healthz', { status: 200, body: { status: 'ok' } }).on('/services', fixture('error-401'));
+    const res = await ds.testDatasource();
+    expect(res).toEqual({
+      status: 'error',
+      message: 'The API token is wrong: the API at http://api:3100 is reachable but rejected the token (401). Paste a valid token.',
+    });
+  });
+
+  test('wrong token behind Grafana\'s data proxy (401 turned into 400): still blames the token', async () => {
+    backend.on('/healthz', { status: 200, body: { status: 'ok' } }).on('/services', { status: 400, statusText: 'Bad Request', body: 'Authentication to data source failed' });
     const res = await ds.testDatasource();
     expect(res).toEqual({
       status: 'error',

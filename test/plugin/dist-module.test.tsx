@@ -50,9 +50,12 @@ beforeAll(() => {
   new Function('define', code)(define);
 }, 180_000);
 
-test('module.js is one AMD module asking only for shared dependencies', () => {
-  expect(deps).toEqual(expect.arrayContaining(['@grafana/data', '@grafana/ui', '@grafana/runtime', 'react', 'react/jsx-runtime', 'rxjs']));
+test('module.js is one AMD module asking only for what every supported Grafana shares', () => {
+  expect(deps).toEqual(expect.arrayContaining(['@grafana/data', '@grafana/ui', '@grafana/runtime', 'react', 'rxjs']));
   expect(deps.every((d) => d in SHARED)).toBe(true);
+  // Grafana shares react/jsx-runtime with plugins only from 12.3; the bundle must not need it.
+  expect(deps).not.toContain('react/jsx-runtime');
+  expect(deps).not.toContain('react/jsx-dev-runtime');
   // Bundling React or Grafana's packages would break the host; the bundle must stay small.
   expect(fs.statSync(path.join(DIST, 'module.js')).size).toBeLessThan(200_000);
 });
@@ -95,6 +98,7 @@ test('dist holds plugin.json with placeholders filled, the logo, README and CHAN
   expect(meta.info.updated).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   expect(meta.routes[0].headers).toEqual([{ name: 'Authorization', content: 'Bearer {{ .SecureJsonData.apiToken }}' }]);
   expect(meta.routes[0].url).toBe('{{ .JsonData.apiUrl }}');
+  expect(meta.dependencies.grafanaDependency).toBe('>=11.6.0');
   for (const logo of Object.values(meta.info.logos) as string[]) {
     expect(fs.existsSync(path.join(DIST, logo))).toBe(true);
   }

@@ -3,18 +3,17 @@
  * @grafana/runtime's own setters:
  * - a BackendSrv whose `fetch` answers from the recorded API responses in fixtures/ (recorded from
  *   the real API by test/browser/api-fixtures.test.ts) and remembers every URL it was asked for;
- * - a TemplateSrv following Grafana's replace rules for `$var`, `${var}`, `${var:fmt}`, `[[var]]`:
- *   scoped vars win, multi-value and All hand the format function an array of values, All with a
- *   custom all value hands it that value (as Grafana's TemplateSrv does).
+ * - the TemplateSrv stand-in of test/helpers/template-srv.ts (Grafana's template_srv.ts rules).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { DataQueryRequest, dateTime, ScopedVars, TimeRange } from '@grafana/data';
+import { DataQueryRequest, dateTime, TimeRange } from '@grafana/data';
 import { BackendSrv, BackendSrvRequest, FetchError, FetchResponse, setBackendSrv, setTemplateSrv, TemplateSrv } from '@grafana/runtime';
 import { Observable, of, throwError } from 'rxjs';
 
 import { API_PREFIX } from '../../src/api/contract';
+import { GrafanaTemplateSrv } from '../helpers/template-srv';
 
 export interface Fixture<T = unknown> {
   request: string;
@@ -86,52 +85,10 @@ export class FixtureBackend {
   }
 }
 
-export interface TestVariable {
-  name: string;
-  /** Selected value(s); `['$__all']` means All. */
-  current: string | string[];
-  options: string[];
-  allValue?: string;
-}
+export type { TestVariable } from '../helpers/template-srv';
 
-export class TestTemplateSrv implements Partial<TemplateSrv> {
-  constructor(private readonly vars: TestVariable[] = []) {}
-
-  getVariables() {
-    return this.vars.map((v) => ({ name: v.name, type: 'query', label: v.name })) as unknown as ReturnType<TemplateSrv['getVariables']>;
-  }
-
-  containsTemplate(target?: string) {
-    return Boolean(target && /\$\w+|\$\{\w+|\[\[\w+/.test(target));
-  }
-
-  updateTimeRange() {}
-
-  replace(target?: string, scopedVars?: ScopedVars, format?: string | Function): string {
-    if (!target) {
-      return target ?? '';
-    }
-    return target.replace(/\$(\w+)|\$\{(\w+)(?::(\w+))?\}|\[\[(\w+)\]\]/g, (match, a, b, _fmt, c) => {
-      const name: string = a ?? b ?? c;
-      const scoped = scopedVars?.[name];
-      const variable = this.vars.find((v) => v.name === name);
-      let value: unknown;
-      if (scoped) {
-        value = scoped.value;
-      } else if (variable) {
-        const cur = variable.current;
-        const isAll = cur === '$__all' || (Array.isArray(cur) && cur.includes('$__all'));
-        value = isAll ? (variable.allValue ?? variable.options) : cur;
-      } else {
-        return match;
-      }
-      if (typeof format === 'function') {
-        return format(value, variable);
-      }
-      return Array.isArray(value) ? (value.length > 1 ? `{${value.join(',')}}` : String(value[0] ?? '')) : String(value);
-    });
-  }
-
+/** The shared template-service stand-in (test/helpers/template-srv.ts), installed through @grafana/runtime. */
+export class TestTemplateSrv extends GrafanaTemplateSrv {
   install(): this {
     setTemplateSrv(this as unknown as TemplateSrv);
     return this;

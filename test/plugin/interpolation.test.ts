@@ -3,6 +3,8 @@
  * `undefined` means the parameter is left out (no filter).
  */
 import { interpolateList, interpolateScalar } from '../../src/plugin/interpolation';
+import { getTemplateSrv } from '@grafana/runtime';
+
 import { TestTemplateSrv } from './helpers';
 
 beforeAll(() => {
@@ -13,8 +15,19 @@ beforeAll(() => {
     { name: 'allStar', current: ['$__all'], options: ['amocrm', 'resend'], allValue: '*' },
     { name: 'allRegex', current: ['$__all'], options: ['amocrm', 'resend'], allValue: '.*' },
     { name: 'allCustom', current: ['$__all'], options: ['amocrm', 'resend'], allValue: 'whapi' },
+    { name: 'allPercent', current: '$__all', options: ['amocrm'], allValue: '%' },
+    { name: 'allEmptyOptions', current: '$__all', options: [] },
     { name: 'none', current: [], options: ['amocrm'] },
   ]).install();
+});
+
+test('the test template service hands a custom all value back raw, never to the format function (as Grafana)', () => {
+  const format = jest.fn(() => 'formatted');
+  expect(getTemplateSrv().replace('$allStar', {}, format)).toBe('*');
+  expect(format).not.toHaveBeenCalled();
+  expect(getTemplateSrv().replace('$all', {}, format)).toBe('formatted');
+  expect(format).toHaveBeenCalledWith(['amocrm', 'resend', 'telegram'], expect.anything());
+  expect(getTemplateSrv().replace('$allEmptyOptions', {}, (v: unknown) => JSON.stringify(v))).toBe('[]');
 });
 
 describe.each<[string, string[] | undefined, string[] | undefined]>([
@@ -31,6 +44,8 @@ describe.each<[string, string[] | undefined, string[] | undefined]>([
   ['All with custom value .* → no filter', ['$allRegex'], undefined],
   ['All with wildcard beside a literal → still no filter', ['amocrm', '$allStar'], undefined],
   ['All with a non-wildcard custom value → that value', ['$allCustom'], ['whapi']],
+  ['All with custom value % → no filter', ['$allPercent'], undefined],
+  ['All of a variable with no options → no filter', ['$allEmptyOptions'], undefined],
   ['a variable with nothing selected', ['$none'], undefined],
   ['an unknown variable stays literal (the API will name it in its 400)', ['$nope'], ['$nope']],
 ])('%s', (_name, input, expected) => {
@@ -49,6 +64,7 @@ test('scalars take the first value; wildcard All and empty mean unset', () => {
   expect(interpolateScalar('$multi')).toBe('resend');
   expect(interpolateScalar('lead')).toBe('lead');
   expect(interpolateScalar('$allStar')).toBeUndefined();
+  expect(interpolateScalar('$allPercent')).toBeUndefined();
   expect(interpolateScalar('  ')).toBeUndefined();
   expect(interpolateScalar(undefined)).toBeUndefined();
 });

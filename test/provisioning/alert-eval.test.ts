@@ -167,9 +167,36 @@ describe('state over evaluations', () => {
     tr.apply(result(1), at(0));
     tr.apply(result(0), at(1));
     expect(tr.resolved).toEqual([]);
+    // manager.go: a rule without any series is one result without labels (NoData → OK here); the
+    // service's instance is then a missing series, dropped as stale after two evaluations without it.
     tr.apply({ values: new Map(), ruleState: 'NoData', instances: [] }, at(2));
+    expect(tr.stateOf({})).toBe('Normal');
     expect(tr.stateOf({ service_name: 'x' })).toBe('Normal');
     tr.apply({ values: new Map(), ruleState: 'Error', instances: [] }, at(3));
-    expect(tr.stateOf({ service_name: 'x' })).toBe('Error');
+    expect(tr.stateOf({})).toBe('Error');
+    expect(tr.stateOf({ service_name: 'x' })).toBeUndefined();
+  });
+
+  it('keepFiringFor: a firing instance stays firing (Recovering) until Normal has held that long', () => {
+    const tr = new RuleStateTracker({ for: '0s', keepFiringFor: '3m', noDataState: 'OK', execErrState: 'Error' });
+    const seen: string[] = [];
+    for (const [m, v] of [[0, 1], [1, 0], [2, 1], [3, 0], [4, 0], [5, 0], [6, 0]] as const) {
+      tr.apply(result(v), at(m));
+      seen.push(tr.stateOf({ service_name: 'x' })!);
+    }
+    expect(seen).toEqual(['Alerting', 'Recovering', 'Alerting', 'Recovering', 'Recovering', 'Recovering', 'Normal']);
+    expect(tr.transitions.filter((t) => t.to === 'Alerting' && t.from !== 'Recovering')).toHaveLength(1); // one notification
+  });
+
+  it('an instance that disappears from the results resolves after two missing evaluations', () => {
+    const tr = new RuleStateTracker({ for: '0s', noDataState: 'OK', execErrState: 'Error' });
+    tr.apply(result(1), at(0));
+    const other = { values: new Map(), ruleState: 'Ok' as const, instances: [{ labels: { service_name: 'y' }, value: 0, state: 'Normal' as const }] };
+    tr.apply(other, at(1));
+    expect(tr.stateOf({ service_name: 'x' })).toBe('Alerting');
+    tr.apply(other, at(2));
+    expect(tr.stateOf({ service_name: 'x' })).toBeUndefined();
+    expect(tr.resolved).toEqual([{ service_name: 'x' }]);
+    expect(tr.transitions.at(-1)).toMatchObject({ from: 'Alerting', to: 'Normal', reason: 'MissingSeries' });
   });
 });

@@ -94,10 +94,15 @@ function detailVariables(services: string[] | 'all', actions: string[] | 'all', 
   ];
 }
 
+/** The dashboards' hidden constant `tz` (the zone whose days panels cut), as provisioned. */
+const provisionedTz = (d: any): string => d.templating.list.find((v: any) => v.name === 'tz' && v.type === 'constant')?.query;
+
 function contextFor(panel: any, range: TimeRange, variables: TemplateVariable[] = []) {
   // Grafana: interval from the panel's maxDataPoints, floored by the panel's (or data source's) min interval.
   const { intervalMs } = panelInterval(range, panel.maxDataPoints ?? 1000, panel.interval ?? pgDs.jsonData.timeInterval);
-  return { range, intervalMs, variables };
+  // Constants are variables like any other at query time; a test may set `tz` to another zone.
+  const withTz = variables.some((v) => v.name === 'tz') ? variables : [...variables, { name: 'tz', current: provisionedTz(overview) }];
+  return { range, intervalMs, variables: withTz };
 }
 
 let db: TestDatabase;
@@ -264,6 +269,25 @@ describe('overview numbers equal the fixture', () => {
     const month = { from: ago(minutes(30 * 24 * 60)), to: T };
     const m = await series(overview, /^Latency p95/, month);
     expectClose(m.out, expected(month, 86_400_000, (c) => (c.duration_ms === null ? null : c.service_name), (cs) => percentileCont(durations(cs), 0.95)), 0.025);
+  });
+
+  it('days are the dashboard constant tz’s: UTC as provisioned, Asia/Almaty days start at 19:00 UTC', async () => {
+    expect([provisionedTz(overview), provisionedTz(detail)]).toEqual(['UTC', 'UTC']);
+    const month = { from: ago(minutes(30 * 24 * 60)), to: T };
+    const DAY = 86_400_000;
+    const FIVE_HOURS = 5 * 3_600_000; // Asia/Almaty is UTC+5 all year
+    const p95 = (cs: Call[]) => percentileCont(durations(cs), 0.95);
+    const m = await series(overview, /^Latency p95/, month, [{ name: 'tz', current: 'Asia/Almaty' }]);
+    const want = new Map<string, number | null>();
+    const rows = CALLS.filter((c) => inRange(c, month.from, month.to) && c.duration_ms !== null);
+    for (const [k, cs] of groupBy(rows, (c) => `${Math.floor((c.created_at.getTime() + FIVE_HOURS) / DAY) * DAY - FIVE_HOURS}|${c.service_name}`)) {
+      want.set(k, p95(cs));
+    }
+    expectClose(m.out, want, 0.025);
+    expect(new Set([...m.out.keys()].map((k) => new Date(Number(k.split('|')[0])).toISOString().slice(11)))).toEqual(new Set(['19:00:00.000Z']));
+    // the same panel in UTC: UTC midnights
+    const u = await series(overview, /^Latency p95/, month);
+    expect(new Set([...u.out.keys()].map((k) => new Date(Number(k.split('|')[0])).toISOString().slice(11)))).toEqual(new Set(['00:00:00.000Z']));
   });
 
   it('health table: calls, failures, rate, averages, percentiles and state per service', async () => {
@@ -502,7 +526,7 @@ describe('service detail latency reads per-service histograms when every action 
       const res = await run(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${sql}`);
       const text = res.rows.map((r) => r['QUERY PLAN']).join('\n');
       const scan = (fn: string) => text.split('\n').find((l) => l.includes(`Function Scan on ${fn} `))!;
-      return { service: scan('integration_hist_percentile_series'), action: scan('integration_hist_range') };
+      return { service: scan('integration_hist_percentile_series_zone'), action: scan('integration_hist_range_zone') };
     };
     const whole = await plan('all');
     expect(whole.action).toMatch(/never executed/);
@@ -513,11 +537,11 @@ describe('service detail latency reads per-service histograms when every action 
   });
 });
 
-describe('integration_hist_percentile_series_service (011) answers as merging integration_hist_range_service', () => {
+describe('integration_hist_percentile_series_service_zone (011), in UTC, answers as merging integration_hist_range_service', () => {
   // The general form: every (bucket, service, bin) row merged, then the percentile per bucket.
   const general = `SELECT h.bucket, h.service_name, integration_hist_percentile(array_agg(h.bin ORDER BY h.bin), array_agg(h.n ORDER BY h.bin), $4) AS value
                    FROM integration_hist_range_service($1, $2, $3::interval) h GROUP BY 1, 2 ORDER BY 1, 2`;
-  const fast = 'SELECT bucket, service_name, value FROM integration_hist_percentile_series_service($1, $2, $3::interval, $4) ORDER BY 1, 2';
+  const fast = "SELECT bucket, service_name, value FROM integration_hist_percentile_series_service_zone($1, $2, $3::interval, $4, 'UTC') ORDER BY 1, 2";
   it.each([
     ['90 days, one-day buckets, ends mid-day', minutes(90 * 24 * 60) + minutes(17), '1 day'],
     ['15 days, one-day buckets', minutes(15 * 24 * 60), '1 day'],
@@ -534,14 +558,14 @@ describe('integration_hist_percentile_series_service (011) answers as merging in
   });
 });
 
-describe('integration_hist_percentile_series (011) answers as merging integration_hist_range_service over the selected services', () => {
+describe('integration_hist_percentile_series_zone (011), in UTC, answers as merging integration_hist_range_service over the selected services', () => {
   const general = `SELECT bucket, ARRAY[integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.5),
                                  integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.95),
                                  integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.99)] AS ps
                    FROM (SELECT h.bucket, h.bin, sum(h.n)::bigint AS n FROM integration_hist_range_service($1, $2, $3::interval) h
                          WHERE h.service_name = ANY($4::text[]) GROUP BY 1, 2) m
                    GROUP BY 1 ORDER BY 1`;
-  const fast = "SELECT bucket, ps FROM integration_hist_percentile_series($1, $2, $3::interval, $4::text[], ARRAY[0.5, 0.95, 0.99]) ORDER BY 1";
+  const fast = "SELECT bucket, ps FROM integration_hist_percentile_series_zone($1, $2, $3::interval, $4::text[], ARRAY[0.5, 0.95, 0.99], 'UTC') ORDER BY 1";
   it.each([
     ['90 days, one-day buckets, two services', minutes(90 * 24 * 60) + minutes(17), '1 day', '{whapi,mobizon}'],
     ['90 days, one-day buckets, every service', minutes(90 * 24 * 60), '1 day', '{amocrm,mobizon,resend,telegram,whapi}'],

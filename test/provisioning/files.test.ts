@@ -1,6 +1,7 @@
 /**
  * Every provisioning file parses and has what Grafana requires; uids are the ones in
- * provisioning/uids.json and every reference resolves; dashboards use the current schemaVersion,
+ * provisioning/uids.json and every reference resolves; dashboards use Grafana 11.6's schemaVersion
+ * and only panel options 11.6 and 13 both declare,
  * sensible units and panels that do not overlap; `$` is escaped exactly where Grafana would expand it.
  */
 import fs from 'node:fs';
@@ -8,6 +9,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { METRICS, QUERY_TYPES } from '../../src/plugin/types';
 import { parseGrafanaInterval } from '../helpers/grafana-macros';
+import { declaredKeys } from './support/grafana-schema';
 import { datasourceRefs, grafanaInterpolate, listFiles, PROVISIONING, readJson, readYaml, ROOT, uids } from './support/provisioning';
 
 const U = uids();
@@ -18,11 +20,19 @@ const rules: any[] = rulesFile.groups.flatMap((g: any) => g.rules);
 const contactPoints = readYaml('alerting/contact-points.yaml');
 const policies = readYaml('alerting/notification-policies.yaml');
 
-/** The dashboard schema version Grafana 13 writes: @grafana/schema's default dashboard (13.2.3). */
-function currentSchemaVersion(): number {
+/**
+ * @grafana/schema of the oldest supported Grafana (11.6, from the npm alias grafana-runtime-11.6)
+ * and of the newest (13.x, the repository's own): the dashboards must be what 11.6 writes and
+ * only use panel options both declare.
+ */
+const SCHEMAS: Record<string, string> = {
+  '11.6': path.join(ROOT, 'node_modules', 'grafana-runtime-11.6', 'node_modules', '@grafana', 'schema'),
+  '13.2': path.dirname(require.resolve('@grafana/schema/package.json')),
+};
+function schemaVersionOf(dir: string): number {
   // The package index is CommonJS; only defaultDashboard is needed.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('@grafana/schema') as { defaultDashboard: { schemaVersion: number } }).defaultDashboard.schemaVersion;
+  return (require(dir) as { defaultDashboard: { schemaVersion: number } }).defaultDashboard.schemaVersion;
 }
 
 const allPanels = (d: any): any[] => (d.panels ?? []).flatMap((p: any) => (p.type === 'row' ? [p, ...(p.panels ?? [])] : [p]));
@@ -97,12 +107,13 @@ describe('dashboards', () => {
     expect(mounts.some((m) => /^\.\/provisioning:\/etc\/grafana\/provisioning(:ro)?$/.test(m))).toBe(true);
   });
 
-  it('both dashboards exist with their uids.json uids and the current schemaVersion', () => {
+  it("both dashboards exist with their uids.json uids and Grafana 11.6's schemaVersion", () => {
     expect(dashboards.map((d) => d.json.uid).sort()).toEqual(Object.values(U.dashboards).sort());
-    const version = currentSchemaVersion();
-    expect(version).toBeGreaterThanOrEqual(42);
+    const oldest = schemaVersionOf(SCHEMAS['11.6']);
+    expect(oldest).toBe(41);
+    expect(schemaVersionOf(SCHEMAS['13.2'])).toBeGreaterThanOrEqual(oldest);
     for (const { json } of dashboards) {
-      expect(json.schemaVersion).toBe(version);
+      expect(json.schemaVersion).toBe(oldest);
       expect(json.title).toEqual(expect.any(String));
       expect(json.id).toBeUndefined(); // provisioned dashboards are matched by uid
     }
@@ -124,6 +135,31 @@ describe('dashboards', () => {
           if (overlap) throw new Error(`${file}: panels ${panels[i].id} and ${panels[j].id} overlap`);
         }
       }
+    }
+  });
+
+  it('newer Grafana migrates them unchanged: nothing that schema migration 42 rewrites (custom.hideFrom with viz)', () => {
+    // apps/dashboard/pkg/migration/schemaversion/v42.go: only custom.hideFrom overrides change.
+    for (const { json } of dashboards) expect(JSON.stringify(json)).not.toContain('hideFrom');
+  });
+
+  it.each(Object.keys(SCHEMAS))('every panel option and custom field option is declared by @grafana/schema %s', (version) => {
+    for (const { file, json } of dashboards) {
+      for (const p of allPanels(json).filter((x) => x.type !== 'row')) {
+        const options = declaredKeys(SCHEMAS[version], p.type, 'Options');
+        for (const k of Object.keys(p.options ?? {})) if (!options.has(k)) throw new Error(`${file}: panel ${p.id} (${p.type}) option ${k} unknown to ${version}`);
+        const custom = Object.keys(p.fieldConfig?.defaults?.custom ?? {});
+        if (custom.length) {
+          const fields = declaredKeys(SCHEMAS[version], p.type, 'FieldConfig');
+          for (const k of custom) if (!fields.has(k)) throw new Error(`${file}: panel ${p.id} (${p.type}) custom field option ${k} unknown to ${version}`);
+        }
+      }
+    }
+  });
+
+  it('tables carry no options.footer (gone from the table panel in Grafana 13.2; off by default in 11.6/12)', () => {
+    for (const { json } of dashboards) {
+      for (const p of allPanels(json).filter((x) => x.type === 'table')) expect(p.options?.footer).toBeUndefined();
     }
   });
 
@@ -204,9 +240,13 @@ describe('dashboards', () => {
     for (const { json } of dashboards) {
       for (const p of allPanels(json)) {
         for (const t of (p.targets ?? []).filter((x: any) => x.datasource.uid === U.datasources.postgres)) {
-          if (t.format === 'time_series') expect(t.rawSql).toContain('$__timeGroupAlias(bucket, $__interval)');
+          // time series: buckets in the dashboard's zone (constant `tz`), taken as the function made them
+          if (t.format === 'time_series') {
+            expect(t.rawSql).toContain('extract(epoch FROM bucket) AS "time"');
+            expect(t.rawSql).toMatch(/integration_(range_agg|hist_range|hist_percentile_series)(_service)?_zone\([^;]*, '\$tz'\)/);
+          }
           if (/\bintegration_logs\b/.test(t.rawSql)) expect(t.rawSql).toMatch(/\$__timeFilter\((\w+\.)?created_at\)/);
-          if (!/\bFROM integration_logs\b/.test(t.rawSql)) expect(t.rawSql).toMatch(/integration_(range_agg|hist_range|hist_percentile_series)(_service)?\(\$__timeFrom\(\)::timestamptz, \$__timeTo\(\)::timestamptz/);
+          if (!/\bFROM integration_logs\b/.test(t.rawSql)) expect(t.rawSql).toMatch(/integration_(range_agg|hist_range|hist_percentile_series)(_service)?(_zone)?\(\$__timeFrom\(\)::timestamptz, \$__timeTo\(\)::timestamptz/);
         }
       }
     }
@@ -225,6 +265,14 @@ describe('alerting', () => {
     expect(rules.map((r) => r.uid).sort()).toEqual(Object.values(U.alertRules).sort());
   });
 
+  it('rules use only fields and expression types that Grafana 11.6 file provisioning reads', () => {
+    // pkg/services/provisioning/alerting/rules_types.go AlertRuleV1: these fields predate 11.6;
+    // keepFiringFor and missing_series_evals_to_resolve came later and are not used.
+    const KNOWN_11_6 = new Set(['uid', 'title', 'condition', 'data', 'dashboardUid', 'panelId', 'noDataState', 'execErrState', 'for', 'annotations', 'labels', 'isPaused']);
+    for (const r of rules) for (const k of Object.keys(r)) expect([r.uid, k, KNOWN_11_6.has(k)]).toEqual([r.uid, k, true]);
+    for (const g of rulesFile.groups) expect(Object.keys(g).sort()).toEqual(['folder', 'interval', 'name', 'orgId', 'rules']);
+  });
+
   it.each(rules.map((r) => [r.uid, r]))('%s: complete rule: data, condition, for, states, annotations, severity', (_uid, r: any) => {
     expect(r.title).toEqual(expect.any(String));
     const refs = r.data.map((d: any) => d.refId);
@@ -240,6 +288,11 @@ describe('alerting', () => {
       expect(d.model.refId).toBe(d.refId);
       if (d.datasourceUid === '__expr__') {
         expect(['math', 'reduce', 'threshold']).toContain(d.model.type);
+        if (d.model.type === 'reduce') {
+          // Every query here is a table (numbers); a reduce over a number is a no-op Grafana warns about.
+          const input = r.data.find((x: any) => x.refId === d.model.expression);
+          expect(input.datasourceUid).toBe('__expr__');
+        }
         const inputs = d.model.type === 'math' ? [...d.model.expression.matchAll(/\$\{?([A-Z][A-Za-z0-9]*)\}?/g)].map((m) => m[1]) : [d.model.expression];
         for (const i of inputs) expect(refs).toContain(i);
       } else {
@@ -283,14 +336,14 @@ describe('alerting', () => {
     }
   });
 
-  it('burn-rate rules: 14.4x over 1 h and 5 min, 6x over 6 h and 30 min, against intmon.slo_target', () => {
+  it('burn-rate rules: 14.4x over 1 h and 10 min, 6x over 6 h and 30 min, against intmon.slo_target', () => {
     const windows = (uid: string) => {
       const r = rules.find((x) => x.uid === uid);
       const sql = r.data.filter((d: any) => d.datasourceUid !== '__expr__');
       return { ranges: sql.map((d: any) => d.relativeTimeRange.from).sort((a: number, b: number) => a - b), math: r.data.find((d: any) => d.model.type === 'math').model.expression, sql };
     };
     const fast = windows(U.alertRules.burnRateFast);
-    expect(fast.ranges).toEqual([300, 3600]);
+    expect(fast.ranges).toEqual([600, 3600]);
     expect(fast.math).toBe('($A > 14.4) && ($B > 14.4)');
     const slow = windows(U.alertRules.burnRateSlow);
     expect(slow.ranges).toEqual([1800, 21600]);

@@ -4,6 +4,7 @@
  * by hand here.
  */
 import {
+  afterOptions,
   ALL_VALUE,
   expandAlertSql,
   expandPanelSql,
@@ -113,6 +114,25 @@ describe('frontend template variables (SqlDatasource.interpolateVariable)', () =
 
   it('leaves macros and unknown names for the backend', () => {
     expect(interpolateTemplateVariables('$__timeFilter(created_at) AND $nope', ctx)).toBe('$__timeFilter(created_at) AND $nope');
+  });
+
+  it('a query variable with no options (fresh install): All with no values, which the SQL data source writes as nothing', () => {
+    // MultiValueVariable.getStateUpdateGivenNewOptions (grafana/scenes): zero options → All if
+    // includeAll, else [] (multi) or '' (single).
+    const empty = afterOptions({ name: 'service', current: ['amocrm'], multi: true, includeAll: true }, []);
+    expect(empty).toMatchObject({ current: ALL_VALUE, options: [] });
+    expect(afterOptions({ name: 'm', current: ['x'], multi: true }, []).current).toEqual([]);
+    expect(afterOptions({ name: 's', current: 'x' }, []).current).toBe('');
+    const vars = { range, intervalMs: 300_000, variables: [empty] };
+    expect(interpolateTemplateVariables('IN ($service)', vars)).toBe('IN ()');
+    expect(interpolateTemplateVariables('= ANY (ARRAY[$service]::text[])', vars)).toBe('= ANY (ARRAY[]::text[])');
+  });
+
+  it('options arriving: a saved All stays All, a saved value still offered stays, else the first option', () => {
+    expect(afterOptions({ name: 'v', current: ALL_VALUE, multi: true, includeAll: true }, ['a', 'b']).current).toBe(ALL_VALUE);
+    expect(afterOptions({ name: 'v', current: ['b', 'gone'], multi: true }, ['a', 'b']).current).toEqual(['b']);
+    expect(afterOptions({ name: 'v', current: ['gone'], multi: true }, ['a', 'b']).current).toEqual(['a']);
+    expect(afterOptions({ name: 'v', current: 'gone' }, ['a', 'b']).current).toBe('a');
   });
 
   it('the whole pipeline', () => {

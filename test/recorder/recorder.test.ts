@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { startProviderStandIns, ProviderStandIns } from '../../src/demo/providers';
 import { createRecorder, instrumentFetch, Recorder } from '../../src/index';
+import { decodeFrames, encodeFrame } from '../../src/recorder/spool-frame';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { allRows, removeTempDirs, rowTexts, tempDir, waitFor } from './helpers';
 
@@ -290,7 +291,7 @@ describe('spool and replay', () => {
     await rec.flush();
     const { rows } = await db.pool.query<{ n: string; d: string }>('SELECT count(*) n, count(DISTINCT id) d FROM integration_logs');
     expect(rows[0]).toEqual({ n: String(n), d: String(n) });
-    expect(fs.readdirSync(dir)).toEqual([]);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.copy'))).toEqual([]);
   });
 
   it("adopts a dead process's spool and replays it idempotently (a segment replayed twice lands once)", async () => {
@@ -300,40 +301,50 @@ describe('spool and replay', () => {
     for (let i = 0; i < 50; i++) await first.track('whapi', 'send_message', async () => i);
     await first.close();
     const [seg] = fs.readdirSync(dir);
-    expect(seg).toMatch(/^spool-\d+-/);
-    const lines = fs.readFileSync(`${dir}/${seg}`, 'utf8');
-    // Pretend two dead processes left the same rows (a replay interrupted before the delete).
+    expect(seg).toMatch(/^seg-\d+-\d+-[0-9a-f]{16}\.[0-9a-f]{16}\.copy$/);
+    const framed = fs.readFileSync(`${dir}/${seg}`);
+    const lines = decodeFrames(framed).batches.join('');
+    // Pretend two dead processes left the same rows (a replay interrupted before the delete): one
+    // in today's framed format under a dead owner, one in the unframed format of earlier versions.
     fs.rmSync(`${dir}/${seg}`);
-    fs.writeFileSync(`${dir}/spool-999999991-1-0-000000.copy`, lines);
+    fs.writeFileSync(`${dir}/seg-1-000000-00000000000000aa.00000000000000aa.copy`, framed);
     fs.writeFileSync(`${dir}/spool-999999992-1-0-000000.copy`, lines + lines.slice(0, 40)); // + a torn last line
     const rec = recorder({ spoolDir: dir });
     await rec.flush();
     const { rows } = await db.pool.query<{ n: string; d: string }>('SELECT count(*) n, count(DISTINCT id) d FROM integration_logs');
     expect(rows[0]).toEqual({ n: '50', d: '50' });
-    expect(fs.readdirSync(dir)).toEqual([]);
+    expect(rec.stats()).toMatchObject({ replayed: 100, lostCorrupt: 1, deadLettered: 0 });
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.copy'))).toEqual([]);
   });
 });
 
 describe('rows the database rejects', () => {
-  it('isolates and drops only the bad lines of a batch, reporting them; the rest lands', async () => {
+  it('isolates and dead-letters only the bad lines of a batch, reporting them; the rest lands', async () => {
     const dir = tempDir('intmon-spool-');
     const first = createRecorder({ databaseUrl: 'postgres://x:y@127.0.0.1:1/none', spoolDir: dir, onError: () => undefined });
     for (let i = 0; i < 20; i++) await first.track('amocrm', 'sync_lead', async () => i);
     await first.close();
     const [seg] = fs.readdirSync(dir);
-    const lines = fs.readFileSync(`${dir}/${seg}`, 'utf8').split('\n').filter(Boolean);
-    // Two corrupted lines (a disk error, a hand edit): not a uuid, and a status the CHECK refuses.
+    const lines = decodeFrames(fs.readFileSync(`${dir}/${seg}`)).batches.join('').split('\n').filter(Boolean);
+    // Two bad lines with a valid checksum (a hand edit): not a row at all, and a status the CHECK refuses.
     const bad1 = lines[3].replace(/^[^\t]+/, 'not-a-uuid');
     const bad2 = lines[11].replace('\tsuccess\t', '\texploded\t');
     fs.rmSync(`${dir}/${seg}`);
-    fs.writeFileSync(`${dir}/spool-999999993-1-0-000000.copy`, [...lines.slice(0, 3), bad1, ...lines.slice(4, 11), bad2, ...lines.slice(12)].join('\n') + '\n');
+    const text = [...lines.slice(0, 3), bad1, ...lines.slice(4, 11), bad2, ...lines.slice(12)].join('\n') + '\n';
+    fs.writeFileSync(`${dir}/seg-1-000000-00000000000000bb.00000000000000bb.copy`, encodeFrame(text, 20));
     const errors: string[] = [];
     const rec = recorder({ spoolDir: dir, onError: (e) => errors.push(e.message) });
     await rec.flush();
-    expect(rec.stats()).toMatchObject({ replayed: 18, dropped: 2 });
-    expect(errors.filter((m) => m.includes('dropped a row'))).toHaveLength(2);
+    expect(rec.stats()).toMatchObject({ replayed: 18, deadLettered: 2, dropped: 0 });
+    expect(errors.filter((m) => m.includes('refused a row'))).toHaveLength(2);
+    expect(errors.some((m) => m.includes('SQLSTATE 23514'))).toBe(true);
     const { rows } = await db.pool.query<{ n: string }>('SELECT count(*) n FROM integration_logs');
     expect(rows[0].n).toBe('18');
+    const dead = fs.readFileSync(`${dir}/dead-letter.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(dead.map((d) => [d.source, d.sqlstate, d.columns.id.slice(0, 10), d.columns.status])).toEqual([
+      ['replay', null, 'not-a-uuid', 'success'],
+      ['replay', '23514', bad2.slice(0, 10), 'exploded'],
+    ]);
   });
 });
 

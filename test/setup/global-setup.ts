@@ -1,9 +1,11 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { startEmbedded } from '../../src/db/embedded';
 import { migrate } from '../../src/db/migrate';
+import { ensureApiRole } from '../../src/db/api-role';
 import { TEST_ENV_FILE, TestEnv, urlForDatabase } from './test-env';
 
 /**
@@ -31,6 +33,10 @@ export default async function globalSetup(): Promise<void> {
     await admin.end();
   }
   await migrate(urlForDatabase(adminUrl, templateDb));
-  const env: TestEnv = { adminUrl, templateDb };
+  // One API login per run (roles are per server): every API test connects as it, as `start` does.
+  const apiRole = `intmon_api_${process.env.JEST_RUN_ID}`;
+  const apiPassword = crypto.randomBytes(18).toString('base64url');
+  await ensureApiRole(adminUrl, apiPassword, apiRole);
+  const env: TestEnv = { adminUrl, templateDb, apiRole, apiPassword };
   fs.writeFileSync(TEST_ENV_FILE, JSON.stringify(env));
 }

@@ -18,6 +18,7 @@ export default async function globalTeardown(): Promise<void> {
       [`%${process.env.JEST_RUN_ID}%`],
     );
     for (const r of rows) await admin.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`);
+    await admin.query(`DROP ROLE IF EXISTS ${env.apiRole}`);
     await admin.end();
   }
   fs.rmSync(TEST_ENV_FILE, { force: true });

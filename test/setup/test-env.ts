@@ -8,6 +8,9 @@ export interface TestEnv {
   adminUrl: string;
   /** A migrated database that each test file clones with CREATE DATABASE … TEMPLATE. */
   templateDb: string;
+  /** The least-privileged login the API connects as in tests (src/db/api-role.ts), and its password. */
+  apiRole: string;
+  apiPassword: string;
 }
 
 export const TEST_ENV_FILE = path.join(os.tmpdir(), `intmon-test-env-${process.env.JEST_RUN_ID ?? 'default'}.json`);

@@ -10,6 +10,8 @@ export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression,
 
 export interface RouteContext {
   health: HealthThresholds;
+  /** Zone of hours and days when a request names none (MONITOR_TIMEZONE, default UTC). */
+  timeZone: string;
   /** Runs `fn` in the request's transaction, as the role its token names. */
   run<T>(request: FastifyRequest, fn: (db: PoolClient) => Promise<T>): Promise<T>;
   /**

@@ -1,6 +1,7 @@
 import { StatsQuery, StatsResponse } from '../contract';
 import { filters, resolveRange } from '../params';
 import { queryStats } from '../queries';
+import { requestTimeZone } from '../time-zone';
 import { Api, epochMs, ERROR_RESPONSES, RouteContext, SECURED } from './context';
 
 const DEFAULT_SPAN_MS = 30 * 86_400_000;
@@ -13,7 +14,8 @@ export function registerStats(api: Api, ctx: RouteContext): void {
       schema: {
         tags: ['stats'],
         summary: 'Call counts, durations and failure rate per service/action/status and bucket',
-        description: 'Default range: the last 30 days; interval `day` (or `hour`). Rows are ordered newest bucket first.',
+        description:
+          'Default range: the last 30 days; interval `day` (or `hour`) of time zone `tz` (default MONITOR_TIMEZONE, UTC): a day starts at midnight there, a DST day is 23 or 25 hours. Rows are ordered newest bucket first.',
         security: SECURED,
         querystring: StatsQuery,
         response: { 200: StatsResponse, ...ERROR_RESPONSES },
@@ -24,10 +26,11 @@ export function registerStats(api: Api, ctx: RouteContext): void {
         const q = request.query;
         const { from, to } = resolveRange(q, DEFAULT_SPAN_MS);
         const interval = q.interval ?? 'day';
-        const rows = await ctx.run(request, (db) => queryStats(db, { from, to, interval, filters: filters(q) }));
+        const tz = requestTimeZone(q.tz, ctx.timeZone);
+        const rows = await ctx.run(request, (db) => queryStats(db, { from, to, interval, timeZone: tz, filters: filters(q) }));
         // Stable sort: keeps the query's order inside a bucket while guaranteeing newest first.
         rows.sort((a, b) => epochMs(b.bucket) - epochMs(a.bucket));
-        return { from: from.toISOString(), to: to.toISOString(), interval, rows };
+        return { from: from.toISOString(), to: to.toISOString(), interval, tz, rows };
       }),
   );
 }

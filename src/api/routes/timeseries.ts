@@ -1,6 +1,7 @@
 import { Metric, TimeseriesQuery, TimeseriesResponse } from '../contract';
 import { filters, parseDuration, resolveRange } from '../params';
 import { queryTimeseries } from '../queries';
+import { requestTimeZone } from '../time-zone';
 import { Api, ERROR_RESPONSES, RouteContext, SECURED } from './context';
 
 const DEFAULT_SPAN_MS = 86_400_000;
@@ -37,7 +38,7 @@ export function registerTimeseries(api: Api, ctx: RouteContext): void {
         tags: ['timeseries'],
         summary: 'A metric bucketed over time, optionally one series per service, action or status',
         description:
-          'Default range: the last 24 hours. `interval` is rounded up to whole minutes and widened so a series has at most 5,000 points; the width used is returned as `interval_ms`.',
+          'Default range: the last 24 hours. `interval` is rounded up to whole minutes and widened so a series has at most 5,000 points; the width used is returned as `interval_ms`. Buckets follow the wall clock of time zone `tz` (default MONITOR_TIMEZONE, UTC): `1d` buckets start at its midnights, `1h` buckets at its hours.',
         security: SECURED,
         querystring: TimeseriesQuery,
         response: { 200: TimeseriesResponse, ...ERROR_RESPONSES },
@@ -52,10 +53,11 @@ export function registerTimeseries(api: Api, ctx: RouteContext): void {
         const { from, to } = resolveRange(q, DEFAULT_SPAN_MS);
         const requested = q.interval !== undefined ? parseDuration(q.interval, 'interval') : undefined;
         const intervalMs = bucketWidthMs(to.getTime() - from.getTime(), requested);
+        const tz = requestTimeZone(q.tz, ctx.timeZone);
         const series = await ctx.run(request, (db) =>
-          queryTimeseries(db, { metric: q.metric, from, to, intervalMs, groupBy: q.group_by, filters: filters(q) }),
+          queryTimeseries(db, { metric: q.metric, from, to, intervalMs, timeZone: tz, groupBy: q.group_by, filters: filters(q) }),
         );
-        return { metric: q.metric, unit: UNITS[q.metric], interval_ms: intervalMs, from: from.toISOString(), to: to.toISOString(), series };
+        return { metric: q.metric, unit: UNITS[q.metric], interval_ms: intervalMs, tz, from: from.toISOString(), to: to.toISOString(), series };
       }),
   );
 }

@@ -1,8 +1,10 @@
 /**
  * Harness page: loads the built plugin (dist/module.js) through an AMD `define` handed the real
- * shared modules, as Grafana does, and renders its ConfigEditor and QueryEditor inside
- * @grafana/ui's theme, each held in state the way Grafana holds them. Every change is recorded
- * on `window.__intmon` for the test to read.
+ * shared modules, as Grafana does, and renders its ConfigEditor, QueryEditor and variable query
+ * editor inside @grafana/ui's theme, each held in state the way Grafana holds them. Every change
+ * is recorded on `window.__intmon` for the test to read. Built once per Grafana generation
+ * (webpack.harness.js, INTMON_GRAFANA): the module map offers exactly what that generation shares
+ * (react/jsx-runtime only from 12.3, public/app/features/plugins/loader/sharedDependencies.ts).
  */
 import * as emotionCss from '@emotion/css';
 import * as emotionReact from '@emotion/react';
@@ -22,13 +24,18 @@ import * as rxjs from 'rxjs';
 
 import services from '../../plugin/fixtures/services.json';
 
+declare const INTMON_HARNESS: { grafana: string; jsxRuntime: boolean; packages: Record<string, string> };
+
 interface Recorder {
   queries: unknown[];
   options: unknown[];
+  variableQueries: unknown[];
   errors: string[];
   ready: boolean;
+  /** What the page was built with, and the React that actually runs. */
+  built: typeof INTMON_HARNESS & { reactRunning: string };
 }
-const rec: Recorder = { queries: [], options: [], errors: [], ready: false };
+const rec: Recorder = { queries: [], options: [], variableQueries: [], errors: [], ready: false, built: { ...INTMON_HARNESS, reactRunning: React.version } };
 (window as unknown as { __intmon: Recorder }).__intmon = rec;
 window.addEventListener('error', (e) => rec.errors.push(String(e.message)));
 
@@ -38,7 +45,7 @@ const SHARED: Record<string, unknown> = {
   '@grafana/runtime': grafanaRuntime,
   react: React,
   'react-dom': ReactDOM,
-  'react/jsx-runtime': jsxRuntime,
+  ...(INTMON_HARNESS.jsxRuntime ? { 'react/jsx-runtime': jsxRuntime } : {}),
   rxjs,
   lodash,
   '@emotion/css': emotionCss,
@@ -98,6 +105,8 @@ function Editors({ plugin }: { plugin: DataSourcePlugin<DataSourceApi> }) {
     secureJsonFields: {},
   } as unknown as DataSourceSettings);
   const [query, setQuery] = useState<Record<string, unknown>>({ refId: 'A', queryType: 'timeseries', metric: 'failure_rate', groupBy: 'service' });
+  const [variableQuery, setVariableQuery] = useState<Record<string, unknown>>({ refId: 'variable', kind: 'services' });
+  const VariableEditor = (ds as { variables?: { editor?: unknown } }).variables?.editor as React.ComponentType<Record<string, unknown>> | undefined;
   return (
     <div style={{ padding: 16, display: 'flex', flexDirection: 'column', gap: 24, background: theme.colors.background.primary, minHeight: '100vh' }}>
       <section id="config-editor">
@@ -123,6 +132,21 @@ function Editors({ plugin }: { plugin: DataSourcePlugin<DataSourceApi> }) {
       <pre id="query-json" style={{ color: theme.colors.text.secondary }}>
         {JSON.stringify(query)}
       </pre>
+      <section id="variable-editor">
+        {VariableEditor ? (
+          <VariableEditor
+            query={variableQuery}
+            datasource={ds}
+            onChange={(q: Record<string, unknown>) => {
+              rec.variableQueries.push(q);
+              setVariableQuery(q);
+            }}
+            onRunQuery={() => {}}
+          />
+        ) : (
+          'no variable editor'
+        )}
+      </section>
     </div>
   );
 }

@@ -211,8 +211,13 @@ export interface EvalResult {
   error?: Error;
 }
 
-/** One evaluation of a provisioned rule at `now`, with its SQL run on `client` (already the reader role). */
-export async function evaluateRule(rule: any, client: PoolClient, now: Date): Promise<EvalResult> {
+export interface QueryTable {
+  fields: Array<{ name: string; dataTypeID: number }>;
+  rows: Array<Record<string, unknown>>;
+}
+
+/** The rule's SQL queries' results at one instant → its expressions and per-instance verdicts (pkg/services/ngalert/eval). */
+export async function evaluateData(rule: any, table: (d: any) => Promise<QueryTable> | QueryTable): Promise<EvalResult> {
   const vars = new Map<string, Value>();
   const values = new Map<string, Num[]>();
   try {
@@ -227,9 +232,7 @@ export async function evaluateRule(rule: any, client: PoolClient, now: Date): Pr
         else if (m.type === 'threshold') v = { kind: 'numbers', items: evalThreshold(m, vars.get(m.expression)!) };
         else throw new Error(`expression type ${m.type}`);
       } else {
-        const range = { from: new Date(now.getTime() - d.relativeTimeRange.from * 1000), to: new Date(now.getTime() - d.relativeTimeRange.to * 1000) };
-        const { sql } = expandAlertSql(d.model.rawSql, { range, intervalMs: d.model.intervalMs ?? 1000 });
-        const res = await client.query(sql);
+        const res = await table(d);
         v = { kind: 'numbers', items: tableToNumbers(res.fields, res.rows) };
       }
       vars.set(d.refId, v);
@@ -247,70 +250,163 @@ export async function evaluateRule(rule: any, client: PoolClient, now: Date): Pr
   };
 }
 
-export type InstanceState = 'Normal' | 'Pending' | 'Alerting' | 'Error' | 'NoData';
+/** One evaluation of a provisioned rule at `now`, with its SQL run on `client` (already the reader role). */
+export async function evaluateRule(rule: any, client: PoolClient, now: Date): Promise<EvalResult> {
+  return evaluateData(rule, async (d) => {
+    const range = { from: new Date(now.getTime() - d.relativeTimeRange.from * 1000), to: new Date(now.getTime() - d.relativeTimeRange.to * 1000) };
+    const { sql } = expandAlertSql(d.model.rawSql, { range, intervalMs: d.model.intervalMs ?? 1000 });
+    return client.query(sql);
+  });
+}
+
+export type InstanceState = 'Normal' | 'Pending' | 'Alerting' | 'Recovering' | 'Error' | 'NoData';
+
+export interface Transition {
+  at: number;
+  labels: Labels;
+  from: InstanceState;
+  to: InstanceState;
+  /** Set when the instance left the results (a missing series) rather than evaluating Normal. */
+  reason?: 'MissingSeries';
+}
+
+interface InstanceRecord {
+  labels: Labels;
+  state: InstanceState;
+  /** StartsAt of Grafana's State: when Pending / Alerting / Recovering / Error began. */
+  startsAt: number;
+  lastEvaluatedAt: number;
+}
 
 /**
- * Successive evaluations → alert states per instance, as the state manager: a firing condition
- * is Pending until it has held for `for`, then Alerting; a false condition is Normal (an
- * Alerting instance that turns Normal is resolved); noDataState / execErrState map NoData and
- * errors (OK → Normal, Alerting, Error, NoData).
+ * Successive evaluations → alert states per instance, as Grafana's state manager does it:
+ *
+ * - pkg/services/ngalert/state/state.go `transition` dispatches on the result: `resultNormal`
+ *   (anything not Normal becomes Normal; Alerting → Normal is a resolve), `resultAlerting`
+ *   (Alerting stays, Pending becomes Alerting once `EvaluatedAt − StartsAt >= For`, anything else
+ *   becomes Pending — or Alerting at once when `for` is 0), `resultNoData` (noDataState: Alerting →
+ *   resultAlerting, OK → resultNormal, NoData → the NoData state, KeepLast → `resultKeepLast`) and
+ *   `resultError` (execErrState: Alerting → resultAlerting, Error → the Error state at once,
+ *   OK → resultNormal, KeepLast).
+ * - `keep_firing_for` (Grafana 12+, state.go: a Normal result on a firing instance goes to
+ *   Recovering and stays firing until Normal has held for keepFiringFor; an Alerting result in
+ *   Recovering is Alerting again). The rules here set none; the replay tests it on a fixture.
+ * - pkg/services/ngalert/state/manager.go: a rule with no series at all is one NoData (or Error)
+ *   result without labels; an instance missing from the results is stale once it has been missing
+ *   for `missingSeriesEvalsToResolve` evaluations (default 2; before 12 the same as
+ *   `stateIsStale`: last evaluation + 2 × interval), and a stale firing instance is resolved.
  */
 export class RuleStateTracker {
   private readonly forMs: number;
-  private readonly since = new Map<string, number>();
-  readonly states = new Map<string, { labels: Labels; state: InstanceState }>();
+  private readonly keepFiringForMs: number;
+  private readonly missingEvalsToResolve: number;
+  private readonly intervalMs: number;
+  private readonly records = new Map<string, InstanceRecord>();
   readonly resolved: Labels[] = [];
+  readonly transitions: Transition[] = [];
 
-  constructor(private readonly rule: any) {
+  constructor(
+    private readonly rule: any,
+    opts: { intervalMs?: number; missingSeriesEvalsToResolve?: number } = {},
+  ) {
     this.forMs = parseGrafanaInterval(rule.for ?? '0s');
+    this.keepFiringForMs = parseGrafanaInterval(rule.keepFiringFor ?? rule.keep_firing_for ?? '0s');
+    this.missingEvalsToResolve = opts.missingSeriesEvalsToResolve ?? rule.missingSeriesEvalsToResolve ?? 2;
+    this.intervalMs = opts.intervalMs ?? 60_000;
   }
 
-  private set(labels: Labels, firing: boolean, at: number, otherwise: InstanceState = 'Normal') {
+  /** Instances and their current state (for tests that read them directly). */
+  get states(): Map<string, { labels: Labels; state: InstanceState }> {
+    return new Map([...this.records].map(([k, r]) => [k, { labels: r.labels, state: r.state }]));
+  }
+
+  private record(labels: Labels, at: number): InstanceRecord {
     const key = labelKey(labels);
-    const prev = this.states.get(key)?.state;
-    if (firing) {
-      if (!this.since.has(key)) this.since.set(key, at);
-      const held = at - this.since.get(key)!;
-      this.states.set(key, { labels, state: held >= this.forMs ? 'Alerting' : 'Pending' });
-    } else {
-      this.since.delete(key);
-      if (prev === 'Alerting' && otherwise === 'Normal') this.resolved.push(labels);
-      this.states.set(key, { labels, state: otherwise });
+    let r = this.records.get(key);
+    if (!r) {
+      r = { labels, state: 'Normal', startsAt: at, lastEvaluatedAt: at };
+      this.records.set(key, r);
     }
+    return r;
+  }
+
+  private move(r: InstanceRecord, to: InstanceState, at: number, reason?: 'MissingSeries') {
+    const from = r.state;
+    if (from === to) return;
+    r.state = to;
+    r.startsAt = at;
+    this.transitions.push({ at, labels: r.labels, from, to, ...(reason ? { reason } : {}) });
+    if ((from === 'Alerting' || from === 'Recovering') && to === 'Normal') this.resolved.push(r.labels);
+  }
+
+  private resultNormal(r: InstanceRecord, at: number) {
+    if (this.keepFiringForMs > 0 && r.state === 'Alerting') return this.move(r, 'Recovering', at);
+    if (r.state === 'Recovering' && at - r.startsAt < this.keepFiringForMs) return;
+    this.move(r, 'Normal', at);
+  }
+
+  private resultAlerting(r: InstanceRecord, at: number) {
+    switch (r.state) {
+      case 'Alerting':
+        return;
+      case 'Recovering':
+        r.state = 'Alerting'; // still firing: no new notification, StartsAt kept
+        this.transitions.push({ at, labels: r.labels, from: 'Recovering', to: 'Alerting' });
+        return;
+      case 'Pending':
+        if (at - r.startsAt >= this.forMs) this.move(r, 'Alerting', at);
+        return;
+      default:
+        this.move(r, this.forMs > 0 ? 'Pending' : 'Alerting', at);
+    }
+  }
+
+  private resultKeepLast(r: InstanceRecord, at: number) {
+    if (r.state === 'Alerting' || (r.state === 'Pending' && at - r.startsAt >= this.forMs)) this.resultAlerting(r, at);
+    else if (r.state !== 'Pending') this.resultNormal(r, at);
+  }
+
+  private step(r: InstanceRecord, result: 'Normal' | 'Alerting' | 'NoData' | 'Error', at: number) {
+    r.lastEvaluatedAt = at;
+    if (result === 'Normal') return this.resultNormal(r, at);
+    if (result === 'Alerting') return this.resultAlerting(r, at);
+    const setting = result === 'NoData' ? this.rule.noDataState : this.rule.execErrState;
+    if (setting === 'Alerting') return this.resultAlerting(r, at);
+    if (setting === 'OK') return this.resultNormal(r, at);
+    if (setting === 'KeepLast') return this.resultKeepLast(r, at);
+    this.move(r, result, at); // 'NoData' / 'Error' (the default settings)
   }
 
   apply(result: EvalResult, at: Date): void {
     const t = at.getTime();
-    const mapped = (kind: 'NoData' | 'Error'): InstanceState | 'Alerting' => {
-      const setting = kind === 'NoData' ? this.rule.noDataState : this.rule.execErrState;
-      if (setting === 'OK') return 'Normal';
-      if (setting === 'Alerting') return 'Alerting';
-      return kind;
-    };
+    const seen = new Set<string>();
     if (result.ruleState !== 'Ok') {
-      const s = mapped(result.ruleState === 'NoData' ? 'NoData' : 'Error');
-      // Existing instances take the mapped state; Alerting as the mapping still honours `for`.
-      const targets = this.states.size ? [...this.states.values()].map((x) => x.labels) : [{}];
-      for (const labels of targets) this.set(labels, s === 'Alerting', t, s === 'Alerting' ? 'Normal' : (s as InstanceState));
-      return;
+      // manager.go: one result without labels for the whole rule.
+      const r = this.record({}, t);
+      seen.add(labelKey({}));
+      this.step(r, result.ruleState, t);
+    } else {
+      for (const inst of result.instances) {
+        const r = this.record(inst.labels, t);
+        seen.add(labelKey(inst.labels));
+        this.step(r, inst.state, t);
+      }
     }
-    const present = new Set<string>();
-    for (const inst of result.instances) {
-      present.add(labelKey(inst.labels));
-      if (inst.state === 'NoData') {
-        const s = mapped('NoData');
-        this.set(inst.labels, s === 'Alerting', t, s === 'Alerting' ? 'Normal' : (s as InstanceState));
-      } else this.set(inst.labels, inst.state === 'Alerting', t);
+    for (const [key, r] of this.records) {
+      if (seen.has(key)) continue;
+      // Missing series: stale after `missingEvalsToResolve` evaluations without it.
+      if (t - r.lastEvaluatedAt >= this.missingEvalsToResolve * this.intervalMs) {
+        if (r.state !== 'Normal') this.move(r, 'Normal', t, 'MissingSeries');
+        this.records.delete(key);
+      }
     }
-    // An instance no longer returned is resolved (Grafana waits missing_series_evals_to_resolve; one is enough here).
-    for (const [key, v] of this.states) if (!present.has(key)) this.set(v.labels, false, t);
   }
 
   stateOf(labels: Labels): InstanceState | undefined {
-    return this.states.get(labelKey(labels))?.state;
+    return this.records.get(labelKey(labels))?.state;
   }
 
   firing(): Labels[] {
-    return [...this.states.values()].filter((s) => s.state === 'Alerting').map((s) => s.labels);
+    return [...this.records.values()].filter((s) => s.state === 'Alerting' || s.state === 'Recovering').map((s) => s.labels);
   }
 }

@@ -1,0 +1,92 @@
+/**
+ * `integration-monitor serve`: the API and nothing else — no migrations, no maintenance, no
+ * embedded database — meant to run as the least-privileged login role (docs/production.md). It
+ * comes up whether or not the database answers (503 and /readyz false until it does).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Pool } from 'pg';
+import { probeDatabase, buildServer } from '../api/server';
+import { resolveJwtSecret } from '../api/secret';
+import type { Config } from '../config';
+import { createApiPool } from '../db/pool';
+
+export class UsageError extends Error {
+  readonly exitCode = 2;
+}
+
+export interface RunningApi {
+  apiUrl: string;
+  pool: Pool;
+  app: FastifyInstance;
+  stop(): Promise<void>;
+}
+
+export interface ProcessOptions {
+  handleSignals?: boolean;
+  /** Human-readable progress lines (default console.log). */
+  log?: (line: string) => void;
+  /** Where the JSON request log goes (default stdout). */
+  logStream?: NodeJS.WritableStream;
+}
+
+/** The API on `pool`, listening where the configuration says; resolves to its base URL. */
+export async function listenApi(config: Config, pool: Pool, jwtSecret: string | undefined, logStream?: NodeJS.WritableStream): Promise<{ app: FastifyInstance; apiUrl: string }> {
+  const app = await buildServer({
+    pool,
+    jwtSecret,
+    jwksUrl: config.jwksUrl,
+    readClaim: config.readClaim,
+    logger: { level: config.logLevel, stream: logStream },
+    dbTimeoutMs: config.dbTimeoutMs,
+    cacheMaxBytes: config.cacheMaxBytes,
+    tokens: config.jwt,
+  });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  return { app, apiUrl: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}` };
+}
+
+/** SIGINT/SIGTERM: stop everything, then exit 0. */
+export function stopOnSignals(stop: () => Promise<void>, log: (line: string) => void): void {
+  const onSignal = (sig: NodeJS.Signals) => {
+    log(`${sig}: stopping`);
+    void stop().then(() => process.exit(0));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+}
+
+export async function serveApi(config: Config, opts: ProcessOptions = {}): Promise<RunningApi> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  if (!config.databaseUrl) {
+    throw new UsageError('serve needs DATABASE_URL (the API\'s login role, see docs/production.md); `integration-monitor start` runs everything on the embedded database');
+  }
+  // With only a JWKS, tokens come from that issuer: no secret is needed.
+  const secret = config.jwksUrl && !config.jwtSecret ? undefined : resolveJwtSecret(config);
+  const pool = createApiPool(config.databaseUrl, config.dbTimeoutMs);
+  let app: FastifyInstance | undefined;
+  try {
+    const listening = await listenApi(config, pool, secret?.secret, opts.logStream);
+    app = listening.app;
+    const { apiUrl } = listening;
+    log(`api       ${apiUrl}/api/admin/integrations/monitoring  (serve: API only, no migrations or maintenance)`);
+    const ready = await probeDatabase(app);
+    log(ready ? 'database  answers' : 'database  does not answer yet: requests get 503 and /readyz is false until it does');
+    const stop = async () => {
+      await app!.close();
+      await pool.end();
+    };
+    if (opts.handleSignals) stopOnSignals(stop, log);
+    return { apiUrl, pool, app, stop };
+  } catch (err) {
+    await app?.close().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+}

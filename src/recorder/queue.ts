@@ -1,0 +1,58 @@
+/**
+ * The in-memory queue between the caller's path and the shipper: a FIFO of batches, each chunk
+ * holding up to maxBatchRows rows, so taking a batch costs O(1).
+ */
+import { encodeRow, rowBytes } from './copy-format';
+import type { LogRow } from './types';
+
+export interface Queued {
+  row: LogRow;
+  /** Goes through the idempotent merge path (not the first and only version of the row). */
+  merge: boolean;
+}
+
+/** The row as a COPY line (encoded off the caller's path, when written or spooled). */
+export function lineOf(q: Queued): string {
+  return encodeRow(q.row);
+}
+
+export class RowQueue {
+  private chunks: Queued[][] = [];
+  private chunkBytes: number[] = [];
+  rows = 0;
+  bytes = 0;
+
+  constructor(private readonly maxBatchRows: number) {}
+
+  push(q: Queued): void {
+    let last = this.chunks.length - 1;
+    if (last < 0 || this.chunks[last].length >= this.maxBatchRows) {
+      this.chunks.push([]);
+      this.chunkBytes.push(0);
+      last++;
+    }
+    const bytes = rowBytes(q.row);
+    this.chunks[last].push(q);
+    this.chunkBytes[last] += bytes;
+    this.rows++;
+    this.bytes += bytes;
+  }
+
+  /** The oldest batch (up to maxBatchRows rows). */
+  take(): Queued[] {
+    const batch = this.chunks.shift() ?? [];
+    this.bytes -= this.chunkBytes.shift() ?? 0;
+    this.rows -= batch.length;
+    return batch;
+  }
+
+  /** Every batch, emptying the queue. */
+  takeAll(): Queued[][] {
+    const all = this.chunks;
+    this.chunks = [];
+    this.chunkBytes = [];
+    this.rows = 0;
+    this.bytes = 0;
+    return all;
+  }
+}
