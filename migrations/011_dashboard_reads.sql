@@ -10,7 +10,7 @@
 -- then keeps the 50 slowest of those: exact (the same ORDER BY over the same rows), and the rows read
 -- are ~50 index entries per (service, action) and partition whatever the range.
 -- Measured (bench/results/2026-12-01-1M-dashboards*.md, 1M calls, 90 days): 870 ms p50 before,
--- 4.6 ms after. Cost: one more index on the raw table, 68 MB at 1M calls (the bench's storage by
+-- 6.6 ms after. Cost: one more index on the raw table, 68 MB at 1M calls (the bench's storage by
 -- relation), and raw inserts ~15 % slower (200k rows INSERT…SELECT with triggers off, median of 4
 -- interleaved runs on the shared VM: 8.3 s with it, 7.1 s without; noisy).
 -- New partitions get it from the parent (ensure_integration_log_partitions attaches them).
