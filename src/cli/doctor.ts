@@ -208,7 +208,11 @@ export async function runDoctor(databaseUrl: string, write: (line: string) => vo
 
       // PostgREST's login role: here every signed-in end user of the app is `authenticated`.
       const postgrest = (await c.query(`SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticator') AS yes`)).rows[0].yes === true;
-      const claim = await probe(c, async () => (await c.query(`SELECT integration_read_claim() AS claim`)).rows[0].claim as string | null);
+      // As service_role, as the checks above: the API's login is NOINHERIT and has no rights of its own.
+      const claim = await probe(c, async () => {
+        await c.query(`SET LOCAL ROLE service_role`);
+        return (await c.query(`SELECT integration_read_claim() AS claim`)).rows[0].claim as string | null;
+      });
       const fix = `UPDATE integration_monitor_settings SET read_claim = 'app_metadata.role=admin' (or ALTER DATABASE … SET intmon.read_claim), and MONITOR_READ_CLAIM for the API`;
       if (claim.error) add('read claim for authenticated', false, `cannot read it (${claim.error.message}): run \`integration-monitor migrate\``);
       else if (claim.value && !/^\s*[^=\s][^=]*=/.test(claim.value)) add('read claim for authenticated', false, `"${claim.value}" is not path.to.claim=value, so nobody authenticated can read`);

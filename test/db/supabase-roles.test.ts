@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Pool } from 'pg';
 import { runDoctor } from '../../src/cli/doctor';
+import { apiRoleSql } from '../../src/db/api-role';
 import { migrate } from '../../src/db/migrate';
 import { createRecorder } from '../../src/recorder';
 import { Cluster, embeddedBinDir, startCluster } from '../helpers/pg-cluster';
@@ -51,9 +52,9 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-async function doctor(): Promise<{ code: number; lines: string[] }> {
+async function doctor(user = 'postgres'): Promise<{ code: number; lines: string[] }> {
   const lines: string[] = [];
-  const code = await runDoctor(cluster.url('postgres', 'postgres'), (l) => lines.push(l));
+  const code = await runDoctor(cluster.url('postgres', user), (l) => lines.push(l));
   return { code, lines };
 }
 
@@ -120,18 +121,26 @@ test('the reader may read everything authenticated may, though it is no member o
   expect(member).toEqual([{ m: false }]);
 });
 
-test('doctor as postgres: ✘ "every signed-in user can read the logs" until a read claim is set, then all ✔', async () => {
+test('doctor: ✘ "every signed-in user can read the logs" until a read claim is set; as the API role of docs/production.md, then all ✔', async () => {
   const before = await doctor();
   const failed = before.lines.filter((l) => l.startsWith('✘'));
-  expect(failed).toHaveLength(1);
-  expect(failed[0]).toMatch(/^✘ read claim for authenticated .*every signed-in user can read the logs.*UPDATE integration_monitor_settings/);
+  // Run as postgres, doctor also says postgres is no role to serve the API as (BYPASSRLS).
+  expect(failed).toHaveLength(2);
+  expect(failed).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/^✘ read claim for authenticated .*every signed-in user can read the logs.*UPDATE integration_monitor_settings/),
+      expect.stringMatching(/^✘ API role postgres is least-privileged .*BYPASSRLS/),
+    ]),
+  );
   expect(before.code).toBe(1);
 
   // What README tells Supabase users, run as postgres: the parameter is refused for a non-superuser…
   await expect(owner.query(`ALTER DATABASE postgres SET intmon.read_claim = 'app_metadata.role=admin'`)).rejects.toMatchObject({ code: '42501' });
   // …the settings table is not.
   await owner.query(`UPDATE integration_monitor_settings SET read_claim = 'app_metadata.role=admin'`);
-  const after = await doctor();
+  // The API's own login, made as docs/production.md says (by the project's admin: postgres holds no ADMIN on the roles).
+  for (const sql of apiRoleSql('intmon_api', 'doctor-test-password-0123')) await admin.query(sql);
+  const after = await doctor('intmon_api');
   expect(after.lines.filter((l) => l.startsWith('✘'))).toEqual([]);
   expect(after.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^✔ read claim for authenticated .*app_metadata\.role=admin/)]));
   expect(after.code).toBe(0);

@@ -4,41 +4,25 @@
  * be discarded, rows go to the spool — and after SIGCONT everything lands exactly once. Uses a
  * dedicated embedded server (fixtures/pg-control.ts) so no other test sees the freeze.
  */
-import { ChildProcess, fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { createRecorder } from '../../src/index';
 import type { RecorderError } from '../../src/recorder/report';
-import { tempDir } from './helpers';
+import { ControlledPostgres, startControlledPostgres } from './controlled-postgres';
 
-let ctl: ChildProcess;
+let server: ControlledPostgres;
 let dir: string;
 let url: string;
 
-function command(cmd?: string): Promise<{ ok: boolean; url?: string; error?: string }> {
-  return new Promise((resolve, reject) => {
-    ctl.once('message', (m: { ok: boolean; url?: string; error?: string }) => (m.ok ? resolve(m) : reject(new Error(m.error))));
-    if (cmd) ctl.send(cmd);
-  });
-}
-
 beforeAll(async () => {
-  dir = tempDir('intmon-freeze-');
-  fs.chmodSync(dir, 0o777);
-  ctl = fork(path.join(__dirname, 'fixtures/pg-control.ts'), [], {
-    execArgv: ['-r', path.join(__dirname, 'fixtures/ts-register.js')],
-    env: { ...process.env, PG_DIR: path.join(dir, 'pg') },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  url = (await command()).url!;
+  server = await startControlledPostgres('intmon-freeze-');
+  ({ dir, url } = server);
 }, 120_000);
 
 afterAll(async () => {
   signalServer('SIGCONT');
-  await command('quit').catch(() => undefined);
-  ctl.kill();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await server.close();
 });
 
 /** The postmaster (first line of postmaster.pid) and all its descendants: the whole server. */

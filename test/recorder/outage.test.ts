@@ -3,40 +3,23 @@
  * every call ends up as exactly one row. Uses its own real PostgreSQL (the harness's shared server
  * cannot be stopped), controlled in a child process (fixtures/pg-control.ts).
  */
-import { ChildProcess, fork } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
 import { createRecorder } from '../../src/index';
-import { tempDir } from './helpers';
+import { ControlledPostgres, startControlledPostgres } from './controlled-postgres';
 
-let ctl: ChildProcess;
-let dir: string;
+let server: ControlledPostgres;
 let url: string;
-
-function command(cmd?: string): Promise<{ ok: boolean; url?: string; error?: string }> {
-  return new Promise((resolve, reject) => {
-    ctl.once('message', (m: { ok: boolean; url?: string; error?: string }) => (m.ok ? resolve(m) : reject(new Error(m.error))));
-    if (cmd) ctl.send(cmd);
-  });
-}
+let dir: string;
+const command = (cmd: 'stop' | 'start') => server.command(cmd);
 
 beforeAll(async () => {
-  dir = tempDir('intmon-outage-');
-  fs.chmodSync(dir, 0o777);
-  ctl = fork(path.join(__dirname, 'fixtures/pg-control.ts'), [], {
-    execArgv: ['-r', path.join(__dirname, 'fixtures/ts-register.js')],
-    env: { ...process.env, PG_DIR: path.join(dir, 'pg') },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  url = (await command()).url!;
+  server = await startControlledPostgres('intmon-outage-');
+  ({ url, dir } = server);
 }, 120_000);
 
-afterAll(async () => {
-  await command('quit').catch(() => undefined);
-  ctl.kill();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => server.close());
 
 async function count(): Promise<{ n: number; d: number }> {
   const c = new Client({ connectionString: url });
