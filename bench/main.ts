@@ -23,9 +23,12 @@ import { migrate } from '../src/db/migrate';
 import { run as runApi } from './api';
 import { COLUMNS, generateSql, ROLLUP_BACKFILL_SQL, STAGING_TABLE } from './data';
 import { dbTimer } from './db-time';
+import { benchDashboards, benchFloors, dashboardRows, dashboardsMarkdown, floorsMarkdown, type PanelResult } from './dashboards';
 import { dashboardQueries, zoneQueries } from './queries';
 import { run as runRecorder } from './recorder';
 import { SEED_SCHEMA_SQL } from './seed-schema';
+import { human, ms, pct, round } from './stats';
+import { storageBreakdown, storageMarkdown } from './storage';
 import type { BenchContext, BenchRow } from './types';
 
 const DAYS = 120;
@@ -46,13 +49,6 @@ function withDatabase(url: string, db: string): string {
   return u.toString();
 }
 
-const ms = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)];
-}
-const round = (x: number) => (x >= 100 ? Math.round(x) : Math.round(x * 100) / 100);
-const human = (n: number) => (n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : n >= 1e3 && n % 1e3 === 0 ? `${n / 1e3}k` : String(n));
 
 /** Repeats `run` (which returns one run's ms) up to maxRuns times, at least 3, within budgetMs. */
 async function repeatRuns(run: () => Promise<number>, maxRuns: number, budgetMs: number): Promise<number[]> {
@@ -150,7 +146,8 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
   await c.query('VACUUM ANALYZE seed.integration_logs');
   await c.query('VACUUM ANALYZE integration_logs');
   for (const r of ['integration_rollup_minute', 'integration_rollup_hour', 'integration_rollup_day', 'integration_latency_hist_hour',
-    'integration_latency_hist_day', 'integration_latency_hist_service_hour', 'integration_latency_hist_service_day']) {
+    'integration_latency_hist_day', 'integration_latency_hist_service_hour', 'integration_latency_hist_service_day',
+    'integration_rollup_service_hour', 'integration_rollup_service_day', 'integration_service_actions']) {
     await c.query(`VACUUM ANALYZE ${r}`);
   }
   log(`[${tag}]   vacuum analyze ${(ms(t) / 1000).toFixed(1)} s`);
@@ -170,7 +167,31 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
     unit: 'MB',
     note: `ours = raw ${mb(z.raw_bytes)} MB + rollups ${mb(z.rollup_bytes)} MB (${z.minute_rows} minute rows, ${z.hist_hour_rows} hour histogram rows)`,
   });
+  const breakdown = await storageBreakdown(c);
+  extraMarkdown.push(storageMarkdown(breakdown, tag));
+  for (const r of breakdown) {
+    out.push({ section: 'storage', name: `${r.schema}.${r.relation} ${tag}`, ours: r.totalMb, unit: 'MB', note: `heap ${r.heapMb} + indexes ${r.indexMb} + TOAST ${r.toastMb} MB; ~${r.rows} rows${r.partitions ? ` in ${r.partitions} partitions` : ''}` });
+  }
   return out;
+}
+
+/** Long per-relation and per-panel tables, written after the main table in the results file. */
+const extraMarkdown: string[] = [];
+const dashboardResults: Array<{ size: number; results: PanelResult[] }> = [];
+
+/** The provisioned dashboards as Grafana runs them, beside the hand-made one on the seed schema. */
+async function dashboards(c: Client, size: number): Promise<BenchRow[]> {
+  const tag = `@${human(size)}`;
+  const { rows: ent } = await c.query(
+    `SELECT related_entity_type AS type, related_entity_id::text AS id FROM ${STAGING_TABLE} WHERE related_entity_id IS NOT NULL ORDER BY created_at DESC LIMIT 1`,
+  );
+  log(`[${tag}] dashboards as Grafana runs them (reader role)`);
+  const results = await benchDashboards(c, (l) => log(`[${tag}]${l}`), ent[0]);
+  extraMarkdown.push(dashboardsMarkdown(results, tag));
+  const floors = await benchFloors(c, (l) => log(`[${tag}]${l}`));
+  extraMarkdown.push(floorsMarkdown(floors, tag));
+  dashboardResults.push({ size, results: [...results, ...floors] });
+  return dashboardRows(results, tag);
 }
 
 async function queries(c: Client, size: number): Promise<BenchRow[]> {
@@ -408,21 +429,27 @@ async function main(): Promise<void> {
     const benchDbUrl = withDatabase(server, BENCH_DB);
     await migrate(benchDbUrl);
     const c = new Client({ connectionString: benchDbUrl, application_name: 'integration-monitor bench' });
+    // Without a listener, the server stopping after a failure would crash Node before the failure is logged.
+    c.on('error', (err) => log(`bench connection: ${err.message}`));
     await c.connect();
     await c.query(SEED_SCHEMA_SQL);
 
+    // BENCH_ONLY=dashboards (npm run bench:dashboards): load, storage and the dashboard bench only.
+    const only = process.env.BENCH_ONLY ?? '';
+    if (only !== '' && only !== 'dashboards') throw new Error('BENCH_ONLY may only be "dashboards"');
     const rows: BenchRow[] = [];
     for (const size of sizes) {
       rows.push(...(await load(c, size)));
-      rows.push(...(await queries(c, size)));
-      rows.push(...(await ingest(c, benchDbUrl, size)));
+      if (only !== 'dashboards') rows.push(...(await queries(c, size)));
+      rows.push(...(await dashboards(c, size)));
+      if (only !== 'dashboards') rows.push(...(await ingest(c, benchDbUrl, size)));
     }
     await c.query(`DROP TABLE IF EXISTS ${STAGING_TABLE}`);
     await c.end();
 
     const ctx: BenchContext & { benchDbUrl: string } = { databaseUrl: server, sizes, log, benchDbUrl };
     // BENCH_STORAGE_ONLY=1 skips the recorder/API sections (e.g. for a long 10M-row run).
-    const others = process.env.BENCH_STORAGE_ONLY === '1' ? [] : ([['recorder', runRecorder], ['api', runApi]] as const);
+    const others = process.env.BENCH_STORAGE_ONLY === '1' || only === 'dashboards' ? [] : ([['recorder', runRecorder], ['api', runApi]] as const);
     for (const [name, run] of others) {
       try {
         rows.push(...(await run(ctx)));
@@ -434,15 +461,15 @@ async function main(): Promise<void> {
 
     const md = table(rows);
     process.stdout.write(`${md}\n`);
-    const date = `${new Date().toISOString().slice(0, 10)}-${sizes.map(human).join('-')}`;
+    const date = `${new Date().toISOString().slice(0, 10)}-${sizes.map(human).join('-')}${only ? `-${only}` : ''}`;
     const outDir = path.resolve('bench/results'); // npm runs scripts from the repo root
     fs.mkdirSync(outDir, { recursive: true });
     const meta = { date: new Date().toISOString(), postgres: version, sizes, cpus: os.cpus().length, node: process.version };
-    fs.writeFileSync(path.join(outDir, `${date}.json`), JSON.stringify({ ...meta, rows }, null, 2) + '\n');
+    fs.writeFileSync(path.join(outDir, `${date}.json`), JSON.stringify({ ...meta, rows, dashboards: dashboardResults }, null, 2) + '\n');
     fs.writeFileSync(
       path.join(outDir, `${date}.md`),
       `# Bench ${meta.date}\n\nPostgreSQL ${version}, ${meta.cpus} CPUs, Node ${meta.node}, sizes ${sizes.map(human).join(', ')} rows over ${DAYS} days.\n` +
-        `Query times are p95 (p50 in the note) of repeated runs; ours run as \`authenticated\` inside a transaction (RLS on), as the API runs them. Each query has two lines: \`ms p95\` as the Node client sees it (rows received and parsed), \`ms p95 db\` the database's planning + execution (EXPLAIN ANALYZE; rows produced, not sent).\n\n${md}\n`,
+        `Query times are p95 (p50 in the note) of repeated runs; ours run as \`authenticated\` inside a transaction (RLS on), as the API runs them. Each query has two lines: \`ms p95\` as the Node client sees it (rows received and parsed), \`ms p95 db\` the database's planning + execution (EXPLAIN ANALYZE; rows produced, not sent).\n\n${md}\n\n${extraMarkdown.join('\n')}`,
     );
     log(`results written to ${path.join(outDir, `${date}.md`)} and .json`);
   } finally {

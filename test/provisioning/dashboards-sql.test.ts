@@ -194,6 +194,18 @@ function expected(range: TimeRange, intervalMs: number, key: (c: Call) => string
   return out;
 }
 
+/**
+ * The bucket width the count panels ask the rollups for: $__interval, at least an hour past 2 days
+ * and a day past 14 days, so that a whole rollup level serves the range (minute rollups over a week
+ * were most of those panels' time).
+ */
+const countWidth = (rangeMs: number, intervalMs: number) => Math.max(intervalMs, rangeMs > 14 * 86_400_000 ? 86_400_000 : rangeMs > 2 * 86_400_000 ? 3_600_000 : 0);
+/** The failure annotations' width: a hundredth of the range (at least a minute), rounded up to whole minutes, hours past 2 days, days past 14. */
+const annotationWidth = (rangeMs: number) => {
+  const unit = rangeMs > 14 * 86_400_000 ? 86_400_000 : rangeMs > 2 * 86_400_000 ? 3_600_000 : 60_000;
+  return Math.ceil(Math.max(Math.floor(rangeMs / 100), 60_000) / unit) * unit;
+};
+
 const failureRate = (cs: Call[]) => round2((100 * cs.filter((c) => c.status === 'failed').length) / cs.length);
 const durations = (cs: Call[]) => cs.map((c) => c.duration_ms).filter((d): d is number => d !== null);
 
@@ -227,11 +239,12 @@ describe('overview numbers equal the fixture', () => {
     expectClose(out, expected(hour, intervalMs, (c) => c.service_name, failureRate));
   });
 
-  it('call volume by service, over 7 days (30-minute buckets) including the older traffic', async () => {
+  it('call volume by service, over 7 days (30-minute $__interval, served as hourly buckets) including the older traffic', async () => {
     const week = { from: ago(minutes(7 * 24 * 60)), to: T };
     const { out, intervalMs } = await series(overview, /^Call volume/, week);
     expect(intervalMs).toBe(minutes(30));
-    expectClose(out, expected(week, intervalMs, (c) => c.service_name, (cs) => cs.length));
+    expect(countWidth(minutes(7 * 24 * 60), intervalMs)).toBe(minutes(60));
+    expectClose(out, expected(week, minutes(60), (c) => c.service_name, (cs) => cs.length));
     expect([...out.keys()].some((k) => k.endsWith('|mobizon'))).toBe(true);
   });
 
@@ -325,7 +338,8 @@ describe('overview numbers equal the fixture', () => {
   it('failure annotations: one per service and bucket with failures, with the counts', async () => {
     const a = overview.annotations.list.find((x: any) => x.datasource.uid === U.datasources.postgres);
     const res = await run(expandPanelSql(a.target.rawSql, { range: day, intervalMs: 60_000 }).sql);
-    const width = Math.max(Math.floor(minutes(24 * 60) / 100), 60_000); // greatest(($__to - $__from) / 100, 60000)
+    const width = annotationWidth(minutes(24 * 60)); // 14.4 minutes, rounded up to whole minutes
+    expect(width).toBe(minutes(15));
     const want = expected(day, width, (c) => c.service_name, (cs) => cs.filter((c) => c.status === 'failed').length);
     const texts = res.rows.map((r) => r.text).sort();
     const wantTexts = [...want.entries()]
@@ -419,3 +433,153 @@ describe('service detail numbers equal the fixture', () => {
     expect(bad.rows).toEqual([]);
   });
 });
+
+// Every panel served from a narrower rollup (issue 16) against aggregation of the fixture's raw
+// calls, at every range the dashboard bench measures (and the short ones).
+describe('count panels, failure annotations and slowest calls equal raw aggregation at every range', () => {
+  const ALL_RANGES: Array<[string, number]> = [...RANGES, ['6h', minutes(6 * 60)], ['30d', minutes(30 * 24 * 60)]];
+  const count = (cs: Call[]) => cs.length;
+
+  it.each(ALL_RANGES)('overview failure rate and volume by service over %s', async (_n, ms) => {
+    const range = { from: ago(ms), to: T };
+    const rate = await series(overview, /^Failure rate by service/, range);
+    expectClose(rate.out, expected(range, countWidth(ms, rate.intervalMs), (c) => c.service_name, failureRate));
+    const volume = await series(overview, /^Call volume/, range);
+    expectClose(volume.out, expected(range, countWidth(ms, volume.intervalMs), (c) => c.service_name, count));
+    expect(volume.out.size).toBeGreaterThan(0);
+  });
+
+  it.each(ALL_RANGES)('service detail calls, failure rate, status mix and retries over %s', async (_n, ms) => {
+    const range = { from: ago(ms), to: T };
+    const vars = detailVariables(['amocrm', 'whapi', 'resend'], 'all');
+    const sel = (c: Call) => ['amocrm', 'whapi', 'resend'].includes(c.service_name);
+    const pair = (c: Call) => `${c.service_name} / ${c.action}`;
+    const calls = await series(detail, /^Calls by action/, range, vars);
+    expectClose(calls.out, expected(range, countWidth(ms, calls.intervalMs), pair, count, sel));
+    const rate = await series(detail, /^Failure rate by action/, range, vars);
+    expectClose(rate.out, expected(range, countWidth(ms, rate.intervalMs), pair, failureRate, sel));
+    const mix = await series(detail, /^Status mix/, range, vars);
+    expectClose(mix.out, expected(range, countWidth(ms, mix.intervalMs), (c) => c.status, count, sel));
+    const retries = await series(detail, /^Retries/, range, vars);
+    const w = countWidth(ms, retries.intervalMs);
+    const attempts = expected(range, w, () => 'retry attempts', (cs) => cs.reduce((a, c) => a + c.retry_count, 0), sel);
+    const retried = expected(range, w, () => 'retried calls', (cs) => cs.filter((c) => c.retry_count > 0).length, sel);
+    expectClose(retries.out, new Map([...attempts, ...retried]));
+  });
+
+  it.each(ALL_RANGES)('failure annotations over %s: one per service and bucket with failures', async (_n, ms) => {
+    const range = { from: ago(ms), to: T };
+    const a = overview.annotations.list.find((x: any) => x.datasource.uid === U.datasources.postgres);
+    const res = await run(expandPanelSql(a.target.rawSql, { range, intervalMs: 60_000 }).sql);
+    const width = annotationWidth(ms);
+    const failed = expected(range, width, (c) => c.service_name, (cs) => cs.filter((c) => c.status === 'failed').length);
+    const total = expected(range, width, (c) => c.service_name, count);
+    const want = [...failed.entries()].filter(([, n]) => n! > 0).map(([k, n]) => `${Number(k.split('|')[0])}|${k.split('|')[1]}: ${n} failed of ${total.get(k)} calls`);
+    const got = res.rows.map((r) => `${new Date(r.time).getTime()}|${r.text}`);
+    expect(got.sort()).toEqual(want.sort());
+    for (const r of res.rows) expect(new Date(r.timeend).getTime() - new Date(r.time).getTime()).toBe(width);
+  });
+
+  it.each(ALL_RANGES)('slowest calls over %s, All selected and one action, exact with ties', async (_n, ms) => {
+    const range = { from: ago(ms), to: T };
+    const p = panel(detail, /^Slowest calls/);
+    for (const [services, actions] of [['all', 'all'], [['whapi'], ['send_media']]] as const) {
+      const vars = detailVariables(services === 'all' ? 'all' : [...services], actions === 'all' ? 'all' : [...actions]);
+      const res = await run(expandPanelSql(p.targets[0].rawSql, contextFor(p, range, vars)).sql);
+      const want = CALLS.filter((c) => c.duration_ms !== null && inRange(c, range.from, range.to))
+        .filter((c) => (services === 'all' || services.includes(c.service_name as never)) && (actions === 'all' || actions.includes(c.action as never)))
+        .sort((a, b) => b.duration_ms! - a.duration_ms! || b.created_at.getTime() - a.created_at.getTime())
+        .slice(0, 50);
+      expect(res.rows.map((r) => r.Id)).toEqual(want.map((c) => c.id));
+    }
+  });
+});
+
+describe('service detail latency reads per-service histograms when every action of the selection is selected', () => {
+  const durationsOf = (cs: Call[]) => cs.map((c) => c.duration_ms).filter((d): d is number => d !== null);
+  const latencyCases: Array<[string, number, string[] | 'all', string[] | 'all']> = [
+    ['90d, All', minutes(90 * 24 * 60), 'all', 'all'],
+    ['7d, whapi, every action', minutes(7 * 24 * 60), ['whapi'], 'all'],
+    ['7d, whapi / send_message only', minutes(7 * 24 * 60), ['whapi'], ['send_message']],
+    ['24h, amocrm / sync_lead only', minutes(24 * 60), ['amocrm'], ['sync_lead']],
+  ];
+
+  it.each(latencyCases)('%s: p50/p95/p99 within 2.5 %% of percentile_cont', async (_n, ms, services, actions) => {
+    const range = { from: ago(ms), to: T };
+    const vars = detailVariables(services, actions);
+    const { out, intervalMs } = await series(detail, /^Latency/, range, vars);
+    const width = Math.max(intervalMs, ms > 14 * 86_400_000 ? 86_400_000 : ms > 2 * 86_400_000 ? 21_600_000 : 0);
+    const sel = (c: Call) => (services === 'all' || services.includes(c.service_name)) && (actions === 'all' || actions.includes(c.action));
+    const want = new Map<string, number | null>();
+    for (const [name, q] of [['p50', 0.5], ['p95', 0.95], ['p99', 0.99]] as const) {
+      for (const [k, v] of expected(range, width, () => name, (cs) => percentileCont(durationsOf(cs), q), (c) => sel(c) && c.duration_ms !== null)) want.set(k, v);
+    }
+    expect(want.size).toBeGreaterThan(0);
+    expectClose(out, want, 0.025);
+  });
+
+  it('only one of the two histogram reads runs: per service for a whole selection, per action otherwise', async () => {
+    const p = panel(detail, /^Latency/);
+    const range = { from: ago(minutes(7 * 24 * 60)), to: T };
+    const plan = async (actions: string[] | 'all') => {
+      const { sql } = expandPanelSql(p.targets[0].rawSql, contextFor(p, range, detailVariables(['whapi'], actions)));
+      const res = await run(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${sql}`);
+      const text = res.rows.map((r) => r['QUERY PLAN']).join('\n');
+      const scan = (fn: string) => text.split('\n').find((l) => l.includes(`Function Scan on ${fn} `))!;
+      return { service: scan('integration_hist_percentile_series_zone'), action: scan('integration_hist_range_zone') };
+    };
+    const whole = await plan('all');
+    expect(whole.action).toMatch(/never executed/);
+    expect(whole.service).not.toMatch(/never executed/);
+    const one = await plan(['send_message']);
+    expect(one.service).toMatch(/never executed/);
+    expect(one.action).not.toMatch(/never executed/);
+  });
+});
+
+describe('integration_hist_percentile_series_service_zone (011), in UTC, answers as merging integration_hist_range_service', () => {
+  // The general form: every (bucket, service, bin) row merged, then the percentile per bucket.
+  const general = `SELECT h.bucket, h.service_name, integration_hist_percentile(array_agg(h.bin ORDER BY h.bin), array_agg(h.n ORDER BY h.bin), $4) AS value
+                   FROM integration_hist_range_service($1, $2, $3::interval) h GROUP BY 1, 2 ORDER BY 1, 2`;
+  const fast = "SELECT bucket, service_name, value FROM integration_hist_percentile_series_service_zone($1, $2, $3::interval, $4, 'UTC') ORDER BY 1, 2";
+  it.each([
+    ['90 days, one-day buckets, ends mid-day', minutes(90 * 24 * 60) + minutes(17), '1 day'],
+    ['15 days, one-day buckets', minutes(15 * 24 * 60), '1 day'],
+    ['20 hours inside two days, one-day buckets (no whole day: the general way)', minutes(20 * 60), '1 day'],
+    ['7 days, 6-hour buckets (the general way)', minutes(7 * 24 * 60), '6 hours'],
+  ])('%s', async (_n, ms, width) => {
+    for (const p of [0.5, 0.95, 0.99]) {
+      const args = [ago(ms), ago(minutes(7)), width, p];
+      const want = (await run(general.replace(/\$(\d)/g, (_m, i) => lit(args[Number(i) - 1])))).rows;
+      const got = (await run(fast.replace(/\$(\d)/g, (_m, i) => lit(args[Number(i) - 1])))).rows;
+      expect(want.length).toBeGreaterThan(0);
+      expect(got).toEqual(want);
+    }
+  });
+});
+
+describe('integration_hist_percentile_series_zone (011), in UTC, answers as merging integration_hist_range_service over the selected services', () => {
+  const general = `SELECT bucket, ARRAY[integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.5),
+                                 integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.95),
+                                 integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.99)] AS ps
+                   FROM (SELECT h.bucket, h.bin, sum(h.n)::bigint AS n FROM integration_hist_range_service($1, $2, $3::interval) h
+                         WHERE h.service_name = ANY($4::text[]) GROUP BY 1, 2) m
+                   GROUP BY 1 ORDER BY 1`;
+  const fast = "SELECT bucket, ps FROM integration_hist_percentile_series_zone($1, $2, $3::interval, $4::text[], ARRAY[0.5, 0.95, 0.99], 'UTC') ORDER BY 1";
+  it.each([
+    ['90 days, one-day buckets, two services', minutes(90 * 24 * 60) + minutes(17), '1 day', '{whapi,mobizon}'],
+    ['90 days, one-day buckets, every service', minutes(90 * 24 * 60), '1 day', '{amocrm,mobizon,resend,telegram,whapi}'],
+    ['20 hours, one-day buckets (no whole day: the general way)', minutes(20 * 60), '1 day', '{amocrm,whapi}'],
+    ['7 days, 6-hour buckets (the general way)', minutes(7 * 24 * 60), '6 hours', '{whapi}'],
+  ])('%s', async (_n, ms, width, services) => {
+    const args = [ago(ms), ago(minutes(7)), width, services];
+    const sub = (sql: string) => sql.replace(/\$(\d)/g, (_m, i) => lit(args[Number(i) - 1]));
+    const want = (await run(sub(general))).rows;
+    expect(want.length).toBeGreaterThan(0);
+    expect((await run(sub(fast))).rows).toEqual(want);
+  });
+});
+
+function lit(v: unknown): string {
+  return v instanceof Date ? `'${v.toISOString()}'::timestamptz` : typeof v === 'number' ? String(v) : `'${String(v)}'`;
+}

@@ -243,10 +243,10 @@ describe('dashboards', () => {
           // time series: buckets in the dashboard's zone (constant `tz`), taken as the function made them
           if (t.format === 'time_series') {
             expect(t.rawSql).toContain('extract(epoch FROM bucket) AS "time"');
-            expect(t.rawSql).toMatch(/integration_(range_agg|hist_range)(_service)?_zone\([^;]*, '\$tz'\)/);
+            expect(t.rawSql).toMatch(/integration_(range_agg|hist_range|hist_percentile_series)(_service)?_zone\([^;]*, '\$tz'\)/);
           }
           if (/\bintegration_logs\b/.test(t.rawSql)) expect(t.rawSql).toMatch(/\$__timeFilter\((\w+\.)?created_at\)/);
-          if (!/\bFROM integration_logs\b/.test(t.rawSql)) expect(t.rawSql).toMatch(/integration_(range_agg|hist_range)(_service)?(_zone)?\(\$__timeFrom\(\)::timestamptz, \$__timeTo\(\)::timestamptz/);
+          if (!/\bFROM integration_logs\b/.test(t.rawSql)) expect(t.rawSql).toMatch(/integration_(range_agg|hist_range|hist_percentile_series)(_service)?(_zone)?\(\$__timeFrom\(\)::timestamptz, \$__timeTo\(\)::timestamptz/);
         }
       }
     }
