@@ -24,7 +24,7 @@ const READ_FUNCTIONS: Record<string, string> = {
   'integration_range_agg_service_zone(timestamp with time zone,timestamp with time zone,interval,text)': `SELECT * FROM integration_range_agg_service_zone(${RANGE}, interval '1 day', 'Asia/Kolkata')`,
   'integration_hist_range_zone(timestamp with time zone,timestamp with time zone,interval,text)': `SELECT * FROM integration_hist_range_zone(${RANGE}, interval '1 hour', 'Asia/Kolkata')`,
   'integration_hist_range_service_zone(timestamp with time zone,timestamp with time zone,interval,text)': `SELECT * FROM integration_hist_range_service_zone(${RANGE}, interval '1 day', 'Asia/Kolkata')`,
-  // 011's percentile series, in UTC (whole days straight from the day histograms) and in a half-hour zone.
+  // 010's percentile series, in UTC (whole days straight from the day histograms) and in a half-hour zone.
   'integration_hist_percentile_series_service_zone(timestamp with time zone,timestamp with time zone,interval,double precision,text)': `SELECT * FROM integration_hist_percentile_series_service_zone(${RANGE}, interval '1 day', 0.5, 'UTC') WHERE value IS NOT NULL`,
   'integration_hist_percentile_series_zone(timestamp with time zone,timestamp with time zone,interval,text[],double precision[],text)': `SELECT * FROM integration_hist_percentile_series_zone(${RANGE}, interval '1 day', ARRAY['amocrm', 'resend', 'telegram', 'mobizon', 'whapi'], ARRAY[0.5], 'Asia/Kolkata') WHERE ps[1] IS NOT NULL`,
 };

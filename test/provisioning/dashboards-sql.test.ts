@@ -537,7 +537,7 @@ describe('service detail latency reads per-service histograms when every action 
   });
 });
 
-describe('integration_hist_percentile_series_service_zone (011), in UTC, answers as merging integration_hist_range_service', () => {
+describe('integration_hist_percentile_series_service_zone (010), in UTC, answers as merging integration_hist_range_service', () => {
   // The general form: every (bucket, service, bin) row merged, then the percentile per bucket.
   const general = `SELECT h.bucket, h.service_name, integration_hist_percentile(array_agg(h.bin ORDER BY h.bin), array_agg(h.n ORDER BY h.bin), $4) AS value
                    FROM integration_hist_range_service($1, $2, $3::interval) h GROUP BY 1, 2 ORDER BY 1, 2`;
@@ -558,7 +558,7 @@ describe('integration_hist_percentile_series_service_zone (011), in UTC, answers
   });
 });
 
-describe('integration_hist_percentile_series_zone (011), in UTC, answers as merging integration_hist_range_service over the selected services', () => {
+describe('integration_hist_percentile_series_zone (010), in UTC, answers as merging integration_hist_range_service over the selected services', () => {
   const general = `SELECT bucket, ARRAY[integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.5),
                                  integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.95),
                                  integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.99)] AS ps

@@ -1,4 +1,4 @@
--- 011 dashboard reads: an index-backed path for the Service detail dashboard's "Slowest calls".
+-- 010 dashboard reads: an index-backed path for the Service detail dashboard's "Slowest calls".
 --
 -- Why (bench/results/, `npm run bench:dashboards`): the panel found its 50 rows by reading the hour
 -- rollups' duration_max, cutting at the 50th largest, then reading every (hour, service, action,
