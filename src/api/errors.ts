@@ -140,7 +140,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     const { status, body } = toErrorResponse(err);
     // The database being away is expected and reported once per outage (db-state.ts); anything
     // else at 5xx is our fault and logged with its stack.
-    if (status === 503) request.log.warn({ err: { message: err.message, code: err.code } }, 'request failed: database unavailable or slow');
+    if (status === 503) request.log.warn({ err: { message: err.message, code: err.code } }, 'request failed: a dependency (database or JWKS) is unavailable or slow');
     else if (status >= 500) request.log.error({ err }, 'request failed');
     // RFC 6750: a 401 names the scheme the client should use.
     if (status === 401) reply.header('www-authenticate', 'Bearer realm="integration-monitor"');
