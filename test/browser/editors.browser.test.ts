@@ -132,7 +132,9 @@ suite.each(GENERATIONS)('plugin editors in Chromium with Grafana $grafana packag
     await services.focus();
     await page.keyboard.type('tele');
     await page.getByRole('option', { name: 'telegram' }).waitFor();
-    // The menu offers "tele" as a custom value too; walk down to the catalog's "telegram".
+    // The menu offers "tele" as a custom value too; walk down to the catalog's "telegram". The list
+    // re-renders while the catalog's options arrive, so read it once it holds "telegram" exactly.
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('[role="option"]')).some((o) => o.textContent === 'telegram'));
     const offered = await page.getByRole('option').allTextContents();
     const index = offered.indexOf('telegram');
     expect(index).toBeGreaterThanOrEqual(0);

@@ -68,6 +68,7 @@ it('with the server frozen by SIGSTOP, spools within the write timeout; after SI
 
     signalServer('SIGSTOP');
     const frozenAt = Date.now();
+    const trackedAtFreeze = rec.stats().tracked;
     // The hung write times out, the recorder says the database is down and spools.
     while (rec.stats().databaseUp && Date.now() - frozenAt < 10_000) await new Promise((r) => setTimeout(r, 20));
     const detectedMs = Date.now() - frozenAt;
@@ -76,7 +77,9 @@ it('with the server frozen by SIGSTOP, spools within the write timeout; after SI
     await new Promise((r) => setTimeout(r, 3000)); // frozen for ~4 s in all, load going on
     const during = rec.stats();
     expect(during.spooled).toBeGreaterThan(1000);
-    expect(during.queuedRows).toBeLessThan(1500); // rows do not pile up in memory
+    // Rows do not pile up in memory: at most the calls of about one write timeout wait there (a
+    // loaded machine stretches that), far fewer than the calls made while frozen, which all would.
+    expect(during.queuedRows).toBeLessThan((during.tracked - trackedAtFreeze) / 2);
     expect(errors.some((e) => e.kind === 'write-timeout')).toBe(true);
 
     signalServer('SIGCONT');
