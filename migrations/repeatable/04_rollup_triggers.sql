@@ -184,7 +184,7 @@ REVOKE ALL ON FUNCTION integration_rollup_on_insert(), integration_rollup_on_cha
 
 -- Per-service histograms: kept exact by their own statement triggers (same transition-table
 -- pattern; histogram counts are purely additive, so UPDATE/DELETE apply a signed delta and drop
--- bins that reach 0; retention deletes are skipped as above).
+-- bins that reach 0; retention deletes are skipped as in integration_rollup_on_change).
 CREATE OR REPLACE FUNCTION integration_service_hist_on_write() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
 AS $$

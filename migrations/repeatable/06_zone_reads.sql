@@ -26,7 +26,7 @@ END;
 /**
  * Whether p_width-wide buckets of p_zone are the UTC-aligned ones (date_bin from the epoch): in UTC
  * itself, and for widths that divide 15 minutes in every zone (every UTC offset since 1972 is a
- * whole number of quarter hours). The zone functions then hand over to the UTC ones of 004, which
+ * whole number of quarter hours). The zone functions then hand over to the UTC ones (05_range_reads.sql), which
  * read whole UTC days in one range scan and need no labels (a 5-minute series of a dashboard).
  */
 CREATE OR REPLACE FUNCTION integration_zone_same_as_utc(p_zone text, p_width interval) RETURNS boolean
@@ -170,7 +170,7 @@ END
 $$;
 
 -- ---- range reads in a zone ------------------------------------------------------------------------
--- As their UTC counterparts in 004/007 (plpgsql for cached generic plans, no parallel workers), with
+-- As their UTC counterparts in 05_range_reads.sql (plpgsql for cached generic plans, no parallel workers), with
 -- buckets from integration_zone_bucket. Each piece is one index range scan of its level.
 
 /** integration_range_agg with p_width-wide buckets of zone p_zone. */

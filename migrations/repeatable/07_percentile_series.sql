@@ -2,16 +2,15 @@
 
 SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
 
--- A percentile series per service in zone p_zone (as 009's *_zone readers), for the overview's
--- latency panels. integration_hist_range_service(_zone) returns one row per (bucket, service, bin)
--- (~37k rows for 90 days at 1M calls), merged by a hash aggregate, handed over through a tuplestore
--- and sorted again by the panel: 250-500 ms at 90 days on this VM, while reading the same
--- day-histogram rows takes ~3-8 ms (the bench's floor). Where 009 reads a zone through the UTC
--- functions (UTC itself) and the buckets are whole days, no merging is needed for the days the range
--- covers whole: each stored (day, service) is one output bucket, read in primary-key order (bucket,
--- service, bin), so the percentile comes straight from the stored rows. Only the two partial days at
--- the ends go through integration_hist_range_service (each is its own output bucket, so nothing is
--- merged across the two parts). Exactly the rows and bins the general merge reads, so the same
+-- A percentile series per service in zone p_zone (as the *_zone readers of 06_zone_reads.sql), for
+-- the overview's latency panels, computed per bucket inside the function rather than by merging
+-- integration_hist_range_service(_zone)'s one row per (bucket, service, bin) in the panel's query
+-- (docs/scaling.md "Dashboards as Grafana runs them" has the measurements). Where the zone readers
+-- go through the UTC functions (UTC itself) and the buckets are whole days, no merging is needed
+-- for the days the range covers whole: each stored (day, service) is one output bucket, read in
+-- primary-key order (bucket, service, bin), so the percentile comes straight from the stored rows.
+-- Only the two partial days at the ends go through integration_hist_range_service (each is its own
+-- output bucket, so nothing is merged across the two parts). Exactly the rows and bins the general merge reads, so the same
 -- answer; any other zone or width reads integration_hist_range_service_zone.
 CREATE OR REPLACE FUNCTION integration_hist_percentile_series_service_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_p float8, p_zone text)
 RETURNS TABLE (bucket timestamptz, service_name text, value float8)

@@ -9,7 +9,7 @@ SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
  * and dropped (no dead tuples, no vacuum debt), then only the remainder (the default partition and
  * the partition straddling the cutoff) is DELETEd. Returns the number of rows removed.
  * The remainder DELETE sets integration_monitor.retention for the transaction so that the rollup
- * triggers (004) keep their totals: retention removes raw detail, not history.
+ * triggers (04_rollup_triggers.sql) keep their totals: retention removes raw detail, not history.
  * The cutoff is rounded down to a whole minute so a per-minute rollup never covers half-deleted
  * raw rows.
  */
