@@ -38,96 +38,18 @@ INSERT INTO integration_monitor_settings (read_claim) VALUES (NULL);
 REVOKE ALL ON integration_monitor_settings FROM PUBLIC, anon, authenticated, service_role;
 ALTER TABLE integration_monitor_settings ENABLE ROW LEVEL SECURITY;
 
-/** The read claim in force: intmon.read_claim when set, else integration_monitor_settings; NULL: none. */
-CREATE FUNCTION integration_read_claim() RETURNS text
-LANGUAGE sql STABLE
-SECURITY DEFINER -- reads the owner-only settings table
-SET search_path FROM CURRENT
-AS $$
-  SELECT coalesce(nullif(btrim(current_setting('intmon.read_claim', true)), ''),
-                  (SELECT nullif(btrim(s.read_claim), '') FROM integration_monitor_settings s))
-$$;
-REVOKE ALL ON FUNCTION integration_read_claim() FROM PUBLIC, anon;
-GRANT EXECUTE ON FUNCTION integration_read_claim() TO authenticated, service_role;
-
-/**
- * true when the current caller may read under the read claim: none is set, or
- * request.jwt.claims holds the value at the path (a string, number or boolean whose JSON text is
- * the value, or an array with such an element). A setting without `=` or claims that are not JSON
- * read as "no": fail closed. The one check every read policy uses; src/api/read-claim.ts matches
- * claims the same way.
- * Policies call it as (SELECT integration_read_allowed()) so it runs once per query, not per row.
- */
-CREATE FUNCTION integration_read_allowed() RETURNS boolean
-LANGUAGE plpgsql STABLE
-SET search_path FROM CURRENT
-AS $$
-DECLARE
-  requirement text := coalesce(integration_read_claim(), '');
-  eq integer := strpos(requirement, '=');
-  want text;
-  got jsonb;
-BEGIN
-  IF requirement = '' THEN
-    RETURN true; -- unset: the seed's behaviour
-  END IF;
-  IF eq < 2 OR btrim(left(requirement, eq - 1)) = '' THEN
-    RETURN false;
-  END IF;
-  want := btrim(substr(requirement, eq + 1));
-  BEGIN
-    got := nullif(current_setting('request.jwt.claims', true), '')::jsonb
-           #> string_to_array(btrim(left(requirement, eq - 1)), '.');
-  EXCEPTION WHEN invalid_text_representation THEN
-    RETURN false;
-  END;
-  IF got IS NULL THEN
-    RETURN false;
-  END IF;
-  IF jsonb_typeof(got) = 'array' THEN
-    RETURN EXISTS (SELECT 1 FROM jsonb_array_elements(got) e
-                   WHERE jsonb_typeof(e) IN ('string', 'number', 'boolean') AND e #>> '{}' = want);
-  END IF;
-  RETURN jsonb_typeof(got) IN ('string', 'number', 'boolean') AND got #>> '{}' = want;
-END
-$$;
-REVOKE ALL ON FUNCTION integration_read_allowed() FROM PUBLIC, anon;
-GRANT EXECUTE ON FUNCTION integration_read_allowed() TO authenticated, service_role;
-
--- integration_logs: the seed's policy keeps its name; only its condition changes.
-ALTER POLICY integration_logs_read_authenticated ON integration_logs USING ((SELECT integration_read_allowed()));
-CREATE POLICY integration_logs_read_monitor_reader ON integration_logs FOR SELECT TO integration_monitor_reader USING (true);
-
--- Rollup tables: their one policy (authenticated and service_role, USING (true)) becomes the claim
--- check for authenticated, plus one policy each for service_role and the reader.
-DO $$
-DECLARE t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['integration_rollup_minute', 'integration_rollup_hour', 'integration_rollup_day',
-                           'integration_latency_hist_hour', 'integration_latency_hist_day',
-                           'integration_latency_hist_service_hour', 'integration_latency_hist_service_day',
-                           'integration_rollup_service_hour', 'integration_rollup_service_day',
-                           'integration_service_actions'] LOOP
-    EXECUTE format('ALTER POLICY %I ON %I TO authenticated USING ((SELECT integration_read_allowed()))', t || '_read', t);
-    EXECUTE format('CREATE POLICY %I ON %I FOR SELECT TO service_role USING (true)', t || '_read_service_role', t);
-    EXECUTE format('CREATE POLICY %I ON %I FOR SELECT TO integration_monitor_reader USING (true)', t || '_read_monitor_reader', t);
-  END LOOP;
-END
-$$;
+-- integration_read_claim()/integration_read_allowed(): repeatable/03_read_claim.sql; the policies
+-- that use them: repeatable/10_policies.sql; the grants on views and functions sit with them.
 
 -- The reader gets its own grants too, so it reads even where the migrating role may not
 -- GRANT authenticated TO integration_monitor_reader (001 then only warns): on Supabase, `postgres`
 -- is not a superuser and, on PostgreSQL 16+, administers only roles it created itself.
-GRANT SELECT ON integration_logs, integration_stats_hourly, integration_stats_daily,
+GRANT SELECT ON integration_logs,
   integration_rollup_minute, integration_rollup_hour, integration_rollup_day,
   integration_latency_hist_hour, integration_latency_hist_day,
   integration_latency_hist_service_hour, integration_latency_hist_service_day,
   integration_rollup_service_hour, integration_rollup_service_day,
   integration_service_actions TO integration_monitor_reader;
-GRANT EXECUTE ON FUNCTION integration_range_agg(timestamptz, timestamptz, interval), integration_hist_range(timestamptz, timestamptz, interval),
-  integration_hist_range_service(timestamptz, timestamptz, interval), integration_range_agg_service(timestamptz, timestamptz, interval),
-  integration_last_call_at(text, timestamptz, timestamptz, boolean), integration_known_services(),
-  integration_range_bounds(timestamptz, timestamptz, interval) TO integration_monitor_reader;
 
 -- The migrator's bookkeeping table (src/db/migrate.ts) is created before any migration runs, so
 -- Supabase's default privileges hand it to anon/authenticated (readable and writable through

@@ -13,18 +13,39 @@ export interface Migration {
 }
 
 export interface MigrateResult {
+  /** Numbered migrations applied by this run. */
   applied: string[];
+  /** Numbered migrations applied before. */
   skipped: string[];
+  /** Repeatable files (re-)applied by this run, named `repeatable/<file>`. */
+  reapplied: string[];
 }
 
+/** Where the repeatable files live, and the prefix their bookkeeping rows carry. */
+const REPEATABLE_DIR = 'repeatable';
+
+/** The numbered, run-once migrations (NNN_name.sql), in name order. */
 export function readMigrations(dir = resolveMigrationsDir()): Migration[] {
+  return readSqlFiles(dir, /^\d{3,}_.+\.sql$/, '');
+}
+
+/**
+ * The repeatable files (repeatable/NN_name.sql), in name order: the current definition of every
+ * function, view and policy, re-applied whenever their text changes. Named `repeatable/<file>`.
+ */
+export function readRepeatables(dir = resolveMigrationsDir()): Migration[] {
+  const sub = path.join(dir, REPEATABLE_DIR);
+  return fs.existsSync(sub) ? readSqlFiles(sub, /^\d{2,}_.+\.sql$/, `${REPEATABLE_DIR}/`) : [];
+}
+
+function readSqlFiles(dir: string, pattern: RegExp, prefix: string): Migration[] {
   return fs
     .readdirSync(dir)
-    .filter((f) => /^\d{3,}_.+\.sql$/.test(f))
+    .filter((f) => pattern.test(f))
     .sort()
-    .map((name) => {
-      const sql = fs.readFileSync(path.join(dir, name), 'utf8');
-      return { name, sql, checksum: crypto.createHash('sha256').update(sql).digest('hex') };
+    .map((file) => {
+      const sql = fs.readFileSync(path.join(dir, file), 'utf8');
+      return { name: prefix + file, sql, checksum: crypto.createHash('sha256').update(sql).digest('hex') };
     });
 }
 
@@ -40,14 +61,19 @@ export function resolveMigrationsDir(): string {
  * Applies pending migrations in name order, each in its own transaction, under a session advisory
  * lock so that two processes starting at once apply each file exactly once. A file already applied
  * but changed since is an error: migrations are append-only.
+ * Then the repeatable files, in name order, each in its own transaction under the same lock: those
+ * whose checksum differs from the one recorded (or that were never applied), and all of them when
+ * this run applied a numbered migration, since a run-once change (say, a dropped column and the
+ * view over it) may have removed what a repeatable file defines.
  */
 export async function migrate(databaseUrl: string, opts: { dir?: string; log?: (line: string) => void } = {}): Promise<MigrateResult> {
   const migrations = readMigrations(opts.dir);
+  const repeatables = readRepeatables(opts.dir);
   const client = new Client({ connectionString: databaseUrl, application_name: 'integration-monitor migrate', connectionTimeoutMillis: 30_000 });
   // A connection lost mid-run surfaces as the failing query; unheard, it would end the process.
   client.on('error', () => undefined);
   await client.connect();
-  const result: MigrateResult = { applied: [], skipped: [] };
+  const result: MigrateResult = { applied: [], skipped: [], reapplied: [] };
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
     await client.query(`CREATE TABLE IF NOT EXISTS integration_monitor_migrations (
@@ -66,21 +92,36 @@ export async function migrate(databaseUrl: string, opts: { dir?: string; log?: (
         result.skipped.push(m.name);
         continue;
       }
-      await client.query('BEGIN');
-      try {
-        await client.query(m.sql);
-        await client.query('INSERT INTO integration_monitor_migrations (name, checksum) VALUES ($1, $2)', [m.name, m.checksum]);
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK');
-        throw new Error(`migration ${m.name} failed and was rolled back: ${(err as Error).message}`);
-      }
+      await applyInTransaction(client, m, 'migration');
       result.applied.push(m.name);
       opts.log?.(`applied ${m.name}`);
+    }
+    for (const r of repeatables) {
+      if (result.applied.length === 0 && done.get(r.name) === r.checksum) continue;
+      await applyInTransaction(client, r, 'repeatable');
+      result.reapplied.push(r.name);
+      opts.log?.(`applied ${r.name}`);
     }
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
     await client.end().catch(() => undefined);
   }
   return result;
+}
+
+/** One file and its bookkeeping row, committed together or not at all. */
+async function applyInTransaction(client: Client, m: Migration, kind: 'migration' | 'repeatable'): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query(m.sql);
+    await client.query(
+      `INSERT INTO integration_monitor_migrations (name, checksum) VALUES ($1, $2)
+       ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum, applied_at = now()`,
+      [m.name, m.checksum],
+    );
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK');
+    throw new Error(`${kind} ${m.name} failed and was rolled back: ${(err as Error).message}`);
+  }
 }

@@ -1,0 +1,270 @@
+-- The trigger functions that keep the rollup tables exact (first created by 004; the rollup_on_*
+-- bodies as 007 left them, rollup_on_change with 009's fixed UTC). The triggers themselves are
+-- table DDL and stay in 004.
+
+SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
+
+/**
+ * The statement's change set as SQL text over the transition tables: every row with sign +1
+ * (inserted, or an UPDATE's new version) or -1 (deleted, or an UPDATE's old version). For UPDATE
+ * only rows whose `cols` actually changed count (new EXCEPT ALL old, old EXCEPT ALL new), so a
+ * touch of other columns costs nothing. One definition for every trigger that keeps a rollup.
+ */
+CREATE OR REPLACE FUNCTION integration_signed_changes(op text, cols text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE op
+  WHEN 'INSERT' THEN format('SELECT %s, 1 AS sign FROM new_rows', cols)
+  WHEN 'DELETE' THEN format('SELECT %s, -1 AS sign FROM old_rows', cols)
+  ELSE format('(SELECT %1$s, 1 AS sign FROM (SELECT %1$s FROM new_rows EXCEPT ALL SELECT %1$s FROM old_rows) a)
+               UNION ALL
+               (SELECT %1$s, -1 AS sign FROM (SELECT %1$s FROM old_rows EXCEPT ALL SELECT %1$s FROM new_rows) r)', cols)
+END;
+REVOKE ALL ON FUNCTION integration_signed_changes(text, text) FROM PUBLIC, anon, authenticated, service_role;
+
+CREATE OR REPLACE FUNCTION integration_rollup_on_insert() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+AS $$
+BEGIN
+  WITH m AS (
+    SELECT date_bin('1 minute'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz) AS bucket,
+           service_name, action, status,
+           count(*) AS calls, count(duration_ms) AS duration_n, coalesce(sum(duration_ms), 0)::bigint AS duration_sum,
+           min(duration_ms) AS duration_min, max(duration_ms) AS duration_max,
+           coalesce(sum(retry_count), 0)::bigint AS retry_sum, count(*) FILTER (WHERE retry_count > 0) AS retried
+    FROM new_rows GROUP BY 1, 2, 3, 4
+  ), hh AS (
+    SELECT date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz) AS bucket,
+           service_name, action, status, integration_latency_bin(duration_ms) AS bin, count(*) AS n
+    FROM new_rows WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5
+  ), up_m AS (
+    INSERT INTO integration_rollup_minute AS t
+    SELECT * FROM m ORDER BY 1, 2, 3, 4
+    ON CONFLICT (bucket, service_name, action, status) DO UPDATE SET
+      calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
+      duration_sum = t.duration_sum + excluded.duration_sum,
+      duration_min = least(t.duration_min, excluded.duration_min), duration_max = greatest(t.duration_max, excluded.duration_max),
+      retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried
+  ), up_h AS (
+    INSERT INTO integration_rollup_hour AS t
+    SELECT date_bin('1 hour'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
+           sum(calls), sum(duration_n), sum(duration_sum), min(duration_min), max(duration_max), sum(retry_sum), sum(retried)
+    FROM m GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (bucket, service_name, action, status) DO UPDATE SET
+      calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
+      duration_sum = t.duration_sum + excluded.duration_sum,
+      duration_min = least(t.duration_min, excluded.duration_min), duration_max = greatest(t.duration_max, excluded.duration_max),
+      retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried
+  ), up_d AS (
+    INSERT INTO integration_rollup_day AS t
+    SELECT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
+           sum(calls), sum(duration_n), sum(duration_sum), min(duration_min), max(duration_max), sum(retry_sum), sum(retried)
+    FROM m GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (bucket, service_name, action, status) DO UPDATE SET
+      calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
+      duration_sum = t.duration_sum + excluded.duration_sum,
+      duration_min = least(t.duration_min, excluded.duration_min), duration_max = greatest(t.duration_max, excluded.duration_max),
+      retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried
+  ), up_hh AS (
+    INSERT INTO integration_latency_hist_hour AS t
+    SELECT * FROM hh ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (bucket, service_name, action, status, bin) DO UPDATE SET n = t.n + excluded.n
+  ), up_hd AS (
+    INSERT INTO integration_latency_hist_day AS t
+    SELECT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status, bin, sum(n)
+    FROM hh GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (bucket, service_name, action, status, bin) DO UPDATE SET n = t.n + excluded.n
+  )
+  INSERT INTO integration_service_actions (service_name, action)
+  SELECT DISTINCT service_name, action FROM m ORDER BY 1, 2
+  ON CONFLICT DO NOTHING;
+  RETURN NULL;
+END
+$$;
+
+/**
+ * UPDATE and DELETE: applies the signed change (rows added +1, rows removed -1) to every level.
+ * Transition tables are visible to EXECUTE, which lets one body serve both operations.
+ */
+CREATE OR REPLACE FUNCTION integration_rollup_on_change() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+-- UTC, so that its `bucket + '1 day'` windows (min/max of a day from its hours) are 24 hours.
+SET TimeZone = 'UTC'
+AS $$
+DECLARE
+  cols constant text := 'created_at, service_name, action, status, duration_ms, retry_count';
+  chg text;
+  lo timestamptz;
+  hi timestamptz;
+  lvl record;
+BEGIN
+  IF TG_OP = 'DELETE' AND current_setting('integration_monitor.retention', true) = 'on' THEN
+    RETURN NULL;
+  END IF;
+  chg := integration_signed_changes(TG_OP, cols);
+  chg := format('(SELECT date_bin(''1 minute''::interval, created_at, ''1970-01-01 00:00:00+00''::timestamptz) AS minute,
+                         service_name, action, status, duration_ms, retry_count, sign FROM (%s) c0)', chg);
+
+  EXECUTE format('SELECT min(minute), max(minute) FROM %s c', chg) INTO lo, hi;
+  IF lo IS NULL THEN
+    RETURN NULL; -- nothing that rollups see has changed
+  END IF;
+
+  -- Stats, finest level first: each coarser level recomputes min/max from the level below it,
+  -- which the previous statement has already brought up to date.
+  FOR lvl IN
+    SELECT * FROM (VALUES
+      (1, 'integration_rollup_minute', '1 minute', NULL::text),
+      (2, 'integration_rollup_hour', '1 hour', 'integration_rollup_minute'),
+      (3, 'integration_rollup_day', '1 day', 'integration_rollup_hour')) v(ord, tbl, width, below)
+    ORDER BY ord
+  LOOP
+    EXECUTE format($q$
+      WITH d AS (
+        SELECT date_bin(%2$L::interval, minute, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, service_name, action, status,
+               sum(sign)::bigint AS calls,
+               coalesce(sum(sign) FILTER (WHERE duration_ms IS NOT NULL), 0)::bigint AS duration_n,
+               coalesce(sum(sign * duration_ms::bigint), 0)::bigint AS duration_sum,
+               coalesce(sum(sign * retry_count::bigint), 0)::bigint AS retry_sum,
+               coalesce(sum(sign) FILTER (WHERE retry_count > 0), 0)::bigint AS retried
+        FROM %3$s c GROUP BY 1, 2, 3, 4
+      )
+      INSERT INTO %1$I AS t (bucket, service_name, action, status, calls, duration_n, duration_sum, duration_min, duration_max, retry_sum, retried)
+      SELECT d.bucket, d.service_name, d.action, d.status, d.calls, d.duration_n, d.duration_sum, x.mn, x.mx, d.retry_sum, d.retried
+      FROM d CROSS JOIN LATERAL (%4$s) x
+      ORDER BY 1, 2, 3, 4
+      ON CONFLICT (bucket, service_name, action, status) DO UPDATE SET
+        calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
+        duration_sum = t.duration_sum + excluded.duration_sum,
+        duration_min = excluded.duration_min, duration_max = excluded.duration_max,
+        retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried
+      $q$, lvl.tbl, lvl.width, chg,
+      CASE WHEN lvl.below IS NULL THEN
+        format($s$SELECT min(l.duration_ms) AS mn, max(l.duration_ms) AS mx FROM integration_logs l
+                  WHERE l.created_at >= d.bucket AND l.created_at < d.bucket + %L::interval
+                    AND l.service_name = d.service_name AND l.action = d.action AND l.status = d.status$s$, lvl.width)
+      ELSE
+        format($s$SELECT min(b.duration_min) AS mn, max(b.duration_max) AS mx FROM %I b
+                  WHERE b.bucket >= d.bucket AND b.bucket < d.bucket + %L::interval
+                    AND b.service_name = d.service_name AND b.action = d.action AND b.status = d.status$s$, lvl.below, lvl.width)
+      END);
+    EXECUTE format('DELETE FROM %I WHERE calls = 0 AND bucket >= date_bin(%L::interval, $1, ''1970-01-01 00:00:00+00''::timestamptz) AND bucket <= $2',
+                   lvl.tbl, lvl.width) USING lo, hi;
+  END LOOP;
+
+  EXECUTE format($q$
+    WITH hh AS (
+      SELECT date_bin('1 hour'::interval, minute, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, service_name, action, status,
+             integration_latency_bin(duration_ms) AS bin, sum(sign)::bigint AS n
+      FROM %1$s c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5
+      HAVING sum(sign) <> 0
+    ), up_hh AS (
+      INSERT INTO integration_latency_hist_hour AS t
+      SELECT * FROM hh ORDER BY 1, 2, 3, 4, 5
+      ON CONFLICT (bucket, service_name, action, status, bin) DO UPDATE SET n = t.n + excluded.n
+    )
+    INSERT INTO integration_latency_hist_day AS t
+    SELECT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status, bin, sum(n)
+    FROM hh GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (bucket, service_name, action, status, bin) DO UPDATE SET n = t.n + excluded.n
+    $q$, chg);
+  DELETE FROM integration_latency_hist_hour WHERE n = 0
+    AND bucket >= date_bin('1 hour'::interval, lo, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= hi;
+  DELETE FROM integration_latency_hist_day WHERE n = 0
+    AND bucket >= date_bin('1 day'::interval, lo, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= hi;
+
+  IF TG_OP = 'UPDATE' THEN
+    EXECUTE format('INSERT INTO integration_service_actions (service_name, action)
+                    SELECT DISTINCT service_name, action FROM %s c WHERE sign > 0 ORDER BY 1, 2 ON CONFLICT DO NOTHING', chg);
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+REVOKE ALL ON FUNCTION integration_rollup_on_insert(), integration_rollup_on_change() FROM PUBLIC, anon, authenticated, service_role;
+
+-- Per-service histograms: kept exact by their own statement triggers (same transition-table
+-- pattern; histogram counts are purely additive, so UPDATE/DELETE apply a signed delta and drop
+-- bins that reach 0; retention deletes are skipped as in integration_rollup_on_change).
+CREATE OR REPLACE FUNCTION integration_service_hist_on_write() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+AS $$
+DECLARE
+  cols constant text := 'created_at, service_name, duration_ms';
+  chg text;
+  lo timestamptz;
+  hi timestamptz;
+BEGIN
+  IF TG_OP = 'DELETE' AND current_setting('integration_monitor.retention', true) = 'on' THEN
+    RETURN NULL;
+  END IF;
+  chg := integration_signed_changes(TG_OP, cols);
+  EXECUTE format($q$
+    WITH h AS (
+      SELECT date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, service_name,
+             integration_latency_bin(duration_ms) AS bin, sum(sign)::bigint AS n
+      FROM (%s) c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3 HAVING sum(sign) <> 0
+    ), up_h AS (
+      INSERT INTO integration_latency_hist_service_hour AS t
+      SELECT * FROM h ORDER BY 1, 2, 3
+      ON CONFLICT (bucket, service_name, bin) DO UPDATE SET n = t.n + excluded.n
+    )
+    INSERT INTO integration_latency_hist_service_day AS t
+    SELECT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, bin, sum(n)
+    FROM h GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (bucket, service_name, bin) DO UPDATE SET n = t.n + excluded.n
+    $q$, chg);
+  IF TG_OP <> 'INSERT' THEN
+    -- Bins that reached 0, looked for only within the buckets this statement touched.
+    EXECUTE format('SELECT min(created_at), max(created_at) FROM (%s) c', chg) INTO lo, hi;
+    DELETE FROM integration_latency_hist_service_hour
+     WHERE n = 0 AND bucket >= date_bin('1 hour'::interval, lo, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= hi;
+    DELETE FROM integration_latency_hist_service_day
+     WHERE n = 0 AND bucket >= date_bin('1 day'::interval, lo, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= hi;
+  END IF;
+  RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION integration_service_hist_on_write() FROM PUBLIC, anon, authenticated, service_role;
+
+-- Per-service counts: same pattern; calls and failed are additive, so UPDATE/DELETE apply a signed
+-- delta (a status change alone moves only `failed`) and drop buckets whose calls reach 0.
+CREATE OR REPLACE FUNCTION integration_service_rollup_on_write() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+AS $$
+DECLARE
+  cols constant text := 'created_at, service_name, status';
+  chg text;
+  lo timestamptz;
+  hi timestamptz;
+BEGIN
+  IF TG_OP = 'DELETE' AND current_setting('integration_monitor.retention', true) = 'on' THEN
+    RETURN NULL;
+  END IF;
+  chg := integration_signed_changes(TG_OP, cols);
+  EXECUTE format($q$
+    WITH h AS (
+      SELECT date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, service_name,
+             sum(sign)::bigint AS calls, coalesce(sum(sign) FILTER (WHERE status = 'failed'), 0)::bigint AS failed
+      FROM (%s) c GROUP BY 1, 2
+      HAVING sum(sign) <> 0 OR coalesce(sum(sign) FILTER (WHERE status = 'failed'), 0) <> 0
+    ), up_h AS (
+      INSERT INTO integration_rollup_service_hour AS t
+      SELECT * FROM h ORDER BY 1, 2
+      ON CONFLICT (bucket, service_name) DO UPDATE SET calls = t.calls + excluded.calls, failed = t.failed + excluded.failed
+    )
+    INSERT INTO integration_rollup_service_day AS t
+    SELECT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, sum(calls), sum(failed)
+    FROM h GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (bucket, service_name) DO UPDATE SET calls = t.calls + excluded.calls, failed = t.failed + excluded.failed
+    $q$, chg);
+  IF TG_OP <> 'INSERT' THEN
+    EXECUTE format('SELECT min(created_at), max(created_at) FROM (%s) c', chg) INTO lo, hi;
+    DELETE FROM integration_rollup_service_hour
+     WHERE calls = 0 AND bucket >= date_bin('1 hour'::interval, lo, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= hi;
+    DELETE FROM integration_rollup_service_day
+     WHERE calls = 0 AND bucket >= date_bin('1 day'::interval, lo, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= hi;
+  END IF;
+  RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION integration_service_rollup_on_write() FROM PUBLIC, anon, authenticated, service_role;

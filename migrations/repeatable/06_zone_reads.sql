@@ -1,0 +1,373 @@
+-- Range reads with buckets in a time zone (first created by 009): hours and days are the reader's,
+-- as in the seed's views. See docs/schema.md "Time zones".
+
+SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
+
+-- ---- bucket labels in a zone --------------------------------------------------------------------
+/**
+ * The bucket of x for buckets p_width wide in zone p_zone (an IANA name, or anything TimeZone takes):
+ * 1 hour / 1 day: date_trunc in that zone, exactly the seed's views under that session TimeZone
+ * (a DST day is one bucket of 23 or 25 hours, its repeated hour two buckets);
+ * whole days: N-day runs of the zone's days, counted from its 1970-01-01;
+ * shorter: the zone's wall clock binned from its midnight, keeping x's own UTC offset (so the
+ * repeated hour of a DST change is two buckets, like date_trunc's).
+ * Plain SQL, not STRICT, so callers inline it.
+ */
+CREATE OR REPLACE FUNCTION integration_zone_bucket(x timestamptz, p_width interval, p_zone text) RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN CASE
+  WHEN p_width = interval '1 hour' THEN date_trunc('hour', x, p_zone)
+  WHEN p_width = interval '1 day' THEN date_trunc('day', x, p_zone)
+  WHEN extract(epoch FROM p_width) % 86400 = 0
+    THEN date_bin(p_width, date_trunc('day', x, p_zone) AT TIME ZONE p_zone, '1970-01-01 00:00:00'::timestamp) AT TIME ZONE p_zone
+  ELSE x - ((x AT TIME ZONE p_zone) - date_bin(p_width, x AT TIME ZONE p_zone, '1970-01-01 00:00:00'::timestamp))
+END;
+
+/**
+ * Whether p_width-wide buckets of p_zone are the UTC-aligned ones (date_bin from the epoch): in UTC
+ * itself, and for widths that divide 15 minutes in every zone (every UTC offset since 1972 is a
+ * whole number of quarter hours). The zone functions then hand over to the UTC ones (05_range_reads.sql), which
+ * read whole UTC days in one range scan and need no labels (a 5-minute series of a dashboard).
+ */
+CREATE OR REPLACE FUNCTION integration_zone_same_as_utc(p_zone text, p_width interval) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN p_width IS NOT NULL AND (
+  upper(p_zone) = ANY (ARRAY['UTC', 'UCT', 'ZULU', 'UNIVERSAL', 'GMT', 'GMT0', 'GMT+0', 'GMT-0', 'GREENWICH',
+                             'ETC/UTC', 'ETC/UCT', 'ETC/ZULU', 'ETC/UNIVERSAL', 'ETC/GMT', 'ETC/GMT0', 'ETC/GMT+0',
+                             'ETC/GMT-0', 'ETC/GREENWICH'])
+  OR (extract(epoch FROM p_width) > 0 AND 900 % extract(epoch FROM p_width) = 0));
+
+/**
+ * How [p_from, p_to) splits into pieces for p_width-wide buckets of zone p_zone: each piece is a
+ * range of one level ('d' UTC days, 'h' hours, 'm' minutes of rollups; 'r' raw rows) lying inside
+ * one bucket `label` ('r' pieces with label NULL: each raw row is labelled by itself; 'D', 'H', 'M':
+ * rollups of that level each labelled by its own bucket).
+ * A rollup unit (a UTC day, hour, minute) whose first and last microsecond have the same label is
+ * used whole (consecutive ones of a level and label merge into one range). A unit with exactly one
+ * boundary b inside (label(b) = b, label(b - 1 us) = its first label) is two segments, each read at
+ * the levels that fit it (integration_range_bounds): a Moscow day is hours [00:00, 21:00) and
+ * [21:00, 24:00) UTC; a Kolkata day adds the two half hours around 18:30 from minutes. Any other
+ * unit is tried unit by unit one level finer (an hour per day for hourly buckets), and a minute
+ * still cut is read raw. Labels are computed per unit, not per row: two to four per day of the
+ * range, per hour for hourly buckets. Labels must not decrease with time: true of date_trunc, and
+ * of the wall-clock buckets wherever an offset changes on a bucket boundary of the wall clock
+ * (DST changes happen on the hour).
+ * An infinite end is clamped to the hour rollups' extent; beyond it is an 'r' piece.
+ */
+CREATE OR REPLACE FUNCTION integration_zone_pieces(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
+RETURNS TABLE (lvl "char", lo timestamptz, hi timestamptz, label timestamptz)
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+SET plan_cache_mode = force_generic_plan
+SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+  f timestamptz := p_from;
+  t timestamptz := p_to;
+  w float8 := extract(epoch FROM p_width);
+  k record;
+BEGIN
+  IF p_from IS NULL OR p_to IS NULL OR p_width IS NULL OR p_zone IS NULL OR NOT w > 0 THEN
+    RAISE EXCEPTION 'integration_zone_pieces: range, a positive width and a zone are required' USING ERRCODE = '22023';
+  END IF;
+  -- Validates the zone (22023 "time zone ... not recognized") before any rows are read.
+  PERFORM date_trunc('day', now(), p_zone);
+  IF p_from >= p_to THEN
+    RETURN;
+  END IF;
+  IF NOT isfinite(p_from) THEN
+    SELECT least(greatest(min(r.bucket), p_from), p_to) INTO f FROM integration_rollup_hour r WHERE r.bucket < p_to;
+    f := coalesce(f, p_to);
+  END IF;
+  IF NOT isfinite(p_to) THEN
+    SELECT greatest(max(r.bucket) + interval '1 hour', f) INTO t FROM integration_rollup_hour r WHERE r.bucket >= date_bin('1 hour'::interval, f, '1970-01-01 00:00:00+00'::timestamptz);
+    t := coalesce(t, f);
+  END IF;
+  SELECT * INTO k FROM integration_range_bounds(f, t, NULL);
+
+  RETURN QUERY
+  -- d0, h0 MATERIALIZED: their labels are then plain columns, and integration_zone_bucket applied to
+  -- them is inlined (a function is not inlined over an argument as costly as its own body, and
+  -- called as a function it cost ~100 us a call).
+  WITH d0 AS MATERIALIZED (
+    SELECT s AS lo, s + interval '24 hours' AS hi,
+           integration_zone_bucket(s, p_width, p_zone) AS a,
+           integration_zone_bucket(s + interval '24 hours' - interval '1 microsecond', p_width, p_zone) AS b
+    FROM generate_series(k.d_lo, k.d_hi - interval '24 hours', interval '24 hours') s
+    WHERE w >= 86400
+  ), d AS (
+    -- ok: the whole unit is in one bucket; split: one boundary b inside it (a whole-hour zone's
+    -- day, a half-hour zone's hour), so it is two segments, each read at the levels that fit
+    SELECT d0.*, d0.a = d0.b AS ok,
+           d0.a < d0.b AND d0.lo < d0.b AND d0.b < d0.hi AND integration_zone_bucket(d0.b, p_width, p_zone) = d0.b
+             AND integration_zone_bucket(d0.b - interval '1 microsecond', p_width, p_zone) = d0.a AS split
+    FROM d0
+  ), hc AS (
+    SELECT s FROM generate_series(k.h_lo, k.d_lo - interval '1 hour', interval '1 hour') s
+    UNION ALL
+    SELECT s FROM generate_series(k.d_hi, k.h_hi - interval '1 hour', interval '1 hour') s
+    UNION ALL
+    SELECT s FROM generate_series(k.d_lo, k.d_hi - interval '1 hour', interval '1 hour') s WHERE w < 86400
+    UNION ALL
+    SELECT s FROM d CROSS JOIN LATERAL generate_series(d.lo, d.hi - interval '1 hour', interval '1 hour') s WHERE NOT d.ok AND NOT d.split
+  ), h0 AS MATERIALIZED (
+    SELECT hc.s AS lo, hc.s + interval '1 hour' AS hi,
+           integration_zone_bucket(hc.s, p_width, p_zone) AS a,
+           integration_zone_bucket(hc.s + interval '1 hour' - interval '1 microsecond', p_width, p_zone) AS b
+    FROM hc WHERE w >= 3600
+  ), h AS (
+    SELECT h0.*, h0.a = h0.b AS ok,
+           h0.a < h0.b AND h0.lo < h0.b AND h0.b < h0.hi AND integration_zone_bucket(h0.b, p_width, p_zone) = h0.b
+             AND integration_zone_bucket(h0.b - interval '1 microsecond', p_width, p_zone) = h0.a AS split
+    FROM h0
+  ), mc AS (
+    SELECT s FROM generate_series(k.m_lo, k.h_lo - interval '1 minute', interval '1 minute') s
+    UNION ALL
+    SELECT s FROM generate_series(k.h_hi, k.m_hi - interval '1 minute', interval '1 minute') s
+    UNION ALL
+    SELECT x.s FROM hc CROSS JOIN LATERAL generate_series(hc.s, hc.s + interval '59 minutes', interval '1 minute') x(s) WHERE w < 3600
+    UNION ALL
+    SELECT s FROM h CROSS JOIN LATERAL generate_series(h.lo, h.hi - interval '1 minute', interval '1 minute') s WHERE NOT h.ok AND NOT h.split
+  ), m AS (
+    SELECT mc.s AS lo, mc.s + interval '1 minute' AS hi, a.l,
+           a.l = integration_zone_bucket(mc.s + interval '1 minute' - interval '1 microsecond', p_width, p_zone) AS ok
+    FROM mc CROSS JOIN LATERAL (SELECT integration_zone_bucket(mc.s, p_width, p_zone) AS l) a
+  ), units0 AS (
+    SELECT 'd'::"char" AS lvl, d.lo, d.hi, d.a AS l FROM d WHERE d.ok
+    UNION ALL SELECT 'h'::"char", h.lo, h.hi, h.a FROM h WHERE h.ok
+    UNION ALL SELECT 'm'::"char", m.lo, m.hi, m.l FROM m WHERE m.ok
+  ), units AS (
+    -- A unit that starts its own bucket (every hour of a whole-hour zone, hour by hour) is labelled
+    -- by the rollup rows' own bucket: 'D', 'H', 'M' with no label, so a run of them is one piece
+    -- (24 hours of Almaty are one range scan, as in UTC).
+    SELECT CASE WHEN u.l = u.lo THEN upper(u.lvl::text)::"char" ELSE u.lvl END AS lvl, u.lo, u.hi,
+           CASE WHEN u.l = u.lo THEN NULL ELSE u.l END AS l
+    FROM units0 u
+  ), islands AS (
+    -- consecutive units of one level and label: lo minus their running length is the same
+    SELECT u.lvl, u.lo, u.hi, u.l,
+           u.lo - sum(u.hi - u.lo) OVER (PARTITION BY u.lvl, u.l ORDER BY u.lo ROWS UNBOUNDED PRECEDING) AS island
+    FROM units u
+  ), segs AS (
+    SELECT d.lo, d.b AS hi, d.a AS l FROM d WHERE d.split
+    UNION ALL SELECT d.b, d.hi, d.b FROM d WHERE d.split
+    UNION ALL SELECT h.lo, h.b, h.a FROM h WHERE h.split
+    UNION ALL SELECT h.b, h.hi, h.b FROM h WHERE h.split
+  )
+  SELECT i.lvl, min(i.lo), max(i.hi), i.l FROM islands i GROUP BY i.lvl, i.l, i.island
+  UNION ALL
+  SELECT x.lvl, x.lo, x.hi, g.l
+  FROM segs g CROSS JOIN LATERAL integration_range_bounds(g.lo, g.hi, NULL) b
+  CROSS JOIN LATERAL (VALUES ('d'::"char", b.d_lo, b.d_hi), ('h', b.h_lo, b.d_lo), ('h', b.d_hi, b.h_hi),
+                             ('m', b.m_lo, b.h_lo), ('m', b.h_hi, b.m_hi), ('r', g.lo, b.m_lo), ('r', b.m_hi, g.hi)) x(lvl, lo, hi)
+  WHERE x.lo < x.hi
+  UNION ALL
+  -- raw rows: minutes a boundary cuts (each row labelled by itself), and the range's sub-minute ends
+  SELECT 'r'::"char", m.lo, m.hi, NULL FROM m WHERE NOT m.ok
+  UNION ALL SELECT 'r'::"char", p_from, k.m_lo, NULL WHERE p_from < k.m_lo
+  UNION ALL SELECT 'r'::"char", k.m_hi, p_to, NULL WHERE k.m_hi < p_to;
+END
+$$;
+
+-- ---- range reads in a zone ------------------------------------------------------------------------
+-- As their UTC counterparts in 05_range_reads.sql (plpgsql for cached generic plans, no parallel workers), with
+-- buckets from integration_zone_bucket. Each piece is one index range scan of its level.
+
+/** integration_range_agg with p_width-wide buckets of zone p_zone. */
+CREATE OR REPLACE FUNCTION integration_range_agg_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
+RETURNS TABLE (bucket timestamptz, service_name text, action text, status text, calls bigint, duration_n bigint,
+               duration_sum bigint, duration_min integer, duration_max integer, retry_sum bigint, retried bigint)
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+SET plan_cache_mode = force_generic_plan
+SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+  pl "char"[];
+  plo timestamptz[];
+  phi timestamptz[];
+  plab timestamptz[];
+BEGIN
+  IF integration_zone_same_as_utc(p_zone, p_width) THEN
+    RETURN QUERY SELECT * FROM integration_range_agg(p_from, p_to, p_width);
+    RETURN;
+  END IF;
+  SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
+  FROM integration_zone_pieces(p_from, p_to, p_width, p_zone) z;
+  RETURN QUERY
+  WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
+  SELECT x.b, x.service_name, x.action, x.status,
+         sum(x.calls)::bigint, sum(x.duration_n)::bigint, sum(x.duration_sum)::bigint, min(x.duration_min), max(x.duration_max),
+         sum(x.retry_sum)::bigint, sum(x.retried)::bigint
+  FROM (
+    SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('d', 'D')
+    UNION ALL
+    SELECT coalesce(p.label, r.bucket), r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('h', 'H')
+    UNION ALL
+    SELECT coalesce(p.label, r.bucket), r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_minute r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('m', 'M')
+    UNION ALL
+    SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, l.action, l.status, 1::bigint,
+           (l.duration_ms IS NOT NULL)::integer::bigint, coalesce(l.duration_ms, 0)::bigint, l.duration_ms, l.duration_ms,
+           coalesce(l.retry_count, 0)::bigint, (coalesce(l.retry_count, 0) > 0)::integer::bigint
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi) l WHERE p.lvl = 'r'
+  ) x
+  GROUP BY 1, 2, 3, 4;
+END
+$$;
+
+/** integration_range_agg_service with p_width-wide buckets of zone p_zone. */
+CREATE OR REPLACE FUNCTION integration_range_agg_service_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
+RETURNS TABLE (bucket timestamptz, service_name text, calls bigint, failed bigint)
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+SET plan_cache_mode = force_generic_plan
+SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+  pl "char"[];
+  plo timestamptz[];
+  phi timestamptz[];
+  plab timestamptz[];
+BEGIN
+  IF integration_zone_same_as_utc(p_zone, p_width) THEN
+    RETURN QUERY SELECT * FROM integration_range_agg_service(p_from, p_to, p_width);
+    RETURN;
+  END IF;
+  SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
+  FROM integration_zone_pieces(p_from, p_to, p_width, p_zone) z;
+  RETURN QUERY
+  WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
+  SELECT x.b, x.service_name, sum(x.calls)::bigint, sum(x.failed)::bigint
+  FROM (
+    SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.calls, r.failed
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_service_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('d', 'D')
+    UNION ALL
+    SELECT coalesce(p.label, r.bucket), r.service_name, r.calls, r.failed
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_service_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('h', 'H')
+    UNION ALL
+    SELECT coalesce(p.label, r.bucket), r.service_name, r.calls, CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_minute r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('m', 'M')
+    UNION ALL
+    SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, 1::bigint, (l.status = 'failed')::integer::bigint
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi) l WHERE p.lvl = 'r'
+  ) x
+  GROUP BY 1, 2;
+END
+$$;
+
+/** integration_hist_range with p_width-wide buckets of zone p_zone (no minute histograms: minutes read raw rows). */
+CREATE OR REPLACE FUNCTION integration_hist_range_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
+RETURNS TABLE (bucket timestamptz, service_name text, action text, status text, bin integer, n bigint)
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+SET plan_cache_mode = force_generic_plan
+SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+  pl "char"[];
+  plo timestamptz[];
+  phi timestamptz[];
+  plab timestamptz[];
+BEGIN
+  IF integration_zone_same_as_utc(p_zone, p_width) THEN
+    RETURN QUERY SELECT * FROM integration_hist_range(p_from, p_to, p_width);
+    RETURN;
+  END IF;
+  SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
+  FROM integration_zone_pieces(p_from, p_to, p_width, p_zone) z;
+  RETURN QUERY
+  WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
+  SELECT x.b, x.service_name, x.action, x.status, x.bin, sum(x.n)::bigint
+  FROM (
+    SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.action, r.status, r.bin, r.n
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('d', 'D')
+    UNION ALL
+    SELECT coalesce(p.label, r.bucket), r.service_name, r.action, r.status, r.bin, r.n
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('h', 'H')
+    UNION ALL
+    SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, l.action, l.status,
+           integration_latency_bin(l.duration_ms), 1::bigint
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi AND l.duration_ms IS NOT NULL) l
+    WHERE p.lvl IN ('m', 'M', 'r')
+  ) x
+  GROUP BY 1, 2, 3, 4, 5;
+END
+$$;
+
+/** integration_hist_range_service with p_width-wide buckets of zone p_zone. */
+CREATE OR REPLACE FUNCTION integration_hist_range_service_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
+RETURNS TABLE (bucket timestamptz, service_name text, bin integer, n bigint)
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+SET plan_cache_mode = force_generic_plan
+SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+  pl "char"[];
+  plo timestamptz[];
+  phi timestamptz[];
+  plab timestamptz[];
+BEGIN
+  IF integration_zone_same_as_utc(p_zone, p_width) THEN
+    RETURN QUERY SELECT * FROM integration_hist_range_service(p_from, p_to, p_width);
+    RETURN;
+  END IF;
+  SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
+  FROM integration_zone_pieces(p_from, p_to, p_width, p_zone) z;
+  RETURN QUERY
+  WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
+  SELECT x.b, x.service_name, x.bin, sum(x.n)::bigint
+  FROM (
+    SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.bin, r.n
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_service_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('d', 'D')
+    UNION ALL
+    SELECT coalesce(p.label, r.bucket), r.service_name, r.bin, r.n
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_service_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('h', 'H')
+    UNION ALL
+    SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, integration_latency_bin(l.duration_ms), 1::bigint
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi AND l.duration_ms IS NOT NULL) l
+    WHERE p.lvl IN ('m', 'M', 'r')
+  ) x
+  GROUP BY 1, 2, 3;
+END
+$$;
+
+/**
+ * Every bucket start of [p_from, p_to) for p_width-wide buckets of zone p_zone, in order (series
+ * fill their empty buckets from it): the pieces' labels, the unit starts of self-labelled pieces,
+ * and the labels of the ends of raw pieces.
+ */
+CREATE OR REPLACE FUNCTION integration_zone_buckets(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
+RETURNS TABLE (bucket timestamptz)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  WITH z AS (SELECT * FROM integration_zone_pieces(p_from, p_to, p_width, p_zone))
+  SELECT DISTINCT b FROM (
+    SELECT z.label AS b FROM z WHERE z.label IS NOT NULL
+    UNION ALL
+    SELECT g.b FROM z CROSS JOIN LATERAL generate_series(z.lo, z.hi - interval '1 microsecond',
+      CASE z.lvl WHEN 'D' THEN interval '24 hours' WHEN 'H' THEN interval '1 hour' ELSE interval '1 minute' END) g(b)
+    WHERE z.lvl IN ('D', 'H', 'M')
+    UNION ALL
+    SELECT integration_zone_bucket(v.e, p_width, p_zone) FROM z CROSS JOIN LATERAL (VALUES (z.lo), (z.hi - interval '1 microsecond')) v(e)
+    WHERE z.lvl = 'r' AND z.label IS NULL AND isfinite(v.e)
+  ) s ORDER BY 1;
+END;
+
+REVOKE ALL ON FUNCTION integration_zone_bucket(timestamptz, interval, text), integration_zone_same_as_utc(text, interval),
+  integration_zone_pieces(timestamptz, timestamptz, interval, text),
+  integration_range_agg_zone(timestamptz, timestamptz, interval, text),
+  integration_range_agg_service_zone(timestamptz, timestamptz, interval, text),
+  integration_hist_range_zone(timestamptz, timestamptz, interval, text),
+  integration_hist_range_service_zone(timestamptz, timestamptz, interval, text),
+  integration_zone_buckets(timestamptz, timestamptz, interval, text) FROM PUBLIC, anon;
+GRANT EXECUTE ON FUNCTION integration_zone_bucket(timestamptz, interval, text), integration_zone_same_as_utc(text, interval),
+  integration_zone_pieces(timestamptz, timestamptz, interval, text),
+  integration_range_agg_zone(timestamptz, timestamptz, interval, text),
+  integration_range_agg_service_zone(timestamptz, timestamptz, interval, text),
+  integration_hist_range_zone(timestamptz, timestamptz, interval, text),
+  integration_hist_range_service_zone(timestamptz, timestamptz, interval, text),
+  integration_zone_buckets(timestamptz, timestamptz, interval, text) TO authenticated, service_role, integration_monitor_reader;

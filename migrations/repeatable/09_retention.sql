@@ -1,0 +1,89 @@
+-- Retention (first created by 006; cleanup_integration_rollups as 007 left it). Both run daily:
+-- through pg_cron when available, else in-process (src/db/scheduler.ts), together with
+-- ensure_integration_log_partitions (01_partitions.sql).
+
+SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
+
+/**
+ * Removes raw rows older than `retention`: whole partitions entirely before the cutoff are counted
+ * and dropped (no dead tuples, no vacuum debt), then only the remainder (the default partition and
+ * the partition straddling the cutoff) is DELETEd. Returns the number of rows removed.
+ * The remainder DELETE sets integration_monitor.retention for the transaction so that the rollup
+ * triggers (04_rollup_triggers.sql) keep their totals: retention removes raw detail, not history.
+ * The cutoff is rounded down to a whole minute so a per-minute rollup never covers half-deleted
+ * raw rows.
+ */
+CREATE OR REPLACE FUNCTION cleanup_old_integration_logs(retention interval DEFAULT '90 days')
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER -- dropping partitions needs the table owner; only service_role may call it
+SET search_path FROM CURRENT
+AS $$
+DECLARE
+  cutoff timestamptz := date_bin('1 minute'::interval, now() - retention, '1970-01-01 00:00:00+00'::timestamptz);
+  part record;
+  n bigint;
+  total bigint := 0;
+BEGIN
+  IF retention IS NULL OR retention <= interval '0' THEN
+    RAISE EXCEPTION 'retention must be a positive interval, got %', retention;
+  END IF;
+  FOR part IN
+    SELECT c.oid::regclass AS rel, c.relname
+    FROM pg_inherits i
+    JOIN pg_class c ON c.oid = i.inhrelid
+    WHERE i.inhparent = 'integration_logs'::regclass
+      AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
+      -- upper bound of "FOR VALUES FROM ('…') TO ('…')"
+      AND (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \(''([^'']+)''\)'))[1]::timestamptz <= cutoff
+    ORDER BY c.relname
+  LOOP
+    EXECUTE format('SELECT count(*) FROM %s', part.rel) INTO n;
+    EXECUTE format('ALTER TABLE integration_logs DETACH PARTITION %s', part.rel);
+    EXECUTE format('DROP TABLE %s', part.rel);
+    total := total + n;
+  END LOOP;
+
+  PERFORM set_config('integration_monitor.retention', 'on', true);
+  DELETE FROM integration_logs WHERE created_at < cutoff;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  PERFORM set_config('integration_monitor.retention', 'off', true);
+  RETURN total + n;
+END
+$$;
+
+REVOKE ALL ON FUNCTION cleanup_old_integration_logs(interval) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION cleanup_old_integration_logs(interval) TO service_role;
+
+/**
+ * Deletes rollup buckets older than `retention` (hour and day levels, histograms included) and
+ * minute-level buckets older than `minute_retention`. Returns the number of rollup rows removed.
+ */
+CREATE OR REPLACE FUNCTION cleanup_integration_rollups(retention interval DEFAULT '400 days', minute_retention interval DEFAULT '90 days')
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+AS $$
+DECLARE
+  cutoff timestamptz := date_bin('1 day'::interval, now() - retention, '1970-01-01 00:00:00+00'::timestamptz);
+  mcutoff timestamptz := date_bin('1 minute'::interval, now() - minute_retention, '1970-01-01 00:00:00+00'::timestamptz);
+  n bigint;
+  total bigint := 0;
+BEGIN
+  IF retention IS NULL OR retention <= interval '0' OR minute_retention IS NULL OR minute_retention <= interval '0' THEN
+    RAISE EXCEPTION 'retentions must be positive intervals';
+  END IF;
+  DELETE FROM integration_rollup_minute WHERE bucket < mcutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
+  DELETE FROM integration_rollup_hour WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
+  DELETE FROM integration_latency_hist_hour WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
+  DELETE FROM integration_latency_hist_service_hour WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
+  DELETE FROM integration_rollup_service_hour WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
+  DELETE FROM integration_rollup_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
+  DELETE FROM integration_latency_hist_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
+  DELETE FROM integration_latency_hist_service_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
+  DELETE FROM integration_rollup_service_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
+  RETURN total;
+END
+$$;
+
+REVOKE ALL ON FUNCTION cleanup_integration_rollups(interval, interval) FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION cleanup_integration_rollups(interval, interval) TO service_role;
