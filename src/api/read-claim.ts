@@ -1,7 +1,7 @@
 /**
  * MONITOR_READ_CLAIM: `path.to.claim=value` (e.g. `app_metadata.role=admin`), the claim an
  * `authenticated` token must carry to read. Matched exactly as the database's
- * integration_read_allowed() (migrations/008_read_claim.sql) matches request.jwt.claims, so the
+ * integration_read_allowed() (migrations/repeatable/03_read_claim.sql) matches request.jwt.claims, so the
  * API's early 403 and the database policy agree.
  */
 
