@@ -17,7 +17,7 @@ import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { afterOptions, ALL_VALUE, expandPanelSql, panelInterval, TemplateVariable } from '../helpers/grafana-macros';
 import { GrafanaTemplateSrv } from '../helpers/template-srv';
 import { asReader, minutes } from './support/fixtures';
-import { listFiles, readJson, readYaml, uids } from './support/provisioning';
+import { listFiles, readJson, readYaml, resolveDatasourceVariables, uids } from './support/provisioning';
 
 // The plugin's own interpolation runs here; the template service it asks @grafana/runtime for is
 // the stand-in that follows Grafana's template_srv.ts (the real package needs a browser).
@@ -26,7 +26,7 @@ jest.mock('@grafana/runtime', () => ({ getTemplateSrv: () => mockTemplateSrv }))
 
 const U = uids();
 const pgDs = readYaml('datasources/integration-monitor.yaml').datasources.find((d: any) => d.uid === U.datasources.postgres);
-const dashboards = listFiles('dashboards', '.json').map((f) => readJson(f));
+const dashboards = listFiles('dashboards', '.json').map((f) => resolveDatasourceVariables(readJson(f)));
 const T = new Date('2026-11-20T12:00:00Z');
 
 let db: TestDatabase;

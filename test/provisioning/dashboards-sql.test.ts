@@ -8,11 +8,11 @@ import crypto from 'node:crypto';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { ALL_VALUE, expandPanelSql, panelInterval, TemplateVariable, TimeRange } from '../helpers/grafana-macros';
 import { asReader, Call, call, groupBy, inRange, insertCalls, minutes, percentileCont, round2 } from './support/fixtures';
-import { readJson, readYaml, uids } from './support/provisioning';
+import { readJson, readYaml, resolveDatasourceVariables, uids } from './support/provisioning';
 
 const U = uids();
-const overview = readJson('dashboards/integrations-overview.json');
-const detail = readJson('dashboards/service-detail.json');
+const overview = resolveDatasourceVariables(readJson('dashboards/integrations-overview.json'));
+const detail = resolveDatasourceVariables(readJson('dashboards/service-detail.json'));
 const pgDs = readYaml('datasources/integration-monitor.yaml').datasources.find((d: any) => d.uid === U.datasources.postgres);
 
 const T = new Date('2026-11-20T12:00:00Z'); // "now" of every query below

@@ -18,7 +18,6 @@ const dashboards = listFiles('dashboards', '.json').map((f) => ({ file: f, json:
 const rulesFile = readYaml('alerting/rules.yaml');
 const rules: any[] = rulesFile.groups.flatMap((g: any) => g.rules);
 const contactPoints = readYaml('alerting/contact-points.yaml');
-const policies = readYaml('alerting/notification-policies.yaml');
 
 /**
  * @grafana/schema of the oldest supported Grafana (11.6, from the npm alias grafana-runtime-11.6)
@@ -282,7 +281,10 @@ describe('alerting', () => {
     expect(VALID_ERR).toContain(r.execErrState);
     expect(parseGrafanaInterval(r.for)).toBeGreaterThan(0);
     for (const k of ['summary', 'description', 'runbook_url']) expect(r.annotations[k]).toEqual(expect.any(String));
-    expect(r.annotations.runbook_url).toMatch(/^https:\/\//);
+    expect(r.annotations.runbook_url).toMatch(/^\{\{ \$labels\.runbook_base \}\}\/docs\/runbooks\/[a-z-]+\.md$/);
+    expect(r.labels.product).toBe('integration-monitor');
+    // The notification links to the panel that shows the problem.
+    expect([r.uid, r.dashboardUid, typeof r.panelId]).toEqual([r.uid, U.dashboards.overview, 'number']);
     expect(['page', 'ticket']).toContain(r.labels.severity);
     for (const d of r.data) {
       expect(d.model.refId).toBe(d.refId);
@@ -320,50 +322,33 @@ describe('alerting', () => {
         if (v.includes('$')) expect(after).toBe(v.replace(/\$\$/g, '$'));
       }
       expect(grafanaInterpolate(r.labels.service, env)).toBe('{{ $labels.service_name }}');
+      // The one environment variable the labels read on purpose: the runbooks' base URL.
+      expect(grafanaInterpolate(r.labels.runbook_base, { INTMON_RUNBOOK_BASE_URL: 'https://git.example/intmon/blob/main' })).toBe('https://git.example/intmon/blob/main');
       for (const v of Object.values<string>(r.annotations)) expect(v).not.toContain('$$');
       for (const d of r.data) expect(JSON.stringify(d.model)).not.toContain('$$');
     }
   });
 
-  it('every runbook_url points at a runbook heading of docs/grafana.md', () => {
-    const doc = fs.readFileSync(path.join(ROOT, 'docs/grafana.md'), 'utf8');
-    // GitHub's heading anchors: lower case, punctuation dropped, spaces → '-'.
-    const anchors = new Set([...doc.matchAll(/^#+ (.+)$/gm)].map((m) => m[1].toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
+  it('every runbook_url names a runbook in docs/runbooks/ of this repository', () => {
     for (const r of rules) {
-      const anchor = r.annotations.runbook_url.split('#')[1];
-      expect(r.annotations.runbook_url).toMatch(/\/docs\/grafana\.md#/);
-      expect([r.uid, anchors.has(anchor)]).toEqual([r.uid, true]);
+      const file = /docs\/runbooks\/[a-z-]+\.md$/.exec(r.annotations.runbook_url)![0];
+      expect([r.uid, fs.existsSync(path.join(ROOT, file))]).toEqual([r.uid, true]);
     }
   });
 
-  it('burn-rate rules: 14.4x over 1 h and 10 min, 6x over 6 h and 30 min, against intmon.slo_target', () => {
-    const windows = (uid: string) => {
-      const r = rules.find((x) => x.uid === uid);
-      const sql = r.data.filter((d: any) => d.datasourceUid !== '__expr__');
-      return { ranges: sql.map((d: any) => d.relativeTimeRange.from).sort((a: number, b: number) => a - b), math: r.data.find((d: any) => d.model.type === 'math').model.expression, sql };
-    };
-    const fast = windows(U.alertRules.burnRateFast);
-    expect(fast.ranges).toEqual([600, 3600]);
-    expect(fast.math).toBe('($A > 14.4) && ($B > 14.4)');
-    const slow = windows(U.alertRules.burnRateSlow);
-    expect(slow.ranges).toEqual([1800, 21600]);
-    expect(slow.math).toBe('($A > 6) && ($B > 6)');
-    for (const d of [...fast.sql, ...slow.sql]) expect(d.model.rawSql).toContain("current_setting('intmon.slo_target', true)");
+  it('a page and a ticket contact point, each with its webhook URL from the environment', () => {
+    const byName = Object.fromEntries(contactPoints.contactPoints.map((c: any) => [c.name, c.receivers[0]]));
+    expect(byName['Integration Monitor page']).toMatchObject({ uid: U.contactPoints.page, type: 'webhook', disableResolveMessage: false });
+    expect(byName['Integration Monitor ticket']).toMatchObject({ uid: U.contactPoints.ticket, type: 'webhook', disableResolveMessage: false });
+    expect(grafanaInterpolate(byName['Integration Monitor page'].settings.url, { INTMON_PAGE_WEBHOOK_URL: 'https://hooks.example/p' })).toBe('https://hooks.example/p');
+    expect(grafanaInterpolate(byName['Integration Monitor ticket'].settings.url, { INTMON_TICKET_WEBHOOK_URL: 'https://hooks.example/t' })).toBe('https://hooks.example/t');
   });
 
-  it('a contact point with the webhook URL from the environment, and a policy routing to it', () => {
-    const cp = contactPoints.contactPoints[0];
-    const receiver = cp.receivers[0];
-    expect(receiver).toMatchObject({ uid: U.contactPoint, type: 'webhook' });
-    expect(grafanaInterpolate(receiver.settings.url, { INTMON_ALERT_WEBHOOK_URL: 'https://hooks.example/x' })).toBe('https://hooks.example/x');
-    const root = policies.policies[0];
-    expect(root.receiver).toBe(cp.name);
-    expect(root.group_by).toEqual(expect.arrayContaining(['alertname', 'service_name']));
-    const severities = root.routes.map((r: any) => r.object_matchers[0]);
-    expect(severities).toEqual(expect.arrayContaining([['severity', '=', 'page'], ['severity', '=', 'ticket']]));
-    for (const r of root.routes) expect(r.receiver).toBe(cp.name);
-    // every severity a rule can carry is routed explicitly
-    for (const rule of rules) expect(severities.map((s: string[]) => s[2])).toContain(rule.labels.severity);
+  it('no notification policy is file-provisioned: Grafana would replace the whole org tree with it', () => {
+    for (const f of listFiles('alerting', '.yaml')) {
+      const doc = readYaml(f);
+      expect([f, 'policies' in doc, 'resetPolicies' in doc]).toEqual([f, false, false]);
+    }
   });
 });
 
@@ -401,7 +386,7 @@ describe('docker-compose', () => {
 
   it('Grafana gets every environment variable the provisioning files use', () => {
     const used = new Set<string>();
-    for (const f of [...listFiles('datasources', '.yaml'), 'alerting/contact-points.yaml']) {
+    for (const f of [...listFiles('datasources', '.yaml'), 'alerting/contact-points.yaml', 'alerting/rules.yaml']) {
       const text = fs.readFileSync(path.join(PROVISIONING, f), 'utf8').replace(/^\s*#.*$/gm, '');
       for (const m of text.matchAll(/\$\{?([A-Z][A-Z0-9_]+)\}?/g)) used.add(m[1]);
     }
