@@ -106,7 +106,7 @@ describe('dashboards', () => {
     expect(mounts.some((m) => /^\.\/provisioning:\/etc\/grafana\/provisioning(:ro)?$/.test(m))).toBe(true);
   });
 
-  it("both dashboards exist with their uids.json uids and Grafana 11.6's schemaVersion", () => {
+  it("the dashboards exist with their uids.json uids and Grafana 11.6's schemaVersion", () => {
     expect(dashboards.map((d) => d.json.uid).sort()).toEqual(Object.values(U.dashboards).sort());
     const oldest = schemaVersionOf(SCHEMAS['11.6']);
     expect(oldest).toBe(41);
@@ -145,11 +145,19 @@ describe('dashboards', () => {
   it.each(Object.keys(SCHEMAS))('every panel option and custom field option is declared by @grafana/schema %s', (version) => {
     for (const { file, json } of dashboards) {
       for (const p of allPanels(json).filter((x) => x.type !== 'row')) {
-        const options = declaredKeys(SCHEMAS[version], p.type, 'Options');
+        if (p.type === 'alertlist') {
+          // The alert list has no composable schema in @grafana/schema; its options are
+          // UnifiedAlertListOptions of public/app/plugins/panel/alertlist/types.ts (unchanged 11.6–13).
+          const known = ['maxItems', 'sortOrder', 'dashboardAlerts', 'groupMode', 'groupBy', 'alertName', 'showInstances', 'folder', 'stateFilter', 'alertInstanceLabelFilter', 'datasource', 'viewMode'];
+          for (const k of Object.keys(p.options ?? {})) expect([p.id, k, known.includes(k)]).toEqual([p.id, k, true]);
+          continue;
+        }
+        // Schema directories drop the dash of the panel id (state-timeline → statetimeline).
+        const options = declaredKeys(SCHEMAS[version], p.type.replace(/-/g, ''), 'Options');
         for (const k of Object.keys(p.options ?? {})) if (!options.has(k)) throw new Error(`${file}: panel ${p.id} (${p.type}) option ${k} unknown to ${version}`);
         const custom = Object.keys(p.fieldConfig?.defaults?.custom ?? {});
         if (custom.length) {
-          const fields = declaredKeys(SCHEMAS[version], p.type, 'FieldConfig');
+          const fields = declaredKeys(SCHEMAS[version], p.type.replace(/-/g, ''), 'FieldConfig');
           for (const k of custom) if (!fields.has(k)) throw new Error(`${file}: panel ${p.id} (${p.type}) custom field option ${k} unknown to ${version}`);
         }
       }
@@ -182,17 +190,61 @@ describe('dashboards', () => {
     }
   });
 
-  it('every data source reference resolves to a provisioned data source of the right type', () => {
+  it('no panel, query, variable or annotation names a data source uid: each goes through a data-source variable of its type, which defaults to the provisioned one', () => {
     const known = new Map<string, string>(dsFile.datasources.map((d: any) => [d.uid, d.type]));
     for (const { file, json } of dashboards) {
       const refs = datasourceRefs(json, file);
       expect(refs.length).toBeGreaterThan(0);
+      const dsVars = new Map<string, any>(json.templating.list.filter((v: any) => v.type === 'datasource').map((v: any) => [v.name, v]));
       for (const r of refs) {
         if (r.uid === '-- Grafana --') continue; // the built-in annotations
-        expect([r.where, known.has(r.uid)]).toEqual([r.where, true]);
-        expect([r.where, r.type]).toEqual([r.where, known.get(r.uid)]);
+        const m = /^\$\{(\w+)\}$/.exec(r.uid);
+        expect([r.where, r.uid, Boolean(m && dsVars.has(m[1]))]).toEqual([r.where, r.uid, true]);
+        const v = dsVars.get(m![1]);
+        expect([r.where, v.query]).toEqual([r.where, r.type]);
+        expect([r.where, known.get(v.current.value)]).toEqual([r.where, r.type]);
       }
+      // Nor anywhere else (data links, descriptions): a literal uid would break an import.
+      // (The variables' own default, `current`, is the one place the provisioned uid may appear.)
+      const rest = { ...json, templating: { list: json.templating.list.map((v: any) => (v.type === 'datasource' ? { ...v, current: undefined } : v)) } };
+      for (const uid of known.keys()) expect([file, JSON.stringify(rest).includes(`"${uid}"`)]).toEqual([file, false]);
     }
+  });
+
+  it('the main dashboards need only core Grafana: plugin panels live in a dashboard of their own', () => {
+    for (const { json } of dashboards.filter((d) => d.json.uid !== U.dashboards.apiViews)) {
+      expect(JSON.stringify(json)).not.toContain(U.pluginId);
+    }
+    const api = dashboards.find((d) => d.json.uid === U.dashboards.apiViews)!.json;
+    expect(allPanels(api).length).toBeGreaterThan(0);
+    for (const p of allPanels(api)) expect(p.datasource.type).toBe(U.pluginId);
+  });
+
+  it('the overview\'s top row is "now": the last 15 minutes per service, the alert list, the state timeline', () => {
+    const overview = dashboards.find((d) => d.json.uid === U.dashboards.overview)!.json;
+    const top = allPanels(overview).filter((p) => p.gridPos.y === 0);
+    expect(top.map((p) => p.type).sort()).toEqual(['alertlist', 'state-timeline', 'table']);
+    const now = top.find((p) => p.type === 'table');
+    const sql: string = now.targets[0].rawSql;
+    expect(sql).toContain("$__timeTo()::timestamptz - interval '15 minutes'");
+    expect(sql).toMatch(/ORDER BY CASE s\.state WHEN 'down' THEN 0 WHEN 'degraded' THEN 1/);
+    for (const col of ['"Failure %"', '"Calls/min"', '"p95"', '"State"']) expect(sql).toContain(col);
+    const alerts = top.find((p) => p.type === 'alertlist');
+    expect(alerts.options.alertInstanceLabelFilter).toBe('{product="integration-monitor"}');
+    // No panel sits above the top row.
+    expect(Math.min(...allPanels(overview).map((p) => p.gridPos.y))).toBe(0);
+  });
+
+  it('links all the way down: health and now rows → Service detail with the service; failures → service and action, the entity, the entity\'s calls through the plugin', () => {
+    const overview = dashboards.find((d) => d.json.uid === U.dashboards.overview)!.json;
+    const linksOf = (p: any, field: string) => p.fieldConfig.overrides.find((o: any) => o.matcher.options === field)?.properties.find((x: any) => x.id === 'links')?.value ?? [];
+    for (const p of allPanels(overview).filter((x) => x.type === 'table' && /now|health/i.test(x.title))) {
+      expect(linksOf(p, 'Service').map((l: any) => l.url)).toEqual([expect.stringContaining(`/d/${U.dashboards.serviceDetail}?var-service=\${__data.fields.Service:percentencode}`)]);
+    }
+    const failures = allPanels(overview).find((p) => /recent failures/i.test(p.title));
+    expect(linksOf(failures, 'Service')[0].url).toContain('&var-action=${__data.fields.Action:percentencode}');
+    expect(linksOf(failures, 'Entity id')[0].url).toContain('var-entity_id=');
+    expect(linksOf(failures, 'Id')[0].url).toContain(`/d/${U.dashboards.apiViews}?`);
   });
 
   it('the overview has failure rate, volume, p50/p95/p99, a coloured health table, failures and failure annotations; health and failures also via the plugin', () => {
@@ -200,7 +252,7 @@ describe('dashboards', () => {
     const titles = allPanels(overview).map((p) => p.title);
     for (const t of [/failure rate/i, /volume/i, /p50/i, /p95/i, /p99/i, /health/i, /failures/i]) expect(titles.some((x) => t.test(x))).toBe(true);
     const health = allPanels(overview).filter((p) => /health/i.test(p.title));
-    expect(health.map((p) => p.datasource.uid).sort()).toEqual([U.datasources.api, U.datasources.postgres].sort());
+    expect(health.map((p) => p.datasource.uid)).toEqual(['${ds_postgres}']);
     for (const p of health) {
       const state = p.fieldConfig.overrides.find((o: any) => /^state$/i.test(o.matcher.options));
       const mappings = state.properties.find((x: any) => x.id === 'mappings').value[0].options;
@@ -209,15 +261,15 @@ describe('dashboards', () => {
       expect(state.properties.find((x: any) => x.id === 'custom.cellOptions').value.type).toBe('color-background');
     }
     const failures = allPanels(overview).filter((p) => /failures/i.test(p.title));
-    expect(failures.map((p) => p.datasource.uid).sort()).toEqual([U.datasources.api, U.datasources.postgres].sort());
-    expect(overview.annotations.list.some((a: any) => a.datasource.uid === U.datasources.postgres && /fail/i.test(a.name))).toBe(true);
+    expect(failures.map((p) => p.datasource.uid)).toEqual(['${ds_postgres}']);
+    expect(overview.annotations.list.some((a: any) => a.datasource.uid === '${ds_postgres}' && /fail/i.test(a.name))).toBe(true);
   });
 
   it('the service detail has multi-value $service and $action variables with All, and the panels the issue names', () => {
     const detail = dashboards.find((d) => d.json.uid === U.dashboards.serviceDetail)!.json;
     const vars = new Map<string, any>(detail.templating.list.map((v: any) => [v.name, v]));
     for (const name of ['service', 'action']) {
-      expect(vars.get(name)).toMatchObject({ type: 'query', multi: true, includeAll: true, datasource: { uid: U.datasources.postgres } });
+      expect(vars.get(name)).toMatchObject({ type: 'query', multi: true, includeAll: true, datasource: { uid: '${ds_postgres}' } });
     }
     expect(vars.get('action').query).toContain('$service');
     const titles = allPanels(detail).map((p) => p.title);
@@ -227,7 +279,7 @@ describe('dashboards', () => {
   it('plugin queries are valid members of the plugin query union', () => {
     for (const { json } of dashboards) {
       const targets = [...allPanels(json).flatMap((p) => p.targets ?? []), ...json.annotations.list.map((a: any) => a.target).filter(Boolean)];
-      for (const t of targets.filter((x: any) => x.datasource?.uid === U.datasources.api)) {
+      for (const t of targets.filter((x: any) => x.datasource?.type === U.pluginId)) {
         expect(QUERY_TYPES).toContain(t.queryType);
         if (t.queryType === 'timeseries') expect(METRICS).toContain(t.metric);
         if (t.limit !== undefined) expect(t.limit >= 1 && t.limit <= 1000).toBe(true);
@@ -319,7 +371,7 @@ describe('alerting', () => {
       for (const [k, v] of Object.entries<string>(r.labels)) {
         const after = grafanaInterpolate(v, env);
         expect([k, after.includes('EXPANDED')]).toEqual([k, false]);
-        if (v.includes('$')) expect(after).toBe(v.replace(/\$\$/g, '$'));
+        if (v.includes('$') && k !== 'runbook_base') expect(after).toBe(v.replace(/\$\$/g, '$'));
       }
       expect(grafanaInterpolate(r.labels.service, env)).toBe('{{ $labels.service_name }}');
       // The one environment variable the labels read on purpose: the runbooks' base URL.

@@ -12,7 +12,7 @@ export const PROVISIONING = path.join(ROOT, 'provisioning');
 
 export interface Uids {
   datasources: { postgres: string; api: string };
-  dashboards: { overview: string; serviceDetail: string };
+  dashboards: { overview: string; serviceDetail: string; apiViews: string };
   folder: string;
   contactPoints: { page: string; ticket: string };
   alertRules: Record<string, string>;
