@@ -23,7 +23,7 @@ import { grafanaInterpolate, readYaml } from './support/provisioning';
 import { evaluateRuleAt, replayRules, RuleReplay } from './support/replay';
 import { AlertSpan, notifications as routeNotifications, Notification as Sent, Route } from './support/routing';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// scripts/ are plain CommonJS run by node directly (no build step), hence require.
 const { loadRoute, mergeRoute } = require('../../scripts/grafana-route.js') as { loadRoute: () => Route; mergeRoute: (tree: Route, r: Route) => Route };
 
 const groups: any[] = readYaml('alerting/rules.yaml').groups;

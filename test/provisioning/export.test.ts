@@ -11,7 +11,7 @@ import path from 'path';
 
 import { datasourceRefs, listFiles, readJson, resolveDatasourceVariables, ROOT, uids } from './support/provisioning';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// scripts/ are plain CommonJS run by node directly (no build step), hence require.
 const { exportDashboard } = require('../../scripts/export-dashboards.js') as { exportDashboard: (d: any) => any };
 
 const U = uids();

@@ -12,7 +12,7 @@ import YAML from 'yaml';
 import { readYaml, ROOT } from './support/provisioning';
 import { Route, routeFor } from './support/routing';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// scripts/ are plain CommonJS run by node directly (no build step), hence require.
 const { loadRoute, mergeRoute } = require('../../scripts/grafana-route.js') as { loadRoute: () => Route; mergeRoute: (tree: Route, r: Route) => Route };
 
 const rules: any[] = readYaml('alerting/rules.yaml').groups.flatMap((g: any) => g.rules);
