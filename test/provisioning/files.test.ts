@@ -30,7 +30,7 @@ const SCHEMAS: Record<string, string> = {
 };
 function schemaVersionOf(dir: string): number {
   // The package index is CommonJS; only defaultDashboard is needed.
-// scripts/ are plain CommonJS run by node directly (no build step), hence require.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require(dir) as { defaultDashboard: { schemaVersion: number } }).defaultDashboard.schemaVersion;
 }
 
