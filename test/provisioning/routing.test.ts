@@ -4,7 +4,7 @@
  * the product's alerts and splits them into page and ticket, and the compose stack says out loud
  * when the page or ticket webhook is unset.
  */
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import YAML from 'yaml';
@@ -103,5 +103,50 @@ describe('docker-compose start-up', () => {
     expect(route.depends_on.grafana.condition).toBe('service_healthy');
     expect(route.entrypoint).toEqual(['node', '/opt/intmon/scripts/grafana-route.js']);
     expect(route.volumes).toEqual(expect.arrayContaining(['./scripts:/opt/intmon/scripts:ro', './provisioning/routes:/opt/intmon/provisioning/routes:ro']));
+  });
+});
+
+describe('scripts/grafana-route.js against an HTTP endpoint shaped like Grafana\'s provisioning API', () => {
+  it('reads the tree, writes back the merged one with X-Disable-Provenance, and fails loudly on an HTTP error', async () => {
+    const http = await import('http');
+    const seen: Array<{ method: string; url: string; headers: Record<string, unknown>; body: string }> = [];
+    let failPut = false;
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
+        if (req.url !== '/api/v1/provisioning/policies') return void res.writeHead(404).end();
+        if (req.method === 'GET') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(EXISTING));
+        res.writeHead(failPut ? 400 : 202, { 'content-type': 'application/json' }).end(failPut ? '{"message":"invalid route"}' : '{"message":"policies updated"}');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const runScript = () =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = spawn('node', [path.join(ROOT, 'scripts/grafana-route.js')], {
+          env: { PATH: process.env.PATH, GRAFANA_URL: `http://127.0.0.1:${port}`, GRAFANA_TOKEN: 'sa-token' },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c: Buffer) => (stdout += c));
+        child.stderr.on('data', (c: Buffer) => (stderr += c));
+        child.on('close', (code: number | null) => resolve({ code, stdout, stderr }));
+      });
+    try {
+      const ok = await runScript();
+      expect(ok.code).toBe(0);
+      const put = seen.find((r) => r.method === 'PUT')!;
+      expect(put.headers['x-disable-provenance']).toBe('true');
+      expect(put.headers.authorization).toBe('Bearer sa-token');
+      expect(JSON.parse(put.body)).toEqual(mergeRoute(EXISTING, ours));
+      failPut = true;
+      const bad = await runScript();
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toMatch(/^grafana-route: PUT .* HTTP 400 .*invalid route/);
+    } finally {
+      server.close();
+    }
   });
 });
