@@ -68,7 +68,8 @@ export function postgresDatasource(root: string): { uid: string; timeInterval: s
 export function provisionedDashboards(root: string): DashboardSpec[] {
   const ds = postgresDatasource(root);
   const dir = path.join(root, 'provisioning/dashboards');
-  const isPg = (x: { datasource?: { uid?: string } } | undefined) => x?.datasource?.uid === ds.uid;
+  // Panels name the data source through the dashboard variable ds_postgres (importable dashboards).
+  const isPg = (x: { datasource?: { uid?: string } } | undefined) => x?.datasource?.uid === ds.uid || x?.datasource?.uid === '${ds_postgres}';
   return fs
     .readdirSync(dir)
     .filter((f) => f.endsWith('.json'))

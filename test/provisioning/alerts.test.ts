@@ -59,49 +59,50 @@ describe('a clear outage fires, and recovery resolves', () => {
     await insertCalls(db.pool, calls);
   });
 
-  it('failure rate: pending, then firing after `for`, only for the failing service; resolves after recovery', async () => {
-    const r = rule(U.alertRules.failureRate);
-    const { tracker, stateAt } = await timeline(r, at(E, -minutes(5)), at(E, minutes(40)));
+  it('the page rule: pending, then firing after `for`, only for the failing service; resolves after recovery', async () => {
+    const r = rule(U.alertRules.failing);
+    const { tracker, stateAt } = await timeline(r, at(E, -minutes(5)), at(E, minutes(55)));
     expect(stateAt(at(E, -minutes(1)), 'resend')).toBe('Normal');
     expect(stateAt(at(E, minutes(3)), 'resend')).toBe('Pending');
     expect(stateAt(at(E, minutes(10)), 'resend')).toBe('Alerting');
     expect(stateAt(at(E, minutes(10)), 'amocrm')).toBe('Normal');
-    expect(stateAt(at(E, minutes(40)), 'resend')).toBe('Normal');
+    // The 6 h / 30 min leg holds the page while the outage is inside the 30-minute window (54 of
+    // the 6 hours' 1080 calls failed: 10x), so one page covers the incident, then it resolves.
+    expect(stateAt(at(E, minutes(40)), 'resend')).toBe('Alerting');
+    expect(stateAt(at(E, minutes(55)), 'resend')).toBe('Normal');
     expect(tracker.resolved.map((l) => l.service_name)).toEqual(['resend']);
-    // The numbers behind it, by hand: at E+10m the window [E, E+10m) holds 30 resend calls, 27 failed.
+    // The numbers behind it, by hand: at E+10m the window [E, E+10m) holds 30 resend calls, 27 failed;
+    // the hour [E-50m, E+10m] 180 calls, the same 27 failed.
     const res = await evaluate(r, at(E, minutes(10)));
     expect(valueOf(res, 'A', 'resend')).toBe(90);
-    expect(valueOf(res, 'B', 'resend')).toBe(30);
-    expect(valueOf(res, 'D', 'resend')).toBe(1);
-    expect(valueOf(res, 'D', 'amocrm')).toBe(0);
+    expect(valueOf(res, 'B', 'resend')).toBeCloseTo(27 / 180 / 0.005, 6);
+    expect(valueOf(res, 'C', 'resend')).toBeGreaterThan(14.4);
+    expect(valueOf(res, 'G', 'resend')).toBe(1);
+    expect(valueOf(res, 'G', 'amocrm')).toBe(0);
   });
 
-  it('fast burn (14.4x over 1 h and 10 min) fires within minutes and resolves once the last 10 minutes are clean', async () => {
-    const r = rule(U.alertRules.burnRateFast);
-    const { tracker, stateAt } = await timeline(r, at(E, -minutes(2)), at(E, minutes(30)));
-    // 1 h window crosses 14.4x at E+5m (13 failed of 180), then `for` 2m
-    expect(stateAt(at(E, minutes(5)), 'resend')).toBe('Pending');
-    expect(stateAt(at(E, minutes(7)), 'resend')).toBe('Alerting');
-    expect(stateAt(at(E, minutes(7)), 'amocrm')).toBe('Normal');
-    expect(stateAt(at(E, minutes(30)), 'resend')).toBe('Normal');
-    expect(tracker.resolved.map((l) => l.service_name)).toEqual(['resend']);
-    // burn = failed fraction / (1 - 0.995): at E+10m, 1 h window: 27 failed of 180 calls.
-    const res = await evaluate(r, at(E, minutes(10)));
-    expect(valueOf(res, 'A', 'resend')).toBeCloseTo(27 / 180 / 0.005, 6);
-    expect(valueOf(res, 'B', 'resend')).toBeCloseTo(27 / 30 / 0.005, 6); // [E, E+10m]: 30 calls, one of each 10 succeeds
+  it('the 14.4x leg alone (1 h and 5 min) sees the outage once 13 of the hour\'s 180 calls failed', async () => {
+    const r = rule(U.alertRules.failing);
+    const early = await evaluate(r, at(E, minutes(3)));
+    expect(valueOf(early, 'B', 'resend')).toBeLessThan(14.4); // 8 failed of 180: 8.9x
+    const later = await evaluate(r, at(E, minutes(6)));
+    expect(valueOf(later, 'B', 'resend')).toBeGreaterThan(14.4);
+    expect(valueOf(later, 'C', 'resend')).toBeGreaterThan(14.4);
   });
 
-  it('slow burn (6x over 6 h and 30 min) fires during the outage and not for the healthy service', async () => {
-    const r = rule(U.alertRules.burnRateSlow);
-    const { tracker } = await timeline(r, at(E, minutes(0)), at(E, minutes(40)));
-    expect(tracker.stateOf({ service_name: 'resend' })).toBe('Alerting');
-    expect(tracker.stateOf({ service_name: 'amocrm' })).toBe('Normal');
-  });
-
-  it('the SLO is configurable: at intmon.slo_target = 50 the same outage burns too slowly to page', async () => {
-    const r = rule(U.alertRules.burnRateFast);
+  it('the SLO is configurable: at intmon.slo_target = 50 the burn legs see a 0.3x burn; only the sharp 10 % leg still pages', async () => {
+    const r = rule(U.alertRules.failing);
     const res = await evaluate(r, at(E, minutes(10)), { 'intmon.slo_target': '50' });
-    expect(valueOf(res, 'A', 'resend')).toBeCloseTo(27 / 180 / 0.5, 6);
+    expect(valueOf(res, 'B', 'resend')).toBeCloseTo(27 / 180 / 0.5, 6);
+    expect(valueOf(res, 'C', 'resend')).toBeLessThan(14.4);
+    expect(valueOf(res, 'A', 'resend')).toBe(90);
+    expect(valueOf(res, 'G', 'resend')).toBe(1);
+  });
+
+  it('the low-volume rule stays out of a busy provider\'s outage (the page rule has it)', async () => {
+    const res = await evaluate(rule(U.alertRules.lowVolume), at(E, minutes(10)));
+    expect(valueOf(res, 'A', 'resend')).toBe(5); // its last 5 calls all failed…
+    expect(valueOf(res, 'B', 'resend')).toBe(180); // …but with 180 calls in the hour the rate legs judge it
     expect(valueOf(res, 'D', 'resend')).toBe(0);
   });
 });
@@ -121,14 +122,15 @@ describe('a single failure at night pages nobody', () => {
     expect([...tracker.states.values()].every((s) => s.state === 'Normal')).toBe(true);
   });
 
-  it('…because of the volume guard, not because the failure went unseen', async () => {
-    const res = await evaluate(rule(U.alertRules.failureRate), E);
-    expect(valueOf(res, 'A', 'telegram')).toBe(100); // 1 failed of 1 call in the last 10 minutes
-    expect(valueOf(res, 'B', 'telegram')).toBe(0); // 1 call, 1 failure: below the 6-failure guard, so not judged
-    expect(valueOf(res, 'D', 'telegram')).toBe(0);
-    const burn = await evaluate(rule(U.alertRules.burnRateFast), E);
-    expect(valueOf(burn, 'B', 'telegram')).toBe(0); // one failure: below the short window's 3-failure guard
-    expect(valueOf(burn, 'A', 'telegram')).toBe(0); // fewer than 20 calls in the hour: not judged
+  it('…because of the volume guards, not because the failure went unseen', async () => {
+    const res = await evaluate(rule(U.alertRules.failing), E);
+    expect(valueOf(res, 'A', 'telegram')).toBe(0); // 1 failed of 1 call in 10 min: below 20 calls and 6 failures, not judged
+    expect(valueOf(res, 'B', 'telegram')).toBe(0); // fewer than 20 calls in the hour: not judged
+    expect(valueOf(res, 'C', 'telegram')).toBe(0); // one failure: below the short window's 3-failure guard
+    expect(valueOf(res, 'G', 'telegram')).toBe(0);
+    const low = await evaluate(rule(U.alertRules.lowVolume), E);
+    expect(valueOf(low, 'A', 'telegram')).toBe(1); // one of its last 5 calls failed
+    expect(valueOf(low, 'D', 'telegram')).toBe(0);
   });
 });
 

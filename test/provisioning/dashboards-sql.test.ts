@@ -8,11 +8,11 @@ import crypto from 'node:crypto';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { ALL_VALUE, expandPanelSql, panelInterval, TemplateVariable, TimeRange } from '../helpers/grafana-macros';
 import { asReader, Call, call, groupBy, inRange, insertCalls, minutes, percentileCont, round2 } from './support/fixtures';
-import { readJson, readYaml, uids } from './support/provisioning';
+import { readJson, readYaml, resolveDatasourceVariables, uids } from './support/provisioning';
 
 const U = uids();
-const overview = readJson('dashboards/integrations-overview.json');
-const detail = readJson('dashboards/service-detail.json');
+const overview = resolveDatasourceVariables(readJson('dashboards/integrations-overview.json'));
+const detail = resolveDatasourceVariables(readJson('dashboards/service-detail.json'));
 const pgDs = readYaml('datasources/integration-monitor.yaml').datasources.find((d: any) => d.uid === U.datasources.postgres);
 
 const T = new Date('2026-11-20T12:00:00Z'); // "now" of every query below
@@ -328,7 +328,7 @@ describe('overview numbers equal the fixture', () => {
   });
 
   it('recent failures: failed calls in the range, newest first', async () => {
-    const p = panel(overview, /Recent failures \(PostgreSQL\)/);
+    const p = panel(overview, /^Recent failures$/);
     const res = await run(expandPanelSql(p.targets[0].rawSql, contextFor(p, day)).sql);
     const want = CALLS.filter((c) => c.status === 'failed' && inRange(c, day.from, day.to)).sort((a, b) => b.created_at.getTime() - a.created_at.getTime());
     expect(res.rows.map((r) => r.Id)).toEqual(want.map((c) => c.id));
@@ -360,7 +360,7 @@ describe('service detail numbers equal the fixture', () => {
   const inSel = (services: string[], actions: string[] | 'all') => (c: Call) => services.includes(c.service_name) && (actions === 'all' || actions.includes(c.action));
 
   it('variables: services, then actions of the selected services', async () => {
-    const [svcVar, actionVar] = detail.templating.list;
+    const [svcVar, actionVar] = detail.templating.list.filter((v: any) => v.type === 'query');
     const s = await run(expandPanelSql(svcVar.query, { range: day, intervalMs: 60_000 }).sql);
     expect(s.rows.map((r) => Object.values(r)[0])).toEqual([...new Set(CALLS.map((c) => c.service_name))].sort());
     const a = await run(expandPanelSql(actionVar.query, { range: day, intervalMs: 60_000, variables: detailVariables(['amocrm', 'telegram'], 'all') }).sql);
@@ -583,3 +583,48 @@ describe('integration_hist_percentile_series_zone (010), in UTC, answers as merg
 function lit(v: unknown): string {
   return v instanceof Date ? `'${v.toISOString()}'::timestamptz` : typeof v === 'number' ? String(v) : `'${String(v)}'`;
 }
+
+describe('now row, error codes and entities equal the fixture', () => {
+  const day = { from: ago(minutes(24 * 60)), to: T };
+  const failedIn = (from: Date, to: Date) => CALLS.filter((c) => c.status === 'failed' && inRange(c, from, to));
+
+  it('failures by error code: per code, over the selection\'s failed calls in the range', async () => {
+    const p = panel(detail, /Failures by error code/);
+    const res = await run(expandPanelSql(p.targets[0].rawSql, contextFor(p, day, detailVariables('all', 'all'))).sql);
+    const want = groupBy(failedIn(day.from, day.to), (c) => c.error_code ?? '(none)');
+    expect(want.size).toBeGreaterThan(0);
+    expect(new Map(res.rows.map((r) => [r.Code, Number(r.Failures)]))).toEqual(new Map([...want].map(([k, v]) => [k, v.length])));
+    const one = await run(expandPanelSql(p.targets[0].rawSql, contextFor(p, day, detailVariables(['amocrm'], 'all'))).sql);
+    const wantOne = failedIn(day.from, day.to).filter((c) => c.service_name === 'amocrm').length;
+    expect(one.rows.reduce((n, r) => n + Number(r.Failures), 0)).toBe(wantOne);
+  });
+
+  it('top failing entities: failures per entity, most first', async () => {
+    const p = panel(detail, /Top failing entities/);
+    const res = await run(expandPanelSql(p.targets[0].rawSql, contextFor(p, day, detailVariables('all', 'all'))).sql);
+    const want = groupBy(
+      failedIn(day.from, day.to).filter((c) => c.related_entity_id !== null),
+      (c) => `${c.related_entity_type}|${c.related_entity_id}`,
+    );
+    expect(new Map(res.rows.map((r) => [`${r['Entity type']}|${r['Entity id']}`, Number(r.Failures)]))).toEqual(new Map([...want].map(([k, v]) => [k, v.length])));
+    const counts = res.rows.map((r) => Number(r.Failures));
+    expect(counts).toEqual([...counts].sort((a, b) => b - a));
+  });
+
+  it('now: the last 15 minutes per known service, failure % only from 20 calls, worst first', async () => {
+    const p = panel(overview, /^Now:/);
+    const res = await run(expandPanelSql(p.targets[0].rawSql, contextFor(p, day)).sql);
+    const from = ago(minutes(15));
+    const services = [...new Set(CALLS.map((c) => c.service_name))].sort();
+    expect(res.rows.map((r) => r.Service).sort()).toEqual(services);
+    for (const r of res.rows) {
+      const cs = CALLS.filter((c) => c.service_name === r.Service && inRange(c, from, T));
+      const failed = cs.filter((c) => c.status === 'failed').length;
+      expect([r.Service, Number(r['Calls/min']), Number(r.Failed)]).toEqual([r.Service, round2(cs.length / 15), failed]);
+      expect([r.Service, r['Failure %'] === null ? null : Number(r['Failure %'])]).toEqual([r.Service, cs.length >= 20 ? round2((100 * failed) / cs.length) : null]);
+    }
+    const rank = (s: string) => ({ down: 0, degraded: 1, ok: 2, 'no calls': 3 })[s]!;
+    const ranks = res.rows.map((r) => rank(r.State));
+    expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
+  });
+});

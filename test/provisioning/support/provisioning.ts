@@ -12,9 +12,9 @@ export const PROVISIONING = path.join(ROOT, 'provisioning');
 
 export interface Uids {
   datasources: { postgres: string; api: string };
-  dashboards: { overview: string; serviceDetail: string };
+  dashboards: { overview: string; serviceDetail: string; apiViews: string };
   folder: string;
-  contactPoint: string;
+  contactPoints: { page: string; ticket: string };
   alertRules: Record<string, string>;
   pluginId: string;
   postgresType: string;
@@ -100,4 +100,16 @@ export function datasourceRefs(value: unknown, where = ''): Array<{ uid: string;
   };
   walk(value, where);
   return out;
+}
+
+/**
+ * A dashboard as Grafana runs it once its data-source variables have resolved: every
+ * `${ds_…}` reference replaced by the variable's current value (the provisioned uid). Panels name
+ * their data source only through these variables, so the dashboards import anywhere.
+ */
+export function resolveDatasourceVariables<T = any>(dashboard: T): T {
+  const vars: Array<{ type: string; name: string; current?: { value?: string } }> = (dashboard as any).templating?.list ?? [];
+  let text = JSON.stringify(dashboard);
+  for (const v of vars.filter((x) => x.type === 'datasource')) text = text.split(`\${${v.name}}`).join(v.current?.value ?? '');
+  return JSON.parse(text) as T;
 }
