@@ -39,6 +39,9 @@ export async function listenApi(config: Config, pool: Pool, jwtSecret: string | 
     logger: { level: config.logLevel, stream: logStream },
     dbTimeoutMs: config.dbTimeoutMs,
     cacheMaxBytes: config.cacheMaxBytes,
+    cacheTtlMs: config.cacheTtlMs,
+    health: config.health,
+    timeZone: config.timeZone,
     tokens: config.jwt,
   });
   try {

@@ -1,5 +1,6 @@
 import zlib from 'node:zlib';
-import { ResponseCache, cacheTtlFromEnv } from '../../src/api/response-cache';
+import { ResponseCache } from '../../src/api/response-cache';
+import { loadConfig } from '../../src/config';
 import { acceptsGzip } from '../../src/api/server';
 import { Harness, insertRows, rawToken, startHarness } from './harness';
 
@@ -54,9 +55,9 @@ describe('ResponseCache', () => {
     await off.get('k', async () => ++m);
     await off.get('k', async () => ++m);
     expect(m).toBe(2);
-    expect(cacheTtlFromEnv({})).toBe(1000);
-    expect(cacheTtlFromEnv({ MONITOR_API_CACHE_MS: '0' })).toBe(0);
-    expect(() => cacheTtlFromEnv({ MONITOR_API_CACHE_MS: 'soon' })).toThrow(/MONITOR_API_CACHE_MS/);
+    expect(loadConfig({}).cacheTtlMs).toBe(1000);
+    expect(loadConfig({ MONITOR_API_CACHE_MS: '0' }).cacheTtlMs).toBe(0);
+    expect(() => loadConfig({ MONITOR_API_CACHE_MS: 'soon' })).toThrow(/^MONITOR_API_CACHE_MS must be an integer 0-3600000, got "soon"$/);
   });
 });
 

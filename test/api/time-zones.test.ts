@@ -3,7 +3,8 @@
  * (Asia/Almaty is UTC+5 all year since March 2024; New York's 2026 DST changes are 8 March and
  * 1 November, each at 02:00 local; Asia/Kolkata is UTC+5:30).
  */
-import { DEFAULT_TIME_ZONE, isTimeZoneName, timeZoneFromEnv } from '../../src/api/time-zone';
+import { DEFAULT_TIME_ZONE, isTimeZoneName } from '../../src/api/time-zone';
+import { loadConfig } from '../../src/config';
 import { Harness, insertRows, startHarness } from './harness';
 
 let h: Harness;
@@ -159,8 +160,8 @@ describe('validation', () => {
   });
 
   test('MONITOR_TIMEZONE: default UTC, a wrong name stops start-up with one clear line', () => {
-    expect(timeZoneFromEnv({})).toBe(DEFAULT_TIME_ZONE);
-    expect(timeZoneFromEnv({ MONITOR_TIMEZONE: 'Asia/Almaty' })).toBe('Asia/Almaty');
-    expect(() => timeZoneFromEnv({ MONITOR_TIMEZONE: 'Almaty' })).toThrow(/^MONITOR_TIMEZONE must be an IANA time zone name .*"Almaty"$/);
+    expect(loadConfig({}).timeZone).toBe(DEFAULT_TIME_ZONE);
+    expect(loadConfig({ MONITOR_TIMEZONE: ' Asia/Almaty ' }).timeZone).toBe('Asia/Almaty');
+    expect(() => loadConfig({ MONITOR_TIMEZONE: 'Almaty' })).toThrow(/^MONITOR_TIMEZONE must be an IANA time zone name .*"Almaty"$/);
   });
 });
