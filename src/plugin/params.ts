@@ -5,8 +5,7 @@
  */
 import type { TimeRange } from '@grafana/data';
 
-import type { FailuresQuery, HealthQuery, IntmonQuery, LogsQuery, TimeseriesQuery } from './types';
-import { DEFAULT_LIMIT, MAX_LIMIT } from './types';
+import { DEFAULT_LIMIT, type FailuresQuery, type HealthQuery, type IntmonQuery, type LogsQuery, MAX_LIMIT, type TimeseriesQuery } from './types';
 
 export interface ApiRequest {
   /** Path below the API prefix, e.g. `/timeseries`. */

@@ -70,7 +70,7 @@ export function redactString(s: string, maskPii = false): string {
   if (out.includes('@')) out = out.replace(USERINFO_RE, `$1${REDACTED}@`);
   if (maskPii) out = maskPiiString(out);
   // Postgres text/jsonb reject NUL and unpaired surrogates; one bad byte must not sink a batch.
-  if (out.includes('\u0000')) out = out.replace(/\u0000/g, '');
+  if (out.includes('\u0000')) out = out.replaceAll('\u0000', '');
   return out.replace(LONE_SURROGATE_RE, '\uFFFD');
 }
 
