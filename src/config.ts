@@ -72,8 +72,7 @@ FormatRegistry.Set('span', (v) => parseSpanSeconds(v) !== undefined);
 
 /** `expects` finishes the sentence "NAME must be …" of the one-line error for a bad value. */
 const text = (opts: { default?: string; format?: string; expects?: string } = {}) => Type.String(opts);
-const int = (minimum: number, maximum: number, fallback: number) =>
-  Type.Integer({ minimum, maximum, default: fallback, expects: `an integer ${minimum}-${maximum}` });
+const int = (minimum: number, maximum: number, fallback: number) => Type.Integer({ minimum, maximum, default: fallback, expects: `an integer ${minimum}-${maximum}` });
 const threshold = (fallback: number, maximum?: number) =>
   Type.Number({
     minimum: 0,
@@ -113,7 +112,7 @@ export const CONFIG_SCHEMA = Type.Object({
   MONITOR_JWT_AUDIENCE: Type.Optional(text()),
   LOG_LEVEL: Type.Union(
     LOG_LEVELS.map((l) => Type.Literal(l)),
-    { default: 'info', expects: `one of ${LOG_LEVELS.join(', ')}` }
+    { default: 'info', expects: `one of ${LOG_LEVELS.join(', ')}` },
   ),
   MONITOR_DEMO_RATE: Type.Number({
     exclusiveMinimum: 0,
@@ -153,9 +152,7 @@ export function readEnvironment(env: Record<string, string | undefined>) {
   }
   const v = values as typeof CONFIG_SCHEMA.static;
   if (v.MONITOR_HEALTH_DEGRADED_PERCENT > v.MONITOR_HEALTH_DOWN_PERCENT) {
-    problems.push(
-      `MONITOR_HEALTH_DEGRADED_PERCENT (${v.MONITOR_HEALTH_DEGRADED_PERCENT}) must not exceed MONITOR_HEALTH_DOWN_PERCENT (${v.MONITOR_HEALTH_DOWN_PERCENT})`
-    );
+    problems.push(`MONITOR_HEALTH_DEGRADED_PERCENT (${v.MONITOR_HEALTH_DEGRADED_PERCENT}) must not exceed MONITOR_HEALTH_DOWN_PERCENT (${v.MONITOR_HEALTH_DOWN_PERCENT})`);
   }
   if (problems.length) throw new ConfigError(problems.join('; '));
   return v;

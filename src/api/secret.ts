@@ -78,12 +78,7 @@ function readKept(file: string): string | undefined {
  * issuer is MONITOR_JWT_ISSUER's value when the API checks one (`claims.iss`), and `claims.aud`
  * likewise; other claims are added as given.
  */
-export async function signToken(
-  secret: string,
-  role: Role,
-  ttl: number | string = '365d',
-  extra: Record<string, unknown> & { iss?: string; aud?: string } = {},
-): Promise<string> {
+export async function signToken(secret: string, role: Role, ttl: number | string = '365d', extra: Record<string, unknown> & { iss?: string; aud?: string } = {}): Promise<string> {
   if (!isRole(role)) throw new Error(`unknown role ${String(role)}`);
   const now = Math.floor(Date.now() / 1000);
   const exp = typeof ttl === 'number' ? now + Math.floor(ttl) : ttl;

@@ -55,7 +55,11 @@ export async function main(argv: string[]): Promise<number | undefined> {
           // On the embedded database the API's role is the one `start` made (when it has run).
           const apiPasswordFile = path.join(config.dataDir, API_PASSWORD_FILE);
           const target = !config.databaseUrl && fs.existsSync(apiPasswordFile) ? urlWithLogin(url, DEFAULT_API_ROLE, fs.readFileSync(apiPasswordFile, 'utf8').trim()) : url;
-          return runDoctor(target, (l) => console.log(l), (l) => console.error(`integration-monitor doctor: ${l}`));
+          return runDoctor(
+            target,
+            (l) => console.log(l),
+            (l) => console.error(`integration-monitor doctor: ${l}`),
+          );
         });
       case 'start':
         await startMonitor(config, { handleSignals: true });

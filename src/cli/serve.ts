@@ -68,7 +68,7 @@ export function stopOnSignals(stop: () => Promise<void>, log: (line: string) => 
 export async function serveApi(config: Config, opts: ProcessOptions = {}): Promise<RunningApi> {
   const log = opts.log ?? ((line: string) => console.log(line));
   if (!config.databaseUrl) {
-    throw new UsageError('serve needs DATABASE_URL (the API\'s login role, see docs/production.md); `integration-monitor start` runs everything on the embedded database');
+    throw new UsageError("serve needs DATABASE_URL (the API's login role, see docs/production.md); `integration-monitor start` runs everything on the embedded database");
   }
   // With only a JWKS, tokens come from that issuer: no secret is needed.
   const secret = config.jwksUrl && !config.jwtSecret ? undefined : resolveJwtSecret(config);

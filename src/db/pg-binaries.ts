@@ -71,7 +71,8 @@ export function serverOsUser(): OsUser | undefined {
     // reported below
   }
   const created = lookup();
-  if (!created) throw new EmbeddedSetupError('running as root, PostgreSQL needs an OS user `postgres` to run as and it could not be created: create it (useradd --system postgres) or run as another user');
+  if (!created)
+    throw new EmbeddedSetupError('running as root, PostgreSQL needs an OS user `postgres` to run as and it could not be created: create it (useradd --system postgres) or run as another user');
   return created;
 }
 

@@ -73,9 +73,7 @@ SELECT cleanup_integration_rollups(${quoteLiteral(opts.rollupRetention)}::interv
   let running: Promise<void> = Promise.resolve();
   const tick = () => {
     running = runMaintenance(pool, opts)
-      .then((r) =>
-        opts.log(`maintenance: ${r.partitionsCreated} partitions created, ${r.rawRowsRemoved} raw rows and ${r.rollupRowsRemoved} rollup rows past retention removed`),
-      )
+      .then((r) => opts.log(`maintenance: ${r.partitionsCreated} partitions created, ${r.rawRowsRemoved} raw rows and ${r.rollupRowsRemoved} rollup rows past retention removed`))
       .catch((err) => opts.log(`maintenance failed: ${(err as Error).message}`, 'error'));
     return running;
   };

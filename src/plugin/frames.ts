@@ -86,9 +86,7 @@ export function healthFrame(res: HealthResponse, refId: string): DataFrame {
           mappings: [
             {
               type: MappingType.ValueToText,
-              options: Object.fromEntries(
-                Object.entries(STATE_COLORS).map(([state, color], index) => [state, { text: state, color, index }]),
-              ),
+              options: Object.fromEntries(Object.entries(STATE_COLORS).map(([state, color], index) => [state, { text: state, color, index }])),
             },
           ],
         },
@@ -131,10 +129,7 @@ export function failuresFrame(page: LogPage, refId: string): DataFrame {
     refId,
     name: 'failures',
     meta: { preferredVisualisationType: 'table', custom: { nextBefore: page.next_before } },
-    fields: [
-      { name: 'created_at', type: FieldType.time, values: page.rows.map((r) => epoch(r.created_at)), config: { displayName: 'Time' } },
-      ...recordFields(page.rows),
-    ],
+    fields: [{ name: 'created_at', type: FieldType.time, values: page.rows.map((r) => epoch(r.created_at)), config: { displayName: 'Time' } }, ...recordFields(page.rows)],
   });
 }
 

@@ -49,7 +49,10 @@ const SINGULAR: Record<string, string> = { leads: 'lead', contacts: 'contact', c
 /** Action name from the endpoint, per provider conventions (see README of the recorder). */
 export function actionFor(service: string, method: string, pathname: string): string {
   const m = method.toUpperCase();
-  const segs = pathname.split('/').filter(Boolean).map((s) => decodeURIComponentSafe(s));
+  const segs = pathname
+    .split('/')
+    .filter(Boolean)
+    .map((s) => decodeURIComponentSafe(s));
   switch (service) {
     case 'telegram': {
       // /bot<token>/<method> (or /file/bot<token>/… for downloads). The method is the segment

@@ -382,4 +382,3 @@ function errorCode(code: string | null | undefined, scrub: Scrubber | undefined)
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 }
-

@@ -48,7 +48,8 @@ const BEARER_RE = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{6,}/gi;
 // Query-string style `apiKey=…` inside free text (e.g. an error message quoting a URL).
 const QUERY_IN_TEXT_RE = /([?&;#](?:api[-_]?key|key|token|access[-_]?token|refresh[-_]?token|id[-_]?token|secret|client[-_]?secret|password|signature|sig|code)=)(?!\[REDACTED\])[^&#\s"']*/gi;
 // `token: X`, `and token=X`, `"apiKey":"X"`, `client_secret=X` in free text.
-const LABELLED_RE = /(?<![A-Za-z0-9])((?:[A-Za-z0-9]+[-_])*(?:api[-_]?key|apikey|key|token|secret|password|passwd|pwd|credentials?)s?)(["']?[ \t]{0,3}[:=][ \t]{0,3}["']?)(?!\[REDACTED\])([^\s"'&,;<>()[\]{}]+)/gi;
+const LABELLED_RE =
+  /(?<![A-Za-z0-9])((?:[A-Za-z0-9]+[-_])*(?:api[-_]?key|apikey|key|token|secret|password|passwd|pwd|credentials?)s?)(["']?[ \t]{0,3}[:=][ \t]{0,3}["']?)(?!\[REDACTED\])([^\s"'&,;<>()[\]{}]+)/gi;
 // scheme://user:pass@ in free text (e.g. Node's "Request cannot be constructed from a URL that includes credentials").
 const USERINFO_RE = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"']+@/gi;
 const EMAIL_RE = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;

@@ -77,7 +77,7 @@ describe('health state', () => {
     });
     expect(() => loadConfig({ MONITOR_HEALTH_DOWN_PERCENT: 'lots' })).toThrow(/^MONITOR_HEALTH_DOWN_PERCENT must be a number 0-100, got "lots"$/);
     expect(() => loadConfig({ MONITOR_HEALTH_DEGRADED_PERCENT: '60', MONITOR_HEALTH_DOWN_PERCENT: '50' })).toThrow(
-      /^MONITOR_HEALTH_DEGRADED_PERCENT \(60\) must not exceed MONITOR_HEALTH_DOWN_PERCENT \(50\)$/
+      /^MONITOR_HEALTH_DEGRADED_PERCENT \(60\) must not exceed MONITOR_HEALTH_DOWN_PERCENT \(50\)$/,
     );
     expect(() => resolveHealthThresholds({ degradedFailureRatePercent: 60, downFailureRatePercent: 50 })).toThrow(/must not exceed/);
     expect(() => resolveHealthThresholds({ minRequests: -1 })).toThrow(/non-negative/);

@@ -69,9 +69,7 @@ describe('configuration schema', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).exitCode).toBe(2);
-    expect((error as Error).message).toBe(
-      'PORT must be an integer 0-65535, got "abc"; LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"'
-    );
+    expect((error as Error).message).toBe('PORT must be an integer 0-65535, got "abc"; LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "loud"');
   });
 
   it('free text is taken as given, blanks included (a secret is not trimmed)', () => {

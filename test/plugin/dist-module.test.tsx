@@ -73,7 +73,15 @@ test('exports a DataSourcePlugin with its editors', () => {
     variables?: { editor: unknown; getType(): string };
     getDefaultQuery(app: string): object;
   };
-  const ds = new DS({ id: 1, uid: 'u', type: 'intmon-integrations-datasource', name: 'IM', url: INSTANCE_URL, jsonData: { apiUrl: 'http://api:3100' }, meta: {} } as unknown as DataSourceInstanceSettings);
+  const ds = new DS({
+    id: 1,
+    uid: 'u',
+    type: 'intmon-integrations-datasource',
+    name: 'IM',
+    url: INSTANCE_URL,
+    jsonData: { apiUrl: 'http://api:3100' },
+    meta: {},
+  } as unknown as DataSourceInstanceSettings);
   expect(ds.annotations).toBeDefined();
   expect(ds.variables?.getType()).toBe('custom');
   expect(typeof ds.variables?.editor).toBe('function');

@@ -14,8 +14,7 @@ describe('write errors by SQLSTATE class', () => {
   it('row content or size (22, 23, 54) isolates the row; conflicts retry; everything else is "down"', () => {
     for (const c of ['22001', '22P02', '22021', '22P04', '23502', '23514', '23503', '54000', '54001']) expect([c, classifyWriteError(err(c))]).toEqual([c, 'row']);
     for (const c of ['23505', '40001', '40P01']) expect([c, classifyWriteError(err(c))]).toEqual([c, 'retry']);
-    for (const c of ['08006', '08001', '57P01', '57P03', '53300', '53200', '58030', 'XX000', '42501', '42P01', '28P01', '0A000', '25P02'])
-      expect([c, classifyWriteError(err(c))]).toEqual([c, 'down']);
+    for (const c of ['08006', '08001', '57P01', '57P03', '53300', '53200', '58030', 'XX000', '42501', '42P01', '28P01', '0A000', '25P02']) expect([c, classifyWriteError(err(c))]).toEqual([c, 'down']);
     for (const c of ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'INTMON_WRITE_TIMEOUT', undefined]) expect(classifyWriteError(err(c))).toBe('down');
     expect(classifyWriteError(new Error('Connection terminated unexpectedly'))).toBe('down');
   });
@@ -108,7 +107,20 @@ describe('credential taint', () => {
     set.value({ client_id: 'app', grant_type: 'authorization_code', code: 'oauth-code-123456', nested: { refresh_token: 'refresh-123456' }, list: [{ password: 'pw-123456' }] });
     set.value('apiKey=form-123456&text=hi');
     const values = [...set.values];
-    for (const v of ['u5er-name', 'p4ss-w0rd', 'key-123456', 'frag-123456', 'bearer-123456', 'proxyuser', 'proxypass9', 'cookie-123456', 'oauth-code-123456', 'refresh-123456', 'pw-123456', 'form-123456'])
+    for (const v of [
+      'u5er-name',
+      'p4ss-w0rd',
+      'key-123456',
+      'frag-123456',
+      'bearer-123456',
+      'proxyuser',
+      'proxypass9',
+      'cookie-123456',
+      'oauth-code-123456',
+      'refresh-123456',
+      'pw-123456',
+      'form-123456',
+    ])
       expect(values).toContain(v);
     expect(values).not.toContain('app');
     const scrub = set.scrubber()!;

@@ -54,9 +54,7 @@ export function registerTimeseries(api: Api, ctx: RouteContext): void {
         const requested = q.interval !== undefined ? parseDuration(q.interval, 'interval') : undefined;
         const intervalMs = bucketWidthMs(to.getTime() - from.getTime(), requested);
         const tz = requestTimeZone(q.tz, ctx.timeZone);
-        const series = await ctx.run(request, (db) =>
-          queryTimeseries(db, { metric: q.metric, from, to, intervalMs, timeZone: tz, groupBy: q.group_by, filters: filters(q) }),
-        );
+        const series = await ctx.run(request, (db) => queryTimeseries(db, { metric: q.metric, from, to, intervalMs, timeZone: tz, groupBy: q.group_by, filters: filters(q) }));
         return { metric: q.metric, unit: UNITS[q.metric], interval_ms: intervalMs, tz, from: from.toISOString(), to: to.toISOString(), series };
       }),
   );
