@@ -17,8 +17,8 @@ export interface Scheduler {
 
 export const CRON_JOB_NAME = 'integration-monitor-maintenance';
 /**
- * 00:05 UTC daily: with daily partitions the partition straddling the raw cutoff then holds only
- * five minutes of expired rows, so almost everything leaves by partition drop, not DELETE.
+ * 00:05 UTC daily, just after the UTC day turns: expired weeks leave by partition drop; in the one
+ * weekly partition straddling the raw cutoff, a day's expired rows are DELETEd (see 001's header).
  */
 export const CRON_SCHEDULE = '5 0 * * *';
 

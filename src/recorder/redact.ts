@@ -1,20 +1,18 @@
 /**
- * Redaction by rules, applied before anything is queued — a secret never reaches memory queues,
- * the spool file or the database. What is removed:
- *  - headers: Authorization, Proxy-Authorization, Cookie, Set-Cookie, and any name containing
- *    api-key / apikey / token / secret / password / session;
- *  - the Telegram bot token in URL paths (`/bot<token>/`), and bot-token-shaped strings anywhere
- *    (also right after a letter, as in `bot7012345678:AAE…`);
- *  - user:password in URLs, in URL objects and in free text (`http://user:pass@host`);
- *  - query and fragment parameters apiKey / api_key / key / token / access_token / refresh_token /
- *    id_token / secret / client_secret / password / signature / code (OAuth);
- *  - Resend keys (`re_…`) and `Bearer …`/`Basic …` credentials anywhere (any whitespace);
- *  - `<name>: value` / `<name>=value` in free text when the name says key, token, secret, password
- *    or credential (`invalid token: X`, `… and token=X`, `"apiKey":"X"`);
- *  - values of JSON keys named like password, token, secret, api_key/apiKey, authorization, cookie,
- *    and `code` in an OAuth body (beside grant_type / client_id / client_secret / redirect_uri);
+ * Redaction by rules, applied when a call is recorded, before its row is queued: a credential never
+ * reaches the queue, the spool file or the database. The regular expressions below are the list;
+ * in words, what goes:
+ *  - credential headers (Authorization, Cookie, Set-Cookie, names saying key, token, secret,
+ *    password or session) and credential query/fragment parameters (keys, tokens, secrets,
+ *    passwords, signatures, OAuth `code`);
+ *  - values of JSON keys and form fields named like a credential, and `code` in an OAuth body;
+ *  - in free text: Telegram bot tokens (in `/bot<token>/` paths and anywhere), Resend keys,
+ *    `Bearer`/`Basic`/`Token` credentials, `user:password@` in URLs, `name: value` and
+ *    `name=value` when the name says key, token, secret, password or credential;
+ *  - error codes that look like a credential rather than a code (looksLikeSecret);
  *  - with `maskPii`: e-mail addresses and phone numbers.
- * What the call itself carried is also scrubbed wherever it is echoed: see taint.ts.
+ * Text is also made storable (no NUL, no lone surrogates) and capped (limits.ts). What the call
+ * itself carried is scrubbed wherever it is echoed: see taint.ts.
  */
 import { LIMITS } from './limits';
 
