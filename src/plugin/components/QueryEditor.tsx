@@ -20,7 +20,7 @@ export type Props = QueryEditorProps<DataSource, IntmonQuery, IntmonOptions>;
 const TYPE_OPTIONS = QUERY_TYPES.map((t) => ({ label: QUERY_TYPE_LABELS[t], value: t }));
 
 /** A fresh query of another type keeps refId (and hide/datasource) but nothing type-specific. */
-export function switchType(query: IntmonQuery, type: QueryType): IntmonQuery {
+function switchType(query: IntmonQuery, type: QueryType): IntmonQuery {
   const keep = { refId: query.refId, ...(query.hide !== undefined ? { hide: query.hide } : {}), ...(query.datasource ? { datasource: query.datasource } : {}) };
   switch (type) {
     case 'timeseries':
