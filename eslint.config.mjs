@@ -18,6 +18,8 @@ export default tseslint.config(
     extends: [js.configs.recommended, ...tseslint.configs.recommended, prettierConfig],
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
+      // One brace style: a one-line `if (…) return …;` stands alone, a body over several lines takes braces.
+      curly: ['error', 'multi-line'],
       // `_`-prefixed parameters document a position a callback must accept.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
@@ -34,9 +36,7 @@ export default tseslint.config(
   {
     files: ['src/plugin/**/*.{ts,tsx}', 'test/plugin/**/*.{ts,tsx}'],
     extends: [grafanaConfig],
-    rules: {
-      // A one-line `if (…) return …;` is the codebase's style; a body over several lines takes braces.
-      curly: ['error', 'multi-line'],
-    },
+    // Grafana's config asks for braces everywhere; the project's single brace style (above) stands.
+    rules: { curly: ['error', 'multi-line'] },
   },
 );

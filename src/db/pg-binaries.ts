@@ -71,8 +71,9 @@ export function serverOsUser(): OsUser | undefined {
     // reported below
   }
   const created = lookup();
-  if (!created)
+  if (!created) {
     throw new EmbeddedSetupError('running as root, PostgreSQL needs an OS user `postgres` to run as and it could not be created: create it (useradd --system postgres) or run as another user');
+  }
   return created;
 }
 

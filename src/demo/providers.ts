@@ -269,18 +269,20 @@ function telegram(r: Req, c: StandInCredentials): Reply {
 
 function resend(r: Req, c: StandInCredentials): Reply {
   const key = bearer(r);
-  if (!key)
+  if (!key) {
     return {
       status: 401,
       body: { statusCode: 401, name: 'missing_api_key', message: 'Missing API key in the authorization header. Include the following header in the request: Authorization: Bearer YOUR_API_KEY' },
     };
+  }
   if (key !== c.resendApiKey) return { status: 403, body: { statusCode: 403, name: 'invalid_api_key', message: 'API key is invalid' } };
   if (r.method !== 'POST' || r.url.pathname !== '/emails') return { status: 404, body: { statusCode: 404, name: 'not_found', message: 'The requested endpoint does not exist.' } };
   const b = (r.body ?? {}) as Record<string, unknown>;
   if (!b.to) return { status: 422, body: { statusCode: 422, name: 'validation_error', message: 'Missing `to` field.' } };
   if (!b.from) return { status: 422, body: { statusCode: 422, name: 'validation_error', message: 'Missing `from` field.' } };
-  if (typeof b.from === 'string' && b.from.endsWith('@unverified.test'))
+  if (typeof b.from === 'string' && b.from.endsWith('@unverified.test')) {
     return { status: 403, body: { statusCode: 403, name: 'validation_error', message: 'The unverified.test domain is not verified. Please, add and verify your domain.' } };
+  }
   return { status: 200, body: { id: crypto.randomUUID() } };
 }
 
@@ -294,8 +296,9 @@ function amocrm(r: Req, c: StandInCredentials): Reply {
   const errors = leads.flatMap((l, i) =>
     l.price !== undefined && !Number.isInteger(l.price) ? [{ request_id: String(i), errors: [{ code: 'InvalidType', path: 'price', detail: 'This value should be of type int.' }] }] : [],
   );
-  if (errors.length > 0)
+  if (errors.length > 0) {
     return { status: 400, headers: problem, body: { 'validation-errors': errors, title: 'Bad Request', type: 'https://httpstatus.es/400', status: 400, detail: 'Request validation failed' } };
+  }
   return {
     status: 200,
     body: {

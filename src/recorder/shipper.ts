@@ -201,8 +201,9 @@ export class Shipper {
         for (const line of splitLines(batch)) {
           if (isRowLine(line)) valid.push(line);
           else if (!first) continue;
-          else if (!line.endsWith('\n'))
-            lost++; // torn by a kill mid-write
+          else if (!line.endsWith('\n')) {
+            lost++;
+          } // torn by a kill mid-write
           else if (line.trim() !== '') this.deadLetter(line, 'replay', null, 'spooled line is not a row (damaged spool data)');
         }
       }

@@ -177,8 +177,9 @@ function generate(rnd: () => number): { method: string; path: string; headers: R
   const headers: Record<string, string> = {};
   const a = rnd();
   if (a < 0.75) headers.authorization = `Bearer ${pick(tokens)}`;
-  else if (a < 0.85)
+  else if (a < 0.85) {
     headers.authorization = pick(['Bearer', 'Bearer x.y.z', `Basic ${Buffer.from('a:b').toString('base64')}`, `Bearer ${tokens[0].split('.').reverse().join('.')}`, 'Bearer ' + 'A'.repeat(3000)]);
+  }
   let body: string | undefined;
   if (method !== 'GET' && method !== 'HEAD' && rnd() < 0.6) {
     headers['content-type'] = pick(['application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'multipart/form-data']);

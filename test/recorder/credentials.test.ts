@@ -102,12 +102,13 @@ async function callsTo(p: Provider, c: Creds, capture: boolean): Promise<number>
     new Error(`retry https://${c.user}:${c.pass}@api.example.test/x`),
     new Error(`{"apiKey":"${c.thrown}"}`),
   ];
-  for (const e of thrown)
+  for (const e of thrown) {
     await rec
       .track(p, 'send_message', async () => {
         throw e;
       })
       .catch(() => undefined);
+  }
   // A request payload that carries credentials, and a provider error echoing them back.
   await rec
     .track(

@@ -84,8 +84,9 @@ describe('the leaks listed in issue 11', () => {
 
   it('error codes that look like credentials are recognised; real codes are not', () => {
     for (const c of [X, 'a1b2c3d4e5f6a7b8c9d0e1f2', 'def50200aa11bb22cc33dd44ee55']) expect([c, looksLikeSecret(c)]).toEqual([c, true]);
-    for (const c of ['ECONNREFUSED', 'UND_ERR_HEADERS_TIMEOUT', 'validation_error', 'InvalidType', '429', 'missing_required_field', 'ERR_INVALID_ARG_TYPE', 'TIMEOUT'])
+    for (const c of ['ECONNREFUSED', 'UND_ERR_HEADERS_TIMEOUT', 'validation_error', 'InvalidType', '429', 'missing_required_field', 'ERR_INVALID_ARG_TYPE', 'TIMEOUT']) {
       expect([c, looksLikeSecret(c)]).toEqual([c, false]);
+    }
   });
 
   it('Telegram URLs without a method, and token-like path segments anywhere, give no action from the token', () => {
@@ -120,8 +121,9 @@ describe('credential taint', () => {
       'refresh-123456',
       'pw-123456',
       'form-123456',
-    ])
+    ]) {
       expect(values).toContain(v);
+    }
     expect(values).not.toContain('app');
     const scrub = set.scrubber()!;
     const s = 'a secret/with space';
