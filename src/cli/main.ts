@@ -13,6 +13,17 @@ import { runDoctor } from './doctor';
 import { serveApi } from './serve';
 import { startMonitor } from './start';
 
+/** Names joined by commas, in lines of at most `width` characters, indented by two. */
+function wrap(names: string[], width: number): string {
+  const lines = [''];
+  for (const name of names) {
+    const last = lines.length - 1;
+    if (lines[last] && lines[last].length + name.length + 2 > width) lines.push('');
+    lines[lines.length - 1] += lines[lines.length - 1] ? ` ${name},` : `  ${name},`;
+  }
+  return lines.join('\n').replace(/,$/, '');
+}
+
 const USAGE = `usage: integration-monitor <command>
 
 commands:
@@ -25,7 +36,8 @@ commands:
             print an API token signed with the API's secret (default: authenticated, 365d)
   help      this text
 
-environment (see README.md): ${Object.keys(CONFIG_SCHEMA.properties).join(', ')}`;
+environment (see README.md):
+${wrap(Object.keys(CONFIG_SCHEMA.properties), 100)}`;
 
 /**
  * Resolves to the exit code of a one-shot command (0 ok, 1 a check or migration failed, 2 the

@@ -83,6 +83,13 @@ describe('configuration schema', () => {
     expect(r.status).toBe(2);
   });
 
+  it('the CLI help names every variable, and needs no valid environment to print', () => {
+    const r = spawnSync(process.execPath, [BIN, 'help'], { env: { ...process.env, PORT: 'abc' }, encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(0);
+    const listed = r.stdout.slice(r.stdout.indexOf('README.md):') + 10).match(/[A-Z][A-Z0-9_]+/g);
+    expect(listed).toEqual(Object.keys(properties));
+  });
+
   it('only src/config.ts reads the environment', () => {
     const offenders: string[] = [];
     const walk = (dir: string) => {
