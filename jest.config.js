@@ -5,8 +5,21 @@ const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript', tsx: true }, 
 // @grafana/* 13 depends on packages that ship only ES modules; Jest (below Node 24.9) cannot
 // require them untransformed, so the plugin project runs them through swc too.
 const ESM_ONLY = [
-  'ol', 'd3', 'd3-.*', 'internmap', 'delaunator', 'robust-predicates', 'marked', 'uuid', '@react-hookz/web',
-  '@ver0/deep-equal', 'react-calendar', 'get-user-locale', 'memoize', 'mimic-function', '@wojtekmaj/date-utils',
+  'ol',
+  'd3',
+  'd3-.*',
+  'internmap',
+  'delaunator',
+  'robust-predicates',
+  'marked',
+  'uuid',
+  '@react-hookz/web',
+  '@ver0/deep-equal',
+  'react-calendar',
+  'get-user-locale',
+  'memoize',
+  'mimic-function',
+  '@wojtekmaj/date-utils',
 ];
 
 module.exports = {

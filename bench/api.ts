@@ -75,7 +75,13 @@ export async function run(ctx: BenchContext & { benchDbUrl: string }): Promise<B
             times.push(performance.now() - t0);
           }
           times.sort((a, b) => a - b);
-          rows.push({ section: 'api', name: `${e.name} one request at a time, median`, ours: Math.round(times[15] * 10) / 10, unit: 'ms', note: `p90 ${Math.round(times[27] * 10) / 10} ms over 30 sequential requests` });
+          rows.push({
+            section: 'api',
+            name: `${e.name} one request at a time, median`,
+            ours: Math.round(times[15] * 10) / 10,
+            unit: 'ms',
+            note: `p90 ${Math.round(times[27] * 10) / 10} ms over 30 sequential requests`,
+          });
         }
         ctx.log(`api: ${e.name} (${label}), ${CONNECTIONS} connections, ${DURATION_S} s`);
         const elu0 = performance.eventLoopUtilization();

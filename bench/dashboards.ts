@@ -129,11 +129,13 @@ export async function asReader<T>(c: ClientBase, fn: () => Promise<T>): Promise<
  * Expands every query of a dashboard for one range: variable queries run first (as Grafana's
  * variable refresh does), All selected, their answers the options later queries expand with.
  */
-export async function expandDashboard(c: ClientBase, d: DashboardSpec, range: TimeRange, textboxes: Record<string, string>): Promise<Array<{ q: DashboardQuerySpec; sql: string; intervalMs: number }>> {
-  const variables: TemplateVariable[] = [
-    ...Object.entries(d.constants ?? {}).map(([name, current]) => ({ name, current })),
-    ...d.textboxes.map((name) => ({ name, current: textboxes[name] ?? '' })),
-  ];
+export async function expandDashboard(
+  c: ClientBase,
+  d: DashboardSpec,
+  range: TimeRange,
+  textboxes: Record<string, string>,
+): Promise<Array<{ q: DashboardQuerySpec; sql: string; intervalMs: number }>> {
+  const variables: TemplateVariable[] = [...Object.entries(d.constants ?? {}).map(([name, current]) => ({ name, current })), ...d.textboxes.map((name) => ({ name, current: textboxes[name] ?? '' }))];
   const out: Array<{ q: DashboardQuerySpec; sql: string; intervalMs: number }> = [];
   for (const q of d.queries) {
     const intervalMs = intervalFor(q, range);
@@ -307,8 +309,7 @@ export function summarise(results: PanelResult[]): DashboardSummary[] {
   });
 }
 
-const mdTable = (head: string[], body: Array<Array<string | number>>) =>
-  [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((b) => `| ${b.join(' | ')} |`)].join('\n');
+const mdTable = (head: string[], body: Array<Array<string | number>>) => [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((b) => `| ${b.join(' | ')} |`)].join('\n');
 
 /** The markdown the bench writes: per-dashboard sums with the hand-made ratio, then every query. */
 export function dashboardsMarkdown(results: PanelResult[], tag: string): string {

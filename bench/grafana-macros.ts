@@ -101,7 +101,7 @@ export function goFloatV(x: number): string {
   return `${neg}0.${'0'.repeat(-exp - 1)}${digits}`;
 }
 
-const GO_UNITS_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const GO_UNITS_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Go's `time.ParseDuration`, in milliseconds. */
 export function parseGoDuration(s: string): number {

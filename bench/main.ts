@@ -49,7 +49,6 @@ function withDatabase(url: string, db: string): string {
   return u.toString();
 }
 
-
 /** Repeats `run` (which returns one run's ms) up to maxRuns times, at least 3, within budgetMs. */
 async function repeatRuns(run: () => Promise<number>, maxRuns: number, budgetMs: number): Promise<number[]> {
   const times: number[] = [];
@@ -117,10 +116,7 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
     // Ours day by day (as a day of traffic would arrive), rollups maintained by the triggers.
     const { rows: days } = await c.query(`SELECT min(created_at) AS lo, max(created_at) AS hi FROM ${STAGING_TABLE}`);
     for (let d = new Date(days[0].lo).getTime(); d <= new Date(days[0].hi).getTime(); d += 86400e3) {
-      await c.query(`INSERT INTO integration_logs (${COLUMNS}) SELECT ${COLUMNS} FROM ${STAGING_TABLE} WHERE created_at >= $1 AND created_at < $2`, [
-        new Date(d),
-        new Date(d + 86400e3),
-      ]);
+      await c.query(`INSERT INTO integration_logs (${COLUMNS}) SELECT ${COLUMNS} FROM ${STAGING_TABLE} WHERE created_at >= $1 AND created_at < $2`, [new Date(d), new Date(d + 86400e3)]);
     }
   }
   const oursLoad = ms(t);
@@ -145,9 +141,18 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
   t = process.hrtime.bigint();
   await c.query('VACUUM ANALYZE seed.integration_logs');
   await c.query('VACUUM ANALYZE integration_logs');
-  for (const r of ['integration_rollup_minute', 'integration_rollup_hour', 'integration_rollup_day', 'integration_latency_hist_hour',
-    'integration_latency_hist_day', 'integration_latency_hist_service_hour', 'integration_latency_hist_service_day',
-    'integration_rollup_service_hour', 'integration_rollup_service_day', 'integration_service_actions']) {
+  for (const r of [
+    'integration_rollup_minute',
+    'integration_rollup_hour',
+    'integration_rollup_day',
+    'integration_latency_hist_hour',
+    'integration_latency_hist_day',
+    'integration_latency_hist_service_hour',
+    'integration_latency_hist_service_day',
+    'integration_rollup_service_hour',
+    'integration_rollup_service_day',
+    'integration_service_actions',
+  ]) {
     await c.query(`VACUUM ANALYZE ${r}`);
   }
   log(`[${tag}]   vacuum analyze ${(ms(t) / 1000).toFixed(1)} s`);
@@ -170,7 +175,13 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
   const breakdown = await storageBreakdown(c);
   extraMarkdown.push(storageMarkdown(breakdown, tag));
   for (const r of breakdown) {
-    out.push({ section: 'storage', name: `${r.schema}.${r.relation} ${tag}`, ours: r.totalMb, unit: 'MB', note: `heap ${r.heapMb} + indexes ${r.indexMb} + TOAST ${r.toastMb} MB; ~${r.rows} rows${r.partitions ? ` in ${r.partitions} partitions` : ''}` });
+    out.push({
+      section: 'storage',
+      name: `${r.schema}.${r.relation} ${tag}`,
+      ours: r.totalMb,
+      unit: 'MB',
+      note: `heap ${r.heapMb} + indexes ${r.indexMb} + TOAST ${r.toastMb} MB; ~${r.rows} rows${r.partitions ? ` in ${r.partitions} partitions` : ''}`,
+    });
   }
   return out;
 }
@@ -182,9 +193,7 @@ const dashboardResults: Array<{ size: number; results: PanelResult[] }> = [];
 /** The provisioned dashboards as Grafana runs them, beside the hand-made one on the seed schema. */
 async function dashboards(c: Client, size: number): Promise<BenchRow[]> {
   const tag = `@${human(size)}`;
-  const { rows: ent } = await c.query(
-    `SELECT related_entity_type AS type, related_entity_id::text AS id FROM ${STAGING_TABLE} WHERE related_entity_id IS NOT NULL ORDER BY created_at DESC LIMIT 1`,
-  );
+  const { rows: ent } = await c.query(`SELECT related_entity_type AS type, related_entity_id::text AS id FROM ${STAGING_TABLE} WHERE related_entity_id IS NOT NULL ORDER BY created_at DESC LIMIT 1`);
   log(`[${tag}] dashboards as Grafana runs them (reader role)`);
   const results = await benchDashboards(c, (l) => log(`[${tag}]${l}`), ent[0]);
   extraMarkdown.push(dashboardsMarkdown(results, tag));
@@ -197,9 +206,7 @@ async function dashboards(c: Client, size: number): Promise<BenchRow[]> {
 async function queries(c: Client, size: number): Promise<BenchRow[]> {
   const out: BenchRow[] = [];
   const tag = `@${human(size)}`;
-  const { rows: ent } = await c.query(
-    `SELECT related_entity_type AS type, related_entity_id::text AS id FROM ${STAGING_TABLE} WHERE related_entity_id IS NOT NULL ORDER BY created_at DESC LIMIT 1`,
-  );
+  const { rows: ent } = await c.query(`SELECT related_entity_type AS type, related_entity_id::text AS id FROM ${STAGING_TABLE} WHERE related_entity_id IS NOT NULL ORDER BY created_at DESC LIMIT 1`);
   const timer = dbTimer(c);
   /** Database-side ms of each run (see bench/db-time.ts). */
   const dbRuns = (fn: (x: ClientBase) => Promise<unknown>, maxRuns: number, budgetMs: number) =>
@@ -270,7 +277,10 @@ async function zoneRows(c: Client, tag: string, dbRuns: (fn: (x: ClientBase) => 
     for (const zone of ['Asia/Almaty', 'Asia/Kolkata']) {
       const ours = await time(zone, (x) => q.ours(x, zone), OURS_RUNS, 60_000);
       const seed = q.seed ? await time(zone, q.seed, SEED_MAX_RUNS, SEED_BUDGET_MS, false) : undefined;
-      for (const [kind, unit] of [['client', 'ms p95'], ['db', 'ms p95 db']] as const) {
+      for (const [kind, unit] of [
+        ['client', 'ms p95'],
+        ['db', 'ms p95 db'],
+      ] as const) {
         const z = pct(ours[kind], 0.95);
         const u = pct(utc[kind], 0.95);
         const sd = seed ? pct(seed[kind], 0.95) : undefined;
@@ -303,7 +313,7 @@ async function ingest(c: Client, url: string, size: number): Promise<BenchRow[]>
   };
   const start = Date.now() - INGEST_BATCHES * 30e3;
   let x = 12345;
-  const rnd = () => ((x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => (x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const batches: string[] = [];
   for (let b = 0; b < INGEST_BATCHES; b++) {
     const lines: string[] = [];
@@ -343,13 +353,16 @@ async function ingest(c: Client, url: string, size: number): Promise<BenchRow[]>
       await c.query('SET LOCAL session_replication_role = replica');
       const raw = await copyAll('integration_logs');
       const t = process.hrtime.bigint();
-      await c.query(`WITH m AS (
+      await c.query(
+        `WITH m AS (
           SELECT date_bin('1 minute', created_at, '1970-01-01 00:00:00+00') AS bucket, service_name, action, status, count(*) AS calls,
                  count(duration_ms) AS dn, coalesce(sum(duration_ms), 0) AS ds, min(duration_ms) AS mn, max(duration_ms) AS mx,
                  coalesce(sum(retry_count), 0) AS rs, count(*) FILTER (WHERE retry_count > 0) AS rt
           FROM integration_logs WHERE created_at >= $1 GROUP BY 1, 2, 3, 4)
         INSERT INTO integration_rollup_minute AS t SELECT * FROM m
-        ON CONFLICT (bucket, service_name, action, status) DO UPDATE SET calls = t.calls + excluded.calls`, [new Date(start - 1000)]);
+        ON CONFLICT (bucket, service_name, action, status) DO UPDATE SET calls = t.calls + excluded.calls`,
+        [new Date(start - 1000)],
+      );
       return { raw, refresh: ms(t) };
     });
     rawRuns.push(alt.raw);
@@ -395,8 +408,16 @@ async function ingest(c: Client, url: string, size: number): Promise<BenchRow[]>
       unit: 'rows/s',
       note: `median of ${INGEST_ROUNDS} interleaved rounds; rollup upkeep ${round(((oursMs - alt.raw) / total) * 1000)} µs/row; a refresh job would spend ${round(alt.refresh)} ms on the minute level alone for these rows`,
     },
-    { section: 'ingest', name: `COPY by 2 writers, rollups on ${tag}`, seed: rate(two.seed), ours: rate(two.ours), unit: 'rows/s', ratio: round(two.seed / two.ours), note: 'one run; each 10k batch its own transaction' },
-    { section: 'ingest', name: `COPY by 2 writers, raw only (triggers off) ${tag}`, ours: rate(two.raw), unit: 'rows/s', note: 'one run; the raw table\'s ceiling on this machine' },
+    {
+      section: 'ingest',
+      name: `COPY by 2 writers, rollups on ${tag}`,
+      seed: rate(two.seed),
+      ours: rate(two.ours),
+      unit: 'rows/s',
+      ratio: round(two.seed / two.ours),
+      note: 'one run; each 10k batch its own transaction',
+    },
+    { section: 'ingest', name: `COPY by 2 writers, raw only (triggers off) ${tag}`, ours: rate(two.raw), unit: 'rows/s', note: "one run; the raw table's ceiling on this machine" },
   ];
 }
 
@@ -407,7 +428,10 @@ function table(rows: BenchRow[]): string {
 }
 
 async function main(): Promise<void> {
-  const sizes = (process.env.BENCH_SIZES ?? '1000000,10000000').split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
+  const sizes = (process.env.BENCH_SIZES ?? '1000000,10000000')
+    .split(',')
+    .map((s) => Number(s.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
   if (!sizes.length) throw new Error('BENCH_SIZES must list positive row counts, e.g. 1000000,10000000');
   let embedded: EmbeddedDatabase | undefined;
   let tmp: string | undefined;
@@ -449,7 +473,13 @@ async function main(): Promise<void> {
 
     const ctx: BenchContext & { benchDbUrl: string } = { databaseUrl: server, sizes, log, benchDbUrl };
     // BENCH_STORAGE_ONLY=1 skips the recorder/API sections (e.g. for a long 10M-row run).
-    const others = process.env.BENCH_STORAGE_ONLY === '1' || only === 'dashboards' ? [] : ([['recorder', runRecorder], ['api', runApi]] as const);
+    const others =
+      process.env.BENCH_STORAGE_ONLY === '1' || only === 'dashboards'
+        ? []
+        : ([
+            ['recorder', runRecorder],
+            ['api', runApi],
+          ] as const);
     for (const [name, run] of others) {
       try {
         rows.push(...(await run(ctx)));

@@ -76,8 +76,7 @@ export function dashboardQueries(entity: { type: string; id: string }): Dashboar
     },
     {
       name: 'entity drill-down (100)',
-      seed: (c) =>
-        c.query(`SELECT * FROM seed.integration_logs WHERE related_entity_type = $1 AND related_entity_id = $2 ORDER BY created_at DESC LIMIT 100`, [entity.type, entity.id]),
+      seed: (c) => c.query(`SELECT * FROM seed.integration_logs WHERE related_entity_type = $1 AND related_entity_id = $2 ORDER BY created_at DESC LIMIT 100`, [entity.type, entity.id]),
       ours: (c) => queryLogs(c, { limit: 100, filters: {}, entityType: entity.type, entityId: entity.id }),
     },
   ];

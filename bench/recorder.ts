@@ -50,10 +50,34 @@ export async function run(ctx: BenchContext & { benchDbUrl?: string }): Promise<
       const seed = await seedInserts(pool);
       const r = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
       return [
-        { section: 'recorder', name: 'ingest rows/s, service_role with BYPASSRLS (plain COPY; as Supabase and our migrations create it)', seed: r(seed.rowsPerSec, 0), ours: r(direct, 0), unit: 'rows/s', ratio: r(direct / seed.rowsPerSec), note: `${INGEST_ROWS} rows until committed; seed = one awaited INSERT per call` },
+        {
+          section: 'recorder',
+          name: 'ingest rows/s, service_role with BYPASSRLS (plain COPY; as Supabase and our migrations create it)',
+          seed: r(seed.rowsPerSec, 0),
+          ours: r(direct, 0),
+          unit: 'rows/s',
+          ratio: r(direct / seed.rowsPerSec),
+          note: `${INGEST_ROWS} rows until committed; seed = one awaited INSERT per call`,
+        },
         { section: 'recorder', name: 'ingest rows/s, writer under RLS (temp table + INSERT)', seed: r(seed.rowsPerSec, 0), ours: r(rls, 0), unit: 'rows/s', ratio: r(rls / seed.rowsPerSec) },
-        { section: 'recorder', name: 'per-call overhead, median', seed: r(seed.medianUs), ours: r(oh.medianUs, 2), unit: 'µs', ratio: r(seed.medianUs / Math.max(oh.medianUs, 0.01)), note: `track() vs un-instrumented call; bare call median ${r(oh.bareMedianUs, 2)} µs` },
-        { section: 'recorder', name: 'per-call overhead, p99', seed: r(seed.p99Us), ours: r(oh.p99Us, 2), unit: 'µs', ratio: r(seed.p99Us / Math.max(oh.p99Us, 0.01)), note: `bare call p99 ${r(oh.bareP99Us, 2)} µs` },
+        {
+          section: 'recorder',
+          name: 'per-call overhead, median',
+          seed: r(seed.medianUs),
+          ours: r(oh.medianUs, 2),
+          unit: 'µs',
+          ratio: r(seed.medianUs / Math.max(oh.medianUs, 0.01)),
+          note: `track() vs un-instrumented call; bare call median ${r(oh.bareMedianUs, 2)} µs`,
+        },
+        {
+          section: 'recorder',
+          name: 'per-call overhead, p99',
+          seed: r(seed.p99Us),
+          ours: r(oh.p99Us, 2),
+          unit: 'µs',
+          ratio: r(seed.p99Us / Math.max(oh.p99Us, 0.01)),
+          note: `bare call p99 ${r(oh.bareP99Us, 2)} µs`,
+        },
       ];
     } finally {
       await pool.end();

@@ -34,7 +34,7 @@ export interface VerifyOptions {
 }
 
 /** Clocks disagree a little; an iat/nbf further in the future than this is refused. */
-export const CLOCK_SKEW_SECONDS = 60;
+const CLOCK_SKEW_SECONDS = 60;
 const YEAR_SECONDS = 31_557_600;
 
 /**

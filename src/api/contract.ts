@@ -39,7 +39,12 @@ export const StatsQuery = Type.Object(
     service: Type.Optional(NameList),
     action: Type.Optional(NameList),
     status: Type.Optional(Type.Union([StatusEnum, Type.Array(StatusEnum, { maxItems: 4 })])),
-    interval: Type.Optional(Type.Union(INTERVALS.map((i) => Type.Literal(i)), { default: 'day' })),
+    interval: Type.Optional(
+      Type.Union(
+        INTERVALS.map((i) => Type.Literal(i)),
+        { default: 'day' },
+      ),
+    ),
     tz: Type.Optional(TimeZone),
   },
   { additionalProperties: false },

@@ -21,11 +21,7 @@ export class DatabaseTimeout extends HttpError {
  * reused); `remainingMs()` is what is left of the budget. Rejects with DatabaseTimeout (503) when
  * the deadline passes first.
  */
-export function withClient<T>(
-  pool: Pool,
-  timeoutMs: number,
-  fn: (client: PoolClient, discard: (err: Error) => void, remainingMs: () => number) => Promise<T>,
-): Promise<T> {
+export function withClient<T>(pool: Pool, timeoutMs: number, fn: (client: PoolClient, discard: (err: Error) => void, remainingMs: () => number) => Promise<T>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let client: PoolClient | undefined;
   let broken: Error | undefined;

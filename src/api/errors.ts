@@ -30,7 +30,7 @@ interface AjvIssue {
 }
 
 /** The parameter a schema-validation failure is about, as the client spelled it. */
-export function fieldOfValidation(issues: AjvIssue[]): { field?: string; message: string } {
+function fieldOfValidation(issues: AjvIssue[]): { field?: string; message: string } {
   const first = issues[0] ?? {};
   const extra = first.params?.additionalProperty;
   // The name is the client's own text: echo it, but not at any length.
@@ -43,9 +43,7 @@ export function fieldOfValidation(issues: AjvIssue[]): { field?: string; message
   // anyOf/enum unions report "must match a schema in anyOf": say what is accepted instead.
   const allowed = issues.find((i) => i.keyword === 'const' || i.keyword === 'enum');
   if (first.keyword === 'anyOf' || first.keyword === 'const' || first.keyword === 'enum') {
-    const values = issues
-      .filter((i) => i.keyword === 'const' && i.params && 'allowedValue' in i.params)
-      .map((i) => String(i.params?.allowedValue));
+    const values = issues.filter((i) => i.keyword === 'const' && i.params && 'allowedValue' in i.params).map((i) => String(i.params?.allowedValue));
     message = values.length > 0 ? `must be one of ${[...new Set(values)].join(', ')}` : (allowed?.message ?? message);
   }
   return { field, message };

@@ -47,23 +47,3 @@ export function resolveHealthThresholds(overrides: Partial<HealthThresholds> = {
   if (t.downFailureRatePercent > 100) throw new Error('health threshold downFailureRatePercent must be at most 100');
   return t;
 }
-
-const ENV: Record<keyof HealthThresholds, string> = {
-  minRequests: 'MONITOR_HEALTH_MIN_REQUESTS',
-  degradedFailureRatePercent: 'MONITOR_HEALTH_DEGRADED_PERCENT',
-  downFailureRatePercent: 'MONITOR_HEALTH_DOWN_PERCENT',
-  degradedP95Ms: 'MONITOR_HEALTH_DEGRADED_P95_MS',
-};
-
-/** Thresholds from MONITOR_HEALTH_* environment variables, defaults for those unset. */
-export function healthThresholdsFromEnv(env: NodeJS.ProcessEnv = process.env): HealthThresholds {
-  const overrides: Partial<HealthThresholds> = {};
-  for (const [key, name] of Object.entries(ENV) as [keyof HealthThresholds, string][]) {
-    const raw = env[name];
-    if (raw === undefined || raw === '') continue;
-    const value = Number(raw);
-    if (!Number.isFinite(value)) throw new Error(`${name} must be a number, got ${JSON.stringify(raw)}`);
-    overrides[key] = value;
-  }
-  return resolveHealthThresholds(overrides);
-}

@@ -26,7 +26,7 @@ export function swaggerOptions(version: string): SwaggerOptions {
         title: 'Integration Monitor API',
         version,
         description:
-          'How the calls a backend makes to external APIs are doing. Send `Authorization: Bearer <JWT>` (HS256, Supabase-style `role` claim: `authenticated` reads, `service_role` reads and writes, `anon` is refused). Errors are `{ error, field? }`.',
+          'How the calls a backend makes to external APIs are doing. Send `Authorization: Bearer <JWT>` (HS256, Supabase-style `role` claim: `authenticated` and `service_role` read (the API writes nothing), `anon` is refused). Errors are `{ error, field? }`.',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       tags: [

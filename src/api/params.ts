@@ -13,7 +13,7 @@ const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: D
 const EARLIEST = Date.UTC(1970, 0, 1);
 const LATEST = Date.UTC(10000, 0, 1) - 1;
 
-export function parseTimestamp(value: string, field: string): Date {
+function parseTimestamp(value: string, field: string): Date {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw badRequest(field, 'is not a valid timestamp');
   if (ms < EARLIEST || ms > LATEST) throw badRequest(field, 'must be between 1970 and 9999');

@@ -48,10 +48,7 @@ const iso = (v: unknown): string | null => (v === null || v === undefined ? null
 /** Timestamps of log rows keep their microseconds (a JS Date would drop them and break cursors). */
 const TS = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
-export async function queryStats(
-  db: ClientBase,
-  p: { from: Date; to: Date; interval: 'hour' | 'day'; timeZone?: string; filters: Filters },
-): Promise<StatsRow[]> {
+export async function queryStats(db: ClientBase, p: { from: Date; to: Date; interval: 'hour' | 'day'; timeZone?: string; filters: Filters }): Promise<StatsRow[]> {
   const zone = p.timeZone !== undefined && !isUtc(p.timeZone) ? p.timeZone : null;
   // The failure rate is computed over all statuses of a service/action/bucket before the status
   // filter applies, so filtering to status=failed still shows the real rate.
@@ -73,15 +70,7 @@ export async function queryStats(
      ) x
      WHERE ($6::text[] IS NULL OR status = ANY ($6::text[]))
      ORDER BY bucket DESC, service_name, action, status`,
-    [
-      p.from,
-      p.to,
-      p.interval === 'hour' ? '1 hour' : '1 day',
-      list(p.filters.services),
-      list(p.filters.actions),
-      list(p.filters.statuses),
-      ...(zone ? [zone] : []),
-    ],
+    [p.from, p.to, p.interval === 'hour' ? '1 hour' : '1 day', list(p.filters.services), list(p.filters.actions), list(p.filters.statuses), ...(zone ? [zone] : [])],
   );
   return rows.map((r) => ({
     service_name: r.service_name,
@@ -170,9 +159,7 @@ export async function queryTimeseries(
   const zone = seriesZone(p.timeZone, p.intervalMs);
   // The range functions, UTC-aligned or in the zone ($7), with buckets of $3 seconds.
   const fn = (name: string) =>
-    zone
-      ? `${name}_zone($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8), $7::text)`
-      : `${name}($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8))`;
+    zone ? `${name}_zone($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8), $7::text)` : `${name}($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8))`;
   // The group column is chosen from a fixed map, never from input text.
   const g = p.groupBy ? `r.${GROUP_COLUMN[p.groupBy]}` : `''::text`;
   const filters = `($4::text[] IS NULL OR r.service_name = ANY ($4::text[]))
@@ -211,8 +198,7 @@ export async function queryTimeseries(
           : 'sum(r.duration_sum)::numeric / NULLIF(sum(r.duration_n), 0)';
     // Volume and failure rate not split by action or status: the per-service counts hold
     // actions × statuses fewer rows.
-    const perService =
-      p.metric !== 'latency_avg' && (!p.groupBy || p.groupBy === 'service') && !list(p.filters.actions) && !list(p.filters.statuses);
+    const perService = p.metric !== 'latency_avg' && (!p.groupBy || p.groupBy === 'service') && !list(p.filters.actions) && !list(p.filters.statuses);
     const source = perService
       ? `(SELECT s.bucket, s.service_name, NULL::text AS action, NULL::text AS status, s.calls, s.failed
           FROM ${fn('integration_range_agg_service')} s)`
@@ -258,10 +244,7 @@ export async function queryTimeseries(
 
 /** The starts (epoch ms) of every bucket of [from, to) on the zone's wall clock, in order. */
 async function zoneBucketStarts(db: ClientBase, from: Date, to: Date, widthSeconds: number, zone: string): Promise<number[]> {
-  const { rows } = await db.query(
-    `SELECT bucket FROM integration_zone_buckets($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8), $4::text)`,
-    [from, to, widthSeconds, zone],
-  );
+  const { rows } = await db.query(`SELECT bucket FROM integration_zone_buckets($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8), $4::text)`, [from, to, widthSeconds, zone]);
   return rows.map((r) => (r.bucket as Date).getTime());
 }
 
@@ -338,17 +321,11 @@ async function logPage(
   return { rows: page, next };
 }
 
-export async function queryFailures(
-  db: ClientBase,
-  p: { limit: number; before?: Cursor; from?: Date; to?: Date; filters: Filters; entityType?: string; entityId?: string },
-): Promise<LogPageResult> {
+export async function queryFailures(db: ClientBase, p: { limit: number; before?: Cursor; from?: Date; to?: Date; filters: Filters; entityType?: string; entityId?: string }): Promise<LogPageResult> {
   return logPage(db, { ...p, failedOnly: true });
 }
 
-export async function queryLogs(
-  db: ClientBase,
-  p: { limit: number; before?: Cursor; filters: Filters; entityType?: string; entityId?: string },
-): Promise<LogPageResult> {
+export async function queryLogs(db: ClientBase, p: { limit: number; before?: Cursor; filters: Filters; entityType?: string; entityId?: string }): Promise<LogPageResult> {
   return logPage(db, { ...p, failedOnly: false });
 }
 

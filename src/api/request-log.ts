@@ -15,7 +15,7 @@ const JWT_LIKE = /[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g;
 const MAX_URL = 300;
 
 /** The URL as logged: JWT-looking parts masked, at most MAX_URL characters. */
-export function loggableUrl(url: string): string {
+function loggableUrl(url: string): string {
   const masked = url.replace(JWT_LIKE, '[redacted]');
   return masked.length > MAX_URL ? `${masked.slice(0, MAX_URL)}…` : masked;
 }

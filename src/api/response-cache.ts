@@ -30,6 +30,9 @@ export interface CacheLimits {
   sizeOf?: (value: unknown) => number;
 }
 
+/** MONITOR_API_CACHE_MS's default: a dashboard's panels refreshing together share one answer. */
+export const DEFAULT_CACHE_TTL_MS = 1000;
+
 /**
  * Bounded two ways: entries and bytes. The Map is kept in least-recently-used order (a hit moves
  * its entry to the end), so eviction drops from the front. An answer bigger than the whole byte
@@ -145,13 +148,4 @@ export class ResponseCache {
     this.entries.clear();
     this.totalBytes = 0;
   }
-}
-
-/** MONITOR_API_CACHE_MS (default 1000; 0 turns the cache off). */
-export function cacheTtlFromEnv(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.MONITOR_API_CACHE_MS;
-  if (raw === undefined || raw === '') return 1000;
-  const ms = Number(raw);
-  if (!Number.isInteger(ms) || ms < 0 || ms > 3_600_000) throw new Error(`MONITOR_API_CACHE_MS must be an integer 0-3600000, got ${JSON.stringify(raw)}`);
-  return ms;
 }

@@ -10,13 +10,13 @@ import { SignJWT } from 'jose';
 import type { Config } from '../config';
 import { isRole, Role } from './auth';
 
-export const JWT_SECRET_FILE = 'jwt-secret';
+const JWT_SECRET_FILE = 'jwt-secret';
 /** HS256 with fewer than 32 bytes of key is guessable; Supabase's own secrets are longer. */
 const MIN_SECRET_LENGTH = 32;
 
 export class SecretConfigError extends Error {}
 
-export const jwtSecretPath = (config: Pick<Config, 'dataDir'>): string => path.join(config.dataDir, JWT_SECRET_FILE);
+const jwtSecretPath = (config: Pick<Config, 'dataDir'>): string => path.join(config.dataDir, JWT_SECRET_FILE);
 
 export interface ResolvedSecret {
   secret: string;
@@ -78,12 +78,7 @@ function readKept(file: string): string | undefined {
  * issuer is MONITOR_JWT_ISSUER's value when the API checks one (`claims.iss`), and `claims.aud`
  * likewise; other claims are added as given.
  */
-export async function signToken(
-  secret: string,
-  role: Role,
-  ttl: number | string = '365d',
-  extra: Record<string, unknown> & { iss?: string; aud?: string } = {},
-): Promise<string> {
+export async function signToken(secret: string, role: Role, ttl: number | string = '365d', extra: Record<string, unknown> & { iss?: string; aud?: string } = {}): Promise<string> {
   if (!isRole(role)) throw new Error(`unknown role ${String(role)}`);
   const now = Math.floor(Date.now() / 1000);
   const exp = typeof ttl === 'number' ? now + Math.floor(ttl) : ttl;

@@ -16,13 +16,13 @@ import { API_PREFIX } from './contract';
 import { DatabaseState } from './db-state';
 import { badRequest, clientErrorHandler, frameworkErrors, HttpError, installErrorHandling } from './errors';
 import { installRequestLog, loggerOptions, LogOptions } from './request-log';
-import { HealthThresholds, healthThresholdsFromEnv, resolveHealthThresholds } from './health-state';
+import { HealthThresholds, resolveHealthThresholds } from './health-state';
 import { createJwksKeySet, JwksOptions } from './jwks';
 import { carriesClaim, parseReadClaim } from './read-claim';
 import { swaggerOptions } from './openapi';
-import { requestTimeZone, timeZoneFromEnv } from './time-zone';
+import { DEFAULT_TIME_ZONE, requestTimeZone } from './time-zone';
 import { DEFAULT_CACHE_MAX_BYTES, DEFAULT_DB_TIMEOUT_MS } from '../config';
-import { cacheTtlFromEnv, ResponseCache } from './response-cache';
+import { DEFAULT_CACHE_TTL_MS, ResponseCache } from './response-cache';
 import { Api, RouteContext } from './routes/context';
 import { registerHealth } from './routes/health';
 import { registerLogs } from './routes/logs';
@@ -48,7 +48,7 @@ export interface ServerOptions {
   jwks?: Omit<JwksOptions, 'log'>;
   /** `path.to.claim=value` an authenticated token needs to read (MONITOR_READ_CLAIM); unset: none. */
   readClaim?: string;
-  /** Health-state thresholds; default from MONITOR_HEALTH_* env vars, else DEFAULT_HEALTH_THRESHOLDS. */
+  /** Health-state thresholds (MONITOR_HEALTH_*); unset ones are DEFAULT_HEALTH_THRESHOLDS. */
   health?: Partial<HealthThresholds>;
   /** pino logging: on (level info, JSON to stdout) unless `false`; or a level and a stream. */
   logger?: boolean | LogOptions;
@@ -57,9 +57,9 @@ export interface ServerOptions {
    * caller gets a 503. Also the pool's connect timeout should be this (see createPool).
    */
   dbTimeoutMs?: number;
-  /** How long an aggregate answer is reused for the same token and URL; 0 = off (default MONITOR_API_CACHE_MS, else 1000). */
+  /** How long an aggregate answer is reused for the same token and URL; 0 = off (MONITOR_API_CACHE_MS; default DEFAULT_CACHE_TTL_MS). */
   cacheTtlMs?: number;
-  /** Zone of hours and days when a request has no `tz` (default MONITOR_TIMEZONE, else UTC). */
+  /** Zone of hours and days when a request has no `tz` (MONITOR_TIMEZONE; default UTC). */
   timeZone?: string;
   /** Byte bound of the response cache (default DEFAULT_CACHE_MAX_BYTES). */
   cacheMaxBytes?: number;
@@ -119,10 +119,9 @@ const bodyBytes = (v: unknown): number => {
 };
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
-  // Unset: the MONITOR_HEALTH_* environment variables (or the defaults).
-  const health = opts.health ? resolveHealthThresholds(opts.health) : healthThresholdsFromEnv();
+  const health = resolveHealthThresholds(opts.health);
   const readClaim = parseReadClaim(opts.readClaim);
-  const timeZone = opts.timeZone !== undefined ? requestTimeZone(opts.timeZone, opts.timeZone) : timeZoneFromEnv();
+  const timeZone = requestTimeZone(opts.timeZone, DEFAULT_TIME_ZONE);
   const dbTimeoutMs = opts.dbTimeoutMs ?? DEFAULT_DB_TIMEOUT_MS;
   const app: Api = Fastify({
     logger: loggerOptions(opts.logger),
@@ -180,7 +179,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(swagger, swaggerOptions(packageVersion()));
   registerMeta(app, () => dbState.probe());
 
-  const cache = new ResponseCache(opts.cacheTtlMs ?? cacheTtlFromEnv(), undefined, {
+  const cache = new ResponseCache(opts.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS, undefined, {
     maxBytes: opts.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES,
     sizeOf: bodyBytes,
   });

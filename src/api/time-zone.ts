@@ -29,15 +29,6 @@ export function requestTimeZone(value: string | undefined, fallback: string): st
   return value;
 }
 
-/** MONITOR_TIMEZONE (default UTC); a wrong value stops the start-up with one clear line. */
-export function timeZoneFromEnv(env: NodeJS.ProcessEnv = process.env): string {
-  const value = env.MONITOR_TIMEZONE?.trim() || DEFAULT_TIME_ZONE;
-  if (!isTimeZoneName(value)) {
-    throw new Error(`MONITOR_TIMEZONE must be an IANA time zone name such as UTC or Asia/Almaty, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
 /** Zones whose hours and days are UTC's: the UTC-aligned range functions answer for them as they are. */
 export function isUtc(name: string): boolean {
   return /^(Etc\/)?(UTC|UCT|Universal|Zulu|GMT)$/i.test(name);

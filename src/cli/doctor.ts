@@ -18,13 +18,7 @@ const SEED_COLUMNS: Array<[string, string]> = [
   ['created_at', 'timestamp with time zone'],
   ['updated_at', 'timestamp with time zone'],
 ];
-const INDEXES = [
-  'integration_logs_pkey',
-  'idx_integration_logs_created_at',
-  'idx_integration_logs_service_name',
-  'idx_integration_logs_entity',
-  'idx_integration_logs_failed',
-];
+const INDEXES = ['integration_logs_pkey', 'idx_integration_logs_created_at', 'idx_integration_logs_service_name', 'idx_integration_logs_entity', 'idx_integration_logs_failed'];
 const VIEWS = ['integration_stats_hourly', 'integration_stats_daily'];
 const POLICIES = ['integration_logs_service_role_all', 'integration_logs_read_authenticated'];
 
@@ -103,7 +97,11 @@ export async function runDoctor(databaseUrl: string, write: (line: string) => vo
       const have = new Map(rows.map((r) => [r.attname as string, r.type as string]));
       const wrong = SEED_COLUMNS.filter(([n, t]) => have.get(n) !== t).map(([n, t]) => `${n} ${t}`);
       const extra = [...have.keys()].filter((n) => !SEED_COLUMNS.some(([s]) => s === n));
-      add('columns as the seed specifies', wrong.length === 0 && extra.length === 0, wrong.length || extra.length ? `missing/wrong: ${wrong.join(', ') || '-'}; extra: ${extra.join(', ') || '-'}` : `${SEED_COLUMNS.length} columns`);
+      add(
+        'columns as the seed specifies',
+        wrong.length === 0 && extra.length === 0,
+        wrong.length || extra.length ? `missing/wrong: ${wrong.join(', ') || '-'}; extra: ${extra.join(', ') || '-'}` : `${SEED_COLUMNS.length} columns`,
+      );
 
       // As service_role (the writer), so the API's own role, which may not write, can run it too.
       const check = await probe(c, async () => {
@@ -132,7 +130,11 @@ export async function runDoctor(databaseUrl: string, write: (line: string) => vo
                AND m[1]::timestamptz <= now() + interval '1 day' AND m[2]::timestamptz > now() + interval '1 day') AS ok`,
         ),
       ).then((r) => r.value ?? { rows: [{ ok: false }] });
-      add('partitions: default + upcoming days', Number(parts.rows[0].defaults) === 1 && tomorrow.rows[0].ok === true, `${parts.rows[0].total} partitions${tomorrow.rows[0].ok ? '' : '; none for tomorrow yet (the scheduler creates them)'}`);
+      add(
+        'partitions: default + upcoming days',
+        Number(parts.rows[0].defaults) === 1 && tomorrow.rows[0].ok === true,
+        `${parts.rows[0].total} partitions${tomorrow.rows[0].ok ? '' : '; none for tomorrow yet (the scheduler creates them)'}`,
+      );
 
       const rls = await c.query(`SELECT relrowsecurity FROM pg_class WHERE oid = 'integration_logs'::regclass`);
       add('row-level security enabled', rls.rows[0].relrowsecurity === true);
@@ -144,10 +146,7 @@ export async function runDoctor(databaseUrl: string, write: (line: string) => vo
     }
 
     for (const v of VIEWS) {
-      const r = await c.query(
-        `SELECT c.reloptions FROM pg_class c WHERE c.oid = to_regclass($1) AND c.relkind = 'v'`,
-        [v],
-      );
+      const r = await c.query(`SELECT c.reloptions FROM pg_class c WHERE c.oid = to_regclass($1) AND c.relkind = 'v'`, [v]);
       const invoker = r.rows[0] && ((r.rows[0].reloptions as string[] | null) ?? []).some((o) => /^security_invoker=(true|on|1)$/i.test(o));
       add(`view ${v}`, r.rows.length === 1, r.rows.length === 0 ? 'missing' : invoker ? 'security_invoker' : 'not security_invoker: may bypass RLS');
     }
@@ -204,7 +203,11 @@ export async function runDoctor(databaseUrl: string, write: (line: string) => vo
                   AND has_function_privilege('integration_monitor_reader', 'integration_range_agg(timestamptz, timestamptz, interval)', 'EXECUTE')
                 ELSE false END AS ok`,
       );
-      add('integration_monitor_reader can read', reader.rows[0].ok === true, reader.rows[0].ok ? 'for Grafana: ALTER ROLE … LOGIN PASSWORD' : 'run `integration-monitor migrate` (008 grants it its reads)');
+      add(
+        'integration_monitor_reader can read',
+        reader.rows[0].ok === true,
+        reader.rows[0].ok ? 'for Grafana: ALTER ROLE … LOGIN PASSWORD' : 'run `integration-monitor migrate` (008 grants it its reads)',
+      );
 
       // PostgREST's login role: here every signed-in end user of the app is `authenticated`.
       const postgrest = (await c.query(`SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticator') AS yes`)).rows[0].yes === true;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { isRole, ROLES } from '../api/auth';
 import { claimsCarrying, parseReadClaim } from '../api/read-claim';
 import { resolveJwtSecret, signToken } from '../api/secret';
-import { loadConfig, parseSpanSeconds } from '../config';
+import { CONFIG_SCHEMA, loadConfig, parseSpanSeconds } from '../config';
 import { API_PASSWORD_FILE, DEFAULT_API_ROLE, urlWithLogin } from '../db/api-role';
 import { describeConnectionError, isConnectionError } from '../db/connection-error';
 import { migrate } from '../db/migrate';
@@ -12,6 +12,17 @@ import { withDatabase } from './database';
 import { runDoctor } from './doctor';
 import { serveApi } from './serve';
 import { startMonitor } from './start';
+
+/** Names joined by commas, in lines of at most `width` characters, indented by two. */
+function wrap(names: string[], width: number): string {
+  const lines = [''];
+  for (const name of names) {
+    const last = lines.length - 1;
+    if (lines[last] && lines[last].length + name.length + 2 > width) lines.push('');
+    lines[lines.length - 1] += lines[lines.length - 1] ? ` ${name},` : `  ${name},`;
+  }
+  return lines.join('\n').replace(/,$/, '');
+}
 
 const USAGE = `usage: integration-monitor <command>
 
@@ -25,8 +36,8 @@ commands:
             print an API token signed with the API's secret (default: authenticated, 365d)
   help      this text
 
-environment: DATABASE_URL, HOST, PORT, MONITOR_JWT_SECRET, MONITOR_JWKS_URL, MONITOR_READ_CLAIM, MONITOR_DATA_DIR,
-  MONITOR_DB_TIMEOUT_MS, MONITOR_JWT_MAX_TTL, MONITOR_JWT_ISSUER, MONITOR_JWT_AUDIENCE, MONITOR_TIMEZONE, LOG_LEVEL … (see README.md)`;
+environment (see README.md):
+${wrap(Object.keys(CONFIG_SCHEMA.properties), 100)}`;
 
 /**
  * Resolves to the exit code of a one-shot command (0 ok, 1 a check or migration failed, 2 the
@@ -34,8 +45,15 @@ environment: DATABASE_URL, HOST, PORT, MONITOR_JWT_SECRET, MONITOR_JWKS_URL, MON
  */
 export async function main(argv: string[]): Promise<number | undefined> {
   const [command = 'help'] = argv;
+  // Named in the catch below, which must not read the environment a second time.
+  let databaseUrl: string | undefined;
   try {
+    if (['help', '--help', '-h'].includes(command)) {
+      console.log(USAGE);
+      return 0;
+    }
     const config = loadConfig();
+    databaseUrl = config.databaseUrl;
     switch (command) {
       case 'migrate': {
         return await withDatabase(config, async (url) => {
@@ -49,7 +67,11 @@ export async function main(argv: string[]): Promise<number | undefined> {
           // On the embedded database the API's role is the one `start` made (when it has run).
           const apiPasswordFile = path.join(config.dataDir, API_PASSWORD_FILE);
           const target = !config.databaseUrl && fs.existsSync(apiPasswordFile) ? urlWithLogin(url, DEFAULT_API_ROLE, fs.readFileSync(apiPasswordFile, 'utf8').trim()) : url;
-          return runDoctor(target, (l) => console.log(l), (l) => console.error(`integration-monitor doctor: ${l}`));
+          return runDoctor(
+            target,
+            (l) => console.log(l),
+            (l) => console.error(`integration-monitor doctor: ${l}`),
+          );
         });
       case 'start':
         await startMonitor(config, { handleSignals: true });
@@ -77,19 +99,13 @@ export async function main(argv: string[]): Promise<number | undefined> {
         console.log(await signToken(resolveJwtSecret(config).secret, role, seconds, { ...claims, iss: config.jwt.issuer, aud: config.jwt.audience }));
         return 0;
       }
-      case 'help':
-      case '--help':
-      case '-h':
-        console.log(USAGE);
-        return 0;
       default:
         console.error(`integration-monitor: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
         return 2;
     }
   } catch (err) {
-    const url = process.env.DATABASE_URL;
-    if (url && isConnectionError(err)) {
-      console.error(`integration-monitor ${command}: ${describeConnectionError(url, err)}`);
+    if (databaseUrl && isConnectionError(err)) {
+      console.error(`integration-monitor ${command}: ${describeConnectionError(databaseUrl, err)}`);
       return 2;
     }
     console.error(`integration-monitor ${command}: ${(err as Error).message}`);

@@ -39,6 +39,9 @@ export async function listenApi(config: Config, pool: Pool, jwtSecret: string | 
     logger: { level: config.logLevel, stream: logStream },
     dbTimeoutMs: config.dbTimeoutMs,
     cacheMaxBytes: config.cacheMaxBytes,
+    cacheTtlMs: config.cacheTtlMs,
+    health: config.health,
+    timeZone: config.timeZone,
     tokens: config.jwt,
   });
   try {
@@ -65,7 +68,7 @@ export function stopOnSignals(stop: () => Promise<void>, log: (line: string) => 
 export async function serveApi(config: Config, opts: ProcessOptions = {}): Promise<RunningApi> {
   const log = opts.log ?? ((line: string) => console.log(line));
   if (!config.databaseUrl) {
-    throw new UsageError('serve needs DATABASE_URL (the API\'s login role, see docs/production.md); `integration-monitor start` runs everything on the embedded database');
+    throw new UsageError("serve needs DATABASE_URL (the API's login role, see docs/production.md); `integration-monitor start` runs everything on the embedded database");
   }
   // With only a JWKS, tokens come from that issuer: no secret is needed.
   const secret = config.jwksUrl && !config.jwtSecret ? undefined : resolveJwtSecret(config);

@@ -3,7 +3,6 @@ import type { FastifyInstance } from 'fastify';
 import { Pool } from 'pg';
 import { claimsCarrying, parseReadClaim } from '../api/read-claim';
 import { resolveJwtSecret, signToken } from '../api/secret';
-import { timeZoneFromEnv } from '../api/time-zone';
 import type { Config } from '../config';
 import { API_PASSWORD_FILE, DEFAULT_API_ROLE, ensureApiRole, urlWithLogin } from '../db/api-role';
 import { isConnectionError } from '../db/connection-error';
@@ -44,10 +43,9 @@ const BRING_UP_RETRY_MS = 2000;
  */
 export async function startMonitor(config: Config, opts: ProcessOptions = {}): Promise<RunningMonitor> {
   const log = opts.log ?? ((line: string) => console.log(line));
-  // Decide on the secret and the zone before starting anything, so a refusal leaves nothing running.
+  // Decide on the secret before starting anything, so a refusal leaves nothing running.
   // With a JWKS and an external database, tokens come from that issuer: no secret is needed.
   const secret = config.jwksUrl && !config.jwtSecret && config.databaseUrl ? undefined : resolveJwtSecret(config);
-  const timeZone = timeZoneFromEnv();
   let embedded: EmbeddedDatabase | undefined;
   let stopping = false;
   const stops: Array<() => Promise<void>> = [];

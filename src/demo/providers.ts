@@ -47,13 +47,7 @@ export interface StandInCredentials {
 }
 
 export type Behaviour =
-  | 'ok'
-  | 'rate_limit'
-  | 'server_error'
-  | 'hang'
-  | 'reset'
-  | { kind: 'rate_limit'; retryAfterSec: number }
-  | { status: number; body: unknown; headers?: Record<string, string>; delayMs?: number };
+  'ok' | 'rate_limit' | 'server_error' | 'hang' | 'reset' | { kind: 'rate_limit'; retryAfterSec: number } | { status: number; body: unknown; headers?: Record<string, string>; delayMs?: number };
 
 export interface StandInOptions {
   latency?: 'none' | 'realistic' | { min: number; max: number };
@@ -114,10 +108,13 @@ export async function startProviderStandIns(opts: StandInOptions = {}): Promise<
     const len = cfg.durationMs ?? 3_000;
     for (const s of SERVICES) {
       const plan = () => {
-        const t = setTimeout(() => {
-          burstUntil[s] = Date.now() + len;
-          plan();
-        }, Math.round(-Math.log(1 - Math.random()) * gap));
+        const t = setTimeout(
+          () => {
+            burstUntil[s] = Date.now() + len;
+            plan();
+          },
+          Math.round(-Math.log(1 - Math.random()) * gap),
+        );
         t.unref();
         timers[SERVICES.indexOf(s)] = t;
       };
@@ -259,20 +256,33 @@ function telegram(r: Req, c: StandInCredentials): Reply {
     status: 200,
     body: {
       ok: true,
-      result: { message_id: crypto.randomInt(1, 1e6), from: { id: Number(c.telegramBotToken.split(':')[0]), is_bot: true }, chat: { id: Number(chat) || chat, type: 'private' }, date: Math.floor(Date.now() / 1000), text },
+      result: {
+        message_id: crypto.randomInt(1, 1e6),
+        from: { id: Number(c.telegramBotToken.split(':')[0]), is_bot: true },
+        chat: { id: Number(chat) || chat, type: 'private' },
+        date: Math.floor(Date.now() / 1000),
+        text,
+      },
     },
   };
 }
 
 function resend(r: Req, c: StandInCredentials): Reply {
   const key = bearer(r);
-  if (!key) return { status: 401, body: { statusCode: 401, name: 'missing_api_key', message: 'Missing API key in the authorization header. Include the following header in the request: Authorization: Bearer YOUR_API_KEY' } };
+  if (!key) {
+    return {
+      status: 401,
+      body: { statusCode: 401, name: 'missing_api_key', message: 'Missing API key in the authorization header. Include the following header in the request: Authorization: Bearer YOUR_API_KEY' },
+    };
+  }
   if (key !== c.resendApiKey) return { status: 403, body: { statusCode: 403, name: 'invalid_api_key', message: 'API key is invalid' } };
   if (r.method !== 'POST' || r.url.pathname !== '/emails') return { status: 404, body: { statusCode: 404, name: 'not_found', message: 'The requested endpoint does not exist.' } };
   const b = (r.body ?? {}) as Record<string, unknown>;
   if (!b.to) return { status: 422, body: { statusCode: 422, name: 'validation_error', message: 'Missing `to` field.' } };
   if (!b.from) return { status: 422, body: { statusCode: 422, name: 'validation_error', message: 'Missing `from` field.' } };
-  if (typeof b.from === 'string' && b.from.endsWith('@unverified.test')) return { status: 403, body: { statusCode: 403, name: 'validation_error', message: 'The unverified.test domain is not verified. Please, add and verify your domain.' } };
+  if (typeof b.from === 'string' && b.from.endsWith('@unverified.test')) {
+    return { status: 403, body: { statusCode: 403, name: 'validation_error', message: 'The unverified.test domain is not verified. Please, add and verify your domain.' } };
+  }
   return { status: 200, body: { id: crypto.randomUUID() } };
 }
 
@@ -284,11 +294,11 @@ function amocrm(r: Req, c: StandInCredentials): Reply {
   const leads = Array.isArray(r.body) ? (r.body as Record<string, unknown>[]) : [];
   if (leads.length === 0) return { status: 400, headers: problem, body: { title: 'Bad Request', type: 'https://httpstatus.es/400', status: 400, detail: 'Request body is empty' } };
   const errors = leads.flatMap((l, i) =>
-    l.price !== undefined && !Number.isInteger(l.price)
-      ? [{ request_id: String(i), errors: [{ code: 'InvalidType', path: 'price', detail: 'This value should be of type int.' }] }]
-      : [],
+    l.price !== undefined && !Number.isInteger(l.price) ? [{ request_id: String(i), errors: [{ code: 'InvalidType', path: 'price', detail: 'This value should be of type int.' }] }] : [],
   );
-  if (errors.length > 0) return { status: 400, headers: problem, body: { 'validation-errors': errors, title: 'Bad Request', type: 'https://httpstatus.es/400', status: 400, detail: 'Request validation failed' } };
+  if (errors.length > 0) {
+    return { status: 400, headers: problem, body: { 'validation-errors': errors, title: 'Bad Request', type: 'https://httpstatus.es/400', status: 400, detail: 'Request validation failed' } };
+  }
   return {
     status: 200,
     body: {
@@ -331,7 +341,11 @@ function rateLimited(service: StandInService, sec: number): Reply {
     case 'resend':
       return { status: 429, headers: { 'retry-after': String(sec) }, body: { statusCode: 429, name: 'rate_limit_exceeded', message: 'Too many requests. You can only make 2 requests per second.' } };
     case 'amocrm':
-      return { status: 429, headers: { 'retry-after': String(sec), 'content-type': 'application/problem+json' }, body: { title: 'Too Many Requests', type: 'https://httpstatus.es/429', status: 429, detail: 'Too Many Requests' } };
+      return {
+        status: 429,
+        headers: { 'retry-after': String(sec), 'content-type': 'application/problem+json' },
+        body: { title: 'Too Many Requests', type: 'https://httpstatus.es/429', status: 429, detail: 'Too Many Requests' },
+      };
     case 'mobizon':
       return { status: 429, headers: { 'retry-after': String(sec) }, body: { code: 999, data: null, message: 'Too many requests' } };
     case 'whapi':
@@ -346,7 +360,11 @@ function serverError(service: StandInService): Reply {
     case 'resend':
       return { status: 500, body: { statusCode: 500, name: 'application_error', message: 'An unexpected error occurred.' } };
     case 'amocrm':
-      return { status: 503, headers: { 'content-type': 'application/problem+json' }, body: { title: 'Service Unavailable', type: 'https://httpstatus.es/503', status: 503, detail: 'Service Unavailable' } };
+      return {
+        status: 503,
+        headers: { 'content-type': 'application/problem+json' },
+        body: { title: 'Service Unavailable', type: 'https://httpstatus.es/503', status: 503, detail: 'Service Unavailable' },
+      };
     case 'mobizon':
       return { status: 503, body: { code: 999, data: null, message: 'Service temporarily unavailable' } };
     case 'whapi':

@@ -29,17 +29,9 @@ export interface RunningDemo {
   stop(): Promise<void>;
 }
 
-export function demoRate(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env.MONITOR_DEMO_RATE;
-  if (raw === undefined || raw === '') return 20;
-  const rate = Number(raw);
-  if (!Number.isFinite(rate) || rate <= 0 || rate > 5000) throw new Error(`MONITOR_DEMO_RATE must be a number of calls per second in (0, 5000], got ${JSON.stringify(raw)}`);
-  return rate;
-}
-
 export async function runDemo(config: Config, opts: DemoOptions = {}): Promise<RunningDemo> {
   const log = opts.log ?? ((line: string) => console.log(line));
-  const rate = opts.ratePerSecond ?? demoRate();
+  const rate = opts.ratePerSecond ?? config.demoRate;
   if (config.databaseUrl) log('demo      DATABASE_URL is ignored: the demo always runs on its own embedded database');
   // Its own embedded database and secret: the demo's printed token must work whatever issuer or
   // read claim the real setup uses.

@@ -3,18 +3,7 @@
  * (`<instance url>/api/...`, see plugin.json), which adds the bearer token server-side, so the
  * token never reaches the browser.
  */
-import {
-  CoreApp,
-  DataFrame,
-  DataQueryError,
-  DataQueryRequest,
-  DataQueryResponse,
-  DataSourceApi,
-  DataSourceInstanceSettings,
-  MetricFindValue,
-  ScopedVars,
-  TestDataSourceResponse,
-} from '@grafana/data';
+import { CoreApp, DataFrame, DataQueryError, DataQueryRequest, DataQueryResponse, DataSourceApi, DataSourceInstanceSettings, MetricFindValue, ScopedVars, TestDataSourceResponse } from '@grafana/data';
 import { getBackendSrv } from '@grafana/runtime';
 // Operators from 'rxjs' itself: only the exact 'rxjs' request is external (shared by Grafana).
 import { catchError, firstValueFrom, forkJoin, map, Observable, of, throwError } from 'rxjs';
@@ -32,14 +21,17 @@ import { IntmonVariableSupport } from './variables';
 export type ServiceCatalog = ServicesResponse['services'];
 
 /** `services`, `actions`, `actions(resend,$service)`: the string form older dashboards may hold. */
-export function parseVariableQuery(query: VariableQuery | string | undefined): VariableQuery {
+function parseVariableQuery(query: VariableQuery | string | undefined): VariableQuery {
   if (query && typeof query === 'object') {
     return { ...query, kind: query.kind === 'actions' ? 'actions' : 'services' };
   }
   const text = (query ?? '').trim();
   const m = /^actions\s*(?:\((.*)\))?$/i.exec(text);
   if (m) {
-    const services = (m[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const services = (m[1] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
     return { refId: 'variable', kind: 'actions', ...(services.length ? { services } : {}) };
   }
   return { refId: 'variable', kind: 'services' };
@@ -134,10 +126,7 @@ export class DataSource extends DataSourceApi<IntmonQuery, IntmonOptions> {
   override async metricFindQuery(query: VariableQuery | string, options?: { scopedVars?: ScopedVars }): Promise<MetricFindValue[]> {
     const vq = interpolateVariableQuery(parseVariableQuery(query), options?.scopedVars);
     const catalog = await this.getServiceCatalog();
-    const names =
-      vq.kind === 'services'
-        ? catalog.map((s) => s.service_name)
-        : catalog.filter((s) => !vq.services || vq.services.includes(s.service_name)).flatMap((s) => s.actions);
+    const names = vq.kind === 'services' ? catalog.map((s) => s.service_name) : catalog.filter((s) => !vq.services || vq.services.includes(s.service_name)).flatMap((s) => s.actions);
     return [...new Set(names)].sort().map((text) => ({ text, value: text }));
   }
 

@@ -34,7 +34,7 @@ function bodyText(data: unknown): { error?: string; field?: string } {
  * Grafana's data proxy (pkg/api/pluginproxy/ds_proxy.go, ModifyResponse) replaces an upstream 401
  * with a 400 whose plain-text body is this sentence, so the API's own 401 never reaches the browser.
  */
-export const PROXY_AUTH_FAILED = 'Authentication to data source failed';
+const PROXY_AUTH_FAILED = 'Authentication to data source failed';
 
 /** True when the status says the request never reached a working API (proxy/network trouble). */
 export function isUnreachable(status: number | undefined): boolean {

@@ -11,7 +11,7 @@ import { isMetric, Metric, METRIC_LABELS } from './types';
 type Unit = 'percent' | 'ms' | 'short';
 
 /** The API names the unit; the metric is the fallback so a missing unit never shows raw numbers. */
-export function unitFor(metric: string, apiUnit?: string): Unit {
+function unitFor(metric: string, apiUnit?: string): Unit {
   if (apiUnit === 'percent' || apiUnit === 'ms' || apiUnit === 'short') {
     return apiUnit;
   }
@@ -24,7 +24,7 @@ export function unitFor(metric: string, apiUnit?: string): Unit {
 const LABEL_ORDER = ['service', 'action', 'status'];
 
 /** `resend`, `resend / send_email`, or the metric's label when the series is ungrouped. */
-export function seriesName(labels: Record<string, string>, metric: string): string {
+function seriesName(labels: Record<string, string>, metric: string): string {
   const keys = Object.keys(labels).sort((a, b) => {
     const ia = LABEL_ORDER.indexOf(a);
     const ib = LABEL_ORDER.indexOf(b);
@@ -86,9 +86,7 @@ export function healthFrame(res: HealthResponse, refId: string): DataFrame {
           mappings: [
             {
               type: MappingType.ValueToText,
-              options: Object.fromEntries(
-                Object.entries(STATE_COLORS).map(([state, color], index) => [state, { text: state, color, index }]),
-              ),
+              options: Object.fromEntries(Object.entries(STATE_COLORS).map(([state, color], index) => [state, { text: state, color, index }])),
             },
           ],
         },
@@ -131,17 +129,14 @@ export function failuresFrame(page: LogPage, refId: string): DataFrame {
     refId,
     name: 'failures',
     meta: { preferredVisualisationType: 'table', custom: { nextBefore: page.next_before } },
-    fields: [
-      { name: 'created_at', type: FieldType.time, values: page.rows.map((r) => epoch(r.created_at)), config: { displayName: 'Time' } },
-      ...recordFields(page.rows),
-    ],
+    fields: [{ name: 'created_at', type: FieldType.time, values: page.rows.map((r) => epoch(r.created_at)), config: { displayName: 'Time' } }, ...recordFields(page.rows)],
   });
 }
 
 const SEVERITY: Record<string, string> = { failed: 'error', retrying: 'warning', pending: 'info', success: 'info' };
 
 /** One log line per call, readable in the logs panel; the full record stays in the other fields. */
-export function logLine(r: LogRecord): string {
+function logLine(r: LogRecord): string {
   const parts = [`${r.service_name} ${r.action} ${r.status}`];
   if (r.duration_ms !== null) {
     parts.push(`${r.duration_ms} ms`);

@@ -14,7 +14,10 @@ function list(v: unknown): string[] | undefined {
     return out.length ? out : undefined;
   }
   if (typeof v === 'string' && v.trim() !== '') {
-    return v.split(',').map((x) => x.trim()).filter(Boolean);
+    return v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
   }
   return undefined;
 }

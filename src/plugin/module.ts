@@ -6,6 +6,4 @@ import { QueryEditor } from './components/QueryEditor';
 import { DataSource } from './datasource';
 import type { IntmonOptions, IntmonQuery, IntmonSecureOptions } from './types';
 
-export const plugin = new DataSourcePlugin<DataSource, IntmonQuery, IntmonOptions, IntmonSecureOptions>(DataSource)
-  .setConfigEditor(ConfigEditor)
-  .setQueryEditor(QueryEditor);
+export const plugin = new DataSourcePlugin<DataSource, IntmonQuery, IntmonOptions, IntmonSecureOptions>(DataSource).setConfigEditor(ConfigEditor).setQueryEditor(QueryEditor);

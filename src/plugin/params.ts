@@ -5,8 +5,7 @@
  */
 import type { TimeRange } from '@grafana/data';
 
-import type { FailuresQuery, HealthQuery, IntmonQuery, LogsQuery, TimeseriesQuery } from './types';
-import { DEFAULT_LIMIT, MAX_LIMIT } from './types';
+import { DEFAULT_LIMIT, type FailuresQuery, type HealthQuery, type IntmonQuery, type LogsQuery, MAX_LIMIT, type TimeseriesQuery } from './types';
 
 export interface ApiRequest {
   /** Path below the API prefix, e.g. `/timeseries`. */
@@ -28,7 +27,7 @@ function add(params: URLSearchParams, key: string, value: string | number | unde
 }
 
 /** Grafana's interval in ms as the API's bucket width (`30s`, `5m`, `1h`, `1d`); at least one second. */
-export function intervalToApi(intervalMs: number): string {
+function intervalToApi(intervalMs: number): string {
   const ms = Math.max(1000, Math.ceil(intervalMs / 1000) * 1000);
   const units: Array<[string, number]> = [
     ['d', 86_400_000],
@@ -44,7 +43,7 @@ export function intervalToApi(intervalMs: number): string {
 }
 
 /** A time range's length as a health window (`15m`, `36h`, `90d`), within the API's 4-digit limit. */
-export function rangeToWindow(range: TimeRange): string {
+function rangeToWindow(range: TimeRange): string {
   const minutes = Math.max(1, Math.round((range.to.valueOf() - range.from.valueOf()) / 60_000));
   if (minutes <= 9999) {
     return `${minutes}m`;

@@ -1,7 +1,7 @@
 /**
  * The plugin's query model and settings. The API's request/response shapes come from the contract
  * as types only; the few lists needed at runtime (menus, validation) are repeated here so no schema
- * code reaches the bundle — test/plugin/types.test.ts keeps them equal to the contract's.
+ * code reaches the bundle — test/plugin/contract.test.ts keeps them equal to the contract's.
  */
 import type { DataQuery, DataSourceJsonData } from '@grafana/schema';
 

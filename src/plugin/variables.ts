@@ -20,7 +20,14 @@ export class IntmonVariableSupport extends CustomVariableSupport<DataSource, Var
   query(request: DataQueryRequest<VariableQuery>): Observable<DataQueryResponse> {
     const target = request.targets[0] ?? { refId: 'variable', kind: 'services' };
     return from(this.datasource.metricFindQuery(target, { scopedVars: request.scopedVars })).pipe(
-      map((values) => ({ data: [namesFrame(values.map((v) => String(v.text)), target.refId)] })),
+      map((values) => ({
+        data: [
+          namesFrame(
+            values.map((v) => String(v.text)),
+            target.refId,
+          ),
+        ],
+      })),
     );
   }
 }

@@ -50,20 +50,34 @@ function iso(ms: number): string {
 /** One row → one COPY line including the trailing newline. */
 export function encodeRow(r: LogRow): string {
   return (
-    text(r.id) + '\t' +
-    text(r.service_name) + '\t' +
-    text(r.action) + '\t' +
-    r.status + '\t' +
-    text(r.related_entity_type) + '\t' +
-    text(r.related_entity_id) + '\t' +
-    text(r.request_payload) + '\t' +
-    text(r.response_payload) + '\t' +
-    text(r.error_message) + '\t' +
-    text(r.error_code) + '\t' +
-    int(r.duration_ms) + '\t' +
-    int(r.retry_count) + '\t' +
-    iso(r.created_at) + '\t' +
-    iso(r.updated_at) + '\n'
+    text(r.id) +
+    '\t' +
+    text(r.service_name) +
+    '\t' +
+    text(r.action) +
+    '\t' +
+    r.status +
+    '\t' +
+    text(r.related_entity_type) +
+    '\t' +
+    text(r.related_entity_id) +
+    '\t' +
+    text(r.request_payload) +
+    '\t' +
+    text(r.response_payload) +
+    '\t' +
+    text(r.error_message) +
+    '\t' +
+    text(r.error_code) +
+    '\t' +
+    int(r.duration_ms) +
+    '\t' +
+    int(r.retry_count) +
+    '\t' +
+    iso(r.created_at) +
+    '\t' +
+    iso(r.updated_at) +
+    '\n'
   );
 }
 
@@ -71,8 +85,13 @@ export function encodeRow(r: LogRow): string {
 export function rowBytes(r: LogRow): number {
   return (
     320 +
-    2 * (r.service_name.length + r.action.length +
-      (r.request_payload?.length ?? 0) + (r.response_payload?.length ?? 0) +
-      (r.error_message?.length ?? 0) + (r.error_code?.length ?? 0) + (r.related_entity_type?.length ?? 0))
+    2 *
+      (r.service_name.length +
+        r.action.length +
+        (r.request_payload?.length ?? 0) +
+        (r.response_payload?.length ?? 0) +
+        (r.error_message?.length ?? 0) +
+        (r.error_code?.length ?? 0) +
+        (r.related_entity_type?.length ?? 0))
   );
 }

@@ -37,11 +37,26 @@ export function uuidv7(nowMs = Date.now()): string {
   const hi = Math.floor(nowMs / 0x10000); // upper 32 bits of the 48-bit timestamp
   const lo = nowMs & 0xffff;
   return (
-    HEX[(hi >>> 24) & 0xff] + HEX[(hi >>> 16) & 0xff] + HEX[(hi >>> 8) & 0xff] + HEX[hi & 0xff] +
-    '-' + HEX[lo >>> 8] + HEX[lo & 0xff] +
-    '-' + HEX[0x70 | (seq >>> 8)] + HEX[seq & 0xff] +
-    '-' + HEX[0x80 | (b[o + 2] & 0x3f)] + HEX[b[o + 3]] +
-    '-' + HEX[b[o + 4]] + HEX[b[o + 5]] + HEX[b[o + 6]] + HEX[b[o + 7]] + HEX[b[o + 8]] + HEX[b[o + 9]]
+    HEX[(hi >>> 24) & 0xff] +
+    HEX[(hi >>> 16) & 0xff] +
+    HEX[(hi >>> 8) & 0xff] +
+    HEX[hi & 0xff] +
+    '-' +
+    HEX[lo >>> 8] +
+    HEX[lo & 0xff] +
+    '-' +
+    HEX[0x70 | (seq >>> 8)] +
+    HEX[seq & 0xff] +
+    '-' +
+    HEX[0x80 | (b[o + 2] & 0x3f)] +
+    HEX[b[o + 3]] +
+    '-' +
+    HEX[b[o + 4]] +
+    HEX[b[o + 5]] +
+    HEX[b[o + 6]] +
+    HEX[b[o + 7]] +
+    HEX[b[o + 8]] +
+    HEX[b[o + 9]]
   );
 }
 

@@ -67,7 +67,7 @@ export function instrumentFetch(recorder: Recorder, options: InstrumentFetchOpti
     };
     const captureResponse = integration?.captureResponse ?? options.captureResponse ?? false;
     const body = bodyForLog(fetchInit.body);
-    const request = integration?.captureRequest ?? options.captureRequest ? { method, url: redactUrl(url.toString()), headers: redactHeaders(headers), body } : undefined;
+    const request = (integration?.captureRequest ?? options.captureRequest) ? { method, url: redactUrl(url.toString()), headers: redactHeaders(headers), body } : undefined;
     // Everything this call carries that could be echoed back (see taint.ts).
     const carried = new CredentialSet();
     carried.url(url);
@@ -157,4 +157,3 @@ function bodyForLog(body: RequestInit['body'] | undefined): unknown {
   }
   return `[${Object.prototype.toString.call(body).slice(8, -1)} body]`;
 }
-

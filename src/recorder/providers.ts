@@ -20,7 +20,7 @@ export function serviceForHost(hostname: string): ProviderName | undefined {
 }
 
 /** camelCase / PascalCase → snake_case. */
-export function snake(s: string): string {
+function snake(s: string): string {
   return s
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .replace(/([A-Z]+)([A-Z][a-z])/g, '$1_$2')
@@ -49,7 +49,10 @@ const SINGULAR: Record<string, string> = { leads: 'lead', contacts: 'contact', c
 /** Action name from the endpoint, per provider conventions (see README of the recorder). */
 export function actionFor(service: string, method: string, pathname: string): string {
   const m = method.toUpperCase();
-  const segs = pathname.split('/').filter(Boolean).map((s) => decodeURIComponentSafe(s));
+  const segs = pathname
+    .split('/')
+    .filter(Boolean)
+    .map((s) => decodeURIComponentSafe(s));
   switch (service) {
     case 'telegram': {
       // /bot<token>/<method> (or /file/bot<token>/… for downloads). The method is the segment

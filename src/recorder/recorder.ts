@@ -174,7 +174,7 @@ class RecorderImpl implements Recorder {
     }
   }
 
-  private judgeErr(options: TrackOptions<any> | undefined, err: unknown): Outcome {
+  private judgeErr(options: TrackOptions<never> | undefined, err: unknown): Outcome {
     try {
       return options?.inspectError ? options.inspectError(err) : judgeError(err);
     } catch (e) {
@@ -183,7 +183,7 @@ class RecorderImpl implements Recorder {
     }
   }
 
-  private begin(service: string, action: string, options: TrackOptions<any> | undefined): Call {
+  private begin(service: string, action: string, options: TrackOptions<never> | undefined): Call {
     const createdAt = wallMs();
     let entityType: string | null = null;
     let entityId: string | null = null;
@@ -382,4 +382,3 @@ function errorCode(code: string | null | undefined, scrub: Scrubber | undefined)
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 }
-

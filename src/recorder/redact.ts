@@ -1,20 +1,18 @@
 /**
- * Redaction by rules, applied before anything is queued — a secret never reaches memory queues,
- * the spool file or the database. What is removed:
- *  - headers: Authorization, Proxy-Authorization, Cookie, Set-Cookie, and any name containing
- *    api-key / apikey / token / secret / password / session;
- *  - the Telegram bot token in URL paths (`/bot<token>/`), and bot-token-shaped strings anywhere
- *    (also right after a letter, as in `bot7012345678:AAE…`);
- *  - user:password in URLs, in URL objects and in free text (`http://user:pass@host`);
- *  - query and fragment parameters apiKey / api_key / key / token / access_token / refresh_token /
- *    id_token / secret / client_secret / password / signature / code (OAuth);
- *  - Resend keys (`re_…`) and `Bearer …`/`Basic …` credentials anywhere (any whitespace);
- *  - `<name>: value` / `<name>=value` in free text when the name says key, token, secret, password
- *    or credential (`invalid token: X`, `… and token=X`, `"apiKey":"X"`);
- *  - values of JSON keys named like password, token, secret, api_key/apiKey, authorization, cookie,
- *    and `code` in an OAuth body (beside grant_type / client_id / client_secret / redirect_uri);
+ * Redaction by rules, applied when a call is recorded, before its row is queued: a credential never
+ * reaches the queue, the spool file or the database. The regular expressions below are the list;
+ * in words, what goes:
+ *  - credential headers (Authorization, Cookie, Set-Cookie, names saying key, token, secret,
+ *    password or session) and credential query/fragment parameters (keys, tokens, secrets,
+ *    passwords, signatures, OAuth `code`);
+ *  - values of JSON keys and form fields named like a credential, and `code` in an OAuth body;
+ *  - in free text: Telegram bot tokens (in `/bot<token>/` paths and anywhere), Resend keys,
+ *    `Bearer`/`Basic`/`Token` credentials, `user:password@` in URLs, `name: value` and
+ *    `name=value` when the name says key, token, secret, password or credential;
+ *  - error codes that look like a credential rather than a code (looksLikeSecret);
  *  - with `maskPii`: e-mail addresses and phone numbers.
- * What the call itself carried is also scrubbed wherever it is echoed: see taint.ts.
+ * Text is also made storable (no NUL, no lone surrogates) and capped (limits.ts). What the call
+ * itself carried is scrubbed wherever it is echoed: see taint.ts.
  */
 import { LIMITS } from './limits';
 
@@ -48,7 +46,8 @@ const BEARER_RE = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{6,}/gi;
 // Query-string style `apiKey=…` inside free text (e.g. an error message quoting a URL).
 const QUERY_IN_TEXT_RE = /([?&;#](?:api[-_]?key|key|token|access[-_]?token|refresh[-_]?token|id[-_]?token|secret|client[-_]?secret|password|signature|sig|code)=)(?!\[REDACTED\])[^&#\s"']*/gi;
 // `token: X`, `and token=X`, `"apiKey":"X"`, `client_secret=X` in free text.
-const LABELLED_RE = /(?<![A-Za-z0-9])((?:[A-Za-z0-9]+[-_])*(?:api[-_]?key|apikey|key|token|secret|password|passwd|pwd|credentials?)s?)(["']?[ \t]{0,3}[:=][ \t]{0,3}["']?)(?!\[REDACTED\])([^\s"'&,;<>()[\]{}]+)/gi;
+const LABELLED_RE =
+  /(?<![A-Za-z0-9])((?:[A-Za-z0-9]+[-_])*(?:api[-_]?key|apikey|key|token|secret|password|passwd|pwd|credentials?)s?)(["']?[ \t]{0,3}[:=][ \t]{0,3}["']?)(?!\[REDACTED\])([^\s"'&,;<>()[\]{}]+)/gi;
 // scheme://user:pass@ in free text (e.g. Node's "Request cannot be constructed from a URL that includes credentials").
 const USERINFO_RE = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"']+@/gi;
 const EMAIL_RE = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
@@ -70,7 +69,7 @@ export function redactString(s: string, maskPii = false): string {
   if (out.includes('@')) out = out.replace(USERINFO_RE, `$1${REDACTED}@`);
   if (maskPii) out = maskPiiString(out);
   // Postgres text/jsonb reject NUL and unpaired surrogates; one bad byte must not sink a batch.
-  if (out.includes('\u0000')) out = out.replace(/\u0000/g, '');
+  if (out.includes('\u0000')) out = out.replaceAll('\u0000', '');
   return out.replace(LONE_SURROGATE_RE, '\uFFFD');
 }
 

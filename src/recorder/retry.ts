@@ -24,7 +24,7 @@ export function resolvePolicy(p: RetryPolicy | undefined): ResolvedPolicy {
 }
 
 /** Full-jitter backoff before attempt `attempt + 1`. */
-export function backoffMs(policy: ResolvedPolicy, attempt: number, random = Math.random): number {
+function backoffMs(policy: ResolvedPolicy, attempt: number, random = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
   return Math.floor(random() * ceiling);
 }

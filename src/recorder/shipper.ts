@@ -11,7 +11,6 @@ import type { Reporter } from './report';
 import { Segment, Spool, SpoolFullError } from './spool';
 import { isRowLine, splitLines } from './spool-frame';
 import { classifyWriteError, sqlstate, WRITE_TIMEOUT_CODE } from './write-errors';
-import type { PgWriter } from './writer';
 
 export interface ShipperCounters {
   written: number;
@@ -24,6 +23,15 @@ export interface ShipperCounters {
   droppedSpoolFull: number;
   /** Of `dropped`: in damaged spool batches (checksum/length mismatch, torn lines). */
   lostCorrupt: number;
+}
+
+/**
+ * Where batches go: PgWriter (COPY into integration_logs) in the recorder, a fake in the unit
+ * tests. `fresh` rows are new; `merge` rows go by the idempotent path. A failure is judged by its
+ * SQLSTATE (write-errors.ts): row, retry or down.
+ */
+export interface RowWriter {
+  write(fresh: string, merge: string): Promise<void>;
 }
 
 const RETRY_CONFLICT_TIMES = 3;
@@ -42,7 +50,7 @@ export class Shipper {
   private readonly seen = new Set<string>();
 
   constructor(
-    private readonly writer: PgWriter,
+    private readonly writer: RowWriter,
     readonly spool: Spool,
     private readonly deadLetters: DeadLetters,
     private readonly reporter: Reporter,
@@ -193,7 +201,9 @@ export class Shipper {
         for (const line of splitLines(batch)) {
           if (isRowLine(line)) valid.push(line);
           else if (!first) continue;
-          else if (!line.endsWith('\n')) lost++; // torn by a kill mid-write
+          else if (!line.endsWith('\n')) {
+            lost++;
+          } // torn by a kill mid-write
           else if (line.trim() !== '') this.deadLetter(line, 'replay', null, 'spooled line is not a row (damaged spool data)');
         }
       }

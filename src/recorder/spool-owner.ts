@@ -32,8 +32,8 @@ interface LockInfo {
   socket: boolean;
 }
 
-export const lockPath = (dir: string, id: string): string => path.join(dir, `owner-${id}.json`);
-export const socketPath = (dir: string, id: string): string => path.join(dir, `owner-${id}.sock`);
+const lockPath = (dir: string, id: string): string => path.join(dir, `owner-${id}.json`);
+const socketPath = (dir: string, id: string): string => path.join(dir, `owner-${id}.sock`);
 
 export class SpoolOwner {
   readonly id = crypto.randomBytes(8).toString('hex');

@@ -14,7 +14,7 @@
  */
 import { isSecretKey, isSecretParam, REDACTED } from './redact';
 
-export const MIN_SECRET = 6;
+const MIN_SECRET = 6;
 
 const TELEGRAM_PATH_RE = /\/bot([^/?#\s]+)/g;
 const SCHEME_RE = /^\s*(?:bearer|basic|token|digest|apikey|key)\s+(.+)$/i;

@@ -39,7 +39,9 @@ const INSERT_FRESH = `INSERT INTO integration_logs (${COLS}) SELECT ${COLS} FROM
 const MERGE = `INSERT INTO integration_logs (${COLS})
   SELECT DISTINCT ON (id, created_at) ${COLS} FROM ${STAGE} ORDER BY id, created_at, updated_at DESC
   ON CONFLICT (id, created_at) DO UPDATE SET
-    ${COLUMNS.filter((c) => c !== 'id' && c !== 'created_at').map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
+    ${COLUMNS.filter((c) => c !== 'id' && c !== 'created_at')
+      .map((c) => `${c} = EXCLUDED.${c}`)
+      .join(', ')}
   WHERE integration_logs.updated_at < EXCLUDED.updated_at`;
 
 /** "COPY FROM not supported with row-level security" (SQLSTATE 0A000). */

@@ -20,15 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-const endpoints = () => [
-  '/stats',
-  '/failures',
-  '/health',
-  '/timeseries?metric=volume',
-  '/services',
-  `/logs?entity_type=lead&entity_id=${ENTITY}`,
-  `/logs/${logId}`,
-];
+const endpoints = () => ['/stats', '/failures', '/health', '/timeseries?metric=volume', '/services', `/logs?entity_type=lead&entity_id=${ENTITY}`, `/logs/${logId}`];
 
 async function statusFor(authorization: string | undefined): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -102,9 +94,7 @@ describe('Postgres decides, the API only relays', () => {
   it('granting anon a policy lets anon read exactly what the policy and its token claims allow', async () => {
     await h.db.pool.query('GRANT SELECT ON integration_logs TO anon');
     // The policy reads the claims the API put in request.jwt.claims.
-    await h.db.pool.query(
-      "CREATE POLICY api_test_anon_read ON integration_logs FOR SELECT TO anon USING (related_entity_type = current_setting('request.jwt.claims', true)::json->>'entity')",
-    );
+    await h.db.pool.query("CREATE POLICY api_test_anon_read ON integration_logs FOR SELECT TO anon USING (related_entity_type = current_setting('request.jwt.claims', true)::json->>'entity')");
     const asEmail = await rawToken({ role: 'anon', entity: 'email' });
     const res = await h.get(`/logs?entity_id=${ENTITY}`, { token: asEmail });
     expect(res.statusCode).toBe(200);
@@ -128,10 +118,9 @@ describe('Postgres decides, the API only relays', () => {
   });
 
   it('the request transaction is read-only, even for service_role', async () => {
-    const insert = withRoleTransaction(h.db.pool, { role: 'service_role' }, (db) =>
-      db.query("INSERT INTO integration_logs (service_name, action, status) VALUES ('x', 'y', 'success')"),
-    { readOnly: true });
+    const insert = withRoleTransaction(h.db.pool, { role: 'service_role' }, (db) => db.query("INSERT INTO integration_logs (service_name, action, status) VALUES ('x', 'y', 'success')"), {
+      readOnly: true,
+    });
     await expect(insert).rejects.toMatchObject({ code: '25006' });
   });
 });
-

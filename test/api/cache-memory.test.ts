@@ -61,7 +61,6 @@ it(`${FLOOD} distinct 0.7 MB answers keep the API's memory within the cache boun
   }
   const after = rssBytes(api.child.pid!);
   const grew = after - before;
-  // eslint-disable-next-line no-console
   console.log(`RSS ${Math.round(before / 2 ** 20)} MiB → ${Math.round(after / 2 ** 20)} MiB (+${Math.round(grew / 2 ** 20)} MiB) for ${FLOOD} answers, bound ${BOUND / 2 ** 20} MiB`);
   // The bound plus room for the heap's own slack (measured: +63 MiB with a 16 MiB bound); an
   // unbounded cache adds ~230 MiB here (CACHE_TEST_BOUND=4000000000 shows it).

@@ -1,5 +1,6 @@
 import zlib from 'node:zlib';
-import { ResponseCache, cacheTtlFromEnv } from '../../src/api/response-cache';
+import { ResponseCache } from '../../src/api/response-cache';
+import { loadConfig } from '../../src/config';
 import { acceptsGzip } from '../../src/api/server';
 import { Harness, insertRows, rawToken, startHarness } from './harness';
 
@@ -18,26 +19,40 @@ describe('ResponseCache', () => {
   });
 
   it('counts the TTL from the answer, then serves the stale answer while one refresh runs, then waits for a fresh one', async () => {
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    const cache = new ResponseCache(100, 300);
-    let runs = 0;
-    const slow = async () => {
-      runs++;
-      await sleep(200); // longer than the TTL: the TTL must start when the answer exists
-      return runs;
-    };
-    expect(await cache.get('k', slow)).toBe(1);
-    expect(await cache.get('k', slow)).toBe(1);
-    expect(runs).toBe(1);
-    await sleep(150); // stale now (100 ms), not too old (100 + 300 ms)
-    const t0 = Date.now();
-    expect(await Promise.all([cache.get('k', slow), cache.get('k', slow)])).toEqual([1, 1]);
-    expect(Date.now() - t0).toBeLessThan(150); // served at once, not after the 200 ms query
-    expect(runs).toBe(2); // one background refresh, not two
-    await sleep(250);
-    expect(await cache.get('k', slow)).toBe(2); // the refreshed answer
-    await sleep(100 + 300 + 50); // past fresh and stale: wait for a new computation
-    expect(await cache.get('k', slow)).toBe(3);
+    // Fake timers drive both the cache's clock (Date.now) and the slow computation's setTimeout.
+    jest.useFakeTimers();
+    try {
+      const cache = new ResponseCache(100, 300);
+      let runs = 0;
+      const slow = async () => {
+        runs++;
+        await new Promise((r) => setTimeout(r, 200)); // longer than the TTL: the TTL must start when the answer exists
+        return runs;
+      };
+      const first = cache.get('k', slow);
+      await jest.advanceTimersByTimeAsync(200); // t = 200: answered, fresh until 300, stale until 600
+      expect(await first).toBe(1);
+      expect(await cache.get('k', slow)).toBe(1);
+      expect(runs).toBe(1);
+      await jest.advanceTimersByTimeAsync(150); // t = 350: stale, not too old
+      let served = false;
+      const both = Promise.all([cache.get('k', slow), cache.get('k', slow)]).then((v) => ((served = true), v));
+      await jest.advanceTimersByTimeAsync(1);
+      expect(served).toBe(true); // served at once, not after the 200 ms refresh
+      expect(await both).toEqual([1, 1]);
+      expect(runs).toBe(2); // one background refresh, not two
+      await jest.advanceTimersByTimeAsync(250); // t = 601: the refresh answered at 550
+      expect(await cache.get('k', slow)).toBe(2);
+      await jest.advanceTimersByTimeAsync(100 + 300 + 50); // past fresh and stale: a new computation is awaited
+      let third = false;
+      const next = cache.get('k', slow).then((v) => ((third = true), v));
+      await jest.advanceTimersByTimeAsync(199);
+      expect(third).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(await next).toBe(3);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('never keeps failures, is bounded, and is off at 0', async () => {
@@ -54,9 +69,9 @@ describe('ResponseCache', () => {
     await off.get('k', async () => ++m);
     await off.get('k', async () => ++m);
     expect(m).toBe(2);
-    expect(cacheTtlFromEnv({})).toBe(1000);
-    expect(cacheTtlFromEnv({ MONITOR_API_CACHE_MS: '0' })).toBe(0);
-    expect(() => cacheTtlFromEnv({ MONITOR_API_CACHE_MS: 'soon' })).toThrow(/MONITOR_API_CACHE_MS/);
+    expect(loadConfig({}).cacheTtlMs).toBe(1000);
+    expect(loadConfig({ MONITOR_API_CACHE_MS: '0' }).cacheTtlMs).toBe(0);
+    expect(() => loadConfig({ MONITOR_API_CACHE_MS: 'soon' })).toThrow(/^MONITOR_API_CACHE_MS must be an integer 0-3600000, got "soon"$/);
   });
 });
 

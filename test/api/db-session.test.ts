@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => db.drop());
 
-it('a slow statement ends as PostgreSQL\'s own cancel within the budget (503), and the connection is reused', async () => {
+it("a slow statement ends as PostgreSQL's own cancel within the budget (503), and the connection is reused", async () => {
   const pool = createApiPool(db.apiUrl, 1000, 2);
   try {
     const t0 = Date.now();

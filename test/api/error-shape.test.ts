@@ -12,11 +12,12 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
+/** `{error}` alone, or `{error, field}` naming `field`. */
 function expectShape(body: string, field?: string): void {
   const parsed = JSON.parse(body) as Record<string, unknown>;
   expect(typeof parsed.error).toBe('string');
   expect(Object.keys(parsed).every((k) => k === 'error' || k === 'field')).toBe(true);
-  if (field) expect(parsed.field).toBe(field);
+  expect(parsed.field).toBe(field);
 }
 
 /** Raw bytes on a socket: for requests no HTTP client would send. */

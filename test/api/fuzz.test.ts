@@ -45,7 +45,29 @@ beforeAll(async () => {
 afterAll(() => h.close());
 
 const ENDPOINTS = ['/stats', '/failures', '/health', '/timeseries', '/services', '/logs', `/logs/${ID}`, '/logs/x', '/openapi.json', '/healthz', '/nope', ''];
-const PARAMS = ['from', 'to', 'service', 'action', 'status', 'interval', 'limit', 'before', 'entity_type', 'entity_id', 'window', 'metric', 'group_by', 'id', 'x', '', 'service[]', 'from.x', '__proto__', 'constructor', 'a'.repeat(300)];
+const PARAMS = [
+  'from',
+  'to',
+  'service',
+  'action',
+  'status',
+  'interval',
+  'limit',
+  'before',
+  'entity_type',
+  'entity_id',
+  'window',
+  'metric',
+  'group_by',
+  'id',
+  'x',
+  '',
+  'service[]',
+  'from.x',
+  '__proto__',
+  'constructor',
+  'a'.repeat(300),
+];
 
 function generate(rnd: () => number): { method: string; path: string; headers: Record<string, string>; body?: string } {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)];
@@ -54,13 +76,45 @@ function generate(rnd: () => number): { method: string; path: string; headers: R
     pick([
       new Date(Date.now() - int(500) * 86_400_000).toISOString(),
       new Date(Date.now() - int(48) * 3_600_000).toISOString(),
-      '2026-02-30T00:00:00Z', '2026-01-01', 'yesterday', '0000-01-01T00:00:00Z', '9999-12-31T23:59:59Z', '2026-01-01T23:59:60Z',
-      '1970-01-01T00:00:00+14:00', '2026-06-01T12:00:00.123456789Z', '-1', String(Date.now()),
+      '2026-02-30T00:00:00Z',
+      '2026-01-01',
+      'yesterday',
+      '0000-01-01T00:00:00Z',
+      '9999-12-31T23:59:59Z',
+      '2026-01-01T23:59:60Z',
+      '1970-01-01T00:00:00+14:00',
+      '2026-06-01T12:00:00.123456789Z',
+      '-1',
+      String(Date.now()),
     ]);
   const junk = () =>
     pick([
-      "' OR 1=1 --", '"; DROP TABLE integration_logs; --', '$1', '\\x00', '%00', '%', '%zz', '%E0%A4%A', '🙂', 'ä', '<script>', '{}', '[]', 'null', 'NaN', 'Infinity',
-      '-0', '1e309', '9'.repeat(40), 'a'.repeat(int(12_000)), ' ', '', '..', '../../etc/passwd', '\u202e', 'true',
+      "' OR 1=1 --",
+      '"; DROP TABLE integration_logs; --',
+      '$1',
+      '\\x00',
+      '%00',
+      '%',
+      '%zz',
+      '%E0%A4%A',
+      '🙂',
+      'ä',
+      '<script>',
+      '{}',
+      '[]',
+      'null',
+      'NaN',
+      'Infinity',
+      '-0',
+      '1e309',
+      '9'.repeat(40),
+      'a'.repeat(int(12_000)),
+      ' ',
+      '',
+      '..',
+      '../../etc/passwd',
+      '\u202e',
+      'true',
     ]);
   const value = (name: string): string => {
     if (rnd() < 0.3) return junk();
@@ -101,7 +155,10 @@ function generate(rnd: () => number): { method: string; path: string; headers: R
   };
 
   const method = rnd() < 0.75 ? 'GET' : pick(['HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE']);
-  let path = rnd() < 0.9 ? `${API_PREFIX}${pick(ENDPOINTS)}` : pick(['/healthz', '/', '//', `${API_PREFIX}//stats`, `${API_PREFIX}/stats/`, `/${junk().replace(/[^\x21-\x7e]/g, '')}`, `${API_PREFIX}/logs/${'f'.repeat(500)}`]);
+  let path =
+    rnd() < 0.9
+      ? `${API_PREFIX}${pick(ENDPOINTS)}`
+      : pick(['/healthz', '/', '//', `${API_PREFIX}//stats`, `${API_PREFIX}/stats/`, `/${junk().replace(/[^\x21-\x7e]/g, '')}`, `${API_PREFIX}/logs/${'f'.repeat(500)}`]);
   const parts: string[] = [];
   const n = rnd() < 0.15 ? 0 : 1 + int(6);
   for (let i = 0; i < n; i++) {
@@ -120,7 +177,9 @@ function generate(rnd: () => number): { method: string; path: string; headers: R
   const headers: Record<string, string> = {};
   const a = rnd();
   if (a < 0.75) headers.authorization = `Bearer ${pick(tokens)}`;
-  else if (a < 0.85) headers.authorization = pick(['Bearer', 'Bearer x.y.z', `Basic ${Buffer.from('a:b').toString('base64')}`, `Bearer ${tokens[0].split('.').reverse().join('.')}`, 'Bearer ' + 'A'.repeat(3000)]);
+  else if (a < 0.85) {
+    headers.authorization = pick(['Bearer', 'Bearer x.y.z', `Basic ${Buffer.from('a:b').toString('base64')}`, `Bearer ${tokens[0].split('.').reverse().join('.')}`, 'Bearer ' + 'A'.repeat(3000)]);
+  }
   let body: string | undefined;
   if (method !== 'GET' && method !== 'HEAD' && rnd() < 0.6) {
     headers['content-type'] = pick(['application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'multipart/form-data']);

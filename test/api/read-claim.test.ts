@@ -20,9 +20,7 @@ const endpoints = () => ['/stats', '/failures', '/health', '/timeseries?metric=v
 
 beforeAll(async () => {
   h = await startHarness({ server: { readClaim: CLAIM } });
-  [logId] = await insertRows(h.db, [
-    { service: 'amocrm', action: 'sync_lead', status: 'failed', at: new Date(Date.now() - 60_000), duration: 120, entityType: 'lead', entityId: ENTITY },
-  ]);
+  [logId] = await insertRows(h.db, [{ service: 'amocrm', action: 'sync_lead', status: 'failed', at: new Date(Date.now() - 60_000), duration: 120, entityType: 'lead', entityId: ENTITY }]);
 });
 afterAll(() => h.close());
 

@@ -60,7 +60,13 @@ describe('serve against a database that goes away', () => {
 
   it('a frozen (SIGSTOPped) server: 503 {error} within the timeout, /readyz 503; 200 again after SIGCONT', async () => {
     // The postmaster and its backends: a pooled connection's backend would otherwise keep answering.
-    const pids = [db.pid()!, ...execFileSync('pgrep', ['-P', String(db.pid())], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number)];
+    const pids = [
+      db.pid()!,
+      ...execFileSync('pgrep', ['-P', String(db.pid())], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map(Number),
+    ];
     for (const pid of pids) process.kill(pid, 'SIGSTOP');
     try {
       // Twice: once with connections pooled from before, once needing a new one.
@@ -127,7 +133,10 @@ describe('serve against a database that goes away', () => {
       expect(firstOk!.at - startedAt).toBeLessThan(1000);
     }
     // The outage and the recovery were logged (once per outage, not per request).
-    const events = api.logs().map((l) => l.event).filter(Boolean);
+    const events = api
+      .logs()
+      .map((l) => l.event)
+      .filter(Boolean);
     expect(events.filter((e) => e === 'database_lost').length).toBeGreaterThanOrEqual(4);
     expect(events.filter((e) => e === 'database_recovered').length).toBeGreaterThanOrEqual(4);
     expect(events.filter((e) => e === 'database_lost').length).toBeLessThan(20);

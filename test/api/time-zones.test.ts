@@ -3,7 +3,8 @@
  * (Asia/Almaty is UTC+5 all year since March 2024; New York's 2026 DST changes are 8 March and
  * 1 November, each at 02:00 local; Asia/Kolkata is UTC+5:30).
  */
-import { DEFAULT_TIME_ZONE, isTimeZoneName, timeZoneFromEnv } from '../../src/api/time-zone';
+import { DEFAULT_TIME_ZONE, isTimeZoneName } from '../../src/api/time-zone';
+import { loadConfig } from '../../src/config';
 import { Harness, insertRows, startHarness } from './harness';
 
 let h: Harness;
@@ -38,8 +39,7 @@ afterAll(async () => {
 });
 
 type StatsRow = { service_name: string; status: string; bucket: string; count: number; failed_count: number; failure_rate_percent: number; min_duration_ms: number };
-const daysOf = (rows: StatsRow[]) =>
-  rows.map((r) => `${r.bucket} ${r.status} ${r.count} ${r.failure_rate_percent}`).sort();
+const daysOf = (rows: StatsRow[]) => rows.map((r) => `${r.bucket} ${r.status} ${r.count} ${r.failure_rate_percent}`).sort();
 
 describe('/stats', () => {
   const range = 'from=2026-11-01T00:00:00Z&to=2026-11-04T00:00:00Z&service=amocrm';
@@ -50,11 +50,7 @@ describe('/stats', () => {
     expect([utc.statusCode, alm.statusCode]).toEqual([200, 200]);
     expect(utc.json().tz).toBe('UTC');
     expect(alm.json().tz).toBe('Asia/Almaty');
-    expect(daysOf(utc.json().rows)).toEqual([
-      '2026-11-01T00:00:00.000Z success 2 0',
-      '2026-11-02T00:00:00.000Z failed 1 50',
-      '2026-11-02T00:00:00.000Z success 1 50',
-    ]);
+    expect(daysOf(utc.json().rows)).toEqual(['2026-11-01T00:00:00.000Z success 2 0', '2026-11-02T00:00:00.000Z failed 1 50', '2026-11-02T00:00:00.000Z success 1 50']);
     // The 19:30Z call moves to 2 November, the 20:00Z one to 3 November.
     expect(daysOf(alm.json().rows)).toEqual([
       '2026-10-31T19:00:00.000Z success 1 0',
@@ -76,7 +72,12 @@ describe('/stats', () => {
   test('hours in Asia/Kolkata start at :30 UTC', async () => {
     const res = await h.get(`/stats?from=2026-11-01T18:00:00Z&to=2026-11-01T21:00:00Z&interval=hour&service=amocrm&tz=Asia/Kolkata`);
     // 18:30Z = 00:00 IST and 19:30Z = 01:00 IST begin their own hours
-    expect(res.json().rows.map((r: StatsRow) => r.bucket).sort()).toEqual(['2026-11-01T18:30:00.000Z', '2026-11-01T19:30:00.000Z']);
+    expect(
+      res
+        .json()
+        .rows.map((r: StatsRow) => r.bucket)
+        .sort(),
+    ).toEqual(['2026-11-01T18:30:00.000Z', '2026-11-01T19:30:00.000Z']);
   });
 
   test('New York’s 1 November has two 01:00 hours; 8 March is 23 hours long', async () => {
@@ -84,11 +85,7 @@ describe('/stats', () => {
     expect(hours.rows.map((r: StatsRow) => r.bucket).sort()).toEqual(['2026-11-01T05:00:00.000Z', '2026-11-01T06:00:00.000Z']);
     const days = (await h.get(`/stats?from=2026-03-07T00:00:00Z&to=2026-03-11T00:00:00Z&service=resend&tz=America/New_York`)).json();
     // 05:10Z and 03:50Z (+1 day) are both 8 March in New York; 04:10Z on the 9th is 00:10 EDT, 9 March
-    expect(daysOf(days.rows)).toEqual([
-      '2026-03-08T05:00:00.000Z failed 1 50',
-      '2026-03-08T05:00:00.000Z success 1 50',
-      '2026-03-09T04:00:00.000Z success 1 0',
-    ]);
+    expect(daysOf(days.rows)).toEqual(['2026-03-08T05:00:00.000Z failed 1 50', '2026-03-08T05:00:00.000Z success 1 50', '2026-03-09T04:00:00.000Z success 1 0']);
   });
 });
 
@@ -159,8 +156,8 @@ describe('validation', () => {
   });
 
   test('MONITOR_TIMEZONE: default UTC, a wrong name stops start-up with one clear line', () => {
-    expect(timeZoneFromEnv({})).toBe(DEFAULT_TIME_ZONE);
-    expect(timeZoneFromEnv({ MONITOR_TIMEZONE: 'Asia/Almaty' })).toBe('Asia/Almaty');
-    expect(() => timeZoneFromEnv({ MONITOR_TIMEZONE: 'Almaty' })).toThrow(/^MONITOR_TIMEZONE must be an IANA time zone name .*"Almaty"$/);
+    expect(loadConfig({}).timeZone).toBe(DEFAULT_TIME_ZONE);
+    expect(loadConfig({ MONITOR_TIMEZONE: ' Asia/Almaty ' }).timeZone).toBe('Asia/Almaty');
+    expect(() => loadConfig({ MONITOR_TIMEZONE: 'Almaty' })).toThrow(/^MONITOR_TIMEZONE must be an IANA time zone name .*"Almaty"$/);
   });
 });

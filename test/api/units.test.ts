@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { decodeCursor, encodeCursor, isTimestamp } from '../../src/api/cursor';
 import { HttpError } from '../../src/api/errors';
-import { DEFAULT_HEALTH_THRESHOLDS, healthState, healthThresholdsFromEnv, resolveHealthThresholds } from '../../src/api/health-state';
+import { DEFAULT_HEALTH_THRESHOLDS, healthState, resolveHealthThresholds } from '../../src/api/health-state';
 import { list, parseDuration, resolveRange } from '../../src/api/params';
 import { createVerifier } from '../../src/api/auth';
 import { DEFAULT_CACHE_MAX_BYTES, loadConfig, parseSpanSeconds } from '../../src/config';
@@ -70,12 +70,15 @@ describe('health state', () => {
   });
 
   it('thresholds come from MONITOR_HEALTH_* and nonsense is refused', () => {
-    expect(healthThresholdsFromEnv({ MONITOR_HEALTH_MIN_REQUESTS: '3', MONITOR_HEALTH_DOWN_PERCENT: '80' })).toEqual({
+    expect(loadConfig({ MONITOR_HEALTH_MIN_REQUESTS: '3', MONITOR_HEALTH_DOWN_PERCENT: '80' }).health).toEqual({
       ...DEFAULT_HEALTH_THRESHOLDS,
       minRequests: 3,
       downFailureRatePercent: 80,
     });
-    expect(() => healthThresholdsFromEnv({ MONITOR_HEALTH_DOWN_PERCENT: 'lots' })).toThrow(/MONITOR_HEALTH_DOWN_PERCENT/);
+    expect(() => loadConfig({ MONITOR_HEALTH_DOWN_PERCENT: 'lots' })).toThrow(/^MONITOR_HEALTH_DOWN_PERCENT must be a number 0-100, got "lots"$/);
+    expect(() => loadConfig({ MONITOR_HEALTH_DEGRADED_PERCENT: '60', MONITOR_HEALTH_DOWN_PERCENT: '50' })).toThrow(
+      /^MONITOR_HEALTH_DEGRADED_PERCENT \(60\) must not exceed MONITOR_HEALTH_DOWN_PERCENT \(50\)$/,
+    );
     expect(() => resolveHealthThresholds({ degradedFailureRatePercent: 60, downFailureRatePercent: 50 })).toThrow(/must not exceed/);
     expect(() => resolveHealthThresholds({ minRequests: -1 })).toThrow(/non-negative/);
   });

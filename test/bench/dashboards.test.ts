@@ -34,16 +34,24 @@ afterAll(async () => {
   await db.drop();
 });
 
+/** The parts of a dashboard's JSON model this count reads. */
+interface DashboardJson {
+  uid: string;
+  panels: Array<{ targets?: Array<{ rawSql?: unknown }> }>;
+  templating?: { list: Array<{ type: string }> };
+  annotations?: { list: Array<{ target?: { rawSql?: unknown } }> };
+}
+
 test('every PostgreSQL panel, variable and annotation of every provisioned dashboard is benched', () => {
   const dashboards = provisionedDashboards(ROOT);
   const files = fs.readdirSync(path.join(ROOT, 'provisioning/dashboards')).filter((f) => f.endsWith('.json'));
   expect(dashboards).toHaveLength(files.length);
   for (const f of files) {
-    const d = JSON.parse(fs.readFileSync(path.join(ROOT, 'provisioning/dashboards', f), 'utf8'));
+    const d = JSON.parse(fs.readFileSync(path.join(ROOT, 'provisioning/dashboards', f), 'utf8')) as DashboardJson;
     const spec = dashboards.find((x) => x.uid === d.uid) as DashboardSpec;
-    const sqlTargets = d.panels.flatMap((p: any) => (p.targets ?? []).filter((t: any) => typeof t.rawSql === 'string'));
-    const sqlVars = (d.templating?.list ?? []).filter((v: any) => v.type === 'query');
-    const sqlAnnotations = (d.annotations?.list ?? []).filter((a: any) => typeof a.target?.rawSql === 'string');
+    const sqlTargets = d.panels.flatMap((p) => (p.targets ?? []).filter((t) => typeof t.rawSql === 'string'));
+    const sqlVars = (d.templating?.list ?? []).filter((v) => v.type === 'query');
+    const sqlAnnotations = (d.annotations?.list ?? []).filter((a) => typeof a.target?.rawSql === 'string');
     expect(spec.queries.filter((q) => q.kind === 'panel')).toHaveLength(sqlTargets.length);
     expect(spec.queries.filter((q) => q.kind === 'variable')).toHaveLength(sqlVars.length);
     expect(spec.queries.filter((q) => q.kind === 'annotation')).toHaveLength(sqlAnnotations.length);

@@ -94,7 +94,11 @@ suite.each(GENERATIONS)('plugin editors in Chromium with Grafana $grafana packag
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('pageerror', (e) => pageErrors.push(e.message));
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
-    await page.waitForFunction(() => (window as unknown as { __intmon?: { ready: boolean; errors: string[] } }).__intmon?.ready || (window as unknown as { __intmon?: { errors: string[] } }).__intmon?.errors.length, null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => (window as unknown as { __intmon?: { ready: boolean; errors: string[] } }).__intmon?.ready || (window as unknown as { __intmon?: { errors: string[] } }).__intmon?.errors.length,
+      null,
+      { timeout: 60_000 },
+    );
     await page.getByRole('combobox', { name: 'Metric' }).waitFor({ timeout: 30_000 });
   }, 300_000);
 
@@ -113,7 +117,7 @@ suite.each(GENERATIONS)('plugin editors in Chromium with Grafana $grafana packag
   };
   const recorded = () => page.evaluate(() => (window as unknown as { __intmon: Recorded }).__intmon);
 
-  test('the plugin loaded from dist/module.js without errors, on that generation\'s packages and React', async () => {
+  test("the plugin loaded from dist/module.js without errors, on that generation's packages and React", async () => {
     const r = await recorded();
     expect(r.errors).toEqual([]);
     expect(pageErrors).toEqual([]);

@@ -16,9 +16,20 @@ test('a migrated database, checked as the API role, passes every check and is le
     const { code, lines } = await doctor(db.apiUrl);
     expect(lines.filter((l) => l.startsWith('✘'))).toEqual([]);
     expect(code).toBe(0);
-    for (const name of ['table integration_logs present', 'indexes', 'row-level security enabled', 'policy integration_logs_service_role_all',
-      'policy integration_logs_read_authenticated', 'view integration_stats_hourly', 'view integration_stats_daily', 'test record visible in integration_stats_daily',
-      'anon cannot read integration_logs', 'authenticated cannot write', 'API role', 'status CHECK rejects an unknown status']) {
+    for (const name of [
+      'table integration_logs present',
+      'indexes',
+      'row-level security enabled',
+      'policy integration_logs_service_role_all',
+      'policy integration_logs_read_authenticated',
+      'view integration_stats_hourly',
+      'view integration_stats_daily',
+      'test record visible in integration_stats_daily',
+      'anon cannot read integration_logs',
+      'authenticated cannot write',
+      'API role',
+      'status CHECK rejects an unknown status',
+    ]) {
       expect(lines.some((l) => l.startsWith(`✔ ${name}`))).toBe(true);
     }
     const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM integration_logs`);
@@ -76,9 +87,7 @@ test('an unreachable database: one clear line, exit code 2', async () => {
 test('a database whose upcoming partitions are missing fails the partition check', async () => {
   const db = await createTestDatabase();
   try {
-    const { rows } = await db.pool.query(
-      `SELECT partition_name FROM integration_log_partitions() WHERE lo <= now() + interval '1 day' AND hi > now() + interval '1 day'`,
-    );
+    const { rows } = await db.pool.query(`SELECT partition_name FROM integration_log_partitions() WHERE lo <= now() + interval '1 day' AND hi > now() + interval '1 day'`);
     for (const r of rows) await db.pool.query(`ALTER TABLE integration_logs DETACH PARTITION ${r.partition_name}`);
     const { code, lines } = await doctor(db.url);
     expect(code).toBe(1);
@@ -114,9 +123,14 @@ describe('the API role check', () => {
         u.password = pw;
         return u.toString();
       };
-      for (const [user, pw] of [[owner, 'owner-pw-0123456789'], [heir, 'heir-pw-0123456789']]) {
+      for (const [user, pw] of [
+        [owner, 'owner-pw-0123456789'],
+        [heir, 'heir-pw-0123456789'],
+      ]) {
         const { lines } = await doctor(as(user, pw));
-        expect(lines.find((l) => l.includes('API role'))).toMatch(new RegExp(`^✘ API role ${user} is least-privileged +owns \\(or has its owner's rights over\\) 1 relations, e.g. integration_monitor_migrations`));
+        expect(lines.find((l) => l.includes('API role'))).toMatch(
+          new RegExp(`^✘ API role ${user} is least-privileged +owns \\(or has its owner's rights over\\) 1 relations, e.g. integration_monitor_migrations`),
+        );
       }
       const { lines } = await doctor(db.apiUrl);
       expect(lines.find((l) => l.includes('API role'))).toMatch(/^✔ API role \S+ is least-privileged +not a superuser, owns nothing, NOINHERIT/);

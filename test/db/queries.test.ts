@@ -46,7 +46,11 @@ test('queryStats by day with filters; the status filter does not change the rate
     ['2026-01-10T00:00:00.000Z', 'amocrm', 1, 25],
   ]);
   const amo = await run((c) => queryStats(c, { from: T('10T10:10:00'), to: T('31T00:00:00'), interval: 'day', filters: { services: ['amocrm'], actions: [], statuses: [] } }));
-  expect(amo.map((r) => [r.status, r.count])).toEqual([['failed', 1], ['pending', 1], ['success', 1]]);
+  expect(amo.map((r) => [r.status, r.count])).toEqual([
+    ['failed', 1],
+    ['pending', 1],
+    ['success', 1],
+  ]);
 });
 
 test('queryHealth: one row per known service, window totals, p95 from histograms, last call/failure', async () => {
@@ -65,7 +69,15 @@ test('queryHealth: one row per known service, window totals, p95 from histograms
   });
   // percentile_cont(0.95) of {200, 300} = 295
   expect(Math.abs(amo.p95_duration_ms! - 295) / 295).toBeLessThan(0.05);
-  expect(resend).toMatchObject({ service_name: 'resend', total_requests: 1, failed_count: 0, failure_rate_percent: 0, avg_duration_ms: 50, last_call_at: '2026-01-10T10:30:00.000Z', last_failure_at: null });
+  expect(resend).toMatchObject({
+    service_name: 'resend',
+    total_requests: 1,
+    failed_count: 0,
+    failure_rate_percent: 0,
+    avg_duration_ms: 50,
+    last_call_at: '2026-01-10T10:30:00.000Z',
+    last_failure_at: null,
+  });
   // A window with no calls still lists the known services, with zeros.
   const quiet = await run((c) => queryHealth(c, { from: T('20T00:00:00'), to: T('21T00:00:00') }));
   expect(quiet.map((r) => [r.service_name, r.total_requests, r.failure_rate_percent, r.avg_duration_ms, r.p95_duration_ms])).toEqual([
@@ -76,25 +88,49 @@ test('queryHealth: one row per known service, window totals, p95 from histograms
 
 test('queryTimeseries: volume, grouped, failure rate, latency, sub-minute buckets aligned to the epoch', async () => {
   const vol = await run((c) => queryTimeseries(c, { metric: 'volume', from: T('10T10:00:00'), to: T('10T12:00:00'), intervalMs: 3600e3, filters: {} }));
-  expect(vol).toEqual([{ labels: {}, points: [[T('10T10:00:00').getTime(), 3], [T('10T11:00:00').getTime(), 2]] }]);
+  expect(vol).toEqual([
+    {
+      labels: {},
+      points: [
+        [T('10T10:00:00').getTime(), 3],
+        [T('10T11:00:00').getTime(), 2],
+      ],
+    },
+  ]);
 
   const grouped = await run((c) => queryTimeseries(c, { metric: 'volume', from: T('10T10:00:00'), to: T('10T12:00:00'), intervalMs: 3600e3, groupBy: 'service', filters: {} }));
   expect(grouped).toEqual([
-    { labels: { service: 'amocrm' }, points: [[T('10T10:00:00').getTime(), 2], [T('10T11:00:00').getTime(), 2]] },
-    { labels: { service: 'resend' }, points: [[T('10T10:00:00').getTime(), 1], [T('10T11:00:00').getTime(), 0]] },
+    {
+      labels: { service: 'amocrm' },
+      points: [
+        [T('10T10:00:00').getTime(), 2],
+        [T('10T11:00:00').getTime(), 2],
+      ],
+    },
+    {
+      labels: { service: 'resend' },
+      points: [
+        [T('10T10:00:00').getTime(), 1],
+        [T('10T11:00:00').getTime(), 0],
+      ],
+    },
   ]);
 
   const rate = await run((c) => queryTimeseries(c, { metric: 'failure_rate', from: T('10T10:00:00'), to: T('10T11:00:00'), intervalMs: 1800e3, filters: {} }));
-  expect(rate[0].points).toEqual([[T('10T10:00:00').getTime(), 50], [T('10T10:30:00').getTime(), 0]]);
+  expect(rate[0].points).toEqual([
+    [T('10T10:00:00').getTime(), 50],
+    [T('10T10:30:00').getTime(), 0],
+  ]);
   // Per-service counts (no action/status split) and the full rollups (split by status) agree.
   const rateByStatus = await run((c) => queryTimeseries(c, { metric: 'failure_rate', from: T('10T10:00:00'), to: T('10T11:00:00'), intervalMs: 1800e3, groupBy: 'status', filters: {} }));
   const failedShare = rateByStatus.find((x) => x.labels.status === 'failed')!.points;
-  expect(failedShare).toEqual([[T('10T10:00:00').getTime(), 100], [T('10T10:30:00').getTime(), null]]); // no failed row in that bucket: no value
+  expect(failedShare).toEqual([
+    [T('10T10:00:00').getTime(), 100],
+    [T('10T10:30:00').getTime(), null],
+  ]); // no failed row in that bucket: no value
   const volByStatus = await run((c) => queryTimeseries(c, { metric: 'volume', from: T('10T10:00:00'), to: T('10T11:00:00'), intervalMs: 1800e3, groupBy: 'status', filters: {} }));
   const volTotal = await run((c) => queryTimeseries(c, { metric: 'volume', from: T('10T10:00:00'), to: T('10T11:00:00'), intervalMs: 1800e3, filters: {} }));
-  expect(volTotal[0].points.map(([t, v]) => [t, v])).toEqual(
-    volTotal[0].points.map(([t]) => [t, volByStatus.reduce((n, x) => n + ((x.points.find((pt) => pt[0] === t)?.[1] as number) ?? 0), 0)]),
-  );
+  expect(volTotal[0].points.map(([t, v]) => [t, v])).toEqual(volTotal[0].points.map(([t]) => [t, volByStatus.reduce((n, x) => n + ((x.points.find((pt) => pt[0] === t)?.[1] as number) ?? 0), 0)]));
 
   const avg = await run((c) => queryTimeseries(c, { metric: 'latency_avg', from: T('10T00:00:00'), to: T('12T00:00:00'), intervalMs: 86400e3, groupBy: 'status', filters: { services: ['amocrm'] } }));
   expect(avg.map((s) => [s.labels, s.points[0][1]])).toEqual([
@@ -109,7 +145,16 @@ test('queryTimeseries: volume, grouped, failure rate, latency, sub-minute bucket
   expect(p50[0].points[1][1]).toBeNull();
 
   // Split by status (full histograms) and per service (per-service histograms) agree with the data.
-  const byStatus = await run((c) => queryTimeseries(c, { metric: 'latency_p99', from: T('10T00:00:00'), to: T('12T00:00:00'), intervalMs: 86400e3, groupBy: 'status', filters: { services: ['amocrm'], statuses: ['success', 'failed'] } }));
+  const byStatus = await run((c) =>
+    queryTimeseries(c, {
+      metric: 'latency_p99',
+      from: T('10T00:00:00'),
+      to: T('12T00:00:00'),
+      intervalMs: 86400e3,
+      groupBy: 'status',
+      filters: { services: ['amocrm'], statuses: ['success', 'failed'] },
+    }),
+  );
   expect(byStatus.map((x) => x.labels)).toEqual([{ status: 'failed' }, { status: 'success' }]);
   expect(Math.abs((byStatus[0].points[0][1] as number) - 300) / 300).toBeLessThan(0.05);
   expect(Math.abs((byStatus[1].points[0][1] as number) - 199) / 199).toBeLessThan(0.05); // percentile_cont(0.99) of {100, 200}
@@ -175,4 +220,3 @@ test('queryServices: services with their actions', async () => {
     ]),
   );
 });
-

@@ -141,7 +141,7 @@ describe('read claim set in integration_monitor_settings', () => {
     await expect(inTx(db.pool, 'anon', admin, (c) => c.query('SELECT 1 FROM integration_logs'))).rejects.toMatchObject({ code: '42501' });
   });
 
-  test('the settings table is the owner\'s alone', async () => {
+  test("the settings table is the owner's alone", async () => {
     for (const role of ['authenticated', 'service_role', 'integration_monitor_reader']) {
       await expect(inTx(db.pool, role, admin, (c) => c.query('SELECT * FROM integration_monitor_settings'))).rejects.toMatchObject({ code: '42501' });
     }
@@ -168,7 +168,7 @@ describe('read claim as the database parameter intmon.read_claim', () => {
   });
 });
 
-describe('unset: the seed\'s behaviour', () => {
+describe("unset: the seed's behaviour", () => {
   test('authenticated without any claim reads everything', async () => {
     const full = await readAll(db.pool, 'service_role', null);
     expect(await readAll(db.pool, 'authenticated', customer)).toEqual(full);

@@ -65,14 +65,24 @@ async function differences(db: TestDatabase, a: string, b: string): Promise<numb
 }
 
 async function expectRollupsExact(db: TestDatabase) {
-  for (const [level, width] of [['minute', '1 minute'], ['hour', '1 hour'], ['day', '1 day']]) {
+  for (const [level, width] of [
+    ['minute', '1 minute'],
+    ['hour', '1 hour'],
+    ['day', '1 day'],
+  ]) {
     expect(await differences(db, `SELECT * FROM integration_rollup_${level}`, RAW_AGG(width))).toBe(0);
   }
   // Histograms start at the hour (007); sub-hour edges are read from raw rows.
-  for (const [level, width] of [['hour', '1 hour'], ['day', '1 day']]) {
+  for (const [level, width] of [
+    ['hour', '1 hour'],
+    ['day', '1 day'],
+  ]) {
     expect(await differences(db, `SELECT * FROM integration_latency_hist_${level}`, RAW_HIST(width))).toBe(0);
   }
-  for (const [level, width] of [['hour', '1 hour'], ['day', '1 day']]) {
+  for (const [level, width] of [
+    ['hour', '1 hour'],
+    ['day', '1 day'],
+  ]) {
     const raw = `SELECT date_bin('${width}'::interval, created_at, '1970-01-01 00:00:00+00'), service_name, integration_latency_bin(duration_ms), count(*)
                  FROM integration_logs WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3`;
     expect(await differences(db, `SELECT * FROM integration_latency_hist_service_${level}`, raw)).toBe(0);
@@ -176,7 +186,10 @@ describe('rollups stay exactly consistent with integration_logs', () => {
     const { rows: at } = await db.pool.query(`SELECT created_at::text AS t FROM integration_logs ORDER BY random() LIMIT 60`);
     const { rows: extra } = await db.pool.query(`SELECT (now() - interval '1 day')::text AS f, now()::text AS t`);
     // [from, to, shift of from, shift of to]
-    const windows: Array<[string, string, string, string]> = [[extra[0].f, extra[0].t, '0', '0'], ['-infinity', 'infinity', '0', '0']];
+    const windows: Array<[string, string, string, string]> = [
+      [extra[0].f, extra[0].t, '0', '0'],
+      ['-infinity', 'infinity', '0', '0'],
+    ];
     for (let i = 0; i + 1 < at.length; i += 2) {
       const [a, b] = [at[i].t, at[i + 1].t].sort((x, y) => Date.parse(x) - Date.parse(y));
       windows.push([a, b, '0', '0'], [a, b, '1 microsecond', '1 microsecond'], [a, a, '0', `${Math.floor(rand() * 3 * 3600)} seconds`]);

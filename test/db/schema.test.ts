@@ -103,9 +103,21 @@ describe('integration_logs table', () => {
 });
 
 describe('row-level security per role', () => {
-  const readables = ['integration_logs', 'integration_stats_hourly', 'integration_stats_daily', 'integration_rollup_minute', 'integration_rollup_hour',
-    'integration_rollup_day', 'integration_latency_hist_hour', 'integration_latency_hist_day', 'integration_service_actions',
-    'integration_latency_hist_service_hour', 'integration_latency_hist_service_day', 'integration_rollup_service_hour', 'integration_rollup_service_day'];
+  const readables = [
+    'integration_logs',
+    'integration_stats_hourly',
+    'integration_stats_daily',
+    'integration_rollup_minute',
+    'integration_rollup_hour',
+    'integration_rollup_day',
+    'integration_latency_hist_hour',
+    'integration_latency_hist_day',
+    'integration_service_actions',
+    'integration_latency_hist_service_hour',
+    'integration_latency_hist_service_day',
+    'integration_rollup_service_hour',
+    'integration_rollup_service_day',
+  ];
 
   test('RLS is on, with the seed-named policies', async () => {
     const { rows } = await db.pool.query(`SELECT relrowsecurity FROM pg_class WHERE oid = 'integration_logs'::regclass`);
@@ -157,7 +169,7 @@ describe('row-level security per role', () => {
     });
   });
 
-  test('service_role created by a superuser migration bypasses RLS like Supabase\'s: plain COPY and row_security = off work', async () => {
+  test("service_role created by a superuser migration bypasses RLS like Supabase's: plain COPY and row_security = off work", async () => {
     const roles = await db.pool.query(`SELECT rolname, rolbypassrls FROM pg_roles WHERE rolname IN ('anon', 'authenticated', 'service_role') ORDER BY 1`);
     const bypass = Object.fromEntries(roles.rows.map((r) => [r.rolname, r.rolbypassrls]));
     // The embedded test server is a fresh cluster migrated by its superuser; a DATABASE_URL server
@@ -238,7 +250,19 @@ describe('views on known data', () => {
       ['success', 1, 0, 1, '0.00'],
     ]);
     const cols = await db.pool.query(`SELECT * FROM integration_stats_daily LIMIT 0`);
-    expect(cols.fields.map((f) => f.name)).toEqual(['service_name', 'action', 'status', 'day', 'count', 'avg_duration_ms', 'min_duration_ms', 'max_duration_ms', 'failed_count', 'success_count', 'failure_rate_percent']);
+    expect(cols.fields.map((f) => f.name)).toEqual([
+      'service_name',
+      'action',
+      'status',
+      'day',
+      'count',
+      'avg_duration_ms',
+      'min_duration_ms',
+      'max_duration_ms',
+      'failed_count',
+      'success_count',
+      'failure_rate_percent',
+    ]);
   });
 });
 
@@ -257,9 +281,7 @@ describe('retention', () => {
       await p.query(`INSERT INTO integration_logs (service_name, action, status, duration_ms, created_at)
                      SELECT 'ret', 'x', 'success', g, now() - make_interval(days => 10) FROM generate_series(1, 5) g`);
       // Partitions entirely before the cutoff are dropped; the one straddling it is only DELETEd from.
-      const partsBefore = await p.query(
-        `SELECT partition_name AS part FROM integration_log_partitions() WHERE hi <= now() - interval '90 days' AND hi > now() - interval '110 days'`,
-      );
+      const partsBefore = await p.query(`SELECT partition_name AS part FROM integration_log_partitions() WHERE hi <= now() - interval '90 days' AND hi > now() - interval '110 days'`);
       expect(partsBefore.rows.length).toBeGreaterThanOrEqual(1);
 
       const r = await p.query(`SELECT cleanup_old_integration_logs('90 days') AS n`);

@@ -152,9 +152,11 @@ test('calls recorded as postgres land; through PostgREST only the claim reads th
   const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intmon-supabase-spool-'));
   const recorder = createRecorder({ databaseUrl: cluster.url('postgres', 'postgres'), spoolDir, onError: (e) => errors.push(e) });
   await recorder.track('resend', 'send_email', async () => 'ok');
-  await recorder.track('amocrm', 'sync_lead', async () => {
-    throw new Error('upstream 502');
-  }).catch(() => undefined);
+  await recorder
+    .track('amocrm', 'sync_lead', async () => {
+      throw new Error('upstream 502');
+    })
+    .catch(() => undefined);
   await recorder.close();
   fs.rmSync(spoolDir, { recursive: true, force: true });
   expect(errors).toEqual([]);

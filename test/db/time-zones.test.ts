@@ -82,10 +82,7 @@ function expectSameRows(ours: Row[], seed: Row[], what: string): void {
   for (const [k, r] of s) {
     const mine = o.get(k)!;
     for (const col of Object.keys(r)) {
-      const same =
-        col === 'avg_duration_ms' && r[col] !== null
-          ? Math.abs(Number(mine[col]) - Number(r[col])) <= 1e-12 * Math.abs(Number(r[col]))
-          : String(mine[col]) === String(r[col]);
+      const same = col === 'avg_duration_ms' && r[col] !== null ? Math.abs(Number(mine[col]) - Number(r[col])) <= 1e-12 * Math.abs(Number(r[col])) : String(mine[col]) === String(r[col]);
       if (!same) differences.push(`${what} ${k} ${col}: ours ${String(mine[col])}, seed ${String(r[col])}`);
     }
   }
@@ -102,9 +99,7 @@ describe('the views equal the seed’s literal views in the session’s time zon
       oursDaily: (await c.query(`SELECT ${DAILY_COLS} FROM integration_stats_daily`)).rows,
       seedDaily: (await c.query(`SELECT ${DAILY_COLS} FROM seed.integration_stats_daily`)).rows,
       // the seed's own bucket lengths: the DST zone must really have a 23- and a 25-hour day
-      dayLengths: (
-        await c.query(`SELECT DISTINCT extract(epoch FROM date_trunc('day', day + interval '26 hours') - day) / 3600 AS len FROM seed.integration_stats_daily`)
-      ).rows,
+      dayLengths: (await c.query(`SELECT DISTINCT extract(epoch FROM date_trunc('day', day + interval '26 hours') - day) / 3600 AS len FROM seed.integration_stats_daily`)).rows,
     }));
     expect(out.seedHourly.length).toBeGreaterThan(50);
     expect(out.seedDaily.length).toBeGreaterThan(300);
@@ -117,9 +112,7 @@ describe('the views equal the seed’s literal views in the session’s time zon
 
   test('days do start at the zone’s midnight (not UTC’s) and hours at its :30 / :45', async () => {
     const starts = async (zone: string, view: string, col: string) =>
-      inZone(zone, async (c) =>
-        (await c.query(`SELECT DISTINCT to_char(${col} AT TIME ZONE 'UTC', 'HH24:MI') AS t FROM ${view}`)).rows.map((r) => r.t).sort(),
-      );
+      inZone(zone, async (c) => (await c.query(`SELECT DISTINCT to_char(${col} AT TIME ZONE 'UTC', 'HH24:MI') AS t FROM ${view}`)).rows.map((r) => r.t).sort());
     expect(await starts('Europe/Moscow', 'integration_stats_daily', 'day')).toEqual(['21:00']);
     expect(await starts('Asia/Kolkata', 'integration_stats_daily', 'day')).toEqual(['18:30']);
     expect(new Set((await starts('Asia/Kathmandu', 'integration_stats_hourly', 'hour')).map((t) => t.slice(3)))).toEqual(new Set(['15']));
@@ -153,9 +146,7 @@ describe('integration_range_agg_zone equals date_trunc over raw rows, across DST
   test('New York has a 23-hour 8 March and a 25-hour 1 November, hour by hour', async () => {
     const hoursOf = (day: string) =>
       inZone('America/New_York', async (c) =>
-        Number(
-          (await c.query(`SELECT count(*) AS n FROM integration_zone_buckets(($1::date)::timestamptz, ($1::date + 1)::timestamptz, '1 hour', 'America/New_York')`, [day])).rows[0].n,
-        ),
+        Number((await c.query(`SELECT count(*) AS n FROM integration_zone_buckets(($1::date)::timestamptz, ($1::date + 1)::timestamptz, '1 hour', 'America/New_York')`, [day])).rows[0].n),
       );
     expect(await hoursOf('2026-03-08')).toBe(23);
     expect(await hoursOf('2026-11-01')).toBe(25);
@@ -259,9 +250,7 @@ describe('rollup upkeep in a DST session', () => {
     } finally {
       c.release();
     }
-    const { rows } = await db.pool.query(
-      `SELECT bucket, duration_min, duration_max FROM integration_rollup_day WHERE service_name = 'tz_upkeep' ORDER BY bucket`,
-    );
+    const { rows } = await db.pool.query(`SELECT bucket, duration_min, duration_max FROM integration_rollup_day WHERE service_name = 'tz_upkeep' ORDER BY bucket`);
     expect(rows.map((r) => [(r.bucket as Date).toISOString(), r.duration_min, r.duration_max])).toEqual([
       ['2025-11-02T00:00:00.000Z', 100, 150],
       ['2025-11-03T00:00:00.000Z', 5, 5],

@@ -34,7 +34,10 @@ export interface Cluster {
 }
 
 function osUser(name: string): { uid: number; gid: number } | undefined {
-  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${name}:`));
   if (!line) return undefined;
   const [, , uid, gid] = line.split(':');
   return { uid: Number(uid), gid: Number(gid) };
@@ -53,7 +56,12 @@ export async function startCluster(binDir: string, settings: Record<string, stri
   const opts = { cwd: dir, timeout: 60_000, ...(ids ?? {}), env: { ...process.env, LC_ALL: 'C', TZ: 'UTC' } };
   await run(path.join(binDir, 'initdb'), ['-D', data, '-U', superuser, '-A', 'trust', '-E', 'UTF8', '--no-sync'], opts);
   const conf = { listen_addresses: "'127.0.0.1'", port: String(port), unix_socket_directories: `'${dir}'`, fsync: 'off', ...settings };
-  fs.appendFileSync(path.join(data, 'postgresql.conf'), `\n${Object.entries(conf).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`);
+  fs.appendFileSync(
+    path.join(data, 'postgresql.conf'),
+    `\n${Object.entries(conf)
+      .map(([k, v]) => `${k} = ${v}`)
+      .join('\n')}\n`,
+  );
   const logFile = path.join(dir, 'server.log');
   await run(path.join(binDir, 'pg_ctl'), ['-D', data, '-l', logFile, '-w', '-t', '60', 'start'], opts);
   let stopped = false;

@@ -34,7 +34,7 @@ export class GrafanaTemplateSrv implements Partial<TemplateSrv> {
 
   updateTimeRange() {}
 
-  replace(target?: string, scopedVars?: ScopedVars, format?: string | Function): string {
+  replace(target?: string, scopedVars?: ScopedVars, format?: string | ((value: unknown, variable: unknown) => string)): string {
     if (!target) {
       return target ?? '';
     }

@@ -43,7 +43,7 @@ suite('pg_cron on PostgreSQL 15', () => {
     await cluster?.stop();
   });
 
-  test('the scheduler creates its job, and each job\'s command run by pg_cron succeeds and drops an expired partition', async () => {
+  test("the scheduler creates its job, and each job's command run by pg_cron succeeds and drops an expired partition", async () => {
     // Weekly partitions back 70 days; one row 60 days old (past a 30-day retention) and one fresh.
     await pool.query('SELECT count(*) FROM ensure_integration_log_partitions(7, 70)');
     await pool.query(

@@ -20,7 +20,15 @@ beforeEach(() => {
   new TestTemplateSrv([{ name: 'service', current: ['resend'], options: ['resend', 'telegram'] }]).install();
   const f = fixture('services');
   new FixtureBackend().on(f.request, f).install();
-  ds = new DataSource({ id: 1, uid: 'intmon', type: 'intmon-integrations-datasource', name: 'IM', url: INSTANCE_URL, jsonData: { apiUrl: 'http://api:3100' }, meta: {} } as DataSourceInstanceSettings<IntmonOptions>);
+  ds = new DataSource({
+    id: 1,
+    uid: 'intmon',
+    type: 'intmon-integrations-datasource',
+    name: 'IM',
+    url: INSTANCE_URL,
+    jsonData: { apiUrl: 'http://api:3100' },
+    meta: {},
+  } as DataSourceInstanceSettings<IntmonOptions>);
 });
 
 async function renderEditor(query: IntmonQuery | Record<string, unknown>) {

@@ -189,9 +189,7 @@ describe('the dashboard’s time zone reaches the API', () => {
   });
 
   test.each(['browser', ''])('request timezone %j → the browser’s own zone, as Intl resolves it', async (timezone) => {
-    const spy = jest.spyOn(Intl, 'DateTimeFormat').mockImplementation(
-      () => ({ resolvedOptions: () => ({ timeZone: 'Asia/Kathmandu' }) }) as unknown as Intl.DateTimeFormat,
-    );
+    const spy = jest.spyOn(Intl, 'DateTimeFormat').mockImplementation(() => ({ resolvedOptions: () => ({ timeZone: 'Asia/Kathmandu' }) }) as unknown as Intl.DateTimeFormat);
     try {
       backend.on('/timeseries', fixture('timeseries-volume'));
       await run([volume], { timezone });
@@ -262,9 +260,7 @@ describe('errors', () => {
     backend.on('/failures', { status: 400, statusText: 'Bad Request', body: 'Authentication to data source failed' });
     const res = await run([{ refId: 'A', queryType: 'failures' }]);
     expect(res.errors![0]).toMatchObject({ refId: 'A', status: 401 });
-    expect(res.errors![0].message).toBe(
-      'The API rejected the token (Grafana\'s data proxy: "Authentication to data source failed"). Check the API token in the data source settings.',
-    );
+    expect(res.errors![0].message).toBe('The API rejected the token (Grafana\'s data proxy: "Authentication to data source failed"). Check the API token in the data source settings.');
   });
 
   test('a 502 from the proxy points at the URL', async () => {
@@ -363,7 +359,7 @@ describe('testDatasource', () => {
     });
   });
 
-  test('wrong token behind Grafana\'s data proxy (401 turned into 400): still blames the token', async () => {
+  test("wrong token behind Grafana's data proxy (401 turned into 400): still blames the token", async () => {
     backend.on('/healthz', { status: 200, body: { status: 'ok' } }).on('/services', { status: 400, statusText: 'Bad Request', body: 'Authentication to data source failed' });
     const res = await ds.testDatasource();
     expect(res).toEqual({

@@ -16,6 +16,8 @@ import { deepFreeze } from './freeze';
 import { fixture, FixtureBackend, INSTANCE_URL, TestTemplateSrv } from './helpers';
 
 /** What Grafana shares with plugins (the bundle may ask for nothing else). */
+// The very module objects (not import interop wrappers), as Grafana's SystemJS hands them over.
+/* eslint-disable @typescript-eslint/no-require-imports */
 const SHARED: Record<string, unknown> = {
   '@grafana/data': require('@grafana/data'),
   '@grafana/ui': require('@grafana/ui'),
@@ -28,6 +30,7 @@ const SHARED: Record<string, unknown> = {
   '@emotion/css': require('@emotion/css'),
   '@emotion/react': require('@emotion/react'),
 };
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 let deps: string[] = [];
 let exported: Record<string, unknown>;
@@ -70,7 +73,15 @@ test('exports a DataSourcePlugin with its editors', () => {
     variables?: { editor: unknown; getType(): string };
     getDefaultQuery(app: string): object;
   };
-  const ds = new DS({ id: 1, uid: 'u', type: 'intmon-integrations-datasource', name: 'IM', url: INSTANCE_URL, jsonData: { apiUrl: 'http://api:3100' }, meta: {} } as unknown as DataSourceInstanceSettings);
+  const ds = new DS({
+    id: 1,
+    uid: 'u',
+    type: 'intmon-integrations-datasource',
+    name: 'IM',
+    url: INSTANCE_URL,
+    jsonData: { apiUrl: 'http://api:3100' },
+    meta: {},
+  } as unknown as DataSourceInstanceSettings);
   expect(ds.annotations).toBeDefined();
   expect(ds.variables?.getType()).toBe('custom');
   expect(typeof ds.variables?.editor).toBe('function');
@@ -94,7 +105,7 @@ test("the bundle's query editor renders with the host's React and reports change
 test('dist holds plugin.json with placeholders filled, the logo, README and CHANGELOG', () => {
   const meta = JSON.parse(fs.readFileSync(path.join(DIST, 'plugin.json'), 'utf8'));
   expect(meta).toMatchObject({ type: 'datasource', id: 'intmon-integrations-datasource', name: 'Integration Monitor', metrics: true, annotations: true });
-  expect(meta.info.version).toBe(require('../../package.json').version);
+  expect(meta.info.version).toBe(JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')).version);
   expect(meta.info.updated).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   expect(meta.routes[0].headers).toEqual([{ name: 'Authorization', content: 'Bearer {{ .SecureJsonData.apiToken }}' }]);
   expect(meta.routes[0].url).toBe('{{ .JsonData.apiUrl }}');

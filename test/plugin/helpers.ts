@@ -44,7 +44,11 @@ export class FixtureBackend {
       if (rel !== wanted.pathname) {
         return undefined;
       }
-      const sorted = (p: URLSearchParams) => [...p.entries()].map(([k, v]) => `${k}=${v}`).sort().join('&');
+      const sorted = (p: URLSearchParams) =>
+        [...p.entries()]
+          .map(([k, v]) => `${k}=${v}`)
+          .sort()
+          .join('&');
       if (wanted.search && sorted(wanted.searchParams) !== sorted(url.searchParams)) {
         return undefined;
       }

@@ -1,5 +1,5 @@
 /** Starting recorder child processes (fixtures/spool-child.ts) and reading what they print. */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 const REGISTER = path.join(__dirname, 'fixtures/ts-register.js');
@@ -50,7 +50,6 @@ export function startChild(env: Record<string, string>, opts: { pidNamespace?: b
 
 /** Whether `unshare --pid` works here (it needs root or user namespaces). */
 export function canUnsharePid(): boolean {
-  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   const r = spawnSync('unshare', ['--pid', '--fork', 'sh', '-c', 'echo $$'], { encoding: 'utf8' });
   return r.status === 0 && r.stdout.trim() === '1';
 }

@@ -80,7 +80,12 @@ async function callsTo(p: Provider, c: Creds, capture: boolean): Promise<number>
     () => f(`${base}/bot${c.botToken}/sendMessage`, { method: 'POST', headers: json, body: '{"chat_id":1}' }),
     () => f(`${base}/bot${c.botToken}`),
     () => f(`${base}/bot${c.botToken}/`),
-    () => f(`${base}/oauth2/access_token`, { method: 'POST', headers: json, body: JSON.stringify({ client_id: 'app', client_secret: c.clientSecret, grant_type: 'authorization_code', code: c.oauthCode, redirect_uri: 'https://app.test/cb' }) }),
+    () =>
+      f(`${base}/oauth2/access_token`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ client_id: 'app', client_secret: c.clientSecret, grant_type: 'authorization_code', code: c.oauthCode, redirect_uri: 'https://app.test/cb' }),
+      }),
     () => f(`${base}/oauth2/access_token`, { method: 'POST', headers: form, body: `client_id=app&client_secret=${c.clientSecret}&grant_type=refresh_token&refresh_token=${c.refreshToken}` }),
     () => f(`${base}/oauth2/access_token`, { method: 'POST', headers: form, body: `grant_type=authorization_code&code=${c.oauthCode}` }),
     () => f(`${base}/callback#access_token=${c.fragmentToken}&token_type=bearer`),
@@ -97,13 +102,26 @@ async function callsTo(p: Provider, c: Creds, capture: boolean): Promise<number>
     new Error(`retry https://${c.user}:${c.pass}@api.example.test/x`),
     new Error(`{"apiKey":"${c.thrown}"}`),
   ];
-  for (const e of thrown) await rec.track(p, 'send_message', async () => { throw e; }).catch(() => undefined);
+  for (const e of thrown) {
+    await rec
+      .track(p, 'send_message', async () => {
+        throw e;
+      })
+      .catch(() => undefined);
+  }
   // A request payload that carries credentials, and a provider error echoing them back.
   await rec
-    .track(p, 'send_message', async () => { throw new Error(`echo: ${c.bearer} ${c.queryToken} ${c.user}`); }, {
-      request: { url: `https://${c.user}:${c.pass}@api.example.test/x?token=${c.queryToken}`, headers: { Authorization: `Bearer ${c.bearer}` } },
-      captureResponse: true,
-    })
+    .track(
+      p,
+      'send_message',
+      async () => {
+        throw new Error(`echo: ${c.bearer} ${c.queryToken} ${c.user}`);
+      },
+      {
+        request: { url: `https://${c.user}:${c.pass}@api.example.test/x?token=${c.queryToken}`, headers: { Authorization: `Bearer ${c.bearer}` } },
+        captureResponse: true,
+      },
+    )
     .catch(() => undefined);
   return calls.length + thrown.length + 1;
 }
@@ -133,9 +151,7 @@ it('no credential in any placement, to any of the five providers, reaches a stor
   }
   expect(leaks).toEqual([]);
   // Not vacuous: errors and captured payloads were stored.
-  const { rows } = await db.pool.query<{ e: string; p: string; q: string }>(
-    'SELECT count(error_message) e, count(response_payload) p, count(request_payload) q FROM integration_logs',
-  );
+  const { rows } = await db.pool.query<{ e: string; p: string; q: string }>('SELECT count(error_message) e, count(response_payload) p, count(request_payload) q FROM integration_logs');
   expect(Number(rows[0].e)).toBe(calls);
   expect(Number(rows[0].p)).toBeGreaterThan(0);
   expect(Number(rows[0].q)).toBeGreaterThan(0);

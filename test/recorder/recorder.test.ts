@@ -42,9 +42,17 @@ describe('track', () => {
     await expect(rec.track('amocrm', 'sync_lead', async () => value)).resolves.toBe(value);
     const err = new Error('boom');
     (err as Error & { code: string }).code = 'E_CUSTOM';
-    await expect(rec.track('resend', 'send_email', async () => { throw err; })).rejects.toBe(err);
+    await expect(
+      rec.track('resend', 'send_email', async () => {
+        throw err;
+      }),
+    ).rejects.toBe(err);
     const syncErr = new RangeError('sync');
-    await expect(rec.track('resend', 'send_email', () => { throw syncErr; })).rejects.toBe(syncErr);
+    await expect(
+      rec.track('resend', 'send_email', () => {
+        throw syncErr;
+      }),
+    ).rejects.toBe(syncErr);
     const entityId = '2b1e6f1c-7b0a-4c1e-9a43-0f7c9c1b2d3e';
     await rec.track('telegram', 'send_message', () => 'sync value', { entity: { type: 'lead', id: entityId }, request: { chat_id: 1, text: 'hi' } });
     await rec.flush();
@@ -104,13 +112,18 @@ describe('track', () => {
     let n = 0;
     let interim: Awaited<ReturnType<typeof allRows>>[number] | undefined;
     const refused = () => Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
-    const p = rec.track('mobizon', 'send_sms', async () => {
-      n++;
-      if (n < 3) throw refused();
-      // Last attempt: by now the row must already say `retrying` (written while the call waited).
-      interim = await waitFor(async () => (await allRows(db.pool)).find((r) => r.status === 'retrying' && r.retry_count === 2), 5000);
-      return 'sent';
-    }, { retry: { attempts: 5, baseDelayMs: 20, maxDelayMs: 20 } });
+    const p = rec.track(
+      'mobizon',
+      'send_sms',
+      async () => {
+        n++;
+        if (n < 3) throw refused();
+        // Last attempt: by now the row must already say `retrying` (written while the call waited).
+        interim = await waitFor(async () => (await allRows(db.pool)).find((r) => r.status === 'retrying' && r.retry_count === 2), 5000);
+        return 'sent';
+      },
+      { retry: { attempts: 5, baseDelayMs: 20, maxDelayMs: 20 } },
+    );
     await expect(p).resolves.toBe('sent');
     expect(interim!.error_code).toBe('ECONNREFUSED');
     await rec.flush();
@@ -121,14 +134,38 @@ describe('track', () => {
     // Out of attempts: failed, the last error kept, the error itself rethrown.
     const last = refused();
     let m = 0;
-    await expect(rec.track('mobizon', 'send_sms', async () => { m++; throw m === 3 ? last : refused(); }, { retry: { attempts: 3, baseDelayMs: 1 } })).rejects.toBe(last);
+    await expect(
+      rec.track(
+        'mobizon',
+        'send_sms',
+        async () => {
+          m++;
+          throw m === 3 ? last : refused();
+        },
+        { retry: { attempts: 3, baseDelayMs: 1 } },
+      ),
+    ).rejects.toBe(last);
     // Not retryable: one attempt only.
     let k = 0;
-    await expect(rec.track('mobizon', 'send_sms', async () => { k++; throw new Error('bug'); }, { retry: { attempts: 3, baseDelayMs: 1 } })).rejects.toThrow('bug');
+    await expect(
+      rec.track(
+        'mobizon',
+        'send_sms',
+        async () => {
+          k++;
+          throw new Error('bug');
+        },
+        { retry: { attempts: 3, baseDelayMs: 1 } },
+      ),
+    ).rejects.toThrow('bug');
     expect(k).toBe(1);
     await rec.flush();
     const after = await allRows(db.pool);
-    expect(after.map((r) => [r.status, r.retry_count])).toEqual([['success', 2], ['failed', 2], ['failed', 0]]);
+    expect(after.map((r) => [r.status, r.retry_count])).toEqual([
+      ['success', 2],
+      ['failed', 2],
+      ['failed', 0],
+    ]);
   });
 });
 
@@ -139,11 +176,23 @@ describe('instrumentFetch against the provider stand-ins', () => {
     const c = s.credentials;
     const json = { 'content-type': 'application/json' };
     expect((await f(`${s.urls.telegram}/bot${c.telegramBotToken}/sendMessage`, { method: 'POST', headers: json, body: JSON.stringify({ chat_id: 42, text: 'hi' }) })).status).toBe(200);
-    expect((await f(`${s.urls.resend}/emails`, { method: 'POST', headers: { ...json, authorization: `Bearer ${c.resendApiKey}` }, body: JSON.stringify({ from: 'a@b.test', to: 'c@d.test', subject: 's' }) })).status).toBe(200);
-    expect((await f(`${s.urls.amocrm}/api/v4/leads`, { method: 'POST', headers: { ...json, authorization: `Bearer ${c.amocrmAccessToken}` }, body: JSON.stringify([{ name: 'Deal', price: 100 }]) })).status).toBe(200);
+    expect(
+      (
+        await f(`${s.urls.resend}/emails`, {
+          method: 'POST',
+          headers: { ...json, authorization: `Bearer ${c.resendApiKey}` },
+          body: JSON.stringify({ from: 'a@b.test', to: 'c@d.test', subject: 's' }),
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await f(`${s.urls.amocrm}/api/v4/leads`, { method: 'POST', headers: { ...json, authorization: `Bearer ${c.amocrmAccessToken}` }, body: JSON.stringify([{ name: 'Deal', price: 100 }]) })).status,
+    ).toBe(200);
     const mob = await f(`${s.urls.mobizon}/service/Message/SendSmsMessage?output=json&api=v1&apiKey=${c.mobizonApiKey}&recipient=77011234567&text=hello`);
     expect((await mob.json()).code).toBe(0); // the caller can still read the body we inspected
-    expect((await f(`${s.urls.whapi}/messages/text`, { method: 'POST', headers: { ...json, authorization: `Bearer ${c.whapiToken}` }, body: JSON.stringify({ to: '77011234567', body: 'hi' }) })).status).toBe(200);
+    expect(
+      (await f(`${s.urls.whapi}/messages/text`, { method: 'POST', headers: { ...json, authorization: `Bearer ${c.whapiToken}` }, body: JSON.stringify({ to: '77011234567', body: 'hi' }) })).status,
+    ).toBe(200);
     await rec.flush();
     const rows = await allRows(db.pool);
     expect(rows.map((r) => [r.service_name, r.action, r.status, r.error_code])).toEqual([
@@ -186,7 +235,11 @@ describe('instrumentFetch against the provider stand-ins', () => {
     const c = s.credentials;
     s.script('resend', { kind: 'rate_limit', retryAfterSec: 1 });
     const t0 = Date.now();
-    const res = await f(`${s.urls.resend}/emails`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${c.resendApiKey}` }, body: JSON.stringify({ from: 'a@b.test', to: 'c@d.test' }) });
+    const res = await f(`${s.urls.resend}/emails`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${c.resendApiKey}` },
+      body: JSON.stringify({ from: 'a@b.test', to: 'c@d.test' }),
+    });
     expect(res.status).toBe(200);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(950); // waited as told, not the 1–5 ms backoff
     s.script('telegram', { kind: 'rate_limit', retryAfterSec: 1 });
@@ -195,7 +248,11 @@ describe('instrumentFetch against the provider stand-ins', () => {
     expect(Date.now() - t1).toBeGreaterThanOrEqual(950);
     // Still limited after the last attempt: failed with the provider's code.
     s.script('whapi', 'rate_limit', 'rate_limit', 'rate_limit');
-    const w = await f(`${s.urls.whapi}/messages/text`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${c.whapiToken}` }, body: JSON.stringify({ to: '1', body: 'x' }) });
+    const w = await f(`${s.urls.whapi}/messages/text`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${c.whapiToken}` },
+      body: JSON.stringify({ to: '1', body: 'x' }),
+    });
     expect(w.status).toBe(429);
     await rec.flush();
     const rows = await allRows(db.pool);
@@ -211,14 +268,21 @@ describe('instrumentFetch against the provider stand-ins', () => {
     const f = instrumentFetch(rec, { hosts: s.hosts, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 5 } });
     const c = s.credentials;
     const send = (headers: Record<string, string>) =>
-      f(`${s.urls.resend}/emails`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${c.resendApiKey}`, ...headers }, body: JSON.stringify({ from: 'a@b.test', to: 'c@d.test' }) });
+      f(`${s.urls.resend}/emails`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${c.resendApiKey}`, ...headers },
+        body: JSON.stringify({ from: 'a@b.test', to: 'c@d.test' }),
+      });
     s.script('resend', 'server_error');
     expect((await send({})).status).toBe(500);
     s.script('resend', 'server_error');
     expect((await send({ 'idempotency-key': 'order-1' })).status).toBe(200);
     await rec.flush();
     const rows = await allRows(db.pool);
-    expect(rows.map((r) => [r.status, r.retry_count, r.error_code])).toEqual([['failed', 0, 'application_error'], ['success', 1, null]]);
+    expect(rows.map((r) => [r.status, r.retry_count, r.error_code])).toEqual([
+      ['failed', 0, 'application_error'],
+      ['success', 1, null],
+    ]);
   });
 
   it('records timeouts and refused connections, rethrowing the fetch error', async () => {
@@ -260,13 +324,29 @@ describe('instrumentFetch against the provider stand-ins', () => {
     const secrets = [c.telegramBotToken, c.resendApiKey, c.amocrmAccessToken, c.mobizonApiKey, c.whapiToken, 'hunter2-password', 'sess-cookie-value'];
     await f(`${s.urls.telegram}/bot${c.telegramBotToken}/sendMessage`, { method: 'POST', headers: json, body: JSON.stringify({ chat_id: 1, text: 'hello' }) });
     await f(`${s.urls.telegram}/bot${c.telegramBotToken}/sendMessage`, { method: 'POST', headers: json, body: JSON.stringify({ chat_id: 'unknown', text: 'x' }) });
-    await f(`${s.urls.resend}/emails`, { method: 'POST', headers: { ...json, authorization: `Bearer ${c.resendApiKey}`, cookie: 'sid=sess-cookie-value' }, body: JSON.stringify({ from: 'a@b.test', to: 'c@d.test', text: `your key is ${c.resendApiKey}` }) });
-    await f(`${s.urls.amocrm}/api/v4/leads`, { method: 'POST', headers: { ...json, authorization: `Bearer ${c.amocrmAccessToken}` }, body: JSON.stringify([{ name: 'x', password: 'hunter2-password' }]) });
-    await f(`${s.urls.mobizon}/service/Message/SendSmsMessage?output=json&apiKey=${c.mobizonApiKey}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ recipient: '77011234567', text: 'hi', apiKey: c.mobizonApiKey }).toString() });
+    await f(`${s.urls.resend}/emails`, {
+      method: 'POST',
+      headers: { ...json, authorization: `Bearer ${c.resendApiKey}`, cookie: 'sid=sess-cookie-value' },
+      body: JSON.stringify({ from: 'a@b.test', to: 'c@d.test', text: `your key is ${c.resendApiKey}` }),
+    });
+    await f(`${s.urls.amocrm}/api/v4/leads`, {
+      method: 'POST',
+      headers: { ...json, authorization: `Bearer ${c.amocrmAccessToken}` },
+      body: JSON.stringify([{ name: 'x', password: 'hunter2-password' }]),
+    });
+    await f(`${s.urls.mobizon}/service/Message/SendSmsMessage?output=json&apiKey=${c.mobizonApiKey}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ recipient: '77011234567', text: 'hi', apiKey: c.mobizonApiKey }).toString(),
+    });
     await f(`${s.urls.whapi}/messages/text?token=${c.whapiToken}`, { method: 'POST', headers: json, body: JSON.stringify({ to: '1', body: 'x', token: c.whapiToken }) });
     await f(`${s.urls.whapi}/messages/text`, { method: 'POST', headers: { ...json, 'x-api-key': c.whapiToken }, body: '{}' });
     // An error whose message quotes the URL with the token in it.
-    await rec.track('telegram', 'send_message', async () => { throw new Error(`request to https://api.telegram.org/bot${c.telegramBotToken}/sendMessage failed`); }).catch(() => undefined);
+    await rec
+      .track('telegram', 'send_message', async () => {
+        throw new Error(`request to https://api.telegram.org/bot${c.telegramBotToken}/sendMessage failed`);
+      })
+      .catch(() => undefined);
     await rec.flush();
     const texts = await rowTexts(db.pool);
     expect(texts).toHaveLength(8);
@@ -325,7 +405,10 @@ describe('rows the database rejects', () => {
     for (let i = 0; i < 20; i++) await first.track('amocrm', 'sync_lead', async () => i);
     await first.close();
     const [seg] = fs.readdirSync(dir);
-    const lines = decodeFrames(fs.readFileSync(`${dir}/${seg}`)).batches.join('').split('\n').filter(Boolean);
+    const lines = decodeFrames(fs.readFileSync(`${dir}/${seg}`))
+      .batches.join('')
+      .split('\n')
+      .filter(Boolean);
     // Two bad lines with a valid checksum (a hand edit): not a row at all, and a status the CHECK refuses.
     const bad1 = lines[3].replace(/^[^\t]+/, 'not-a-uuid');
     const bad2 = lines[11].replace('\tsuccess\t', '\texploded\t');
@@ -340,7 +423,11 @@ describe('rows the database rejects', () => {
     expect(errors.some((m) => m.includes('SQLSTATE 23514'))).toBe(true);
     const { rows } = await db.pool.query<{ n: string }>('SELECT count(*) n FROM integration_logs');
     expect(rows[0].n).toBe('18');
-    const dead = fs.readFileSync(`${dir}/dead-letter.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const dead = fs
+      .readFileSync(`${dir}/dead-letter.jsonl`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(dead.map((d) => [d.source, d.sqlstate, d.columns.id.slice(0, 10), d.columns.status])).toEqual([
       ['replay', null, 'not-a-uuid', 'success'],
       ['replay', '23514', bad2.slice(0, 10), 'exploded'],

@@ -34,7 +34,13 @@ beforeEach(async () => {
 });
 
 const deadLetters = (dir: string) =>
-  fs.existsSync(path.join(dir, DEAD_LETTER_FILE)) ? fs.readFileSync(path.join(dir, DEAD_LETTER_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
+  fs.existsSync(path.join(dir, DEAD_LETTER_FILE))
+    ? fs
+        .readFileSync(path.join(dir, DEAD_LETTER_FILE), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+    : [];
 
 it('two different poison rows, then 200 normal calls: 200 stored, the poison dead-lettered and counted, every value returned', async () => {
   const spoolDir = tempDir('intmon-spool-');
@@ -49,9 +55,18 @@ it('two different poison rows, then 200 normal calls: 200 stored, the poison dea
   const { rows } = await db.pool.query<{ action: string; n: string }>('SELECT action, count(*) n FROM integration_logs GROUP BY action');
   expect(rows).toEqual([{ action: 'send_message', n: '200' }]);
   expect(rec.stats()).toMatchObject({ tracked: 202, deadLettered: 2, dropped: 0, spooled: 0, databaseUp: true });
-  expect(errors.filter((e) => e.kind === 'dead-letter').map((e) => /SQLSTATE (\w+)/.exec(e.message)?.[1]).sort()).toEqual(['23514', '54000']);
+  expect(
+    errors
+      .filter((e) => e.kind === 'dead-letter')
+      .map((e) => /SQLSTATE (\w+)/.exec(e.message)?.[1])
+      .sort(),
+  ).toEqual(['23514', '54000']);
   expect(errors.some((e) => e.kind === 'database-down')).toBe(false);
-  expect(deadLetters(spoolDir).map((d) => [d.source, d.sqlstate, d.columns.action]).sort()).toEqual([
+  expect(
+    deadLetters(spoolDir)
+      .map((d) => [d.source, d.sqlstate, d.columns.action])
+      .sort(),
+  ).toEqual([
     ['write', '23514', 'poison_check'],
     ['write', '54000', 'poison_limit'],
   ]);
@@ -63,7 +78,11 @@ it("the issue's poison — a 3,000-character entity type — and other oversized
   const id = '2b1e6f1c-7b0a-4c1e-9a43-0f7c9c1b2d3e';
   await rec.track(huge(3000), huge(3000), async () => 1, { entity: { type: huge(3000), id } });
   const err = Object.assign(new Error(huge(100_000)), { code: huge(3000) });
-  await rec.track('whapi', 'send_message', async () => { throw err; }).catch(() => undefined);
+  await rec
+    .track('whapi', 'send_message', async () => {
+      throw err;
+    })
+    .catch(() => undefined);
   let deep: unknown = 'bottom';
   for (let i = 0; i < 5000; i++) deep = { d: deep };
   await rec.track('whapi', 'send_message', async () => deep, { request: deep, captureResponse: true });
@@ -94,7 +113,11 @@ it('a poison row in a spool segment replayed by a new process does not block the
   expect(stats).toMatchObject({ replayed: 100, deadLettered: 2, dropped: 0 });
   const { rows } = await db.pool.query<{ n: string }>("SELECT count(*) n FROM integration_logs WHERE service_name = 'resend'");
   expect(rows[0].n).toBe('100');
-  expect(deadLetters(spoolDir).map((d) => [d.source, d.columns.action]).sort()).toEqual([
+  expect(
+    deadLetters(spoolDir)
+      .map((d) => [d.source, d.columns.action])
+      .sort(),
+  ).toEqual([
     ['replay', 'poison_check_10_0'],
     ['replay', 'poison_limit_20_0'],
   ]);

@@ -43,9 +43,7 @@ it('loses nothing when the process is sent SIGTERM mid-load', async () => {
   expect({ code, err }).toEqual({ code: 0, err: '' });
   const started = Number(/done (\d+)/.exec(out)?.[1]);
   expect(started).toBeGreaterThanOrEqual(2000);
-  const { rows } = await db.pool.query<{ n: string; d: string; ok: string }>(
-    "SELECT count(*) n, count(DISTINCT id) d, count(*) FILTER (WHERE status = 'success') ok FROM integration_logs",
-  );
+  const { rows } = await db.pool.query<{ n: string; d: string; ok: string }>("SELECT count(*) n, count(DISTINCT id) d, count(*) FILTER (WHERE status = 'success') ok FROM integration_logs");
   expect(rows[0]).toEqual({ n: String(started), d: String(started), ok: String(started) });
   expect(before).toBeLessThan(started);
 }, 60_000);

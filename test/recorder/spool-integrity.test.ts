@@ -93,7 +93,10 @@ it('a stray `\\.` line (which ends a COPY early) costs only itself: the rows aft
   for (let i = 0; i < 30; i++) await rec.track('whapi', 'send_message', async () => i);
   await rec.close();
   const [seg] = segments(spoolDir);
-  const lines = decodeFrames(fs.readFileSync(path.join(spoolDir, seg))).batches.join('').split('\n').filter(Boolean);
+  const lines = decodeFrames(fs.readFileSync(path.join(spoolDir, seg)))
+    .batches.join('')
+    .split('\n')
+    .filter(Boolean);
   fs.writeFileSync(path.join(spoolDir, seg), encodeFrame([...lines.slice(0, 5), '\\.', ...lines.slice(5)].join('\n') + '\n', 31));
   const next = createRecorder({ databaseUrl: db.url, spoolDir, onError: () => undefined });
   await next.flush();
@@ -115,7 +118,7 @@ it('without onError, problems become process warnings, once per kind per minute'
     // Each problem happened many times (every flush failed, every spill past the cap was refused)…
     expect(rec.stats().droppedSpoolFull).toBeGreaterThan(50);
     // …and was warned about once.
-    const kinds = warn.mock.calls.map((c) => (c[1] as { code: string; type: string })).map((o) => [o.type, o.code]);
+    const kinds = warn.mock.calls.map((c) => c[1] as { code: string; type: string }).map((o) => [o.type, o.code]);
     expect(kinds.sort()).toEqual([
       ['IntegrationMonitorRecorderWarning', 'database-down'],
       ['IntegrationMonitorRecorderWarning', 'spool-full'],

@@ -41,18 +41,22 @@ async function spoolAndKill(spoolDir: string, calls: number, pidNamespace: boole
 }
 
 const unshare = canUnsharePid();
-(unshare ? it : it.skip)('a restarted PID 1 (fresh PID namespace, as in a container) replays 100 % of what PID 1 spooled', async () => {
-  const spoolDir = tempDir('intmon-spool-');
-  expect(await spoolAndKill(spoolDir, 100, true)).toBe(1);
-  expect(segments(spoolDir)).toHaveLength(1);
-  // The "restarted" app: PID 1 again, in a namespace of its own.
-  const next = startChild({ MODE: 'replay', DB_URL: db.url, SPOOL_DIR: spoolDir }, { pidNamespace: true });
-  const stats = JSON.parse(await next.line(/^\{/));
-  await next.exited;
-  expect(stats).toMatchObject({ pid: 1, replayed: 100, dropped: 0 });
-  expect(await counts()).toEqual({ n: 100, d: 100 });
-  expect(segments(spoolDir)).toEqual([]);
-}, 60_000);
+(unshare ? it : it.skip)(
+  'a restarted PID 1 (fresh PID namespace, as in a container) replays 100 % of what PID 1 spooled',
+  async () => {
+    const spoolDir = tempDir('intmon-spool-');
+    expect(await spoolAndKill(spoolDir, 100, true)).toBe(1);
+    expect(segments(spoolDir)).toHaveLength(1);
+    // The "restarted" app: PID 1 again, in a namespace of its own.
+    const next = startChild({ MODE: 'replay', DB_URL: db.url, SPOOL_DIR: spoolDir }, { pidNamespace: true });
+    const stats = JSON.parse(await next.line(/^\{/));
+    await next.exited;
+    expect(stats).toMatchObject({ pid: 1, replayed: 100, dropped: 0 });
+    expect(await counts()).toEqual({ n: 100, d: 100 });
+    expect(segments(spoolDir)).toEqual([]);
+  },
+  60_000,
+);
 
 it('PID reuse without namespaces: a dead owner whose PID is now a live process (ours) is still replayed, and so is an old-format segment named with our PID', async () => {
   const spoolDir = tempDir('intmon-spool-');

@@ -14,8 +14,7 @@ describe('write errors by SQLSTATE class', () => {
   it('row content or size (22, 23, 54) isolates the row; conflicts retry; everything else is "down"', () => {
     for (const c of ['22001', '22P02', '22021', '22P04', '23502', '23514', '23503', '54000', '54001']) expect([c, classifyWriteError(err(c))]).toEqual([c, 'row']);
     for (const c of ['23505', '40001', '40P01']) expect([c, classifyWriteError(err(c))]).toEqual([c, 'retry']);
-    for (const c of ['08006', '08001', '57P01', '57P03', '53300', '53200', '58030', 'XX000', '42501', '42P01', '28P01', '0A000', '25P02'])
-      expect([c, classifyWriteError(err(c))]).toEqual([c, 'down']);
+    for (const c of ['08006', '08001', '57P01', '57P03', '53300', '53200', '58030', 'XX000', '42501', '42P01', '28P01', '0A000', '25P02']) expect([c, classifyWriteError(err(c))]).toEqual([c, 'down']);
     for (const c of ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'INTMON_WRITE_TIMEOUT', undefined]) expect(classifyWriteError(err(c))).toBe('down');
     expect(classifyWriteError(new Error('Connection terminated unexpectedly'))).toBe('down');
   });
@@ -85,8 +84,9 @@ describe('the leaks listed in issue 11', () => {
 
   it('error codes that look like credentials are recognised; real codes are not', () => {
     for (const c of [X, 'a1b2c3d4e5f6a7b8c9d0e1f2', 'def50200aa11bb22cc33dd44ee55']) expect([c, looksLikeSecret(c)]).toEqual([c, true]);
-    for (const c of ['ECONNREFUSED', 'UND_ERR_HEADERS_TIMEOUT', 'validation_error', 'InvalidType', '429', 'missing_required_field', 'ERR_INVALID_ARG_TYPE', 'TIMEOUT'])
+    for (const c of ['ECONNREFUSED', 'UND_ERR_HEADERS_TIMEOUT', 'validation_error', 'InvalidType', '429', 'missing_required_field', 'ERR_INVALID_ARG_TYPE', 'TIMEOUT']) {
       expect([c, looksLikeSecret(c)]).toEqual([c, false]);
+    }
   });
 
   it('Telegram URLs without a method, and token-like path segments anywhere, give no action from the token', () => {
@@ -108,8 +108,22 @@ describe('credential taint', () => {
     set.value({ client_id: 'app', grant_type: 'authorization_code', code: 'oauth-code-123456', nested: { refresh_token: 'refresh-123456' }, list: [{ password: 'pw-123456' }] });
     set.value('apiKey=form-123456&text=hi');
     const values = [...set.values];
-    for (const v of ['u5er-name', 'p4ss-w0rd', 'key-123456', 'frag-123456', 'bearer-123456', 'proxyuser', 'proxypass9', 'cookie-123456', 'oauth-code-123456', 'refresh-123456', 'pw-123456', 'form-123456'])
+    for (const v of [
+      'u5er-name',
+      'p4ss-w0rd',
+      'key-123456',
+      'frag-123456',
+      'bearer-123456',
+      'proxyuser',
+      'proxypass9',
+      'cookie-123456',
+      'oauth-code-123456',
+      'refresh-123456',
+      'pw-123456',
+      'form-123456',
+    ]) {
       expect(values).toContain(v);
+    }
     expect(values).not.toContain('app');
     const scrub = set.scrubber()!;
     const s = 'a secret/with space';

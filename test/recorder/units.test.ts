@@ -31,7 +31,12 @@ describe('redaction', () => {
 
   it('redacts JSON keys named like secrets at any depth, including arrays', () => {
     const v = redactValue({ user: 'a', password: 'p1', nested: { apiKey: 'k', api_key: 'k2', access_token: 't', client_secret: 's', list: [{ Authorization: 'x' }] }, count: 3 });
-    expect(v).toEqual({ user: 'a', password: REDACTED, nested: { apiKey: REDACTED, api_key: REDACTED, access_token: REDACTED, client_secret: REDACTED, list: [{ Authorization: REDACTED }] }, count: 3 });
+    expect(v).toEqual({
+      user: 'a',
+      password: REDACTED,
+      nested: { apiKey: REDACTED, api_key: REDACTED, access_token: REDACTED, client_secret: REDACTED, list: [{ Authorization: REDACTED }] },
+      count: 3,
+    });
   });
 
   it('survives cycles, BigInt, NUL bytes and lone surrogates (which Postgres would reject)', () => {
@@ -86,10 +91,29 @@ describe('providers', () => {
   });
 
   it('reads each provider error body', () => {
-    expect(judgeHttp('telegram', 400, { ok: false, error_code: 400, description: 'Bad Request: chat not found' })).toMatchObject({ ok: false, errorCode: '400', errorMessage: 'Bad Request: chat not found', retryable: false });
-    expect(judgeHttp('telegram', 429, { ok: false, error_code: 429, description: 'Too Many Requests: retry after 7', parameters: { retry_after: 7 } })).toMatchObject({ ok: false, retryable: true, retryAfterMs: 7000 });
-    expect(judgeHttp('resend', 422, { statusCode: 422, name: 'validation_error', message: 'Missing `to` field.' })).toMatchObject({ ok: false, errorCode: 'validation_error', errorMessage: 'Missing `to` field.' });
-    const amo = judgeHttp('amocrm', 400, { title: 'Bad Request', type: 'https://httpstatus.es/400', status: 400, detail: 'Request validation failed', 'validation-errors': [{ request_id: '0', errors: [{ code: 'InvalidType', path: 'price', detail: 'This value should be of type int.' }] }] });
+    expect(judgeHttp('telegram', 400, { ok: false, error_code: 400, description: 'Bad Request: chat not found' })).toMatchObject({
+      ok: false,
+      errorCode: '400',
+      errorMessage: 'Bad Request: chat not found',
+      retryable: false,
+    });
+    expect(judgeHttp('telegram', 429, { ok: false, error_code: 429, description: 'Too Many Requests: retry after 7', parameters: { retry_after: 7 } })).toMatchObject({
+      ok: false,
+      retryable: true,
+      retryAfterMs: 7000,
+    });
+    expect(judgeHttp('resend', 422, { statusCode: 422, name: 'validation_error', message: 'Missing `to` field.' })).toMatchObject({
+      ok: false,
+      errorCode: 'validation_error',
+      errorMessage: 'Missing `to` field.',
+    });
+    const amo = judgeHttp('amocrm', 400, {
+      title: 'Bad Request',
+      type: 'https://httpstatus.es/400',
+      status: 400,
+      detail: 'Request validation failed',
+      'validation-errors': [{ request_id: '0', errors: [{ code: 'InvalidType', path: 'price', detail: 'This value should be of type int.' }] }],
+    });
     expect(amo).toMatchObject({ ok: false, errorCode: 'InvalidType' });
     expect(amo.errorMessage).toContain('price: This value should be of type int.');
     expect(judgeHttp('amocrm', 401, { title: 'Unauthorized', status: 401, detail: 'Unauthorized' })).toMatchObject({ ok: false, errorCode: '401', errorMessage: 'Unauthorized' });
@@ -138,9 +162,20 @@ describe('retry decisions', () => {
 describe('COPY encoding and ids', () => {
   it('escapes backslash, tab, newline and CR, and writes NULL as \\N', () => {
     const row: LogRow = {
-      id: uuidv7(), service_name: 'svc', action: 'a\tb', status: 'failed', related_entity_type: null, related_entity_id: null,
-      request_payload: '{"x":"line\\nbreak"}', response_payload: null, error_message: 'two\nlines\r\\', error_code: '500',
-      duration_ms: 12.6, retry_count: 0, created_at: 0, updated_at: 1,
+      id: uuidv7(),
+      service_name: 'svc',
+      action: 'a\tb',
+      status: 'failed',
+      related_entity_type: null,
+      related_entity_id: null,
+      request_payload: '{"x":"line\\nbreak"}',
+      response_payload: null,
+      error_message: 'two\nlines\r\\',
+      error_code: '500',
+      duration_ms: 12.6,
+      retry_count: 0,
+      created_at: 0,
+      updated_at: 1,
     };
     const cols = encodeRow(row).slice(0, -1).split('\t');
     expect(cols).toHaveLength(14);

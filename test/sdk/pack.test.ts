@@ -77,7 +77,9 @@ test('an application records a call through the installed package into a real da
 });
 
 test('the package carries its types: a correct app compiles, a wrong option is a type error', () => {
-  const tsconfig = { compilerOptions: { strict: true, noEmit: true, module: 'node16', moduleResolution: 'node16', target: 'ES2022', skipLibCheck: true, types: [] as string[], lib: ['ES2022', 'DOM'] } };
+  const tsconfig = {
+    compilerOptions: { strict: true, noEmit: true, module: 'node16', moduleResolution: 'node16', target: 'ES2022', skipLibCheck: true, types: [] as string[], lib: ['ES2022', 'DOM'] },
+  };
   fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({ ...tsconfig, files: ['good.ts'] }));
   fs.writeFileSync(
     path.join(app, 'good.ts'),

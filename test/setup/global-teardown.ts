@@ -13,10 +13,7 @@ export default async function globalTeardown(): Promise<void> {
     const env = readTestEnv();
     const admin = new Client({ connectionString: env.adminUrl });
     await admin.connect();
-    const { rows } = await admin.query<{ datname: string }>(
-      "SELECT datname FROM pg_database WHERE datname LIKE 'intmon\\_%' AND datname LIKE $1",
-      [`%${process.env.JEST_RUN_ID}%`],
-    );
+    const { rows } = await admin.query<{ datname: string }>("SELECT datname FROM pg_database WHERE datname LIKE 'intmon\\_%' AND datname LIKE $1", [`%${process.env.JEST_RUN_ID}%`]);
     for (const r of rows) await admin.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`);
     await admin.query(`DROP ROLE IF EXISTS ${env.apiRole}`);
     await admin.end();

@@ -13,8 +13,7 @@ export function registerHealth(api: Api, ctx: RouteContext): void {
       schema: {
         tags: ['health'],
         summary: 'Per service: volume, failures, latency and state (ok | degraded | down) over a trailing window',
-        description:
-          'A service needs a minimum number of calls in the window before its failure rate can make it `down`; below that it is at worst `degraded`.',
+        description: 'A service needs a minimum number of calls in the window before its failure rate can make it `down`; below that it is at worst `degraded`.',
         security: SECURED,
         querystring: HealthQuery,
         response: { 200: HealthResponse, ...ERROR_RESPONSES },

@@ -89,4 +89,3 @@ export function registerLogs(api: Api, ctx: RouteContext): void {
     },
   );
 }
-

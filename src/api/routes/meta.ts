@@ -13,11 +13,7 @@ export const ReadyzResponse = Type.Object({ status: Type.Literal('ready') });
  */
 export function registerMeta(app: Api, databaseAnswers: () => Promise<boolean>): void {
   for (const url of ['/healthz', `${API_PREFIX}/healthz`]) {
-    app.get(
-      url,
-      { schema: { tags: ['meta'], summary: 'Liveness: the API process is up', querystring: NoQuery, response: { 200: HealthzResponse } } },
-      async () => ({ status: 'ok' as const }),
-    );
+    app.get(url, { schema: { tags: ['meta'], summary: 'Liveness: the API process is up', querystring: NoQuery, response: { 200: HealthzResponse } } }, async () => ({ status: 'ok' as const }));
   }
   // Readiness: whether the database answers within the timeout (no auth: it reveals nothing else).
   for (const url of ['/readyz', `${API_PREFIX}/readyz`]) {
@@ -37,9 +33,7 @@ export function registerMeta(app: Api, databaseAnswers: () => Promise<boolean>):
       },
     );
   }
-  app.get(
-    `${API_PREFIX}/openapi.json`,
-    { schema: { tags: ['meta'], summary: 'This OpenAPI document', querystring: NoQuery } },
-    async (_request, reply) => reply.type('application/json; charset=utf-8').send(app.swagger()),
+  app.get(`${API_PREFIX}/openapi.json`, { schema: { tags: ['meta'], summary: 'This OpenAPI document', querystring: NoQuery } }, async (_request, reply) =>
+    reply.type('application/json; charset=utf-8').send(app.swagger()),
   );
 }

@@ -6,9 +6,9 @@ import { Api, ERROR_RESPONSES, RouteContext, SECURED } from './context';
 
 const DEFAULT_SPAN_MS = 86_400_000;
 /** Rollups are kept per minute: a narrower bucket could not be answered exactly. */
-export const MIN_INTERVAL_MS = 60_000;
+const MIN_INTERVAL_MS = 60_000;
 /** More points than any panel draws; wider requests get a wider bucket (reported in interval_ms). */
-export const MAX_POINTS = 5_000;
+const MAX_POINTS = 5_000;
 
 const UNITS: Record<Metric, TimeseriesResponse['unit']> = {
   volume: 'short',
@@ -54,9 +54,7 @@ export function registerTimeseries(api: Api, ctx: RouteContext): void {
         const requested = q.interval !== undefined ? parseDuration(q.interval, 'interval') : undefined;
         const intervalMs = bucketWidthMs(to.getTime() - from.getTime(), requested);
         const tz = requestTimeZone(q.tz, ctx.timeZone);
-        const series = await ctx.run(request, (db) =>
-          queryTimeseries(db, { metric: q.metric, from, to, intervalMs, timeZone: tz, groupBy: q.group_by, filters: filters(q) }),
-        );
+        const series = await ctx.run(request, (db) => queryTimeseries(db, { metric: q.metric, from, to, intervalMs, timeZone: tz, groupBy: q.group_by, filters: filters(q) }));
         return { metric: q.metric, unit: UNITS[q.metric], interval_ms: intervalMs, tz, from: from.toISOString(), to: to.toISOString(), series };
       }),
   );

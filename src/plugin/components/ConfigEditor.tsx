@@ -14,11 +14,9 @@ export function ConfigEditor({ options, onOptionsChange }: ConfigEditorProps) {
   const secureJsonData = options.secureJsonData ?? {};
   const tokenConfigured = Boolean(options.secureJsonFields?.apiToken);
 
-  const onUrlChange = (e: ChangeEvent<HTMLInputElement>) =>
-    onOptionsChange({ ...options, jsonData: { ...options.jsonData, apiUrl: e.target.value } });
+  const onUrlChange = (e: ChangeEvent<HTMLInputElement>) => onOptionsChange({ ...options, jsonData: { ...options.jsonData, apiUrl: e.target.value } });
 
-  const onTokenChange = (e: ChangeEvent<HTMLInputElement>) =>
-    onOptionsChange({ ...options, secureJsonData: { ...secureJsonData, apiToken: e.target.value } });
+  const onTokenChange = (e: ChangeEvent<HTMLInputElement>) => onOptionsChange({ ...options, secureJsonData: { ...secureJsonData, apiToken: e.target.value } });
 
   const onTokenReset = () =>
     onOptionsChange({
@@ -30,14 +28,7 @@ export function ConfigEditor({ options, onOptionsChange }: ConfigEditorProps) {
   return (
     <FieldSet label="Integration Monitor API">
       <Field label="API URL" htmlFor="intmon-api-url" description="Base URL of the monitoring API as Grafana's server reaches it, e.g. http://localhost:3100">
-        <Input
-          id="intmon-api-url"
-          name="apiUrl"
-          width={60}
-          placeholder="http://localhost:3100"
-          value={options.jsonData.apiUrl ?? ''}
-          onChange={onUrlChange}
-        />
+        <Input id="intmon-api-url" name="apiUrl" width={60} placeholder="http://localhost:3100" value={options.jsonData.apiUrl ?? ''} onChange={onUrlChange} />
       </Field>
       <Field label="API token" htmlFor="intmon-api-token" description="Bearer token (JWT) with a read role; stored encrypted and sent only by Grafana's server">
         <SecretInput

@@ -38,10 +38,24 @@ export function FailuresQueryEditor({ query, catalog, onChange, onRunQuery }: Pr
           <LimitInput id="intmon-limit" value={query.limit} onChange={(limit) => change({ limit }, false)} onBlur={onRunQuery} />
         </InlineField>
         <InlineField label="Entity type" labelWidth={14}>
-          <Input id="intmon-entity-type" width={20} placeholder="any" value={query.entityType ?? ''} onChange={(e) => change({ entityType: e.currentTarget.value || undefined }, false)} onBlur={onRunQuery} />
+          <Input
+            id="intmon-entity-type"
+            width={20}
+            placeholder="any"
+            value={query.entityType ?? ''}
+            onChange={(e) => change({ entityType: e.currentTarget.value || undefined }, false)}
+            onBlur={onRunQuery}
+          />
         </InlineField>
         <InlineField label="Entity id" labelWidth={14}>
-          <Input id="intmon-entity-id" width={40} placeholder="uuid or $variable" value={query.entityId ?? ''} onChange={(e) => change({ entityId: e.currentTarget.value || undefined }, false)} onBlur={onRunQuery} />
+          <Input
+            id="intmon-entity-id"
+            width={40}
+            placeholder="uuid or $variable"
+            value={query.entityId ?? ''}
+            onChange={(e) => change({ entityId: e.currentTarget.value || undefined }, false)}
+            onBlur={onRunQuery}
+          />
         </InlineField>
       </InlineFieldRow>
     </>

@@ -26,10 +26,24 @@ export function LogsQueryEditor({ query, catalog, onChange, onRunQuery }: Props)
   return (
     <InlineFieldRow>
       <InlineField label="Entity type" labelWidth={14} invalid={incomplete} error={incomplete ? 'Choose an entity or a service' : undefined}>
-        <Input id="intmon-entity-type" width={20} placeholder="lead, student…" value={query.entityType ?? ''} onChange={(e) => change({ entityType: e.currentTarget.value || undefined }, false)} onBlur={onRunQuery} />
+        <Input
+          id="intmon-entity-type"
+          width={20}
+          placeholder="lead, student…"
+          value={query.entityType ?? ''}
+          onChange={(e) => change({ entityType: e.currentTarget.value || undefined }, false)}
+          onBlur={onRunQuery}
+        />
       </InlineField>
       <InlineField label="Entity id" labelWidth={14}>
-        <Input id="intmon-entity-id" width={40} placeholder="uuid or $variable" value={query.entityId ?? ''} onChange={(e) => change({ entityId: e.currentTarget.value || undefined }, false)} onBlur={onRunQuery} />
+        <Input
+          id="intmon-entity-id"
+          width={40}
+          placeholder="uuid or $variable"
+          value={query.entityId ?? ''}
+          onChange={(e) => change({ entityId: e.currentTarget.value || undefined }, false)}
+          onBlur={onRunQuery}
+        />
       </InlineField>
       <InlineField label="Services" labelWidth={14} htmlFor="intmon-services">
         <NamePicker id="intmon-services" names={catalog.map((s) => s.service_name)} value={query.services} placeholder="All services" onChange={(services) => change({ services })} />

@@ -2,8 +2,7 @@
  * Multi-select of names (services, actions, statuses) that also offers the dashboard's template
  * variables (`$service`) and accepts typed values, so a query can follow a variable.
  */
-import type { ComboboxOption } from '@grafana/ui';
-import { MultiCombobox } from '@grafana/ui';
+import { type ComboboxOption, MultiCombobox } from '@grafana/ui';
 import { getTemplateSrv } from '@grafana/runtime';
 import React, { useMemo } from 'react';
 

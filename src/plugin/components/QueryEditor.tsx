@@ -4,7 +4,7 @@
  */
 import type { QueryEditorProps } from '@grafana/data';
 import { InlineField, InlineFieldRow, RadioButtonGroup, Stack } from '@grafana/ui';
-import React, { useEffect, useMemo } from 'react';
+import React, { useEffect, useMemo, useRef } from 'react';
 
 import type { DataSource } from '../datasource';
 import { migrateQuery } from '../migrate';
@@ -20,7 +20,7 @@ export type Props = QueryEditorProps<DataSource, IntmonQuery, IntmonOptions>;
 const TYPE_OPTIONS = QUERY_TYPES.map((t) => ({ label: QUERY_TYPE_LABELS[t], value: t }));
 
 /** A fresh query of another type keeps refId (and hide/datasource) but nothing type-specific. */
-export function switchType(query: IntmonQuery, type: QueryType): IntmonQuery {
+function switchType(query: IntmonQuery, type: QueryType): IntmonQuery {
   const keep = { refId: query.refId, ...(query.hide !== undefined ? { hide: query.hide } : {}), ...(query.datasource ? { datasource: query.datasource } : {}) };
   switch (type) {
     case 'timeseries':
@@ -55,12 +55,16 @@ export function QueryEditor({ query: raw, datasource, onChange, onRunQuery }: Pr
   const catalog = useServiceCatalog(datasource);
   const migrated = !sameJson(query, raw);
 
+  // Grafana hands over a new onChange on every render: calling the latest one through a ref keeps
+  // the migration below from re-running (and re-saving) on each render.
+  const onChangeRef = useRef(onChange);
+  useEffect(() => {
+    onChangeRef.current = onChange;
+  });
   useEffect(() => {
     if (migrated) {
-      onChange(query);
+      onChangeRef.current(query);
     }
-    // Only when the saved shape differs; onChange identity changes on every render in Grafana.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [migrated, query]);
 
   const body = (() => {

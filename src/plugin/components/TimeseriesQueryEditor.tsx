@@ -15,10 +15,7 @@ interface Props {
 }
 
 const METRIC_OPTIONS = METRICS.map((m) => ({ label: METRIC_LABELS[m], value: m }));
-const GROUP_OPTIONS: Array<{ label: string; value: GroupBy | '' }> = [
-  { label: 'None', value: '' },
-  ...GROUP_BY.map((g) => ({ label: g[0].toUpperCase() + g.slice(1), value: g })),
-];
+const GROUP_OPTIONS: Array<{ label: string; value: GroupBy | '' }> = [{ label: 'None', value: '' }, ...GROUP_BY.map((g) => ({ label: g[0].toUpperCase() + g.slice(1), value: g }))];
 
 /** Actions of the chosen literal services (all actions when none or only variables are chosen). */
 export function actionNames(catalog: ServiceCatalog, services: readonly string[] | undefined): string[] {
@@ -41,31 +38,15 @@ export function TimeseriesQueryEditor({ query, catalog, onChange, onRunQuery }: 
           <Combobox id="intmon-metric" width={30} options={METRIC_OPTIONS} value={query.metric} onChange={(o) => o && change({ metric: o.value })} />
         </InlineField>
         <InlineField label="Group by" labelWidth={14}>
-          <RadioButtonGroup<GroupBy | ''>
-            options={GROUP_OPTIONS}
-            value={query.groupBy ?? ''}
-            onChange={(v) => change({ groupBy: v === '' ? undefined : v })}
-          />
+          <RadioButtonGroup<GroupBy | ''> options={GROUP_OPTIONS} value={query.groupBy ?? ''} onChange={(v) => change({ groupBy: v === '' ? undefined : v })} />
         </InlineField>
       </InlineFieldRow>
       <InlineFieldRow>
         <InlineField label="Services" labelWidth={14} htmlFor="intmon-services">
-          <NamePicker
-            id="intmon-services"
-            names={catalog.map((s) => s.service_name)}
-            value={query.services}
-            placeholder="All services"
-            onChange={(services) => change({ services })}
-          />
+          <NamePicker id="intmon-services" names={catalog.map((s) => s.service_name)} value={query.services} placeholder="All services" onChange={(services) => change({ services })} />
         </InlineField>
         <InlineField label="Actions" labelWidth={14} htmlFor="intmon-actions">
-          <NamePicker
-            id="intmon-actions"
-            names={actionNames(catalog, query.services)}
-            value={query.actions}
-            placeholder="All actions"
-            onChange={(actions) => change({ actions })}
-          />
+          <NamePicker id="intmon-actions" names={actionNames(catalog, query.services)} value={query.actions} placeholder="All actions" onChange={(actions) => change({ actions })} />
         </InlineField>
       </InlineFieldRow>
       <InlineFieldRow>

@@ -55,9 +55,7 @@ const SHARED: Record<string, unknown> = {
 // The recorded /services answer stands in for Grafana's data proxy; nothing else is served.
 setBackendSrv({
   fetch: (o: BackendSrvRequest) =>
-    o.url.endsWith('/services')
-      ? rxjs.of({ data: services.body, status: 200, ok: true, config: o })
-      : rxjs.throwError(() => ({ status: 502, data: { message: 'Bad Gateway' }, config: o })),
+    o.url.endsWith('/services') ? rxjs.of({ data: services.body, status: 200, ok: true, config: o }) : rxjs.throwError(() => ({ status: 502, data: { message: 'Bad Gateway' }, config: o })),
 } as unknown as BackendSrv);
 setTemplateSrv({
   getVariables: () => [{ name: 'service' }],
@@ -92,7 +90,16 @@ function Editors({ plugin }: { plugin: DataSourcePlugin<DataSourceApi> }) {
   const QueryEditor = plugin.components.QueryEditor as unknown as React.ComponentType<Record<string, unknown>>;
   const DS = plugin.DataSourceClass as unknown as new (s: DataSourceInstanceSettings) => unknown;
   const [ds] = useState(
-    () => new DS({ id: 1, uid: 'intmon', type: 'intmon-integrations-datasource', name: 'Integration Monitor', url: '/api/datasources/proxy/uid/intmon', jsonData: { apiUrl: 'http://api:3100' }, meta: {} } as unknown as DataSourceInstanceSettings),
+    () =>
+      new DS({
+        id: 1,
+        uid: 'intmon',
+        type: 'intmon-integrations-datasource',
+        name: 'Integration Monitor',
+        url: '/api/datasources/proxy/uid/intmon',
+        jsonData: { apiUrl: 'http://api:3100' },
+        meta: {},
+      } as unknown as DataSourceInstanceSettings),
   );
   const [options, setOptions] = useState<DataSourceSettings>({
     id: 1,

@@ -21,9 +21,21 @@ const nm = path.join(root, 'node_modules');
 
 /** Grafana generation → where its packages live. `jsxRuntime`: whether Grafana shares react/jsx-runtime with plugins (12.3+). */
 const GRAFANA_VERSIONS = {
-  '13.2': { runtime: path.join(nm, '@grafana', 'runtime'), grafanaNm: nm, react: path.join(nm, 'react'), reactDom: path.join(nm, 'react-dom'), jsxRuntime: true },
-  '12.4': { runtime: path.join(nm, 'grafana-runtime-12.4'), grafanaNm: path.join(nm, 'grafana-runtime-12.4', 'node_modules'), react: path.join(nm, 'react-18'), reactDom: path.join(nm, 'react-dom-18'), jsxRuntime: true },
-  '11.6': { runtime: path.join(nm, 'grafana-runtime-11.6'), grafanaNm: path.join(nm, 'grafana-runtime-11.6', 'node_modules'), react: path.join(nm, 'react-18'), reactDom: path.join(nm, 'react-dom-18'), jsxRuntime: false },
+  13.2: { runtime: path.join(nm, '@grafana', 'runtime'), grafanaNm: nm, react: path.join(nm, 'react'), reactDom: path.join(nm, 'react-dom'), jsxRuntime: true },
+  12.4: {
+    runtime: path.join(nm, 'grafana-runtime-12.4'),
+    grafanaNm: path.join(nm, 'grafana-runtime-12.4', 'node_modules'),
+    react: path.join(nm, 'react-18'),
+    reactDom: path.join(nm, 'react-dom-18'),
+    jsxRuntime: true,
+  },
+  11.6: {
+    runtime: path.join(nm, 'grafana-runtime-11.6'),
+    grafanaNm: path.join(nm, 'grafana-runtime-11.6', 'node_modules'),
+    react: path.join(nm, 'react-18'),
+    reactDom: path.join(nm, 'react-dom-18'),
+    jsxRuntime: false,
+  },
 };
 
 const grafana = process.env.INTMON_GRAFANA || '13.2';
