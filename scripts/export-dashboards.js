@@ -47,7 +47,10 @@ function main(argv = process.argv.slice(2)) {
   const i = argv.indexOf('--out');
   const out = path.resolve(i >= 0 ? argv[i + 1] : path.join(ROOT, 'dist-dashboards'));
   fs.mkdirSync(out, { recursive: true });
-  for (const f of fs.readdirSync(DASHBOARDS).filter((x) => x.endsWith('.json')).sort()) {
+  for (const f of fs
+    .readdirSync(DASHBOARDS)
+    .filter((x) => x.endsWith('.json'))
+    .sort()) {
     const e = exportDashboard(JSON.parse(fs.readFileSync(path.join(DASHBOARDS, f), 'utf8')));
     fs.writeFileSync(path.join(out, f), `${JSON.stringify(e, null, 2)}\n`);
     process.stdout.write(`${path.relative(process.cwd(), path.join(out, f))}: ${e.title} (inputs: ${e.__inputs.map((x) => x.name).join(', ')})\n`);

@@ -57,7 +57,11 @@ test('a fresh database and one upgraded from the released 001–007 end with ide
     const up = await migrate(upgraded.url, { log: (l) => upLines.push(l) });
     expect(upLines.filter((l) => !/^applied /.test(l))).toEqual([]);
     expect(up.skipped).toEqual(Object.keys(RELEASED));
-    expect(up.applied).toEqual(readMigrations().map((m) => m.name).filter((n) => !(n in RELEASED)));
+    expect(up.applied).toEqual(
+      readMigrations()
+        .map((m) => m.name)
+        .filter((n) => !(n in RELEASED)),
+    );
     expect(up.reapplied).toEqual(readRepeatables().map((m) => m.name));
 
     const a = await readSchemaDefinitions(fresh.pool);
@@ -105,7 +109,10 @@ test('every function and view of the schema is created in exactly one file, a re
 describe('repeatable files', () => {
   test('re-running migrate is a no-op; a changed repeatable file is re-applied alone', async () => {
     const db = await createTestDatabase({ migrated: false });
-    const dir = migrationsCopy(readMigrations().map((m) => m.name), true);
+    const dir = migrationsCopy(
+      readMigrations().map((m) => m.name),
+      true,
+    );
     try {
       await migrate(db.url, { dir });
       const again = await migrate(db.url, { dir });
@@ -129,7 +136,10 @@ describe('repeatable files', () => {
 
   test('a failing repeatable file rolls back and keeps the definition and checksum it replaced', async () => {
     const db = await createTestDatabase({ migrated: false });
-    const dir = migrationsCopy(readMigrations().map((m) => m.name), true);
+    const dir = migrationsCopy(
+      readMigrations().map((m) => m.name),
+      true,
+    );
     try {
       await migrate(db.url, { dir });
       const file = path.join(dir, 'repeatable', '09_retention.sql');
@@ -149,7 +159,10 @@ describe('repeatable files', () => {
 
   test('a run that applies a numbered migration re-applies every repeatable file (it may have dropped what they define)', async () => {
     const db = await createTestDatabase({ migrated: false });
-    const dir = migrationsCopy(readMigrations().map((m) => m.name), true);
+    const dir = migrationsCopy(
+      readMigrations().map((m) => m.name),
+      true,
+    );
     try {
       await migrate(db.url, { dir });
       fs.writeFileSync(path.join(dir, '999_drops_a_view.sql'), 'DROP VIEW integration_stats_daily;');

@@ -37,9 +37,7 @@ export async function readSchemaDefinitions(pool: Pool): Promise<SchemaDefinitio
   return {
     functions: Object.fromEntries(fns.rows.map((r) => [r.sig, { def: r.def, acl: sorted(r.acl) }])),
     views: Object.fromEntries(views.rows.map((r) => [r.name, { def: r.def, options: sorted(r.options), acl: sorted(r.acl) }])),
-    policies: Object.fromEntries(
-      policies.rows.map((r) => [r.name, { command: r.command, roles: sorted(r.roles), permissive: r.permissive, qual: r.qual, withCheck: r.with_check }]),
-    ),
+    policies: Object.fromEntries(policies.rows.map((r) => [r.name, { command: r.command, roles: sorted(r.roles), permissive: r.permissive, qual: r.qual, withCheck: r.with_check }])),
     triggers: Object.fromEntries(triggers.rows.map((r) => [r.name, r.def])),
     tableAcls: Object.fromEntries(tables.rows.map((r) => [r.name, sorted(r.acl)])),
   };

@@ -104,7 +104,16 @@ describe('expressions', () => {
     const client = {
       query: async (sql: string) =>
         sql.includes('-- A')
-          ? { rows: [{ service_name: 'x', v: 2 }, { service_name: 'y', v: 3 }], fields: [{ name: 'service_name', dataTypeID: TEXT }, { name: 'v', dataTypeID: F8 }] }
+          ? {
+              rows: [
+                { service_name: 'x', v: 2 },
+                { service_name: 'y', v: 3 },
+              ],
+              fields: [
+                { name: 'service_name', dataTypeID: TEXT },
+                { name: 'v', dataTypeID: F8 },
+              ],
+            }
           : { rows: [{ v: 10 }], fields: [{ name: 'v', dataTypeID: F8 }] },
     } as unknown as PoolClient;
     const res = await evaluateRule(rule, client, new Date());
@@ -128,8 +137,8 @@ describe('expressions', () => {
   it('threshold evaluators', async () => {
     const client = fakeClient({ A: [{ service_name: 'x', v: 5 }] });
     const verdict = async (type: string, params: number[]) =>
-      (await evaluateRule({ condition: 'B', data: [sqlQuery('A'), expr('B', { type: 'threshold', expression: 'A', conditions: [{ evaluator: { type, params } }] })] }, client, new Date()))
-        .instances[0].value;
+      (await evaluateRule({ condition: 'B', data: [sqlQuery('A'), expr('B', { type: 'threshold', expression: 'A', conditions: [{ evaluator: { type, params } }] })] }, client, new Date())).instances[0]
+        .value;
     expect(await verdict('gt', [5])).toBe(0);
     expect(await verdict('gt', [4])).toBe(1);
     expect(await verdict('lt', [6])).toBe(1);
@@ -149,12 +158,23 @@ describe('expressions', () => {
 describe('state over evaluations', () => {
   const t0 = new Date('2026-01-01T00:00:00Z').getTime();
   const at = (m: number) => new Date(t0 + m * 60_000);
-  const result = (value: number) => ({ values: new Map(), ruleState: 'Ok' as const, instances: [{ labels: { service_name: 'x' }, value, state: (value ? 'Alerting' : 'Normal') as 'Alerting' | 'Normal' }] });
+  const result = (value: number) => ({
+    values: new Map(),
+    ruleState: 'Ok' as const,
+    instances: [{ labels: { service_name: 'x' }, value, state: (value ? 'Alerting' : 'Normal') as 'Alerting' | 'Normal' }],
+  });
 
   it('Pending until `for` has passed, then Alerting; back to Normal is a resolve', () => {
     const tr = new RuleStateTracker({ for: '3m', noDataState: 'OK', execErrState: 'Error' });
     const seen: string[] = [];
-    for (const [m, v] of [[0, 0], [1, 1], [2, 1], [3, 1], [4, 1], [5, 0]] as const) {
+    for (const [m, v] of [
+      [0, 0],
+      [1, 1],
+      [2, 1],
+      [3, 1],
+      [4, 1],
+      [5, 0],
+    ] as const) {
       tr.apply(result(v), at(m));
       seen.push(tr.stateOf({ service_name: 'x' })!);
     }
@@ -180,7 +200,15 @@ describe('state over evaluations', () => {
   it('keepFiringFor: a firing instance stays firing (Recovering) until Normal has held that long', () => {
     const tr = new RuleStateTracker({ for: '0s', keepFiringFor: '3m', noDataState: 'OK', execErrState: 'Error' });
     const seen: string[] = [];
-    for (const [m, v] of [[0, 1], [1, 0], [2, 1], [3, 0], [4, 0], [5, 0], [6, 0]] as const) {
+    for (const [m, v] of [
+      [0, 1],
+      [1, 0],
+      [2, 1],
+      [3, 0],
+      [4, 0],
+      [5, 0],
+      [6, 0],
+    ] as const) {
       tr.apply(result(v), at(m));
       seen.push(tr.stateOf({ service_name: 'x' })!);
     }

@@ -23,7 +23,7 @@ import { grafanaInterpolate, readYaml } from './support/provisioning';
 import { evaluateRuleAt, replayRules, RuleReplay } from './support/replay';
 import { AlertSpan, notifications as routeNotifications, Notification as Sent, Route } from './support/routing';
 
-// scripts/ are plain CommonJS run by node directly (no build step), hence require.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- scripts/ are plain CommonJS run by node directly (no build step)
 const { loadRoute, mergeRoute } = require('../../scripts/grafana-route.js') as { loadRoute: () => Route; mergeRoute: (tree: Route, r: Route) => Route };
 
 const groups: any[] = readYaml('alerting/rules.yaml').groups;
@@ -135,10 +135,7 @@ const SCENARIOS: Scenario[] = [
     // Pending for 10 minutes before it counts, then `for` 5m and the ticket route's 5-minute
     // group_wait; the calls stay pending all day.
     incidents: [{ service: 'stuck', start: 540, end: DAY, expect: 'ticket', within: 22 }],
-    extra: () =>
-      [10_000, 20_000, 30_000].map((ms) =>
-        call({ service_name: 'stuck', action: 'send', status: 'pending', duration_ms: null, created_at: new Date(DAY0 + minutes(540) + ms) }),
-      ),
+    extra: () => [10_000, 20_000, 30_000].map((ms) => call({ service_name: 'stuck', action: 'send', status: 'pending', duration_ms: null, created_at: new Date(DAY0 + minutes(540) + ms) })),
   },
   {
     name: 'flapping (5 min failing, 5 min fine, for an hour)',
@@ -215,7 +212,10 @@ function spans(until: number): AlertSpan[] {
       if (!firingBefore && firingAfter) {
         // Rule labels after Grafana's environment expansion and label templating (service).
         const ruleLabels = Object.fromEntries(
-          Object.entries<string>(r.rule.labels).map(([k, v]) => [k, grafanaInterpolate(v, { INTMON_RUNBOOK_BASE_URL: 'https://runbooks.example' }).replace('{{ $labels.service_name }}', t.labels.service_name ?? '')]),
+          Object.entries<string>(r.rule.labels).map(([k, v]) => [
+            k,
+            grafanaInterpolate(v, { INTMON_RUNBOOK_BASE_URL: 'https://runbooks.example' }).replace('{{ $labels.service_name }}', t.labels.service_name ?? ''),
+          ]),
         );
         const s: AlertSpan = { id, labels: { ...ruleLabels, ...t.labels, alertname: r.rule.title, grafana_folder: groups[0].folder }, start: t.at, end: Infinity };
         open.set(id, s);
@@ -299,10 +299,11 @@ describe('alert replay: a simulated day, every rule every minute', () => {
     const head = ['scenario', 'time to page / ticket', 'pages', 'false pages', 'tickets'];
     const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(width[i])).join(' | ')} |`;
-    const details = verdicts.flatMap((v) => [...v.misses.map((m) => `MISS ${v.scenario}: ${m}`), ...v.falsePages.map((n) => `FALSE PAGE ${v.scenario}: ${n.alerts} for ${n.service} at minute ${n.at}`)]);
-    console.log(
-      ['Alert replay (DAY0 = 2026-06-01, 1440 evaluations per rule)', line(head), line(width.map((w) => '-'.repeat(w))), ...rows.map(line), ...details].join('\n'),
-    );
+    const details = verdicts.flatMap((v) => [
+      ...v.misses.map((m) => `MISS ${v.scenario}: ${m}`),
+      ...v.falsePages.map((n) => `FALSE PAGE ${v.scenario}: ${n.alerts} for ${n.service} at minute ${n.at}`),
+    ]);
+    console.log(['Alert replay (DAY0 = 2026-06-01, 1440 evaluations per rule)', line(head), line(width.map((w) => '-'.repeat(w))), ...rows.map(line), ...details].join('\n'));
   });
 
   it('no evaluation failed', () => {
@@ -318,7 +319,7 @@ describe('alert replay: a simulated day, every rule every minute', () => {
     expect(v.falsePages.map((n) => `${n.alerts} for ${n.service} at minute ${n.at}`)).toEqual([]);
   });
 
-  it('nothing of Integration Monitor reaches another team\'s receiver or the root', () => {
+  it("nothing of Integration Monitor reaches another team's receiver or the root", () => {
     expect(notifications().filter((n) => n.kind === 'other')).toEqual([]);
   });
 

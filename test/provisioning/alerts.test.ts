@@ -81,7 +81,7 @@ describe('a clear outage fires, and recovery resolves', () => {
     expect(valueOf(res, 'G', 'amocrm')).toBe(0);
   });
 
-  it('the 14.4x leg alone (1 h and 5 min) sees the outage once 13 of the hour\'s 180 calls failed', async () => {
+  it("the 14.4x leg alone (1 h and 5 min) sees the outage once 13 of the hour's 180 calls failed", async () => {
     const r = rule(U.alertRules.failing);
     const early = await evaluate(r, at(E, minutes(3)));
     expect(valueOf(early, 'B', 'resend')).toBeLessThan(14.4); // 8 failed of 180: 8.9x
@@ -99,7 +99,7 @@ describe('a clear outage fires, and recovery resolves', () => {
     expect(valueOf(res, 'G', 'resend')).toBe(1);
   });
 
-  it('the low-volume rule stays out of a busy provider\'s outage (the page rule has it)', async () => {
+  it("the low-volume rule stays out of a busy provider's outage (the page rule has it)", async () => {
     const res = await evaluate(rule(U.alertRules.lowVolume), at(E, minutes(10)));
     expect(valueOf(res, 'A', 'resend')).toBe(5); // its last 5 calls all failed…
     expect(valueOf(res, 'B', 'resend')).toBe(180); // …but with 180 calls in the hour the rate legs judge it

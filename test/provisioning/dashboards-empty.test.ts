@@ -52,7 +52,12 @@ async function resolveVariables(dashboard: any, range: { from: Date; to: Date })
       expect(v.datasource.uid).toBe(U.datasources.postgres); // the only kind this test knows how to run
       const { sql } = expandPanelSql(v.query, { range, intervalMs: 60_000, variables: resolved });
       const res = await run(sql);
-      resolved.push(afterOptions(base, res.rows.map((r) => String(Object.values(r)[0]))));
+      resolved.push(
+        afterOptions(
+          base,
+          res.rows.map((r) => String(Object.values(r)[0])),
+        ),
+      );
     } else if (v.type === 'textbox') {
       resolved.push({ ...base, current: saved || v.query || '' });
     } else if (v.type === 'datasource') {

@@ -156,7 +156,7 @@ describe('every PostgreSQL query runs as integration_monitor_reader over 5 minut
     const c = await db.pool.connect();
     try {
       await c.query('BEGIN; SET LOCAL ROLE anon');
-      await expect(c.query('SELECT * FROM integration_range_agg(now() - interval \'1 day\', now(), NULL)')).rejects.toThrow(/permission denied/);
+      await expect(c.query("SELECT * FROM integration_range_agg(now() - interval '1 day', now(), NULL)")).rejects.toThrow(/permission denied/);
     } finally {
       await c.query('ROLLBACK');
       c.release();
@@ -236,7 +236,10 @@ describe('overview numbers equal the fixture', () => {
     const hour = { from: ago(minutes(60)), to: T };
     const { out, intervalMs } = await series(overview, /^Failure rate by service/, hour);
     expect(intervalMs).toBe(minutes(1));
-    expectClose(out, expected(hour, intervalMs, (c) => c.service_name, failureRate));
+    expectClose(
+      out,
+      expected(hour, intervalMs, (c) => c.service_name, failureRate),
+    );
   });
 
   it('call volume by service, over 7 days (30-minute $__interval, served as hourly buckets) including the older traffic', async () => {
@@ -244,7 +247,15 @@ describe('overview numbers equal the fixture', () => {
     const { out, intervalMs } = await series(overview, /^Call volume/, week);
     expect(intervalMs).toBe(minutes(30));
     expect(countWidth(minutes(7 * 24 * 60), intervalMs)).toBe(minutes(60));
-    expectClose(out, expected(week, minutes(60), (c) => c.service_name, (cs) => cs.length));
+    expectClose(
+      out,
+      expected(
+        week,
+        minutes(60),
+        (c) => c.service_name,
+        (cs) => cs.length,
+      ),
+    );
     expect([...out.keys()].some((k) => k.endsWith('|mobizon'))).toBe(true);
   });
 
@@ -254,7 +265,12 @@ describe('overview numbers equal the fixture', () => {
     [/p99/, 0.99],
   ])('latency %s by service within 2.5 %% of percentile_cont', async (title, p) => {
     const { out, intervalMs } = await series(overview, new RegExp(`^Latency ${title.source}`), day);
-    const want = expected(day, intervalMs, (c) => (c.duration_ms === null ? null : c.service_name), (cs) => percentileCont(durations(cs), p));
+    const want = expected(
+      day,
+      intervalMs,
+      (c) => (c.duration_ms === null ? null : c.service_name),
+      (cs) => percentileCont(durations(cs), p),
+    );
     expectClose(out, want, 0.025);
   });
 
@@ -263,12 +279,26 @@ describe('overview numbers equal the fixture', () => {
     const { out, intervalMs } = await series(overview, /^Latency p95/, week);
     expect(intervalMs).toBe(minutes(30));
     const width = minutes(6 * 60);
-    const want = expected(week, width, (c) => (c.duration_ms === null ? null : c.service_name), (cs) => percentileCont(durations(cs), 0.95));
+    const want = expected(
+      week,
+      width,
+      (c) => (c.duration_ms === null ? null : c.service_name),
+      (cs) => percentileCont(durations(cs), 0.95),
+    );
     expect(want.size).toBeGreaterThan(20);
     expectClose(out, want, 0.025);
     const month = { from: ago(minutes(30 * 24 * 60)), to: T };
     const m = await series(overview, /^Latency p95/, month);
-    expectClose(m.out, expected(month, 86_400_000, (c) => (c.duration_ms === null ? null : c.service_name), (cs) => percentileCont(durations(cs), 0.95)), 0.025);
+    expectClose(
+      m.out,
+      expected(
+        month,
+        86_400_000,
+        (c) => (c.duration_ms === null ? null : c.service_name),
+        (cs) => percentileCont(durations(cs), 0.95),
+      ),
+      0.025,
+    );
   });
 
   it('days are the dashboard constant tz’s: UTC as provisioned, Asia/Almaty days start at 19:00 UTC', async () => {
@@ -306,7 +336,11 @@ describe('overview numbers equal the fixture', () => {
       expect(Number(r.Succeeded)).toBe(cs.filter((c) => c.status === 'success').length);
       expect(Number(r['Failure rate'])).toBe(round2((100 * failed) / cs.length));
       expect(Number(r.Avg)).toBeCloseTo(ds.reduce((s, x) => s + x, 0) / ds.length, 1);
-      for (const [col, q] of [['p50', 0.5], ['p95', 0.95], ['p99', 0.99]] as const) {
+      for (const [col, q] of [
+        ['p50', 0.5],
+        ['p95', 0.95],
+        ['p99', 0.99],
+      ] as const) {
         const want = percentileCont(ds, q)!;
         expect(Math.abs(Number(r[col]) - want) <= 0.025 * want + 0.05).toBe(true);
       }
@@ -340,13 +374,23 @@ describe('overview numbers equal the fixture', () => {
     const res = await run(expandPanelSql(a.target.rawSql, { range: day, intervalMs: 60_000 }).sql);
     const width = annotationWidth(minutes(24 * 60)); // 14.4 minutes, rounded up to whole minutes
     expect(width).toBe(minutes(15));
-    const want = expected(day, width, (c) => c.service_name, (cs) => cs.filter((c) => c.status === 'failed').length);
+    const want = expected(
+      day,
+      width,
+      (c) => c.service_name,
+      (cs) => cs.filter((c) => c.status === 'failed').length,
+    );
     const texts = res.rows.map((r) => r.text).sort();
     const wantTexts = [...want.entries()]
       .filter(([, n]) => n! > 0)
       .map(([k, n]) => {
         const svc = k.split('|')[1];
-        const total = expected(day, width, (c) => c.service_name, (cs) => cs.length).get(k);
+        const total = expected(
+          day,
+          width,
+          (c) => c.service_name,
+          (cs) => cs.length,
+        ).get(k);
         return `${svc}: ${n} failed of ${total} calls`;
       })
       .sort();
@@ -371,20 +415,50 @@ describe('service detail numbers equal the fixture', () => {
     const vars = detailVariables(['amocrm', 'resend'], ['sync_lead', 'send_email']);
     const sel = inSel(['amocrm', 'resend'], ['sync_lead', 'send_email']);
     const calls = await series(detail, /^Calls by action/, day, vars);
-    expectClose(calls.out, expected(day, calls.intervalMs, (c) => `${c.service_name} / ${c.action}`, (cs) => cs.length, sel));
+    expectClose(
+      calls.out,
+      expected(
+        day,
+        calls.intervalMs,
+        (c) => `${c.service_name} / ${c.action}`,
+        (cs) => cs.length,
+        sel,
+      ),
+    );
     const rate = await series(detail, /^Failure rate by action/, day, vars);
-    expectClose(rate.out, expected(day, rate.intervalMs, (c) => `${c.service_name} / ${c.action}`, failureRate, sel));
+    expectClose(
+      rate.out,
+      expected(day, rate.intervalMs, (c) => `${c.service_name} / ${c.action}`, failureRate, sel),
+    );
     expect([...calls.out.keys()].some((k) => k.includes('test_connection'))).toBe(false);
   });
 
   it('status mix and retries with All selected', async () => {
     const vars = detailVariables('all', 'all');
     const mix = await series(detail, /^Status mix/, day, vars);
-    expectClose(mix.out, expected(day, mix.intervalMs, (c) => c.status, (cs) => cs.length));
+    expectClose(
+      mix.out,
+      expected(
+        day,
+        mix.intervalMs,
+        (c) => c.status,
+        (cs) => cs.length,
+      ),
+    );
     expect([...mix.out.keys()].some((k) => k.endsWith('|pending'))).toBe(true);
     const retries = await series(detail, /^Retries/, day, vars);
-    const attempts = expected(day, retries.intervalMs, () => 'retry attempts', (cs) => cs.reduce((s, c) => s + c.retry_count, 0));
-    const retried = expected(day, retries.intervalMs, () => 'retried calls', (cs) => cs.filter((c) => c.retry_count > 0).length);
+    const attempts = expected(
+      day,
+      retries.intervalMs,
+      () => 'retry attempts',
+      (cs) => cs.reduce((s, c) => s + c.retry_count, 0),
+    );
+    const retried = expected(
+      day,
+      retries.intervalMs,
+      () => 'retried calls',
+      (cs) => cs.filter((c) => c.retry_count > 0).length,
+    );
     expectClose(retries.out, new Map([...attempts, ...retried]));
   });
 
@@ -393,8 +467,20 @@ describe('service detail numbers equal the fixture', () => {
     const { out, intervalMs } = await series(detail, /^Latency/, day, vars);
     const sel = inSel(['resend'], 'all');
     const want = new Map<string, number | null>();
-    for (const [name, q] of [['p50', 0.5], ['p95', 0.95], ['p99', 0.99]] as const) {
-      for (const [k, v] of expected(day, intervalMs, () => name, (cs) => percentileCont(durations(cs), q), sel)) want.set(k, v);
+    for (const [name, q] of [
+      ['p50', 0.5],
+      ['p95', 0.95],
+      ['p99', 0.99],
+    ] as const) {
+      for (const [k, v] of expected(
+        day,
+        intervalMs,
+        () => name,
+        (cs) => percentileCont(durations(cs), q),
+        sel,
+      )) {
+        want.set(k, v);
+      }
     }
     expectClose(out, want, 0.025);
   });
@@ -443,9 +529,15 @@ describe('count panels, failure annotations and slowest calls equal raw aggregat
   it.each(ALL_RANGES)('overview failure rate and volume by service over %s', async (_n, ms) => {
     const range = { from: ago(ms), to: T };
     const rate = await series(overview, /^Failure rate by service/, range);
-    expectClose(rate.out, expected(range, countWidth(ms, rate.intervalMs), (c) => c.service_name, failureRate));
+    expectClose(
+      rate.out,
+      expected(range, countWidth(ms, rate.intervalMs), (c) => c.service_name, failureRate),
+    );
     const volume = await series(overview, /^Call volume/, range);
-    expectClose(volume.out, expected(range, countWidth(ms, volume.intervalMs), (c) => c.service_name, count));
+    expectClose(
+      volume.out,
+      expected(range, countWidth(ms, volume.intervalMs), (c) => c.service_name, count),
+    );
     expect(volume.out.size).toBeGreaterThan(0);
   });
 
@@ -459,11 +551,26 @@ describe('count panels, failure annotations and slowest calls equal raw aggregat
     const rate = await series(detail, /^Failure rate by action/, range, vars);
     expectClose(rate.out, expected(range, countWidth(ms, rate.intervalMs), pair, failureRate, sel));
     const mix = await series(detail, /^Status mix/, range, vars);
-    expectClose(mix.out, expected(range, countWidth(ms, mix.intervalMs), (c) => c.status, count, sel));
+    expectClose(
+      mix.out,
+      expected(range, countWidth(ms, mix.intervalMs), (c) => c.status, count, sel),
+    );
     const retries = await series(detail, /^Retries/, range, vars);
     const w = countWidth(ms, retries.intervalMs);
-    const attempts = expected(range, w, () => 'retry attempts', (cs) => cs.reduce((a, c) => a + c.retry_count, 0), sel);
-    const retried = expected(range, w, () => 'retried calls', (cs) => cs.filter((c) => c.retry_count > 0).length, sel);
+    const attempts = expected(
+      range,
+      w,
+      () => 'retry attempts',
+      (cs) => cs.reduce((a, c) => a + c.retry_count, 0),
+      sel,
+    );
+    const retried = expected(
+      range,
+      w,
+      () => 'retried calls',
+      (cs) => cs.filter((c) => c.retry_count > 0).length,
+      sel,
+    );
     expectClose(retries.out, new Map([...attempts, ...retried]));
   });
 
@@ -472,7 +579,12 @@ describe('count panels, failure annotations and slowest calls equal raw aggregat
     const a = overview.annotations.list.find((x: any) => x.datasource.uid === U.datasources.postgres);
     const res = await run(expandPanelSql(a.target.rawSql, { range, intervalMs: 60_000 }).sql);
     const width = annotationWidth(ms);
-    const failed = expected(range, width, (c) => c.service_name, (cs) => cs.filter((c) => c.status === 'failed').length);
+    const failed = expected(
+      range,
+      width,
+      (c) => c.service_name,
+      (cs) => cs.filter((c) => c.status === 'failed').length,
+    );
     const total = expected(range, width, (c) => c.service_name, count);
     const want = [...failed.entries()].filter(([, n]) => n! > 0).map(([k, n]) => `${Number(k.split('|')[0])}|${k.split('|')[1]}: ${n} failed of ${total.get(k)} calls`);
     const got = res.rows.map((r) => `${new Date(r.time).getTime()}|${r.text}`);
@@ -483,7 +595,10 @@ describe('count panels, failure annotations and slowest calls equal raw aggregat
   it.each(ALL_RANGES)('slowest calls over %s, All selected and one action, exact with ties', async (_n, ms) => {
     const range = { from: ago(ms), to: T };
     const p = panel(detail, /^Slowest calls/);
-    for (const [services, actions] of [['all', 'all'], [['whapi'], ['send_media']]] as const) {
+    for (const [services, actions] of [
+      ['all', 'all'],
+      [['whapi'], ['send_media']],
+    ] as const) {
       const vars = detailVariables(services === 'all' ? 'all' : [...services], actions === 'all' ? 'all' : [...actions]);
       const res = await run(expandPanelSql(p.targets[0].rawSql, contextFor(p, range, vars)).sql);
       const want = CALLS.filter((c) => c.duration_ms !== null && inRange(c, range.from, range.to))
@@ -511,8 +626,20 @@ describe('service detail latency reads per-service histograms when every action 
     const width = Math.max(intervalMs, ms > 14 * 86_400_000 ? 86_400_000 : ms > 2 * 86_400_000 ? 21_600_000 : 0);
     const sel = (c: Call) => (services === 'all' || services.includes(c.service_name)) && (actions === 'all' || actions.includes(c.action));
     const want = new Map<string, number | null>();
-    for (const [name, q] of [['p50', 0.5], ['p95', 0.95], ['p99', 0.99]] as const) {
-      for (const [k, v] of expected(range, width, () => name, (cs) => percentileCont(durationsOf(cs), q), (c) => sel(c) && c.duration_ms !== null)) want.set(k, v);
+    for (const [name, q] of [
+      ['p50', 0.5],
+      ['p95', 0.95],
+      ['p99', 0.99],
+    ] as const) {
+      for (const [k, v] of expected(
+        range,
+        width,
+        () => name,
+        (cs) => percentileCont(durationsOf(cs), q),
+        (c) => sel(c) && c.duration_ms !== null,
+      )) {
+        want.set(k, v);
+      }
     }
     expect(want.size).toBeGreaterThan(0);
     expectClose(out, want, 0.025);
@@ -588,7 +715,7 @@ describe('now row, error codes and entities equal the fixture', () => {
   const day = { from: ago(minutes(24 * 60)), to: T };
   const failedIn = (from: Date, to: Date) => CALLS.filter((c) => c.status === 'failed' && inRange(c, from, to));
 
-  it('failures by error code: per code, over the selection\'s failed calls in the range', async () => {
+  it("failures by error code: per code, over the selection's failed calls in the range", async () => {
     const p = panel(detail, /Failures by error code/);
     const res = await run(expandPanelSql(p.targets[0].rawSql, contextFor(p, day, detailVariables('all', 'all'))).sql);
     const want = groupBy(failedIn(day.from, day.to), (c) => c.error_code ?? '(none)');

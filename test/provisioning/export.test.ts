@@ -11,7 +11,7 @@ import path from 'path';
 
 import { datasourceRefs, listFiles, readJson, resolveDatasourceVariables, ROOT, uids } from './support/provisioning';
 
-// scripts/ are plain CommonJS run by node directly (no build step), hence require.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- scripts/ are plain CommonJS run by node directly (no build step)
 const { exportDashboard } = require('../../scripts/export-dashboards.js') as { exportDashboard: (d: any) => any };
 
 const U = uids();
@@ -62,7 +62,11 @@ describe('exported dashboards', () => {
     try {
       const r = spawnSync('node', [path.join(ROOT, 'scripts/export-dashboards.js'), '--out', out], { encoding: 'utf8' });
       expect(r.status).toBe(0);
-      expect(fs.readdirSync(out).sort()).toEqual(listFiles('dashboards', '.json').map((f) => path.basename(f)).sort());
+      expect(fs.readdirSync(out).sort()).toEqual(
+        listFiles('dashboards', '.json')
+          .map((f) => path.basename(f))
+          .sort(),
+      );
       for (const f of fs.readdirSync(out)) expect(JSON.parse(fs.readFileSync(path.join(out, f), 'utf8')).__inputs.length).toBeGreaterThan(0);
     } finally {
       fs.rmSync(out, { recursive: true, force: true });

@@ -46,8 +46,7 @@ describe("Grafana's provisioning interpolation (values.interpolateValue) as repr
 
 describe('files parse', () => {
   it('every YAML and JSON file under provisioning/ parses', () => {
-    const walk = (dir: string): string[] =>
-      fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+    const walk = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
     const files = walk(PROVISIONING);
     expect(files.length).toBeGreaterThanOrEqual(8);
     for (const f of files) {
@@ -148,7 +147,20 @@ describe('dashboards', () => {
         if (p.type === 'alertlist') {
           // The alert list has no composable schema in @grafana/schema; its options are
           // UnifiedAlertListOptions of public/app/plugins/panel/alertlist/types.ts (unchanged 11.6–13).
-          const known = ['maxItems', 'sortOrder', 'dashboardAlerts', 'groupMode', 'groupBy', 'alertName', 'showInstances', 'folder', 'stateFilter', 'alertInstanceLabelFilter', 'datasource', 'viewMode'];
+          const known = [
+            'maxItems',
+            'sortOrder',
+            'dashboardAlerts',
+            'groupMode',
+            'groupBy',
+            'alertName',
+            'showInstances',
+            'folder',
+            'stateFilter',
+            'alertInstanceLabelFilter',
+            'datasource',
+            'viewMode',
+          ];
           for (const k of Object.keys(p.options ?? {})) expect([p.id, k, known.includes(k)]).toEqual([p.id, k, true]);
           continue;
         }
@@ -235,7 +247,7 @@ describe('dashboards', () => {
     expect(Math.min(...allPanels(overview).map((p) => p.gridPos.y))).toBe(0);
   });
 
-  it('links all the way down: health and now rows → Service detail with the service; failures → service and action, the entity, the entity\'s calls through the plugin', () => {
+  it("links all the way down: health and now rows → Service detail with the service; failures → service and action, the entity, the entity's calls through the plugin", () => {
     const overview = dashboards.find((d) => d.json.uid === U.dashboards.overview)!.json;
     const linksOf = (p: any, field: string) => p.fieldConfig.overrides.find((o: any) => o.matcher.options === field)?.properties.find((x: any) => x.id === 'links')?.value ?? [];
     for (const p of allPanels(overview).filter((x) => x.type === 'table' && /now|health/i.test(x.title))) {
@@ -297,7 +309,9 @@ describe('dashboards', () => {
             expect(t.rawSql).toMatch(/integration_(range_agg|hist_range|hist_percentile_series)(_service)?_zone\([^;]*, '\$tz'\)/);
           }
           if (/\bintegration_logs\b/.test(t.rawSql)) expect(t.rawSql).toMatch(/\$__timeFilter\((\w+\.)?created_at\)/);
-          if (!/\bFROM integration_logs\b/.test(t.rawSql)) expect(t.rawSql).toMatch(/integration_(range_agg|hist_range|hist_percentile_series)(_service)?(_zone)?\(\$__timeFrom\(\)::timestamptz, \$__timeTo\(\)::timestamptz/);
+          if (!/\bFROM integration_logs\b/.test(t.rawSql)) {
+            expect(t.rawSql).toMatch(/integration_(range_agg|hist_range|hist_percentile_series)(_service)?(_zone)?\(\$__timeFrom\(\)::timestamptz, \$__timeTo\(\)::timestamptz/);
+          }
         }
       }
     }

@@ -21,9 +21,7 @@ const range = { from: new Date('2026-11-27T10:00:00Z'), to: new Date('2026-11-27
 
 describe('macros.go', () => {
   it('$__timeFilter is an inclusive BETWEEN of UTC RFC3339Nano times', () => {
-    expect(expandPostgresMacros('WHERE $__timeFilter(created_at)', range).sql).toBe(
-      "WHERE created_at BETWEEN '2026-11-27T10:00:00Z' AND '2026-11-27T11:00:00.5Z'",
-    );
+    expect(expandPostgresMacros('WHERE $__timeFilter(created_at)', range).sql).toBe("WHERE created_at BETWEEN '2026-11-27T10:00:00Z' AND '2026-11-27T11:00:00.5Z'");
   });
 
   it('$__timeFrom() / $__timeTo() are quoted timestamps', () => {
@@ -106,9 +104,7 @@ describe('frontend template variables (SqlDatasource.interpolateVariable)', () =
   });
 
   it('built-ins: $__from/$__to in epoch ms or ISO, $__interval from the panel interval', () => {
-    expect(interpolateTemplateVariables('$__from $__to ${__from:date:iso} ${__to:date:seconds}', ctx)).toBe(
-      '1795773600000 1795777200500 2026-11-27T10:00:00.000Z 1795777200',
-    );
+    expect(interpolateTemplateVariables('$__from $__to ${__from:date:iso} ${__to:date:seconds}', ctx)).toBe('1795773600000 1795777200500 2026-11-27T10:00:00.000Z 1795777200');
     expect(interpolateTemplateVariables("'$__interval' $__interval_ms", ctx)).toBe("'5m' 300000");
   });
 
@@ -136,7 +132,7 @@ describe('frontend template variables (SqlDatasource.interpolateVariable)', () =
   });
 
   it('the whole pipeline', () => {
-    const sql = "SELECT $__timeGroupAlias(bucket, $__interval), sum(calls) FROM r WHERE $__timeFilter(bucket) AND service_name IN ($service) GROUP BY 1";
+    const sql = 'SELECT $__timeGroupAlias(bucket, $__interval), sum(calls) FROM r WHERE $__timeFilter(bucket) AND service_name IN ($service) GROUP BY 1';
     expect(expandPanelSql(sql, ctx).sql).toBe(
       "SELECT floor(extract(epoch from bucket)/300)*300 AS \"time\", sum(calls) FROM r WHERE bucket BETWEEN '2026-11-27T10:00:00Z' AND '2026-11-27T11:00:00.5Z' AND service_name IN ('amocrm','o''brien') GROUP BY 1",
     );
@@ -145,17 +141,7 @@ describe('frontend template variables (SqlDatasource.interpolateVariable)', () =
 
 describe('Go formatting and intervals', () => {
   it('goFloatV', () => {
-    expect([300, 0.1, 1e6, 604800, 2592000, 0.00001, 0.0001, 86400, 1.5].map(goFloatV)).toEqual([
-      '300',
-      '0.1',
-      '1e+06',
-      '604800',
-      '2.592e+06',
-      '1e-05',
-      '0.0001',
-      '86400',
-      '1.5',
-    ]);
+    expect([300, 0.1, 1e6, 604800, 2592000, 0.00001, 0.0001, 86400, 1.5].map(goFloatV)).toEqual(['300', '0.1', '1e+06', '604800', '2.592e+06', '1e-05', '0.0001', '86400', '1.5']);
   });
 
   it('RFC3339Nano trims the fraction', () => {

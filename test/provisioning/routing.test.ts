@@ -12,7 +12,7 @@ import YAML from 'yaml';
 import { readYaml, ROOT } from './support/provisioning';
 import { Route, routeFor } from './support/routing';
 
-// scripts/ are plain CommonJS run by node directly (no build step), hence require.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- scripts/ are plain CommonJS run by node directly (no build step)
 const { loadRoute, mergeRoute } = require('../../scripts/grafana-route.js') as { loadRoute: () => Route; mergeRoute: (tree: Route, r: Route) => Route };
 
 const rules: any[] = readYaml('alerting/rules.yaml').groups.flatMap((g: any) => g.rules);
@@ -47,7 +47,7 @@ describe('the nested route', () => {
     expect(twice).toEqual(merged);
   });
 
-  it('matches on the product label, never on severity alone (other teams\' severity=ticket stays theirs)', () => {
+  it("matches on the product label, never on severity alone (other teams' severity=ticket stays theirs)", () => {
     expect(ours.object_matchers).toEqual([['product', '=', 'integration-monitor']]);
     expect(routeFor(merged, { severity: 'ticket', alertname: 'Disk full' })!.receiver).toBe('db tickets');
     expect(routeFor(merged, { team: 'payments', severity: 'page' })!.receiver).toBe('payments pager');
@@ -79,7 +79,15 @@ describe('docker-compose start-up', () => {
   const entrypoint = (grafana.entrypoint[2] as string).replace(/\$\$/g, '$').replace('exec /run.sh', 'env');
   const run = (env: Record<string, string>) => {
     const r = spawnSync('sh', ['-c', entrypoint], { env: { PATH: process.env.PATH!, INTMON_API_TOKEN: 't', ...env }, encoding: 'utf8' });
-    return { stderr: r.stderr, env: Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])) };
+    return {
+      stderr: r.stderr,
+      env: Object.fromEntries(
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      ),
+    };
   };
 
   it('warns about each unset webhook, and starts anyway (the contact point posts to a black hole)', () => {
@@ -106,7 +114,7 @@ describe('docker-compose start-up', () => {
   });
 });
 
-describe('scripts/grafana-route.js against an HTTP endpoint shaped like Grafana\'s provisioning API', () => {
+describe("scripts/grafana-route.js against an HTTP endpoint shaped like Grafana's provisioning API", () => {
   it('reads the tree, writes back the merged one with X-Disable-Provenance, and fails loudly on an HTTP error', async () => {
     const http = await import('http');
     const seen: Array<{ method: string; url: string; headers: Record<string, unknown>; body: string }> = [];

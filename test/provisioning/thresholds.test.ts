@@ -23,13 +23,7 @@ describe('thresholds.json is the one definition', () => {
     const r = rule(U.alertRules.failing);
     const P = T.page;
     expect(math(r)).toBe(`($A > ${P.sharp.failurePercent}) || (($B > ${P.fast.burn}) && ($C > ${P.fast.burn})) || (($D > ${P.slow.burn}) && ($E > ${P.slow.burn}))`);
-    expect(['A', 'B', 'C', 'D', 'E'].map((x) => query(r, x).relativeTimeRange.from)).toEqual([
-      P.sharp.windowSeconds,
-      P.fast.longSeconds,
-      P.fast.shortSeconds,
-      P.slow.longSeconds,
-      P.slow.shortSeconds,
-    ]);
+    expect(['A', 'B', 'C', 'D', 'E'].map((x) => query(r, x).relativeTimeRange.from)).toEqual([P.sharp.windowSeconds, P.fast.longSeconds, P.fast.shortSeconds, P.slow.longSeconds, P.slow.shortSeconds]);
     expect(query(r, 'A').model.rawSql).toContain(`s.calls >= ${T.minCalls} AND s.failed >= ${P.sharp.minFailed}`);
     expect(query(r, 'B').model.rawSql).toContain(`s.calls >= ${T.minCalls}`);
     expect(query(r, 'C').model.rawSql).toContain(`s.failed >= ${P.fast.minFailedShort}`);

@@ -101,21 +101,36 @@ export function parseMath(src: string): Node {
 function applyBin(op: string, a: number | null, b: number | null): number | null {
   if (a === null || b === null) return null;
   switch (op) {
-    case '+': return a + b;
-    case '-': return a - b;
-    case '*': return a * b;
-    case '/': return a / b;
-    case '%': return a % b;
-    case '^': return a ** b;
-    case '>': return a > b ? 1 : 0;
-    case '<': return a < b ? 1 : 0;
-    case '>=': return a >= b ? 1 : 0;
-    case '<=': return a <= b ? 1 : 0;
-    case '==': return a === b ? 1 : 0;
-    case '!=': return a !== b ? 1 : 0;
-    case '&&': return a !== 0 && b !== 0 ? 1 : 0;
-    case '||': return a !== 0 || b !== 0 ? 1 : 0;
-    default: throw new Error(`operator ${op}`);
+    case '+':
+      return a + b;
+    case '-':
+      return a - b;
+    case '*':
+      return a * b;
+    case '/':
+      return a / b;
+    case '%':
+      return a % b;
+    case '^':
+      return a ** b;
+    case '>':
+      return a > b ? 1 : 0;
+    case '<':
+      return a < b ? 1 : 0;
+    case '>=':
+      return a >= b ? 1 : 0;
+    case '<=':
+      return a <= b ? 1 : 0;
+    case '==':
+      return a === b ? 1 : 0;
+    case '!=':
+      return a !== b ? 1 : 0;
+    case '&&':
+      return a !== 0 && b !== 0 ? 1 : 0;
+    case '||':
+      return a !== 0 || b !== 0 ? 1 : 0;
+    default:
+      throw new Error(`operator ${op}`);
   }
 }
 
@@ -187,15 +202,24 @@ function evalThreshold(model: any, input: Value): Num[] {
   const [p0, p1] = ev.params as number[];
   const test = (v: number): boolean => {
     switch (ev.type) {
-      case 'gt': return v > p0;
-      case 'lt': return v < p0;
-      case 'eq': return v === p0;
-      case 'ne': return v !== p0;
-      case 'gte': return v >= p0;
-      case 'lte': return v <= p0;
-      case 'within_range': return v > p0 && v < p1;
-      case 'outside_range': return v < p0 || v > p1;
-      default: throw new Error(`evaluator ${ev.type}`);
+      case 'gt':
+        return v > p0;
+      case 'lt':
+        return v < p0;
+      case 'eq':
+        return v === p0;
+      case 'ne':
+        return v !== p0;
+      case 'gte':
+        return v >= p0;
+      case 'lte':
+        return v <= p0;
+      case 'within_range':
+        return v > p0 && v < p1;
+      case 'outside_range':
+        return v < p0 || v > p1;
+      default:
+        throw new Error(`evaluator ${ev.type}`);
     }
   };
   return input.items.map((n) => ({ labels: n.labels, value: n.value === null ? null : test(n.value) ? 1 : 0 }));

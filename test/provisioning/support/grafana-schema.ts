@@ -53,7 +53,10 @@ export function declaredKeys(schemaPkgDir: string, panel: string, iface: 'Option
     if (!found) throw new Error(`interface ${name} not found (${panel})`);
     found.keys.forEach((k) => out.add(k));
     // `common.X` / `ui.X` (the panel files' names for @grafana/schema itself) live in common.gen.d.ts.
-    for (const b of found.bases) (b.includes('.') ? visit(common, b.slice(b.indexOf('.') + 1)) : visit(src, b));
+    for (const b of found.bases) {
+      if (b.includes('.')) visit(common, b.slice(b.indexOf('.') + 1));
+      else visit(src, b);
+    }
   };
   visit(local, iface);
   return out;
