@@ -10,20 +10,11 @@ import { lineOf, Queued, RowQueue } from './queue';
 import type { Reporter } from './report';
 import { Segment, Spool, SpoolFullError } from './spool';
 import { isRowLine, splitLines } from './spool-frame';
+import type { RecorderStats } from './types';
 import { classifyWriteError, sqlstate, WRITE_TIMEOUT_CODE } from './write-errors';
 
-export interface ShipperCounters {
-  written: number;
-  spooled: number;
-  replayed: number;
-  deadLettered: number;
-  /** Rows lost for good: spool full, spool or dead-letter file unwritable, damaged spool data. */
-  dropped: number;
-  /** Of `dropped`: refused because the spool was at maxSpoolBytes. */
-  droppedSpoolFull: number;
-  /** Of `dropped`: in damaged spool batches (checksum/length mismatch, torn lines). */
-  lostCorrupt: number;
-}
+/** The counters the shipper keeps; their meaning is documented once, on RecorderStats. */
+export type ShipperCounters = Pick<RecorderStats, 'written' | 'spooled' | 'replayed' | 'deadLettered' | 'dropped' | 'droppedSpoolFull' | 'lostCorrupt'>;
 
 /**
  * Where batches go: PgWriter (COPY into integration_logs) in the recorder, a fake in the unit
