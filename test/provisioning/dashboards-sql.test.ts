@@ -674,6 +674,9 @@ describe('integration_hist_percentile_series_service_zone (010), in UTC, answers
     ['15 days, one-day buckets', minutes(15 * 24 * 60), '1 day'],
     ['20 hours inside two days, one-day buckets (no whole day: the general way)', minutes(20 * 60), '1 day'],
     ['7 days, 6-hour buckets (the general way)', minutes(7 * 24 * 60), '6 hours'],
+    ['24 hours, 5-minute buckets (raw rows: percentile_cont)', minutes(24 * 60) + minutes(3), '5 minutes'],
+    ['6 hours, 1-minute buckets (raw rows: percentile_cont)', minutes(6 * 60), '1 minute'],
+    ['36 hours, 90-second buckets (raw rows: percentile_cont)', minutes(36 * 60), '90 seconds'],
   ])('%s', async (_n, ms, width) => {
     for (const p of [0.5, 0.95, 0.99]) {
       const args = [ago(ms), ago(minutes(7)), width, p];
@@ -698,6 +701,8 @@ describe('integration_hist_percentile_series_zone (010), in UTC, answers as merg
     ['90 days, one-day buckets, every service', minutes(90 * 24 * 60), '1 day', '{amocrm,mobizon,resend,telegram,whapi}'],
     ['20 hours, one-day buckets (no whole day: the general way)', minutes(20 * 60), '1 day', '{amocrm,whapi}'],
     ['7 days, 6-hour buckets (the general way)', minutes(7 * 24 * 60), '6 hours', '{whapi}'],
+    ['24 hours, 5-minute buckets, two services (raw rows: percentile_cont)', minutes(24 * 60) + minutes(3), '5 minutes', '{whapi,mobizon}'],
+    ['6 hours, 1-minute buckets, every service (raw rows: percentile_cont)', minutes(6 * 60), '1 minute', '{amocrm,mobizon,resend,telegram,whapi}'],
   ])('%s', async (_n, ms, width, services) => {
     const args = [ago(ms), ago(minutes(7)), width, services];
     const sub = (sql: string) => sql.replace(/\$(\d)/g, (_m, i) => lit(args[Number(i) - 1]));
