@@ -209,6 +209,11 @@ const annotationWidth = (rangeMs: number) => {
 const failureRate = (cs: Call[]) => round2((100 * cs.filter((c) => c.status === 'failed').length) / cs.length);
 const durations = (cs: Call[]) => cs.map((c) => c.duration_ms).filter((d): d is number => d !== null);
 
+/** The latency panels' bucket width: their $__interval, at least an hour past 6 hours, 6 hours past 2 days, a day past 14. */
+function latencyWidth(rangeMs: number, intervalMs: number): number {
+  return Math.max(intervalMs, rangeMs > 14 * 86_400_000 ? 86_400_000 : rangeMs > 2 * 86_400_000 ? 21_600_000 : rangeMs > 21_600_000 ? 3_600_000 : 0);
+}
+
 function expectClose(actual: Map<string, number | null>, want: Map<string, number | null>, relTol = 0) {
   expect([...actual.keys()].sort()).toEqual([...want.keys()].sort());
   for (const [k, v] of want) {
@@ -263,15 +268,41 @@ describe('overview numbers equal the fixture', () => {
     [/p50/, 0.5],
     [/p95/, 0.95],
     [/p99/, 0.99],
-  ])('latency %s by service within 2.5 %% of percentile_cont', async (title, p) => {
+  ])('latency %s by service over 24 h, in hourly buckets (past 6 hours), within 2.5 %% of percentile_cont', async (title, p) => {
     const { out, intervalMs } = await series(overview, new RegExp(`^Latency ${title.source}`), day);
+    expect(intervalMs).toBeLessThan(minutes(60));
     const want = expected(
       day,
-      intervalMs,
+      minutes(60),
       (c) => (c.duration_ms === null ? null : c.service_name),
       (cs) => percentileCont(durations(cs), p),
     );
     expectClose(out, want, 0.025);
+  });
+
+  it('latency over 6 hours and a minute: hourly buckets; over 6 hours exactly: the panel interval, from raw rows', async () => {
+    const more = { from: ago(minutes(6 * 60 + 1)), to: T };
+    const m = await series(overview, /^Latency p99/, more);
+    const wantMore = expected(
+      more,
+      minutes(60),
+      (c) => (c.duration_ms === null ? null : c.service_name),
+      (cs) => percentileCont(durations(cs), 0.99),
+    );
+    expect(wantMore.size).toBeGreaterThan(5);
+    expectClose(m.out, wantMore, 0.025);
+    const six = { from: ago(minutes(6 * 60)), to: T };
+    const s = await series(overview, /^Latency p99/, six);
+    expectClose(
+      s.out,
+      expected(
+        six,
+        s.intervalMs,
+        (c) => (c.duration_ms === null ? null : c.service_name),
+        (cs) => percentileCont(durations(cs), 0.99),
+      ),
+      0.025,
+    );
   });
 
   it('latency over a week uses buckets of at least 6 hours (over two weeks, a day), still within 2.5 %', async () => {
@@ -462,9 +493,10 @@ describe('service detail numbers equal the fixture', () => {
     expectClose(retries.out, new Map([...attempts, ...retried]));
   });
 
-  it('latency p50/p95/p99 of one service within 2.5 %', async () => {
+  it('latency p50/p95/p99 of one service over 24 h (hourly buckets) within 2.5 %', async () => {
     const vars = detailVariables(['resend'], 'all');
     const { out, intervalMs } = await series(detail, /^Latency/, day, vars);
+    expect(latencyWidth(minutes(24 * 60), intervalMs)).toBe(minutes(60));
     const sel = inSel(['resend'], 'all');
     const want = new Map<string, number | null>();
     for (const [name, q] of [
@@ -474,7 +506,7 @@ describe('service detail numbers equal the fixture', () => {
     ] as const) {
       for (const [k, v] of expected(
         day,
-        intervalMs,
+        latencyWidth(minutes(24 * 60), intervalMs),
         () => name,
         (cs) => percentileCont(durations(cs), q),
         sel,
@@ -623,7 +655,7 @@ describe('service detail latency reads per-service histograms when every action 
     const range = { from: ago(ms), to: T };
     const vars = detailVariables(services, actions);
     const { out, intervalMs } = await series(detail, /^Latency/, range, vars);
-    const width = Math.max(intervalMs, ms > 14 * 86_400_000 ? 86_400_000 : ms > 2 * 86_400_000 ? 21_600_000 : 0);
+    const width = latencyWidth(ms, intervalMs);
     const sel = (c: Call) => (services === 'all' || services.includes(c.service_name)) && (actions === 'all' || actions.includes(c.action));
     const want = new Map<string, number | null>();
     for (const [name, q] of [
