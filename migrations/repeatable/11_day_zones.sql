@@ -26,6 +26,8 @@ LANGUAGE plpgsql
 SECURITY DEFINER -- writes owner-only tables and takes the table locks; only service_role may call it
 SET search_path FROM CURRENT
 SET TimeZone = 'UTC'
+-- a long transaction holding integration_logs (a stuck writer) makes it fail rather than wait on
+SET lock_timeout = '60s'
 AS $$
 DECLARE
   name text;
@@ -76,6 +78,7 @@ CREATE OR REPLACE FUNCTION integration_remove_day_zone(p_zone text) RETURNS bool
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path FROM CURRENT
+SET lock_timeout = '60s'
 AS $$
 DECLARE
   name text;
