@@ -77,7 +77,9 @@ async function checkDayZone(config: Config, pool: Pool, app: FastifyInstance): P
     const zone = await withRoleTransaction(pool, { role: 'service_role' }, (db) => ensureDayZone(db, config.timeZone), { readOnly: false, timeoutMs: 120_000 });
     if (zone) app.log[zone.level]({ component: 'day-zones', zone: zone.zone, state: zone.state }, zone.line);
   } catch (err) {
-    app.log.warn({ component: 'day-zones', zone: config.timeZone, state: 'failed' }, `day zone  ${config.timeZone} not checked: ${(err as Error).message}; ${dayZoneAdvice(config.timeZone)}`);
+    // 42501: this login may not SET ROLE service_role
+    const state = (err as { code?: string }).code === '42501' ? 'not-permitted' : 'failed';
+    app.log.warn({ component: 'day-zones', zone: config.timeZone, state }, `day zone  ${config.timeZone} (MONITOR_TIMEZONE) not checked: ${(err as Error).message}; ${dayZoneAdvice(config.timeZone)}`);
   }
 }
 

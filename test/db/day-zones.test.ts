@@ -116,7 +116,9 @@ describe('with day zones configured, reads stay exact', () => {
       await c.query(`SET LOCAL TimeZone = 'Asia/Kolkata'`);
       const day = `date_trunc('day', now() - interval '3 days', 'Asia/Kolkata')`;
       const before = await c.query(`SELECT sum(count)::int AS n FROM integration_stats_daily WHERE day = ${day}`);
-      await c.query(`UPDATE integration_rollup_zone_day SET calls = calls + 1000 WHERE zone = 'Asia/Kolkata' AND bucket = ${day} AND service_name = 'amocrm' AND action = 'sync_lead' AND status = 'success'`);
+      await c.query(
+        `UPDATE integration_rollup_zone_day SET calls = calls + 1000 WHERE zone = 'Asia/Kolkata' AND bucket = ${day} AND service_name = 'amocrm' AND action = 'sync_lead' AND status = 'success'`,
+      );
       const after = await c.query(`SELECT sum(count)::int AS n FROM integration_stats_daily WHERE day = ${day}`);
       const api = await c.query(`SELECT sum(calls)::int AS n FROM integration_range_agg_zone(now() - interval '10 days', now(), '1 day', 'asia/kolkata') WHERE bucket = ${day}`);
       expect(after.rows[0].n).toBe(before.rows[0].n + 1000);
@@ -196,7 +198,9 @@ describe('adding and removing zones', () => {
       await writer.query('COMMIT');
       await adding;
       await db.pool.query(`INSERT INTO integration_logs (service_name, action, status, duration_ms, created_at) VALUES ('zd_race', 'x', 'success', 8, now() - interval '2 days')`);
-      const { rows } = await db.pool.query(`SELECT sum(calls)::int AS n, min(duration_min) AS mn, max(duration_max) AS mx FROM integration_rollup_zone_day WHERE zone = 'Asia/Tokyo' AND service_name = 'zd_race'`);
+      const { rows } = await db.pool.query(
+        `SELECT sum(calls)::int AS n, min(duration_min) AS mn, max(duration_max) AS mx FROM integration_rollup_zone_day WHERE zone = 'Asia/Tokyo' AND service_name = 'zd_race'`,
+      );
       expect(rows[0]).toEqual({ n: 2, mn: 8, mx: 42 });
     } finally {
       writer.release();

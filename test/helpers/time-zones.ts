@@ -69,4 +69,3 @@ export const RAW_BY = (unit: string) => `
          min(duration_ms) AS duration_min, max(duration_ms) AS duration_max,
          coalesce(sum(retry_count), 0)::bigint AS retry_sum, count(*) FILTER (WHERE retry_count > 0) AS retried
   FROM seed.integration_logs WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2, 3, 4`;
-
