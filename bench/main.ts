@@ -9,6 +9,8 @@
  * bench/db-time.ts) and ingestion (COPY batches by one and by two writers, with and without rollup
  * upkeep). Then runs the recorder and API benches (bench/recorder.ts, bench/api.ts) on the same
  * database. Prints one table; writes bench/results/<date>.md and .json.
+ * BENCH_ONLY=dashboards: load and the dashboard bench only; BENCH_ONLY=zones: load and the views and
+ * /stats per time zone against UTC only (the zones made day zones first, as `start` does).
  * test/bench/ checks that the seed's and our form of each query answer the same on the same rows.
  */
 import fs from 'node:fs';

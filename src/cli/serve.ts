@@ -1,6 +1,7 @@
 /**
- * `integration-monitor serve`: the API and nothing else — no migrations, no maintenance, no
- * embedded database — meant to run as the least-privileged login role (docs/production.md). It
+ * `integration-monitor serve`: the API and nothing else — no migrations, no maintenance (but
+ * keeping MONITOR_TIMEZONE's days, see checkDayZone), no embedded database — meant to run as the
+ * least-privileged login role (docs/production.md). It
  * comes up whether or not the database answers (503 and /readyz false until it does).
  */
 import type { FastifyInstance } from 'fastify';
