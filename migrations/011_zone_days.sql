@@ -35,7 +35,7 @@ ALTER TABLE integration_rollup_zone_day ENABLE ROW LEVEL SECURITY;
 -- The configured zones. complete_from: local days starting at or after it are whole in
 -- integration_rollup_zone_day (set by integration_add_day_zone once its backfill is done; NULL
 -- until then, and readers ignore the zone). Owner-only like integration_monitor_settings (RLS on,
--- no policy, no grant): readers learn a zone's complete_from through integration_day_zone_from().
+-- no policy, no grant): readers learn a zone's complete_from through integration_day_zone().
 CREATE TABLE integration_monitor_day_zones (
   zone text PRIMARY KEY,
   complete_from timestamptz,
