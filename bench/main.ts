@@ -9,6 +9,8 @@
  * bench/db-time.ts) and ingestion (COPY batches by one and by two writers, with and without rollup
  * upkeep). Then runs the recorder and API benches (bench/recorder.ts, bench/api.ts) on the same
  * database. Prints one table; writes bench/results/<date>.md and .json.
+ * BENCH_ONLY=dashboards: load and the dashboard bench only; BENCH_ONLY=zones: load and the views and
+ * /stats per time zone against UTC only (the zones made day zones first, as `start` does).
  * test/bench/ checks that the seed's and our form of each query answer the same on the same rows.
  */
 import fs from 'node:fs';
@@ -19,6 +21,7 @@ import { pipeline } from 'node:stream/promises';
 import { Client, type ClientBase } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { EmbeddedDatabase, startEmbedded } from '../src/db/embedded';
+import { addDayZone } from '../src/api/queries';
 import { migrate } from '../src/db/migrate';
 import { run as runApi } from './api';
 import { setBenchNow } from './clock';
@@ -110,10 +113,13 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
   }
   if (REUSE) throw new Error(`BENCH_REUSE=1 needs the database of an earlier run with BENCH_KEEP=1 holding ${size} rows`);
   log(`[${tag}] resetting both schemas`);
+  // Day zones too: zoneRows adds them after the load through integration_add_day_zone, so both load
+  // paths (triggers, or BENCH_FAST_LOAD's triggers-off load and ROLLUP_BACKFILL_SQL) leave zone days exact.
   await c.query(`TRUNCATE integration_logs, integration_rollup_minute, integration_rollup_hour, integration_rollup_day,
                  integration_latency_hist_hour, integration_latency_hist_day, integration_service_actions,
                  integration_latency_hist_service_hour, integration_latency_hist_service_day,
-                 integration_rollup_service_hour, integration_rollup_service_day`);
+                 integration_rollup_service_hour, integration_rollup_service_day,
+                 integration_rollup_zone_day, integration_monitor_day_zones`);
   await c.query('TRUNCATE seed.integration_logs');
   await c.query(`SELECT count(*) FROM ensure_integration_log_partitions(7, ${DAYS + 2})`);
 
@@ -233,13 +239,12 @@ async function dashboards(c: Client, size: number): Promise<BenchRow[]> {
   return dashboardRows(results, tag);
 }
 
-async function queries(c: Client, size: number): Promise<BenchRow[]> {
-  const out: BenchRow[] = [];
-  const tag = `@${human(size)}`;
-  const { rows: ent } = await c.query(`SELECT related_entity_type AS type, related_entity_id::text AS id FROM ${STAGING_TABLE} WHERE related_entity_id IS NOT NULL ORDER BY created_at DESC LIMIT 1`);
+type DbRuns = (fn: (x: ClientBase) => Promise<unknown>, maxRuns: number, budgetMs: number) => Promise<number[]>;
+
+/** Database-side ms of each run (see bench/db-time.ts). */
+function dbRunsOn(c: Client): DbRuns {
   const timer = dbTimer(c);
-  /** Database-side ms of each run (see bench/db-time.ts). */
-  const dbRuns = (fn: (x: ClientBase) => Promise<unknown>, maxRuns: number, budgetMs: number) =>
+  return (fn, maxRuns, budgetMs) =>
     repeatRuns(
       async () => {
         await fn(timer.client);
@@ -248,6 +253,13 @@ async function queries(c: Client, size: number): Promise<BenchRow[]> {
       maxRuns,
       budgetMs,
     );
+}
+
+async function queries(c: Client, size: number): Promise<BenchRow[]> {
+  const out: BenchRow[] = [];
+  const tag = `@${human(size)}`;
+  const { rows: ent } = await c.query(`SELECT related_entity_type AS type, related_entity_id::text AS id FROM ${STAGING_TABLE} WHERE related_entity_id IS NOT NULL ORDER BY created_at DESC LIMIT 1`);
+  const dbRuns = dbRunsOn(c);
   const row = (name: string, unit: string, seed: number[], ours: number[]): BenchRow => ({
     section: 'queries',
     name,
@@ -290,12 +302,25 @@ async function inZone<T>(c: Client, zone: string, ours: boolean, fn: () => Promi
   }
 }
 
+/** The zones zoneRows measures: a whole-hour one and a half-hour one. */
+const BENCH_ZONES = ['Asia/Almaty', 'Asia/Kolkata'];
+
 /**
  * The views and /stats in other zones than UTC (migration 009), each beside the same query in UTC
- * (target: at most 2× the UTC time) and the seed's view in that zone.
+ * (target: at most 2× the UTC time) and the seed's view in that zone. The zones are first made day
+ * zones (migration 011), as `start` does for MONITOR_TIMEZONE, so the times are the product's as
+ * configured.
  */
-async function zoneRows(c: Client, tag: string, dbRuns: (fn: (x: ClientBase) => Promise<unknown>, maxRuns: number, budgetMs: number) => Promise<number[]>): Promise<BenchRow[]> {
+async function zoneRows(c: Client, tag: string, dbRuns: DbRuns): Promise<BenchRow[]> {
   const out: BenchRow[] = [];
+  const backfillMs: Record<string, number> = {};
+  for (const zone of BENCH_ZONES) {
+    const t = process.hrtime.bigint();
+    await addDayZone(c, zone);
+    backfillMs[zone] = ms(t);
+    log(`[${tag}] ${zone} added as a day zone (backfill ${round(backfillMs[zone])} ms)`);
+  }
+  await c.query('VACUUM ANALYZE integration_rollup_zone_day');
   const time = async (zone: string, fn: (x: ClientBase) => Promise<unknown>, runs: number, budget: number, ours = true) =>
     inZone(c, zone, ours, async () => {
       await fn(c);
@@ -304,7 +329,7 @@ async function zoneRows(c: Client, tag: string, dbRuns: (fn: (x: ClientBase) => 
     });
   for (const q of zoneQueries()) {
     const utc = await time('UTC', (x) => q.ours(x, 'UTC'), OURS_RUNS, 60_000);
-    for (const zone of ['Asia/Almaty', 'Asia/Kolkata']) {
+    for (const zone of BENCH_ZONES) {
       const ours = await time(zone, (x) => q.ours(x, zone), OURS_RUNS, 60_000);
       const seed = q.seed ? await time(zone, q.seed, SEED_MAX_RUNS, SEED_BUDGET_MS, false) : undefined;
       for (const [kind, unit] of [
@@ -320,7 +345,7 @@ async function zoneRows(c: Client, tag: string, dbRuns: (fn: (x: ClientBase) => 
           ...(sd !== undefined ? { seed: round(sd), ratio: round(sd / z) } : {}),
           ours: round(z),
           unit,
-          note: `UTC ${round(u)} ms → ${round(z / u)}× UTC (target ≤ 2×); p50 ${round(pct(ours[kind], 0.5))} ms`,
+          note: `UTC ${round(u)} ms → ${round(z / u)}× UTC (target ≤ 2×); p50 ${round(pct(ours[kind], 0.5))} ms; ${zone} kept as a day zone (backfill ${round(backfillMs[zone])} ms)`,
         };
         log(`[${tag}] ${row.name}: ${row.ours} ms, ${row.note}`);
         out.push(row);
@@ -490,12 +515,17 @@ async function main(): Promise<void> {
     await c.connect();
     if (!REUSE) await c.query(SEED_SCHEMA_SQL);
 
-    // BENCH_ONLY=dashboards (npm run bench:dashboards): load, storage and the dashboard bench only.
+    // BENCH_ONLY=dashboards (npm run bench:dashboards): load, storage and the dashboard bench only;
+    // BENCH_ONLY=zones: load, storage and the views and /stats per time zone only.
     const only = process.env.BENCH_ONLY ?? '';
-    if (only !== '' && only !== 'dashboards') throw new Error('BENCH_ONLY may only be "dashboards"');
+    if (only !== '' && only !== 'dashboards' && only !== 'zones') throw new Error('BENCH_ONLY may only be "dashboards" or "zones"');
     const rows: BenchRow[] = [];
     for (const size of sizes) {
       rows.push(...(await load(c, size)));
+      if (only === 'zones') {
+        rows.push(...(await zoneRows(c, `@${human(size)}`, dbRunsOn(c))));
+        continue;
+      }
       if (only !== 'dashboards') rows.push(...(await queries(c, size)));
       rows.push(...(await dashboards(c, size)));
       if (only !== 'dashboards') rows.push(...(await ingest(c, benchDbUrl, size)));
@@ -506,7 +536,7 @@ async function main(): Promise<void> {
     const ctx: BenchContext & { benchDbUrl: string } = { databaseUrl: server, sizes, log, benchDbUrl };
     // BENCH_STORAGE_ONLY=1 skips the recorder/API sections (e.g. for a long 10M-row run).
     const others =
-      process.env.BENCH_STORAGE_ONLY === '1' || only === 'dashboards'
+      process.env.BENCH_STORAGE_ONLY === '1' || only !== ''
         ? []
         : ([
             ['recorder', runRecorder],

@@ -1,6 +1,6 @@
 -- The trigger functions that keep the rollup tables exact (first created by 004; the rollup_on_*
--- bodies as 007 left them, rollup_on_change with 009's fixed UTC). The triggers themselves are
--- table DDL and stay in 004.
+-- bodies as 007 left them, rollup_on_change with 009's fixed UTC; both keep 011's zone days).
+-- The triggers themselves are table DDL and stay in 004.
 
 SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
 
@@ -60,6 +60,18 @@ BEGIN
            sum(calls), sum(duration_n), sum(duration_sum), min(duration_min), max(duration_max), sum(retry_sum), sum(retried)
     FROM m GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
     ON CONFLICT (bucket, service_name, action, status) DO UPDATE SET
+      calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
+      duration_sum = t.duration_sum + excluded.duration_sum,
+      duration_min = least(t.duration_min, excluded.duration_min), duration_max = greatest(t.duration_max, excluded.duration_max),
+      retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried
+  ), up_zd AS (
+    -- every configured day zone (011): a minute never straddles a local midnight (offsets are
+    -- whole quarter hours), so a zone's day is the sum of its minutes; no zones, no rows
+    INSERT INTO integration_rollup_zone_day AS t
+    SELECT z.zone, date_trunc('day', m.bucket, z.zone), m.service_name, m.action, m.status,
+           sum(calls), sum(duration_n), sum(duration_sum), min(duration_min), max(duration_max), sum(retry_sum), sum(retried)
+    FROM m CROSS JOIN integration_monitor_day_zones z GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (zone, bucket, service_name, action, status) DO UPDATE SET
       calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
       duration_sum = t.duration_sum + excluded.duration_sum,
       duration_min = least(t.duration_min, excluded.duration_min), duration_max = greatest(t.duration_max, excluded.duration_max),
@@ -150,6 +162,49 @@ BEGIN
     EXECUTE format('DELETE FROM %I WHERE calls = 0 AND bucket >= date_bin(%L::interval, $1, ''1970-01-01 00:00:00+00''::timestamptz) AND bucket <= $2',
                    lvl.tbl, lvl.width) USING lo, hi;
   END LOOP;
+
+  -- Days of the configured day zones (011), after the hour and minute levels they recompute
+  -- min/max from: the hours lying wholly inside the local day, and the minutes of the (at most
+  -- two) hours a :30/:45 midnight cuts. Older than minute retention (90 days by default) those
+  -- minutes are gone, and such a day's min/max then come from its whole hours only; counts and
+  -- sums stay exact (signed deltas).
+  IF EXISTS (SELECT 1 FROM integration_monitor_day_zones) THEN
+    EXECUTE format($q$
+      WITH d AS (
+        SELECT z.zone, date_trunc('day', c.minute, z.zone) AS bucket, c.service_name, c.action, c.status,
+               sum(c.sign)::bigint AS calls,
+               coalesce(sum(c.sign) FILTER (WHERE c.duration_ms IS NOT NULL), 0)::bigint AS duration_n,
+               coalesce(sum(c.sign * c.duration_ms::bigint), 0)::bigint AS duration_sum,
+               coalesce(sum(c.sign * c.retry_count::bigint), 0)::bigint AS retry_sum,
+               coalesce(sum(c.sign) FILTER (WHERE c.retry_count > 0), 0)::bigint AS retried
+        FROM %1$s c CROSS JOIN integration_monitor_day_zones z GROUP BY 1, 2, 3, 4, 5
+      ), e AS (
+        -- the local day's end (30 hours after a midnight is inside the next day) and its whole hours
+        SELECT d.*, b.day_end, b.h_lo, greatest(b.h_lo, date_bin('1 hour'::interval, b.day_end, '1970-01-01 00:00:00+00'::timestamptz)) AS h_hi
+        FROM d CROSS JOIN LATERAL (
+          SELECT x.day_end, date_bin('1 hour'::interval, d.bucket + interval '59 minutes', '1970-01-01 00:00:00+00'::timestamptz) AS h_lo
+          FROM (SELECT date_trunc('day', d.bucket + interval '30 hours', d.zone) AS day_end) x) b
+      )
+      INSERT INTO integration_rollup_zone_day AS t (zone, bucket, service_name, action, status, calls, duration_n, duration_sum, duration_min, duration_max, retry_sum, retried)
+      SELECT e.zone, e.bucket, e.service_name, e.action, e.status, e.calls, e.duration_n, e.duration_sum, x.mn, x.mx, e.retry_sum, e.retried
+      FROM e CROSS JOIN LATERAL (
+        SELECT min(y.mn) AS mn, max(y.mx) AS mx FROM (
+          SELECT b.duration_min AS mn, b.duration_max AS mx FROM integration_rollup_hour b
+          WHERE b.bucket >= e.h_lo AND b.bucket < e.h_hi AND b.service_name = e.service_name AND b.action = e.action AND b.status = e.status
+          UNION ALL
+          SELECT b.duration_min, b.duration_max FROM integration_rollup_minute b
+          WHERE ((b.bucket >= e.bucket AND b.bucket < e.h_lo) OR (b.bucket >= e.h_hi AND b.bucket < e.day_end))
+            AND b.service_name = e.service_name AND b.action = e.action AND b.status = e.status) y) x
+      ORDER BY 1, 2, 3, 4, 5
+      ON CONFLICT (zone, bucket, service_name, action, status) DO UPDATE SET
+        calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
+        duration_sum = t.duration_sum + excluded.duration_sum,
+        duration_min = excluded.duration_min, duration_max = excluded.duration_max,
+        retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried
+      $q$, chg);
+    -- a local day starts at most 26 hours before the UTC day of its first minute
+    DELETE FROM integration_rollup_zone_day WHERE calls = 0 AND bucket >= lo - interval '2 days' AND bucket <= hi;
+  END IF;
 
   EXECUTE format($q$
     WITH hh AS (

@@ -169,6 +169,90 @@ BEGIN
 END
 $$;
 
+-- ---- configured day zones (migration 011) ---------------------------------------------------------
+/**
+ * The configured day zone p_zone names (case-insensitively, as TimeZone reads names): its stored
+ * name and complete_from; no row when it is not configured or its backfill has not finished.
+ * SECURITY DEFINER: integration_monitor_day_zones is owner-only; which zones are kept is not
+ * secret, and readers need it to know whether a zone's days may be read whole.
+ */
+CREATE OR REPLACE FUNCTION integration_day_zone(p_zone text)
+RETURNS TABLE (zone text, complete_from timestamptz)
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $$
+  SELECT z.zone, z.complete_from FROM integration_monitor_day_zones z
+  WHERE lower(z.zone) = lower(p_zone) AND z.complete_from IS NOT NULL
+$$;
+
+/**
+ * integration_zone_pieces, plus a level of whole local days for configured day zones: when p_width
+ * is 1 day and p_zone is a day zone (integration_day_zone), every local day lying wholly inside
+ * [p_from, p_to) and starting at or after its complete_from is one 'Z' piece (consecutive days
+ * merge; rows are labelled by their own bucket) read from integration_rollup_zone_day; the ends
+ * before the first and after the last such day are read at the UTC levels that fit them, labelled
+ * by their local day (by integration_zone_pieces when the start is before complete_from). An
+ * infinite end stops at the zone's newest stored day; after it, a raw piece.
+ * Percentile readers keep reading integration_zone_pieces: zone days hold no histograms.
+ */
+CREATE OR REPLACE FUNCTION integration_zone_day_pieces(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
+RETURNS TABLE (lvl "char", lo timestamptz, hi timestamptz, label timestamptz)
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+SET plan_cache_mode = force_generic_plan
+SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+  dzone text;
+  dfrom timestamptz;
+  s timestamptz;
+  zlo timestamptz;
+  zhi timestamptz;
+BEGIN
+  IF p_width = interval '1 day' AND p_from < p_to THEN
+    SELECT d.zone, d.complete_from INTO dzone, dfrom FROM integration_day_zone(p_zone) d;
+  END IF;
+  IF dzone IS NOT NULL THEN
+    -- first local midnight at or after the start (a local day is 23 to 25 hours, so 30 hours after
+    -- a midnight, always 30 elapsed hours in any session zone, is inside the next day)
+    s := greatest(p_from, dfrom);
+    zlo := date_trunc('day', s, dzone);
+    IF zlo < s THEN
+      zlo := date_trunc('day', zlo + interval '30 hours', dzone);
+    END IF;
+    IF isfinite(p_to) THEN
+      zhi := date_trunc('day', p_to, dzone);
+    ELSE
+      SELECT date_trunc('day', max(r.bucket) + interval '30 hours', dzone) INTO zhi
+      FROM integration_rollup_zone_day r WHERE r.zone = dzone AND r.bucket >= zlo;
+    END IF;
+  END IF;
+  IF zhi IS NULL OR NOT zlo < zhi THEN
+    RETURN QUERY SELECT * FROM integration_zone_pieces(p_from, p_to, p_width, p_zone);
+    RETURN;
+  END IF;
+  RETURN QUERY
+  SELECT 'Z'::"char", zlo, zhi, NULL::timestamptz
+  -- Before complete_from the start may be many days earlier: composed.
+  UNION ALL SELECT * FROM integration_zone_pieces(p_from, zlo, p_width, p_zone) WHERE p_from < dfrom
+  -- Otherwise each end lies inside one local day (zlo is the first midnight after the start, zhi
+  -- the last before a finite end): its pieces are the UTC levels that fit, all labelled by that day,
+  -- with none of integration_zone_pieces' work (it was most of a zone read's extra cost over UTC).
+  UNION ALL
+  SELECT x.lvl, x.lo, x.hi, g.l
+  FROM (SELECT p_from, zlo, date_trunc('day', p_from, dzone) WHERE p_from >= dfrom
+        UNION ALL SELECT zhi, p_to, zhi WHERE isfinite(p_to)) g(lo, hi, l)
+  CROSS JOIN LATERAL integration_range_bounds(g.lo, g.hi, NULL) b
+  CROSS JOIN LATERAL (VALUES ('d'::"char", b.d_lo, b.d_hi), ('h', b.h_lo, b.d_lo), ('h', b.d_hi, b.h_hi),
+                             ('m', b.m_lo, b.h_lo), ('m', b.h_hi, b.m_hi), ('r', g.lo, b.m_lo), ('r', b.m_hi, g.hi)) x(lvl, lo, hi)
+  WHERE x.lo < x.hi
+  -- After the newest zone day there are no rows (the triggers would have made it a zone day): an
+  -- infinite end is a raw piece that finds nothing.
+  UNION ALL SELECT 'r'::"char", zhi, p_to, NULL::timestamptz WHERE NOT isfinite(p_to);
+END
+$$;
+
 -- ---- range reads in a zone ------------------------------------------------------------------------
 -- As their UTC counterparts in 05_range_reads.sql (plpgsql for cached generic plans, no parallel workers), with
 -- buckets from integration_zone_bucket. Each piece is one index range scan of its level.
@@ -187,13 +271,17 @@ DECLARE
   plo timestamptz[];
   phi timestamptz[];
   plab timestamptz[];
+  dz text;
 BEGIN
   IF integration_zone_same_as_utc(p_zone, p_width) THEN
     RETURN QUERY SELECT * FROM integration_range_agg(p_from, p_to, p_width);
     RETURN;
   END IF;
   SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
-  FROM integration_zone_pieces(p_from, p_to, p_width, p_zone) z;
+  FROM integration_zone_day_pieces(p_from, p_to, p_width, p_zone) z;
+  IF 'Z' = ANY (pl) THEN
+    SELECT d.zone INTO dz FROM integration_day_zone(p_zone) d;
+  END IF;
   RETURN QUERY
   WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
   SELECT x.b, x.service_name, x.action, x.status,
@@ -202,6 +290,9 @@ BEGIN
   FROM (
     SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
     FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('d', 'D')
+    UNION ALL
+    SELECT r.bucket, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_zone_day r WHERE r.zone = dz AND r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'Z'
     UNION ALL
     SELECT coalesce(p.label, r.bucket), r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
     FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('h', 'H')
@@ -231,19 +322,27 @@ DECLARE
   plo timestamptz[];
   phi timestamptz[];
   plab timestamptz[];
+  dz text;
 BEGIN
   IF integration_zone_same_as_utc(p_zone, p_width) THEN
     RETURN QUERY SELECT * FROM integration_range_agg_service(p_from, p_to, p_width);
     RETURN;
   END IF;
   SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
-  FROM integration_zone_pieces(p_from, p_to, p_width, p_zone) z;
+  FROM integration_zone_day_pieces(p_from, p_to, p_width, p_zone) z;
+  IF 'Z' = ANY (pl) THEN
+    SELECT d.zone INTO dz FROM integration_day_zone(p_zone) d;
+  END IF;
   RETURN QUERY
   WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
   SELECT x.b, x.service_name, sum(x.calls)::bigint, sum(x.failed)::bigint
   FROM (
     SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.calls, r.failed
     FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_service_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('d', 'D')
+    UNION ALL
+    -- zone days are per (service, action, status): a few rows per service and day
+    SELECT r.bucket, r.service_name, r.calls, CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_zone_day r WHERE r.zone = dz AND r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'Z'
     UNION ALL
     SELECT coalesce(p.label, r.bucket), r.service_name, r.calls, r.failed
     FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_service_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('h', 'H')
@@ -358,14 +457,16 @@ BEGIN ATOMIC
 END;
 
 REVOKE ALL ON FUNCTION integration_zone_bucket(timestamptz, interval, text), integration_zone_same_as_utc(text, interval),
-  integration_zone_pieces(timestamptz, timestamptz, interval, text),
+  integration_zone_pieces(timestamptz, timestamptz, interval, text), integration_zone_day_pieces(timestamptz, timestamptz, interval, text),
+  integration_day_zone(text),
   integration_range_agg_zone(timestamptz, timestamptz, interval, text),
   integration_range_agg_service_zone(timestamptz, timestamptz, interval, text),
   integration_hist_range_zone(timestamptz, timestamptz, interval, text),
   integration_hist_range_service_zone(timestamptz, timestamptz, interval, text),
   integration_zone_buckets(timestamptz, timestamptz, interval, text) FROM PUBLIC, anon;
 GRANT EXECUTE ON FUNCTION integration_zone_bucket(timestamptz, interval, text), integration_zone_same_as_utc(text, interval),
-  integration_zone_pieces(timestamptz, timestamptz, interval, text),
+  integration_zone_pieces(timestamptz, timestamptz, interval, text), integration_zone_day_pieces(timestamptz, timestamptz, interval, text),
+  integration_day_zone(text),
   integration_range_agg_zone(timestamptz, timestamptz, interval, text),
   integration_range_agg_service_zone(timestamptz, timestamptz, interval, text),
   integration_hist_range_zone(timestamptz, timestamptz, interval, text),

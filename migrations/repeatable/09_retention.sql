@@ -56,7 +56,7 @@ REVOKE ALL ON FUNCTION cleanup_old_integration_logs(interval) FROM PUBLIC, anon,
 GRANT EXECUTE ON FUNCTION cleanup_old_integration_logs(interval) TO service_role;
 
 /**
- * Deletes rollup buckets older than `retention` (hour and day levels, histograms included) and
+ * Deletes rollup buckets older than `retention` (hour and day levels, histograms and zone days included) and
  * minute-level buckets older than `minute_retention`. Returns the number of rollup rows removed.
  */
 CREATE OR REPLACE FUNCTION cleanup_integration_rollups(retention interval DEFAULT '400 days', minute_retention interval DEFAULT '90 days')
@@ -81,6 +81,8 @@ BEGIN
   DELETE FROM integration_latency_hist_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
   DELETE FROM integration_latency_hist_service_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
   DELETE FROM integration_rollup_service_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
+  -- zone days (011) by the same cutoff: a local day starting before it goes with the UTC day it began in
+  DELETE FROM integration_rollup_zone_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
   RETURN total;
 END
 $$;

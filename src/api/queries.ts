@@ -347,3 +347,39 @@ export async function queryServices(db: ClientBase): Promise<ServicesResponse['s
 export async function pingDatabase(db: ClientBase): Promise<void> {
   await db.query('SELECT 1');
 }
+
+/**
+ * Day zones (docs/schema.md "Time zones"): zones whose days are kept whole, so day reads in them
+ * cost what UTC's do. Adding, removing and listing are for operators (the owner, service_role);
+ * whether a zone is kept any reader may ask.
+ */
+export interface DayZone {
+  zone: string;
+  /** Local days from here on are read whole; null while a backfill has not finished. */
+  completeFrom: string | null;
+  addedAt: string;
+  dayRows: number;
+}
+
+/** Whether `zone`'s days are kept whole and complete (names compare case-insensitively). */
+export async function isDayZone(db: ClientBase, zone: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT EXISTS (SELECT 1 FROM integration_day_zone($1)) AS kept', [zone]);
+  return rows[0].kept === true;
+}
+
+/** Keeps `zone`'s days (backfilled now); its stored name, or null for UTC and its aliases. Unknown zone: 22023. */
+export async function addDayZone(db: ClientBase, zone: string): Promise<string | null> {
+  const { rows } = await db.query('SELECT integration_add_day_zone($1) AS zone', [zone]);
+  return (rows[0].zone as string | null) ?? null;
+}
+
+/** Stops keeping `zone`'s days; false when it was not kept. */
+export async function removeDayZone(db: ClientBase, zone: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT integration_remove_day_zone($1) AS removed', [zone]);
+  return rows[0].removed === true;
+}
+
+export async function listDayZones(db: ClientBase): Promise<DayZone[]> {
+  const { rows } = await db.query('SELECT zone, complete_from, added_at, day_rows FROM integration_day_zones()');
+  return rows.map((r) => ({ zone: r.zone as string, completeFrom: iso(r.complete_from), addedAt: iso(r.added_at)!, dayRows: int(r.day_rows) }));
+}

@@ -8,7 +8,10 @@ import { API_PASSWORD_FILE, DEFAULT_API_ROLE, urlWithLogin } from '../db/api-rol
 import { describeConnectionError, isConnectionError } from '../db/connection-error';
 import { migrate } from '../db/migrate';
 import { runDemo } from '../demo/run';
+import { Client } from 'pg';
+import { ensureDayZone } from '../db/day-zones';
 import { withDatabase } from './database';
+import { runDayZones } from './day-zones';
 import { runDoctor } from './doctor';
 import { serveApi } from './serve';
 import { startMonitor } from './start';
@@ -32,6 +35,8 @@ commands:
   demo      start, plus local provider stand-ins and traffic through the recorder
   migrate   apply pending migrations to DATABASE_URL (or the embedded database)
   doctor    check a database against the seed's checklist (exit 1 on any failure)
+  day-zones list | add <zone> | remove <zone>
+            the time zones whose days are kept whole (MONITOR_TIMEZONE's is added by start/migrate)
   token [role] [ttl]
             print an API token signed with the API's secret (default: authenticated, 365d)
   help      this text
@@ -59,6 +64,14 @@ export async function main(argv: string[]): Promise<number | undefined> {
         return await withDatabase(config, async (url) => {
           const { applied, skipped } = await migrate(url, { log: (l) => console.log(l) });
           console.log(applied.length ? `migrated: ${applied.length} applied, ${skipped.length} already applied` : `up to date (${skipped.length} migrations)`);
+          const c = new Client({ connectionString: url, application_name: 'integration-monitor migrate' });
+          await c.connect();
+          try {
+            const zone = await ensureDayZone(c, config.timeZone);
+            if (zone) (zone.level === 'warn' ? console.error : console.log)(zone.line);
+          } finally {
+            await c.end();
+          }
           return 0;
         });
       }
@@ -73,6 +86,15 @@ export async function main(argv: string[]): Promise<number | undefined> {
             (l) => console.error(`integration-monitor doctor: ${l}`),
           );
         });
+      case 'day-zones':
+        return await withDatabase(config, (url) =>
+          runDayZones(
+            url,
+            argv.slice(1),
+            (l) => console.log(l),
+            (l) => console.error(l),
+          ),
+        );
       case 'start':
         await startMonitor(config, { handleSignals: true });
         return undefined;

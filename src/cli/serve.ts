@@ -1,13 +1,16 @@
 /**
- * `integration-monitor serve`: the API and nothing else — no migrations, no maintenance, no
- * embedded database — meant to run as the least-privileged login role (docs/production.md). It
+ * `integration-monitor serve`: the API and nothing else — no migrations, no maintenance (but
+ * keeping MONITOR_TIMEZONE's days, see checkDayZone), no embedded database — meant to run as the
+ * least-privileged login role (docs/production.md). It
  * comes up whether or not the database answers (503 and /readyz false until it does).
  */
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
+import { withRoleTransaction } from '../api/auth';
 import { probeDatabase, buildServer } from '../api/server';
 import { resolveJwtSecret } from '../api/secret';
 import type { Config } from '../config';
+import { dayZoneAdvice, ensureDayZone } from '../db/day-zones';
 import { createApiPool } from '../db/pool';
 
 export class UsageError extends Error {
@@ -65,6 +68,22 @@ export function stopOnSignals(stop: () => Promise<void>, log: (line: string) => 
   process.once('SIGTERM', onSignal);
 }
 
+/**
+ * MONITOR_TIMEZONE as a day zone, as service_role (the API's login may take it on; nothing else
+ * here does maintenance): kept, added, or one structured warning saying what to run. Never stops
+ * the API: without the zone, day reads in it are exact, only slower.
+ */
+async function checkDayZone(config: Config, pool: Pool, app: FastifyInstance): Promise<void> {
+  try {
+    const zone = await withRoleTransaction(pool, { role: 'service_role' }, (db) => ensureDayZone(db, config.timeZone), { readOnly: false, timeoutMs: 120_000 });
+    if (zone) app.log[zone.level]({ component: 'day-zones', zone: zone.zone, state: zone.state }, zone.line);
+  } catch (err) {
+    // 42501: this login may not SET ROLE service_role
+    const state = (err as { code?: string }).code === '42501' ? 'not-permitted' : 'failed';
+    app.log.warn({ component: 'day-zones', zone: config.timeZone, state }, `day zone  ${config.timeZone} (MONITOR_TIMEZONE) not checked: ${(err as Error).message}; ${dayZoneAdvice(config.timeZone)}`);
+  }
+}
+
 export async function serveApi(config: Config, opts: ProcessOptions = {}): Promise<RunningApi> {
   const log = opts.log ?? ((line: string) => console.log(line));
   if (!config.databaseUrl) {
@@ -81,6 +100,7 @@ export async function serveApi(config: Config, opts: ProcessOptions = {}): Promi
     log(`api       ${apiUrl}/api/admin/integrations/monitoring  (serve: API only, no migrations or maintenance)`);
     const ready = await probeDatabase(app);
     log(ready ? 'database  answers' : 'database  does not answer yet: requests get 503 and /readyz is false until it does');
+    if (ready) await checkDayZone(config, pool, app);
     const stop = async () => {
       await app!.close();
       await pool.end();

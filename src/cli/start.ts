@@ -7,6 +7,7 @@ import type { Config } from '../config';
 import { API_PASSWORD_FILE, DEFAULT_API_ROLE, ensureApiRole, urlWithLogin } from '../db/api-role';
 import { isConnectionError } from '../db/connection-error';
 import { EmbeddedDatabase, keptPassword, startEmbedded } from '../db/embedded';
+import { ensureDayZone } from '../db/day-zones';
 import { migrate } from '../db/migrate';
 import { createApiPool } from '../db/pool';
 import { Scheduler, startScheduler } from '../db/scheduler';
@@ -81,6 +82,14 @@ export async function startMonitor(config: Config, opts: ProcessOptions = {}): P
       const { applied } = await migrate(databaseUrl);
       log(`schema    ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
       if (apiPassword) await ensureApiRole(databaseUrl, apiPassword);
+      // MONITOR_TIMEZONE's days kept whole (the first time: backfilled, writers pausing meanwhile)
+      const owner = await ownerPool.connect();
+      try {
+        const zone = await ensureDayZone(owner, config.timeZone);
+        if (zone) log(zone.line);
+      } finally {
+        owner.release();
+      }
       scheduler = await startScheduler(ownerPool, { rawRetention: config.rawRetention, rollupRetention: config.rollupRetention, log: (l, level) => schedulerLog(l, level) });
       log(`scheduler ${scheduler.mode} (retention: raw ${config.rawRetention}, rollups ${config.rollupRetention})`);
     };

@@ -38,6 +38,8 @@ const NOT_DATA = {
   'integration_zone_bucket(timestamp with time zone,interval,text)': 'arithmetic on its arguments',
   'integration_zone_buckets(timestamp with time zone,timestamp with time zone,interval,text)': 'the bucket starts of a range',
   'integration_zone_pieces(timestamp with time zone,timestamp with time zone,interval,text)': 'how a range splits into rollup levels',
+  'integration_zone_day_pieces(timestamp with time zone,timestamp with time zone,interval,text)': 'the same, with the zone-day level',
+  'integration_day_zone(text)': 'whether a zone’s days are kept, and from when',
 };
 
 let tables: string[];
@@ -59,6 +61,8 @@ beforeAll(async () => {
       [new Date(now - 30 * 60e3), new Date(now - 90 * 60e3), new Date(now - 2 * 86400e3), new Date(now - 50 * 3600e3)].map((d) => d.toISOString()),
     ],
   );
+  // Kolkata's days kept (011): the day readers below then read the zone-day level too.
+  await db.pool.query(`SELECT integration_add_day_zone('Asia/Kolkata')`);
   tables = (
     await db.pool.query<{ name: string }>(
       `SELECT c.relname AS name FROM pg_class c
@@ -105,12 +109,15 @@ const customer = { role: 'authenticated', sub: 'u2', app_metadata: { provider: '
 
 describe('what the check covers', () => {
   test('every object authenticated can read is covered, and none of its functions bypasses RLS', () => {
-    // Both seed views, the raw table and all ten rollup tables.
-    expect(tables).toEqual(expect.arrayContaining(['integration_logs', 'integration_stats_hourly', 'integration_stats_daily', 'integration_rollup_minute', 'integration_service_actions']));
-    expect(tables).toHaveLength(13);
+    // Both seed views, the raw table and all eleven rollup tables (011's zone days among them).
+    expect(tables).toEqual(
+      expect.arrayContaining(['integration_logs', 'integration_stats_hourly', 'integration_stats_daily', 'integration_rollup_minute', 'integration_rollup_zone_day', 'integration_service_actions']),
+    );
+    expect(tables).toHaveLength(14);
     expect(functions.map((f) => f.sig).sort()).toEqual([...Object.keys(READ_FUNCTIONS), ...Object.keys(NOT_DATA)].sort());
-    // A SECURITY DEFINER read function would skip the policies; only the settings reader is one.
-    expect(functions.filter((f) => f.definer).map((f) => f.sig)).toEqual(['integration_read_claim()']);
+    // A SECURITY DEFINER read function would skip the policies; only the readers of the owner-only
+    // settings (the read claim, which zones keep days) are.
+    expect(functions.filter((f) => f.definer).map((f) => f.sig)).toEqual(['integration_day_zone(text)', 'integration_read_claim()']);
   });
 });
 

@@ -1,0 +1,111 @@
+-- Configured day zones (tables: 011_zone_days.sql): adding one backfills its days, removing one
+-- drops them. Kept exact afterwards by the rollup triggers (04_rollup_triggers.sql), read by the
+-- zone readers (06_zone_reads.sql), trimmed by cleanup_integration_rollups (09_retention.sql).
+-- See docs/schema.md "Time zones".
+
+SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
+
+/**
+ * Keeps days of zone p_zone (an IANA name, any case) from now on, and backfills them from the data
+ * there is. Returns the zone's stored name (its tz database spelling), or NULL when there is
+ * nothing to do: UTC and its aliases, whose days are the UTC day rollups. Idempotent: a zone
+ * already kept is left as it is. An unknown zone is 22023.
+ *
+ * Concurrency: the backfill runs in the caller's transaction under a SHARE lock on integration_logs,
+ * which conflicts with every INSERT/UPDATE/DELETE (ROW EXCLUSIVE) and partition drop: writers wait
+ * until the zone is committed (and from then on their triggers keep its days), so no row is missed
+ * or counted twice. Readers are not blocked. The wait is the backfill's length: a read of the whole
+ * history at the hour (whole-hour zones) or minute (:30/:45 zones) level — run it when a pause of
+ * that length in ingestion is acceptable (the recorder buffers meanwhile). A second add of any zone
+ * queues behind the first (SHARE ROW EXCLUSIVE on integration_monitor_day_zones).
+ * What the backfill cannot know: days whose hour or minute rollups retention already removed read
+ * as the composed reads did (integration_range_agg_zone over the same range).
+ */
+CREATE OR REPLACE FUNCTION integration_add_day_zone(p_zone text) RETURNS text
+LANGUAGE plpgsql
+SECURITY DEFINER -- writes owner-only tables and takes the table locks; only service_role may call it
+SET search_path FROM CURRENT
+SET TimeZone = 'UTC'
+-- a long transaction holding integration_logs (a stuck writer) makes it fail rather than wait on
+SET lock_timeout = '60s'
+AS $$
+DECLARE
+  name text;
+  lo timestamptz;
+  hi timestamptz;
+BEGIN
+  IF p_zone IS NULL OR btrim(p_zone) = '' THEN
+    RAISE EXCEPTION 'a time zone name is required' USING ERRCODE = '22023';
+  END IF;
+  -- 22023 "time zone ... not recognized" for an unknown one
+  PERFORM date_trunc('day', now(), p_zone);
+  IF integration_zone_same_as_utc(p_zone, interval '1 day') THEN
+    RETURN NULL;
+  END IF;
+  name := coalesce((SELECT n.name FROM pg_timezone_names n WHERE lower(n.name) = lower(p_zone) ORDER BY n.name LIMIT 1), p_zone);
+
+  LOCK TABLE integration_monitor_day_zones IN SHARE ROW EXCLUSIVE MODE;
+  IF EXISTS (SELECT 1 FROM integration_monitor_day_zones z WHERE lower(z.zone) = lower(name)) THEN
+    RETURN (SELECT z.zone FROM integration_monitor_day_zones z WHERE lower(z.zone) = lower(name));
+  END IF;
+  LOCK TABLE integration_logs IN SHARE MODE;
+
+  -- complete_from stays NULL until the days are in: readers compose meanwhile (and, in this
+  -- transaction, the backfill's own read below must compose too)
+  INSERT INTO integration_monitor_day_zones (zone) VALUES (name);
+  DELETE FROM integration_rollup_zone_day WHERE zone = name;
+  -- The data's extent, day-aligned in the zone: the day rollups go back furthest.
+  SELECT date_trunc('day', least(min(d.bucket), now()), name), greatest(max(d.bucket) + interval '24 hours', now())
+    INTO lo, hi FROM integration_rollup_day d;
+  hi := date_trunc('day', hi + interval '30 hours', name); -- the local midnight after it
+  INSERT INTO integration_rollup_zone_day (zone, bucket, service_name, action, status, calls, duration_n, duration_sum,
+                                           duration_min, duration_max, retry_sum, retried)
+  SELECT name, r.bucket, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum,
+         r.duration_min, r.duration_max, r.retry_sum, r.retried
+  FROM integration_range_agg_zone(lo, hi, interval '1 day', name) r
+  ORDER BY 2, 3, 4, 5;
+  UPDATE integration_monitor_day_zones SET complete_from = lo WHERE zone = name;
+  RETURN name;
+END
+$$;
+
+/**
+ * Stops keeping days of zone p_zone and deletes them; true when it was kept. Under the same locks
+ * as integration_add_day_zone (briefly), so no writer's trigger that still saw the zone adds a row
+ * after the delete.
+ */
+CREATE OR REPLACE FUNCTION integration_remove_day_zone(p_zone text) RETURNS boolean
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path FROM CURRENT
+SET lock_timeout = '60s'
+AS $$
+DECLARE
+  name text;
+BEGIN
+  LOCK TABLE integration_monitor_day_zones IN SHARE ROW EXCLUSIVE MODE;
+  LOCK TABLE integration_logs IN SHARE MODE;
+  DELETE FROM integration_monitor_day_zones z WHERE lower(z.zone) = lower(p_zone) RETURNING z.zone INTO name;
+  IF name IS NULL THEN
+    RETURN false;
+  END IF;
+  DELETE FROM integration_rollup_zone_day WHERE zone = name;
+  RETURN true;
+END
+$$;
+
+/** The configured day zones, with the first day each holds whole and how many day rows it keeps. */
+CREATE OR REPLACE FUNCTION integration_day_zones()
+RETURNS TABLE (zone text, complete_from timestamptz, added_at timestamptz, day_rows bigint)
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $$
+  SELECT z.zone, z.complete_from, z.added_at, (SELECT count(*) FROM integration_rollup_zone_day r WHERE r.zone = z.zone)
+  FROM integration_monitor_day_zones z ORDER BY z.zone
+$$;
+
+-- Operators only: the owner (the migrating role) and service_role.
+REVOKE ALL ON FUNCTION integration_add_day_zone(text), integration_remove_day_zone(text), integration_day_zones()
+  FROM PUBLIC, anon, authenticated, service_role, integration_monitor_reader;
+GRANT EXECUTE ON FUNCTION integration_add_day_zone(text), integration_remove_day_zone(text), integration_day_zones() TO service_role;
