@@ -57,6 +57,7 @@ RETURN p_width IS NOT NULL AND (
 CREATE OR REPLACE FUNCTION integration_zone_pieces(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
 RETURNS TABLE (lvl "char", lo timestamptz, hi timestamptz, label timestamptz)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -199,6 +200,7 @@ $$;
 CREATE OR REPLACE FUNCTION integration_zone_day_pieces(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
 RETURNS TABLE (lvl "char", lo timestamptz, hi timestamptz, label timestamptz)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -262,6 +264,7 @@ CREATE OR REPLACE FUNCTION integration_range_agg_zone(p_from timestamptz, p_to t
 RETURNS TABLE (bucket timestamptz, service_name text, action text, status text, calls bigint, duration_n bigint,
                duration_sum bigint, duration_min integer, duration_max integer, retry_sum bigint, retried bigint)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -313,6 +316,7 @@ $$;
 CREATE OR REPLACE FUNCTION integration_range_agg_service_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
 RETURNS TABLE (bucket timestamptz, service_name text, calls bigint, failed bigint)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -361,6 +365,7 @@ $$;
 CREATE OR REPLACE FUNCTION integration_hist_range_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
 RETURNS TABLE (bucket timestamptz, service_name text, action text, status text, bin integer, n bigint)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -400,6 +405,7 @@ $$;
 CREATE OR REPLACE FUNCTION integration_hist_range_service_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
 RETURNS TABLE (bucket timestamptz, service_name text, bin integer, n bigint)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0

@@ -26,6 +26,7 @@ RETURN p_width IS NOT NULL AND extract(epoch FROM p_width) > 0 AND extract(epoch
 CREATE OR REPLACE FUNCTION integration_raw_percentile_series(p_from timestamptz, p_to timestamptz, p_width interval, p_services text[], p_ps float8[])
 RETURNS TABLE (bucket timestamptz, service_name text, ps float8[])
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -65,6 +66,7 @@ GRANT EXECUTE ON FUNCTION integration_raw_percentile_width(interval, text), inte
 CREATE OR REPLACE FUNCTION integration_hist_percentile_series_service_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_p float8, p_zone text)
 RETURNS TABLE (bucket timestamptz, service_name text, value float8)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -117,6 +119,7 @@ GRANT EXECUTE ON FUNCTION integration_hist_percentile_series_service_zone(timest
 CREATE OR REPLACE FUNCTION integration_hist_percentile_series_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_services text[], p_ps float8[], p_zone text)
 RETURNS TABLE (bucket timestamptz, ps float8[])
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
