@@ -209,9 +209,10 @@ const annotationWidth = (rangeMs: number) => {
 const failureRate = (cs: Call[]) => round2((100 * cs.filter((c) => c.status === 'failed').length) / cs.length);
 const durations = (cs: Call[]) => cs.map((c) => c.duration_ms).filter((d): d is number => d !== null);
 
-/** The latency panels' bucket width: their $__interval, at least an hour past 6 hours, 6 hours past 2 days, a day past 14. */
+/** The latency panels' bucket width: their $__interval, at least 5 minutes past an hour, an hour past 6 hours, 6 hours past 2 days, a day past 14. */
 function latencyWidth(rangeMs: number, intervalMs: number): number {
-  return Math.max(intervalMs, rangeMs > 14 * 86_400_000 ? 86_400_000 : rangeMs > 2 * 86_400_000 ? 21_600_000 : rangeMs > 21_600_000 ? 3_600_000 : 0);
+  const floor = rangeMs > 14 * 86_400_000 ? 86_400_000 : rangeMs > 2 * 86_400_000 ? 21_600_000 : rangeMs > 21_600_000 ? 3_600_000 : rangeMs > 3_600_000 ? 300_000 : 0;
+  return Math.max(intervalMs, floor);
 }
 
 function expectClose(actual: Map<string, number | null>, want: Map<string, number | null>, relTol = 0) {
@@ -280,7 +281,7 @@ describe('overview numbers equal the fixture', () => {
     expectClose(out, want, 0.025);
   });
 
-  it('latency over 6 hours and a minute: hourly buckets; over 6 hours exactly: the panel interval, from raw rows', async () => {
+  it('latency over 6 hours and a minute: hourly buckets; over 6 hours: 5-minute buckets from raw rows; over an hour: the panel interval', async () => {
     const more = { from: ago(minutes(6 * 60 + 1)), to: T };
     const m = await series(overview, /^Latency p99/, more);
     const wantMore = expected(
@@ -293,11 +294,25 @@ describe('overview numbers equal the fixture', () => {
     expectClose(m.out, wantMore, 0.025);
     const six = { from: ago(minutes(6 * 60)), to: T };
     const s = await series(overview, /^Latency p99/, six);
+    expect(s.intervalMs).toBe(minutes(1));
     expectClose(
       s.out,
       expected(
         six,
-        s.intervalMs,
+        minutes(5),
+        (c) => (c.duration_ms === null ? null : c.service_name),
+        (cs) => percentileCont(durations(cs), 0.99),
+      ),
+      0.025,
+    );
+    const hour = { from: ago(minutes(60)), to: T };
+    const h = await series(overview, /^Latency p99/, hour);
+    expect(latencyWidth(minutes(60), h.intervalMs)).toBe(h.intervalMs);
+    expectClose(
+      h.out,
+      expected(
+        hour,
+        h.intervalMs,
         (c) => (c.duration_ms === null ? null : c.service_name),
         (cs) => percentileCont(durations(cs), 0.99),
       ),
