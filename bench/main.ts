@@ -195,7 +195,10 @@ async function storageRows(c: Client, tag: string, how: string): Promise<BenchRo
   const sizes = await c.query(`SELECT
       pg_total_relation_size('seed.integration_logs') AS seed_bytes,
       (SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'integration_logs'::regclass) AS raw_bytes,
-      (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relname LIKE 'integration\\_rollup\\_%' OR c.relname LIKE 'integration\\_latency\\_hist\\_%') AS rollup_bytes,
+      -- tables only: pg_total_relation_size already counts their indexes (runs before 2026-12-02 also
+      -- matched the indexes by name, counting them twice)
+      (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c
+       WHERE c.relkind = 'r' AND (c.relname LIKE 'integration\\_rollup\\_%' OR c.relname LIKE 'integration\\_latency\\_hist\\_%')) AS rollup_bytes,
       (SELECT count(*) FROM integration_rollup_minute) AS minute_rows,
       (SELECT count(*) FROM integration_latency_hist_hour) AS hist_hour_rows`);
   const z = sizes.rows[0];
