@@ -1,13 +1,13 @@
--- Configured day zones (tables: 011_zone_days.sql): adding one backfills its days, removing one
--- drops them. Kept exact afterwards by the rollup triggers (04_rollup_triggers.sql), read by the
+-- Configured day zones (tables: 011_zone_days.sql, 013_zone_hours.sql): adding one backfills its
+-- days (and its hours where they are not UTC hours), removing one drops them. Kept exact afterwards by the rollup triggers (04_rollup_triggers.sql), read by the
 -- zone readers (06_zone_reads.sql), trimmed by cleanup_integration_rollups (09_retention.sql).
 -- See docs/schema.md "Time zones".
 
 SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
 
 /**
- * Keeps days of zone p_zone (an IANA name, any case) from now on, and backfills them from the data
- * there is. Returns the zone's stored name (its tz database spelling), or NULL when there is
+ * Keeps days of zone p_zone (an IANA name, any case) from now on, and its hours where they are not
+ * UTC hours (:30/:45 offsets), and backfills them from the data there is. Returns the zone's stored name (its tz database spelling), or NULL when there is
  * nothing to do: UTC and its aliases, whose days are the UTC day rollups. Idempotent: a zone
  * already kept is left as it is. An unknown zone is 22023.
  *
@@ -15,7 +15,8 @@ SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
  * which conflicts with every INSERT/UPDATE/DELETE (ROW EXCLUSIVE) and partition drop: writers wait
  * until the zone is committed (and from then on their triggers keep its days), so no row is missed
  * or counted twice. Readers are not blocked. The wait is the backfill's length: a read of the whole
- * history at the hour (whole-hour zones) or minute (:30/:45 zones) level — run it when a pause of
+ * history at the hour (whole-hour zones) or minute (:30/:45 zones) level, plus for its hours the
+ * minutes there are (90 days by default; whole-hour zones store none) — run it when a pause of
  * that length in ingestion is acceptable (the recorder buffers meanwhile). A second add of any zone
  * queues behind the first (SHARE ROW EXCLUSIVE on integration_monitor_day_zones).
  * What the backfill cannot know: days whose hour or minute rollups retention already removed read
@@ -33,6 +34,7 @@ DECLARE
   name text;
   lo timestamptz;
   hi timestamptz;
+  hlo timestamptz;
 BEGIN
   IF p_zone IS NULL OR btrim(p_zone) = '' THEN
     RAISE EXCEPTION 'a time zone name is required' USING ERRCODE = '22023';
@@ -64,13 +66,27 @@ BEGIN
          r.duration_min, r.duration_max, r.retry_sum, r.retried
   FROM integration_range_agg_zone(lo, hi, interval '1 day', name) r
   ORDER BY 2, 3, 4, 5;
+  -- Its hours that are not UTC hours (013; none for a whole-hour zone), by the same composed read at
+  -- 1 hour. Only from the oldest minute rollup on: such an hour is composed from minutes, so before
+  -- them the composed read is empty anyway, and the read stays ~90 days whatever the history.
+  DELETE FROM integration_rollup_zone_hour WHERE zone = name;
+  SELECT greatest(lo, date_trunc('hour', min(m.bucket), name)) INTO hlo FROM integration_rollup_minute m;
+  IF hlo IS NOT NULL THEN
+    INSERT INTO integration_rollup_zone_hour (zone, bucket, service_name, action, status, calls, duration_n, duration_sum,
+                                              duration_min, duration_max, retry_sum, retried)
+    SELECT name, r.bucket, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum,
+           r.duration_min, r.duration_max, r.retry_sum, r.retried
+    FROM integration_range_agg_zone(hlo, hi, interval '1 hour', name) r
+    WHERE r.bucket <> date_bin('1 hour'::interval, r.bucket, '1970-01-01 00:00:00+00'::timestamptz)
+    ORDER BY 2, 3, 4, 5;
+  END IF;
   UPDATE integration_monitor_day_zones SET complete_from = lo WHERE zone = name;
   RETURN name;
 END
 $$;
 
 /**
- * Stops keeping days of zone p_zone and deletes them; true when it was kept. Under the same locks
+ * Stops keeping days (and hours) of zone p_zone and deletes them; true when it was kept. Under the same locks
  * as integration_add_day_zone (briefly), so no writer's trigger that still saw the zone adds a row
  * after the delete.
  */
@@ -90,6 +106,7 @@ BEGIN
     RETURN false;
   END IF;
   DELETE FROM integration_rollup_zone_day WHERE zone = name;
+  DELETE FROM integration_rollup_zone_hour WHERE zone = name;
   RETURN true;
 END
 $$;
