@@ -269,7 +269,8 @@ $$;
  * range — the part hours at its ends, hours before complete_from, a DST change's odd hours — is
  * composed: a part of one local hour as the UTC levels that fit with that hour's label (no
  * integration_zone_pieces work, which cost more than the read), anything else by
- * integration_zone_pieces. An infinite end stops at the zone's newest stored hour.
+ * integration_zone_pieces. An infinite end stops at the zone's newest stored hour; after it, a raw
+ * piece while the zone's current hours are not UTC hours (else composed: Lord Howe's DST half).
  * The check is two date_trunc per hour of the range (24 for the hourly view).
  */
 CREATE OR REPLACE FUNCTION integration_zone_hour_pieces(p_from timestamptz, p_to timestamptz, p_zone text)
@@ -287,7 +288,7 @@ DECLARE
   zhi timestamptz;
   ylo timestamptz[];
   yhi timestamptz[];
-  g record;
+  gap record;
   l timestamptz;
 BEGIN
   IF p_from < p_to THEN
@@ -310,8 +311,8 @@ BEGIN
   END IF;
   IF zhi IS NOT NULL AND zlo < zhi THEN
     WITH b AS MATERIALIZED (
-      SELECT g.s, date_trunc('hour', g.s, dzone) AS l, date_trunc('hour', g.s - interval '1 microsecond', dzone) AS lp
-      FROM generate_series(zlo, zhi, interval '1 hour') g(s)
+      SELECT gs.s, date_trunc('hour', gs.s, dzone) AS l, date_trunc('hour', gs.s - interval '1 microsecond', dzone) AS lp
+      FROM generate_series(zlo, zhi, interval '1 hour') gs(s)
     ), u AS (
       -- [s, s + 1 h) is one whole local hour: s starts its label (and nothing before s has it), the
       -- instant before s + 1 h still has it, s + 1 h starts the next; and s is not a UTC hour
@@ -330,17 +331,21 @@ BEGIN
   END IF;
   RETURN QUERY SELECT 'Y'::"char", y.lo, y.hi, NULL::timestamptz FROM unnest(ylo, yhi) y(lo, hi);
   -- the gaps around the 'Y' pieces
-  FOR g IN SELECT * FROM unnest(array_prepend(p_from, yhi), array_append(ylo, p_to)) x(lo, hi) WHERE x.lo < x.hi LOOP
-    l := date_trunc('hour', g.lo, dzone);
-    IF isfinite(g.lo) AND isfinite(g.hi) AND l = date_trunc('hour', g.hi - interval '1 microsecond', dzone) THEN
+  FOR gap IN SELECT * FROM unnest(array_prepend(p_from, yhi), array_append(ylo, p_to)) x(lo, hi) WHERE x.lo < x.hi LOOP
+    l := date_trunc('hour', gap.lo, dzone);
+    IF NOT isfinite(gap.hi) AND gap.lo = zhi AND date_trunc('hour', now(), dzone) <> date_bin('1 hour'::interval, now(), '1970-01-01 00:00:00+00'::timestamptz) THEN
+      -- after the newest zone hour, while the zone's hours are not UTC hours (the triggers would
+      -- have stored any row there): a raw piece that finds nothing
+      RETURN QUERY SELECT 'r'::"char", gap.lo, gap.hi, NULL::timestamptz;
+    ELSIF isfinite(gap.lo) AND isfinite(gap.hi) AND l = date_trunc('hour', gap.hi - interval '1 microsecond', dzone) THEN
       RETURN QUERY
       SELECT x.lvl, x.lo, x.hi, l
-      FROM integration_range_bounds(g.lo, g.hi, NULL) b
+      FROM integration_range_bounds(gap.lo, gap.hi, NULL) b
       CROSS JOIN LATERAL (VALUES ('d'::"char", b.d_lo, b.d_hi), ('h', b.h_lo, b.d_lo), ('h', b.d_hi, b.h_hi),
-                                 ('m', b.m_lo, b.h_lo), ('m', b.h_hi, b.m_hi), ('r', g.lo, b.m_lo), ('r', b.m_hi, g.hi)) x(lvl, lo, hi)
+                                 ('m', b.m_lo, b.h_lo), ('m', b.h_hi, b.m_hi), ('r', gap.lo, b.m_lo), ('r', b.m_hi, gap.hi)) x(lvl, lo, hi)
       WHERE x.lo < x.hi;
     ELSE
-      RETURN QUERY SELECT * FROM integration_zone_pieces(g.lo, g.hi, interval '1 hour', p_zone);
+      RETURN QUERY SELECT * FROM integration_zone_pieces(gap.lo, gap.hi, interval '1 hour', p_zone);
     END IF;
   END LOOP;
 END
