@@ -37,8 +37,7 @@ function inZone<T>(zone: string, fn: (c: PoolClient) => Promise<T>): Promise<T> 
   });
 }
 
-const zoneHourRows = async (zone: string): Promise<number> =>
-  (await db.pool.query(`SELECT count(*)::int AS n FROM integration_rollup_zone_hour WHERE zone = $1`, [zone])).rows[0].n;
+const zoneHourRows = async (zone: string): Promise<number> => (await db.pool.query(`SELECT count(*)::int AS n FROM integration_rollup_zone_hour WHERE zone = $1`, [zone])).rows[0].n;
 
 const hourlyPieces = async (zone: string): Promise<string[]> =>
   (await db.pool.query(`SELECT DISTINCT lvl FROM integration_zone_day_pieces(now() - interval '24 hours', 'infinity', '1 hour', $1)`, [zone])).rows.map((r) => r.lvl);
