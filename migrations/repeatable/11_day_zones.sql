@@ -66,18 +66,23 @@ BEGIN
   FROM integration_range_agg_zone(lo, hi, interval '1 day', name) r
   ORDER BY 2, 3, 4, 5;
   -- Its hours that are not UTC hours (013; none for a whole-hour zone): the sums of their minute
-  -- rollups, as the insert trigger makes them (a minute never straddles a local hour: offsets are
-  -- whole quarter hours). Exactly what the composed read at 1 hour gives (such an hour is composed
-  -- from minutes; before the oldest minute it is empty either way), in one scan of the ~90 days of
-  -- minutes instead of two range reads per hour (0.6 s instead of 3.4 s at 1M rows).
+  -- rollups, as the insert trigger makes them. Exactly what the composed read at 1 hour gives (such
+  -- an hour is composed from minutes; before the oldest minute it is empty either way), in one scan
+  -- of the minutes instead of two range reads per hour. Summed to UTC quarter hours first (cheap
+  -- date_bin), which no local hour boundary cuts (offsets are whole quarter hours), so date_trunc in
+  -- the zone, the costly part, runs once per quarter hour rather than per minute.
   DELETE FROM integration_rollup_zone_hour WHERE zone = name;
   INSERT INTO integration_rollup_zone_hour (zone, bucket, service_name, action, status, calls, duration_n, duration_sum,
                                             duration_min, duration_max, retry_sum, retried)
-  SELECT name, date_trunc('hour', m.bucket, name), m.service_name, m.action, m.status,
-         sum(m.calls), sum(m.duration_n), sum(m.duration_sum), min(m.duration_min), max(m.duration_max), sum(m.retry_sum), sum(m.retried)
-  FROM integration_rollup_minute m
-  WHERE m.bucket >= lo
-    AND date_trunc('hour', m.bucket, name) <> date_bin('1 hour'::interval, m.bucket, '1970-01-01 00:00:00+00'::timestamptz)
+  SELECT name, date_trunc('hour', q.bucket, name), q.service_name, q.action, q.status,
+         sum(q.calls), sum(q.duration_n), sum(q.duration_sum), min(q.duration_min), max(q.duration_max), sum(q.retry_sum), sum(q.retried)
+  FROM (
+    SELECT date_bin('15 minutes'::interval, m.bucket, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, m.service_name, m.action, m.status,
+           sum(m.calls) AS calls, sum(m.duration_n) AS duration_n, sum(m.duration_sum) AS duration_sum, min(m.duration_min) AS duration_min,
+           max(m.duration_max) AS duration_max, sum(m.retry_sum) AS retry_sum, sum(m.retried) AS retried
+    FROM integration_rollup_minute m WHERE m.bucket >= lo GROUP BY 1, 2, 3, 4
+  ) q
+  WHERE date_trunc('hour', q.bucket, name) <> date_bin('1 hour'::interval, q.bucket, '1970-01-01 00:00:00+00'::timestamptz)
   GROUP BY 2, 3, 4, 5 ORDER BY 2, 3, 4, 5;
   UPDATE integration_monitor_day_zones SET complete_from = lo WHERE zone = name;
   RETURN name;
