@@ -309,7 +309,9 @@ BEGIN
     END IF;
     zhi := zlo + floor(extract(epoch FROM zhi - zlo) / 3600) * interval '1 hour';
   END IF;
-  IF zhi IS NOT NULL AND zlo < zhi THEN
+  -- Every candidate is zlo + n hours: if zlo is a UTC hour start (a whole-hour zone), none is a
+  -- zone hour, and the hours are the UTC ones ('H' pieces of integration_zone_pieces).
+  IF zhi IS NOT NULL AND zlo < zhi AND zlo <> date_bin('1 hour'::interval, zlo, '1970-01-01 00:00:00+00'::timestamptz) THEN
     WITH b AS MATERIALIZED (
       SELECT gs.s, date_trunc('hour', gs.s, dzone) AS l, date_trunc('hour', gs.s - interval '1 microsecond', dzone) AS lp
       FROM generate_series(zlo, zhi, interval '1 hour') gs(s)
