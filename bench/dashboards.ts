@@ -16,6 +16,7 @@ import { afterOptions, ALL_VALUE, expandPanelSql, panelInterval, type TemplateVa
 import { SEED_DASHBOARD } from './seed-dashboard';
 import { ms, pct, round } from './stats';
 import type { BenchRow } from './types';
+import { benchNow } from './clock';
 
 export const RANGES: Array<[string, number]> = [
   ['6h', 6 * 3600e3],
@@ -189,7 +190,7 @@ export async function benchDashboards(c: Client, log: (l: string) => void, entit
   const dashboards = [...provisionedDashboards(root), seedDashboard(root)];
   const textboxes = { entity_type: entity.type, entity_id: entity.id };
   const out: PanelResult[] = [];
-  const now = Date.now();
+  const now = benchNow();
   for (const [rname, rms] of RANGES) {
     const range = { from: new Date(now - rms), to: new Date(now) };
     for (const d of dashboards) {
@@ -241,7 +242,7 @@ export function floorQueries(range: TimeRange): Array<{ title: string; sql: stri
 
 export async function benchFloors(c: Client, log: (l: string) => void): Promise<PanelResult[]> {
   const out: PanelResult[] = [];
-  const now = Date.now();
+  const now = benchNow();
   for (const [rname, rms] of RANGES) {
     const range = { from: new Date(now - rms), to: new Date(now) };
     await asReader(c, async () => {

@@ -24,6 +24,7 @@ import { EmbeddedDatabase, startEmbedded } from '../src/db/embedded';
 import { addDayZone } from '../src/api/queries';
 import { migrate } from '../src/db/migrate';
 import { run as runApi } from './api';
+import { setBenchNow } from './clock';
 import { COLUMNS, generateSql, ROLLUP_BACKFILL_SQL, STAGING_TABLE } from './data';
 import { dbTimer } from './db-time';
 import { benchDashboards, benchFloors, dashboardRows, dashboardsMarkdown, floorsMarkdown, type PanelResult } from './dashboards';
@@ -85,9 +86,32 @@ async function asAuthenticated<T>(c: Client, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * BENCH_KEEP=1 keeps the bench database and its staging rows after the run; BENCH_REUSE=1 then
+ * runs the sections again on them without generating and loading anew (a 10M load takes most of an
+ * hour; the migrations are applied first, so a changed function or index is what gets measured).
+ */
+const KEEP = process.env.BENCH_KEEP === '1' || process.env.BENCH_REUSE === '1';
+const REUSE = process.env.BENCH_REUSE === '1';
+
+/** With BENCH_REUSE=1: whether the kept database holds exactly `size` rows on both sides. */
+async function loadedAlready(c: Client, size: number): Promise<boolean> {
+  const { rows } = await c.query(`SELECT to_regclass('${STAGING_TABLE}') IS NOT NULL AS staged, to_regclass('seed.integration_logs') IS NOT NULL AS seeded`);
+  if (!rows[0].staged || !rows[0].seeded) return false;
+  const { rows: n } = await c.query(`SELECT (SELECT count(*) FROM integration_logs) AS ours, (SELECT count(*) FROM seed.integration_logs) AS seed`);
+  return Number(n[0].ours) === size && Number(n[0].seed) === size;
+}
+
 async function load(c: Client, size: number): Promise<BenchRow[]> {
   const out: BenchRow[] = [];
   const tag = `@${human(size)}`;
+  if (REUSE && (await loadedAlready(c, size))) {
+    const { rows: end } = await c.query(`SELECT max(created_at) + interval '1 second' AS t FROM ${STAGING_TABLE}`);
+    setBenchNow(end[0].t);
+    log(`[${tag}] reusing the kept database (BENCH_REUSE=1): ${size} rows on both sides, ending ${end[0].t.toISOString()}`);
+    return out.concat(await storageRows(c, tag, 'the kept database of an earlier run (BENCH_REUSE=1)'));
+  }
+  if (REUSE) throw new Error(`BENCH_REUSE=1 needs the database of an earlier run with BENCH_KEEP=1 holding ${size} rows`);
   log(`[${tag}] resetting both schemas`);
   // Day zones too: zoneRows adds them after the load through integration_add_day_zone, so both load
   // paths (triggers, or BENCH_FAST_LOAD's triggers-off load and ROLLUP_BACKFILL_SQL) leave zone days
@@ -145,7 +169,13 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
     note: fast ? 'ours: raw rows with triggers off, then rollups rebuilt in one pass (BENCH_FAST_LOAD=1)' : 'ours: one INSERT per day of data through the rollup triggers',
   });
 
-  t = process.hrtime.bigint();
+  return out.concat(await storageRows(c, tag, fast ? 'ours: raw rows with triggers off, then rollups rebuilt in one pass' : 'ours: through the rollup triggers'));
+}
+
+/** VACUUM ANALYZE both sides, then the storage rows (total and per relation). */
+async function storageRows(c: Client, tag: string, how: string): Promise<BenchRow[]> {
+  const out: BenchRow[] = [];
+  const t = process.hrtime.bigint();
   await c.query('VACUUM ANALYZE seed.integration_logs');
   await c.query('VACUUM ANALYZE integration_logs');
   for (const r of [
@@ -177,7 +207,7 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
     seed: mb(z.seed_bytes),
     ours: mb(z.raw_bytes) + mb(z.rollup_bytes),
     unit: 'MB',
-    note: `ours = raw ${mb(z.raw_bytes)} MB + rollups ${mb(z.rollup_bytes)} MB (${z.minute_rows} minute rows, ${z.hist_hour_rows} hour histogram rows)`,
+    note: `ours = raw ${mb(z.raw_bytes)} MB + rollups ${mb(z.rollup_bytes)} MB (${z.minute_rows} minute rows, ${z.hist_hour_rows} hour histogram rows); ${how}`,
   });
   const breakdown = await storageBreakdown(c);
   extraMarkdown.push(storageMarkdown(breakdown, tag));
@@ -473,8 +503,10 @@ async function main(): Promise<void> {
     const admin = new Client({ connectionString: server });
     await admin.connect();
     const version = (await admin.query('SHOW server_version')).rows[0].server_version as string;
-    await admin.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${BENCH_DB}`);
+    if (!REUSE) {
+      await admin.query(`DROP DATABASE IF EXISTS ${BENCH_DB} WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE ${BENCH_DB}`);
+    }
     await admin.end();
     const benchDbUrl = withDatabase(server, BENCH_DB);
     await migrate(benchDbUrl);
@@ -482,7 +514,7 @@ async function main(): Promise<void> {
     // Without a listener, the server stopping after a failure would crash Node before the failure is logged.
     c.on('error', (err) => log(`bench connection: ${err.message}`));
     await c.connect();
-    await c.query(SEED_SCHEMA_SQL);
+    if (!REUSE) await c.query(SEED_SCHEMA_SQL);
 
     // BENCH_ONLY=dashboards (npm run bench:dashboards): load, storage and the dashboard bench only;
     // BENCH_ONLY=zones: load, storage and the views and /stats per time zone only.
@@ -499,7 +531,7 @@ async function main(): Promise<void> {
       rows.push(...(await dashboards(c, size)));
       if (only !== 'dashboards') rows.push(...(await ingest(c, benchDbUrl, size)));
     }
-    await c.query(`DROP TABLE IF EXISTS ${STAGING_TABLE}`);
+    if (!KEEP) await c.query(`DROP TABLE IF EXISTS ${STAGING_TABLE}`);
     await c.end();
 
     const ctx: BenchContext & { benchDbUrl: string } = { databaseUrl: server, sizes, log, benchDbUrl };

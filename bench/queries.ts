@@ -5,6 +5,7 @@
  */
 import type { ClientBase } from 'pg';
 import { queryFailures, queryHealth, queryLogs, queryStats, queryTimeseries } from '../src/api/queries';
+import { benchNow } from './clock';
 
 export interface DashboardQuery {
   name: string;
@@ -15,7 +16,7 @@ export interface DashboardQuery {
 const DAY = 86400e3;
 
 export function dashboardQueries(entity: { type: string; id: string }): DashboardQuery[] {
-  const now = () => new Date();
+  const now = () => new Date(benchNow());
   return [
     {
       name: 'hourly view (24 h)',
@@ -37,7 +38,7 @@ export function dashboardQueries(entity: { type: string; id: string }): Dashboar
                         round((sum(CASE WHEN status = 'failed' THEN 1 ELSE 0 END)::numeric / NULLIF(count(*), 0)) * 100, 2) AS failure_rate_percent,
                         avg(duration_ms) AS avg_duration_ms
                  FROM seed.integration_logs WHERE created_at >= now() - interval '24 hours' GROUP BY service_name`),
-      ours: (c) => queryHealth(c, { from: new Date(Date.now() - DAY), to: now() }),
+      ours: (c) => queryHealth(c, { from: new Date(benchNow() - DAY), to: now() }),
     },
     {
       name: 'failure-rate series (7 d, 1 h)',
@@ -45,7 +46,7 @@ export function dashboardQueries(entity: { type: string; id: string }): Dashboar
         c.query(`SELECT date_trunc('hour', created_at) AS t,
                         round(100 * count(*) FILTER (WHERE status = 'failed')::numeric / count(*), 2) AS v
                  FROM seed.integration_logs WHERE created_at >= now() - interval '7 days' GROUP BY 1 ORDER BY 1`),
-      ours: (c) => queryTimeseries(c, { metric: 'failure_rate', from: new Date(Date.now() - 7 * DAY), to: now(), intervalMs: 3600e3, filters: {} }),
+      ours: (c) => queryTimeseries(c, { metric: 'failure_rate', from: new Date(benchNow() - 7 * DAY), to: now(), intervalMs: 3600e3, filters: {} }),
     },
     {
       name: 'p50/p95/p99 per service (30 d)',
@@ -67,7 +68,7 @@ export function dashboardQueries(entity: { type: string; id: string }): Dashboar
       seed: (c) =>
         c.query(`SELECT service_name, date_trunc('day', created_at), percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms)
                  FROM seed.integration_logs WHERE created_at >= now() - interval '30 days' GROUP BY 1, 2`),
-      ours: (c) => queryTimeseries(c, { metric: 'latency_p95', from: new Date(Date.now() - 30 * DAY), to: now(), intervalMs: DAY, groupBy: 'service', filters: {} }),
+      ours: (c) => queryTimeseries(c, { metric: 'latency_p95', from: new Date(benchNow() - 30 * DAY), to: now(), intervalMs: DAY, groupBy: 'service', filters: {} }),
     },
     {
       name: 'failures list (latest 100)',
@@ -103,7 +104,7 @@ export function zoneQueries(): ZoneQuery[] {
     },
     {
       name: '/stats query (30 d, day)',
-      ours: (c, zone) => queryStats(c, { from: new Date(Date.now() - 30 * DAY), to: new Date(), interval: 'day', timeZone: zone, filters: {} }),
+      ours: (c, zone) => queryStats(c, { from: new Date(benchNow() - 30 * DAY), to: new Date(benchNow()), interval: 'day', timeZone: zone, filters: {} }),
     },
   ];
 }

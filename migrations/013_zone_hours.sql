@@ -7,7 +7,6 @@
 -- by the same triggers as zone days; whole-hour zones store nothing (their hours are UTC hours).
 -- Functions, triggers and policies: repeatable/04, 06, 09, 10 and 11_day_zones.sql; docs/schema.md
 -- "Day zones".
--- (Numbered 013: 012 is another change's.)
 
 SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
 

@@ -32,6 +32,7 @@ $$;
 CREATE OR REPLACE FUNCTION integration_create_log_partition(lo timestamptz, hi timestamptz)
 RETURNS bigint
 LANGUAGE plpgsql
+SET jit = off
 SECURITY DEFINER
 SET search_path FROM CURRENT
 AS $$
@@ -62,6 +63,7 @@ $$;
 CREATE OR REPLACE FUNCTION ensure_integration_log_partitions(days_ahead integer DEFAULT 7, days_back integer DEFAULT 0)
 RETURNS TABLE (partition_name text, moved_rows bigint)
 LANGUAGE plpgsql
+SET jit = off
 SECURITY DEFINER -- DDL needs the table owner; only service_role may call it
 SET search_path FROM CURRENT
 AS $$

@@ -24,6 +24,7 @@ REVOKE ALL ON FUNCTION integration_signed_changes(text, text) FROM PUBLIC, anon,
 
 CREATE OR REPLACE FUNCTION integration_rollup_on_insert() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+SET jit = off
 AS $$
 BEGIN
   WITH m AS (
@@ -114,6 +115,7 @@ $$;
  */
 CREATE OR REPLACE FUNCTION integration_rollup_on_change() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+SET jit = off
 -- UTC, so that its `bucket + '1 day'` windows (min/max of a day from its hours) are 24 hours.
 SET TimeZone = 'UTC'
 AS $$
@@ -295,6 +297,7 @@ REVOKE ALL ON FUNCTION integration_rollup_on_insert(), integration_rollup_on_cha
 -- bins that reach 0; retention deletes are skipped as in integration_rollup_on_change).
 CREATE OR REPLACE FUNCTION integration_service_hist_on_write() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+SET jit = off
 AS $$
 DECLARE
   cols constant text := 'created_at, service_name, duration_ms';
@@ -338,6 +341,7 @@ REVOKE ALL ON FUNCTION integration_service_hist_on_write() FROM PUBLIC, anon, au
 -- delta (a status change alone moves only `failed`) and drop buckets whose calls reach 0.
 CREATE OR REPLACE FUNCTION integration_service_rollup_on_write() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+SET jit = off
 AS $$
 DECLARE
   cols constant text := 'created_at, service_name, status';

@@ -52,12 +52,17 @@ END;
 -- expressions) on every call. Parallel workers are off for them (starting workers cost ~75 ms, more
 -- than the whole query). Filters on the result (service, action, status) are not pushed into the
 -- rollup scans, which read at most a few thousand rollup rows anyway.
+-- Every plpgsql function of ours that runs queries says SET jit = off: their statements carry huge
+-- row estimates (generate_series over timestamps, lateral scans per piece) for a few hundred rows,
+-- and a server with JIT (Debian's, Supabase's) compiled them with LLVM on every call: 1.8 s of JIT
+-- for integration_zone_pieces' 6 rows (test/db/jit.test.ts, docs/scaling.md).
 
 /** Exact per-bucket aggregates of integration_logs over [p_from, p_to); p_width NULL: one bucket labelled p_from. */
 CREATE OR REPLACE FUNCTION integration_range_agg(p_from timestamptz, p_to timestamptz, p_width interval DEFAULT NULL)
 RETURNS TABLE (bucket timestamptz, service_name text, action text, status text, calls bigint, duration_n bigint,
                duration_sum bigint, duration_min integer, duration_max integer, retry_sum bigint, retried bigint)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -105,6 +110,7 @@ $$;
 CREATE OR REPLACE FUNCTION integration_hist_range(p_from timestamptz, p_to timestamptz, p_width interval DEFAULT NULL)
 RETURNS TABLE (bucket timestamptz, service_name text, action text, status text, bin integer, n bigint)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -140,6 +146,7 @@ $$;
 CREATE OR REPLACE FUNCTION integration_hist_range_service(p_from timestamptz, p_to timestamptz, p_width interval DEFAULT NULL)
 RETURNS TABLE (bucket timestamptz, service_name text, bin integer, n bigint)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -175,6 +182,7 @@ $$;
 CREATE OR REPLACE FUNCTION integration_range_agg_service(p_from timestamptz, p_to timestamptz, p_width interval DEFAULT NULL)
 RETURNS TABLE (bucket timestamptz, service_name text, calls bigint, failed bigint)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -225,6 +233,7 @@ $$;
 CREATE OR REPLACE FUNCTION integration_last_call_at(p_service text, p_from timestamptz, p_to timestamptz, p_failed boolean DEFAULT false)
 RETURNS timestamptz
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0

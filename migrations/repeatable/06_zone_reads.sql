@@ -57,6 +57,7 @@ RETURN p_width IS NOT NULL AND (
 CREATE OR REPLACE FUNCTION integration_zone_pieces(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
 RETURNS TABLE (lvl "char", lo timestamptz, hi timestamptz, label timestamptz)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -200,6 +201,7 @@ $$;
 CREATE OR REPLACE FUNCTION integration_zone_day_pieces(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
 RETURNS TABLE (lvl "char", lo timestamptz, hi timestamptz, label timestamptz)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -276,6 +278,7 @@ $$;
 CREATE OR REPLACE FUNCTION integration_zone_hour_pieces(p_from timestamptz, p_to timestamptz, p_zone text)
 RETURNS TABLE (lvl "char", lo timestamptz, hi timestamptz, label timestamptz)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -362,6 +365,7 @@ CREATE OR REPLACE FUNCTION integration_range_agg_zone(p_from timestamptz, p_to t
 RETURNS TABLE (bucket timestamptz, service_name text, action text, status text, calls bigint, duration_n bigint,
                duration_sum bigint, duration_min integer, duration_max integer, retry_sum bigint, retried bigint)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -416,6 +420,7 @@ $$;
 CREATE OR REPLACE FUNCTION integration_range_agg_service_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
 RETURNS TABLE (bucket timestamptz, service_name text, calls bigint, failed bigint)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -467,6 +472,7 @@ $$;
 CREATE OR REPLACE FUNCTION integration_hist_range_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
 RETURNS TABLE (bucket timestamptz, service_name text, action text, status text, bin integer, n bigint)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -506,6 +512,7 @@ $$;
 CREATE OR REPLACE FUNCTION integration_hist_range_service_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
 RETURNS TABLE (bucket timestamptz, service_name text, bin integer, n bigint)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0

@@ -2,6 +2,57 @@
 
 SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
 
+/**
+ * Whether p_width-wide buckets of zone p_zone are read from raw rows alone: no histogram level fits
+ * them (the histograms are hours and days; 007 dropped the minute ones) and they are UTC-aligned
+ * (integration_zone_same_as_utc: UTC, or a width that divides 15 minutes), so date_bin labels them.
+ * The dashboards' series over 2 days or less (1 to 5 minutes at 1,000 px).
+ */
+CREATE OR REPLACE FUNCTION integration_raw_percentile_width(p_width interval, p_zone text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN p_width IS NOT NULL AND extract(epoch FROM p_width) > 0 AND extract(epoch FROM p_width) % 3600 <> 0
+       AND integration_zone_same_as_utc(p_zone, p_width);
+
+/**
+ * Percentiles p_ps per p_width-wide UTC-aligned bucket, straight from the raw rows of [p_from, p_to):
+ * per service when p_services is NULL (one row per bucket and service), else of those services
+ * together (service_name NULL). Each duration counts as the middle of its histogram bin, so this is
+ * percentile_cont over the very values integration_hist_percentile interpolates between, with the
+ * same formula: the answer the histogram merge gives for the same rows, to the last bit (test:
+ * "answers as merging"), from one sort of the rows instead of a hash of (bucket, bin) rows, arrays
+ * and a plpgsql call per bucket (24 h at 5 minutes, 1M rows: 34 ms that way, 9 ms this).
+ * The floor it stands on: a histogram per 5 minutes and service holds nearly one row per call.
+ */
+CREATE OR REPLACE FUNCTION integration_raw_percentile_series(p_from timestamptz, p_to timestamptz, p_width interval, p_services text[], p_ps float8[])
+RETURNS TABLE (bucket timestamptz, service_name text, ps float8[])
+LANGUAGE plpgsql STABLE
+SET jit = off
+SET search_path FROM CURRENT
+SET plan_cache_mode = force_generic_plan
+SET max_parallel_workers_per_gather = 0
+AS $$
+BEGIN
+  IF p_services IS NULL THEN
+    RETURN QUERY
+    SELECT date_bin(p_width, l.created_at, '1970-01-01 00:00:00+00'::timestamptz), l.service_name,
+           percentile_cont(p_ps) WITHIN GROUP (ORDER BY integration_latency_bin_value(integration_latency_bin(l.duration_ms)))
+    FROM integration_logs l
+    WHERE l.created_at >= p_from AND l.created_at < p_to AND l.duration_ms IS NOT NULL
+    GROUP BY 1, 2;
+  ELSE
+    RETURN QUERY
+    SELECT date_bin(p_width, l.created_at, '1970-01-01 00:00:00+00'::timestamptz), NULL::text,
+           percentile_cont(p_ps) WITHIN GROUP (ORDER BY integration_latency_bin_value(integration_latency_bin(l.duration_ms)))
+    FROM integration_logs l
+    WHERE l.created_at >= p_from AND l.created_at < p_to AND l.duration_ms IS NOT NULL AND l.service_name = ANY (p_services)
+    GROUP BY 1;
+  END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION integration_raw_percentile_width(interval, text), integration_raw_percentile_series(timestamptz, timestamptz, interval, text[], float8[]) FROM PUBLIC, anon;
+GRANT EXECUTE ON FUNCTION integration_raw_percentile_width(interval, text), integration_raw_percentile_series(timestamptz, timestamptz, interval, text[], float8[])
+  TO authenticated, service_role, integration_monitor_reader;
+
 -- A percentile series per service in zone p_zone (as the *_zone readers of 06_zone_reads.sql), for
 -- the overview's latency panels, computed per bucket inside the function rather than by merging
 -- integration_hist_range_service(_zone)'s one row per (bucket, service, bin) in the panel's query
@@ -15,6 +66,7 @@ SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
 CREATE OR REPLACE FUNCTION integration_hist_percentile_series_service_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_p float8, p_zone text)
 RETURNS TABLE (bucket timestamptz, service_name text, value float8)
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -22,6 +74,13 @@ AS $$
 DECLARE
   k record;
 BEGIN
+  -- Buckets no histogram level fits (not whole hours; the minute histograms went in 007), in UTC
+  -- or a width every zone shares: each bucket is raw rows only (integration_raw_percentile_series).
+  IF integration_raw_percentile_width(p_width, p_zone) THEN
+    RETURN QUERY
+    SELECT s.bucket, s.service_name, s.ps[1] FROM integration_raw_percentile_series(p_from, p_to, p_width, NULL, ARRAY[p_p]) s;
+    RETURN;
+  END IF;
   SELECT * INTO k FROM integration_range_bounds(p_from, p_to, p_width);
   -- Other zones' days, other widths, and ranges without a whole day inside (both ends may then fall
   -- in one day) merge the general way.
@@ -60,6 +119,7 @@ GRANT EXECUTE ON FUNCTION integration_hist_percentile_series_service_zone(timest
 CREATE OR REPLACE FUNCTION integration_hist_percentile_series_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_services text[], p_ps float8[], p_zone text)
 RETURNS TABLE (bucket timestamptz, ps float8[])
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 SET plan_cache_mode = force_generic_plan
 SET max_parallel_workers_per_gather = 0
@@ -67,6 +127,11 @@ AS $$
 DECLARE
   k record;
 BEGIN
+  IF integration_raw_percentile_width(p_width, p_zone) THEN
+    RETURN QUERY
+    SELECT s.bucket, s.ps FROM integration_raw_percentile_series(p_from, p_to, p_width, p_services, p_ps) s;
+    RETURN;
+  END IF;
   SELECT * INTO k FROM integration_range_bounds(p_from, p_to, p_width);
   IF NOT integration_zone_same_as_utc(p_zone, p_width) OR p_width IS DISTINCT FROM interval '1 day' OR NOT (k.d_lo < k.d_hi) THEN
     RETURN QUERY

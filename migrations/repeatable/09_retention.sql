@@ -16,6 +16,7 @@ SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
 CREATE OR REPLACE FUNCTION cleanup_old_integration_logs(retention interval DEFAULT '90 days')
 RETURNS bigint
 LANGUAGE plpgsql
+SET jit = off
 SECURITY DEFINER -- dropping partitions needs the table owner; only service_role may call it
 SET search_path FROM CURRENT
 AS $$
@@ -62,6 +63,7 @@ GRANT EXECUTE ON FUNCTION cleanup_old_integration_logs(interval) TO service_role
 CREATE OR REPLACE FUNCTION cleanup_integration_rollups(retention interval DEFAULT '400 days', minute_retention interval DEFAULT '90 days')
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+SET jit = off
 AS $$
 DECLARE
   cutoff timestamptz := date_bin('1 day'::interval, now() - retention, '1970-01-01 00:00:00+00'::timestamptz);

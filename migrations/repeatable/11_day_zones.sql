@@ -24,6 +24,7 @@ SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
  */
 CREATE OR REPLACE FUNCTION integration_add_day_zone(p_zone text) RETURNS text
 LANGUAGE plpgsql
+SET jit = off
 SECURITY DEFINER -- writes owner-only tables and takes the table locks; only service_role may call it
 SET search_path FROM CURRENT
 SET TimeZone = 'UTC'
@@ -96,6 +97,7 @@ $$;
  */
 CREATE OR REPLACE FUNCTION integration_remove_day_zone(p_zone text) RETURNS boolean
 LANGUAGE plpgsql
+SET jit = off
 SECURITY DEFINER
 SET search_path FROM CURRENT
 SET lock_timeout = '60s'

@@ -177,17 +177,26 @@ export async function queryTimeseries(
       ? `(SELECT s.bucket, s.service_name, NULL::text AS action, NULL::text AS status, s.bin, s.n
           FROM ${fn('integration_hist_range_service')} s)`
       : fn('integration_hist_range');
-    // Per-service rows grouped by service are already one row per (service, bucket, bin): merging
-    // them again cost ~12 ms of a 30-day daily series at 10M rows.
-    const oneRowPerBin = perService && p.groupBy === 'service';
-    sql = `SELECT grp, bucket, integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), $${params.length + 1}::float8) AS value
-           FROM (
-             SELECT ${g} AS grp, r.bucket, r.bin, ${oneRowPerBin ? 'r.n' : 'sum(r.n)::bigint'} AS n
-             FROM ${source} r
+    if (perService && p.groupBy === 'service') {
+      // One series per service: the dashboards' function (repeatable/07_percentile_series.sql), which
+      // reads whole days straight from the per-service day histograms and sub-hour buckets from raw
+      // rows in one sort; the same answer as merging the histogram rows here (its tests).
+      sql = `SELECT r.service_name AS grp, r.bucket, r.value
+             FROM (SELECT s.bucket, s.service_name, NULL::text AS action, NULL::text AS status, s.value
+                   FROM integration_hist_percentile_series_service_zone($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8),
+                                                                        $${params.length + 1}::float8, ${zone ? '$7::text' : `'UTC'`}) s) r
              WHERE ${filters}
-             ${oneRowPerBin ? '' : 'GROUP BY 1, 2, 3'}
-           ) h
-           GROUP BY grp, bucket ORDER BY grp, bucket`;
+             ORDER BY 1, 2`;
+    } else {
+      sql = `SELECT grp, bucket, integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), $${params.length + 1}::float8) AS value
+             FROM (
+               SELECT ${g} AS grp, r.bucket, r.bin, sum(r.n)::bigint AS n
+               FROM ${source} r
+               WHERE ${filters}
+               GROUP BY 1, 2, 3
+             ) h
+             GROUP BY grp, bucket ORDER BY grp, bucket`;
+    }
     params.push(q);
   } else {
     const value =

@@ -169,6 +169,26 @@ test('queryTimeseries: volume, grouped, failure rate, latency, sub-minute bucket
   await expect(run((c) => queryTimeseries(c, { metric: 'volume', from: T('10T10:00:00'), to: T('10T11:00:00'), intervalMs: 500, filters: {} }))).rejects.toThrow(/at least 1 s/);
 });
 
+test('percentile series grouped by service equal each service alone (read by the dashboards function vs merged here), in any zone and width', async () => {
+  const from = T('09T00:00:00');
+  const to = T('12T00:00:00');
+  for (const [intervalMs, timeZone] of [
+    [86400e3, 'UTC'],
+    [86400e3, 'Asia/Kolkata'],
+    [3600e3, 'Asia/Kathmandu'],
+    [300e3, 'UTC'],
+    [60e3, 'Europe/Moscow'],
+  ] as const) {
+    const grouped = await run((c) => queryTimeseries(c, { metric: 'latency_p95', from, to, intervalMs, timeZone, groupBy: 'service', filters: {} }));
+    expect(grouped.map((x) => x.labels.service)).toEqual(['amocrm', 'resend']);
+    for (const g of grouped) {
+      const alone = await run((c) => queryTimeseries(c, { metric: 'latency_p95', from, to, intervalMs, timeZone, filters: { services: [g.labels.service!] } }));
+      expect([intervalMs, timeZone, g.labels.service, g.points]).toEqual([intervalMs, timeZone, g.labels.service, alone[0].points]);
+      expect(g.points.some(([, v]) => v !== null)).toBe(true);
+    }
+  }
+});
+
 test('queryFailures: newest first, keyset pages, filters', async () => {
   const p1 = await run((c) => queryFailures(c, { limit: 1, filters: {} }));
   expect(p1.rows.map((r) => [r.service_name, r.created_at, r.error_message])).toEqual([['resend', '2026-01-11T09:00:00.000000Z', 'bounced']]);

@@ -27,6 +27,8 @@ const READ_FUNCTIONS: Record<string, string> = {
   // 010's percentile series, in UTC (whole days straight from the day histograms) and in a half-hour zone.
   'integration_hist_percentile_series_service_zone(timestamp with time zone,timestamp with time zone,interval,double precision,text)': `SELECT * FROM integration_hist_percentile_series_service_zone(${RANGE}, interval '1 day', 0.5, 'UTC') WHERE value IS NOT NULL`,
   'integration_hist_percentile_series_zone(timestamp with time zone,timestamp with time zone,interval,text[],double precision[],text)': `SELECT * FROM integration_hist_percentile_series_zone(${RANGE}, interval '1 day', ARRAY['amocrm', 'resend', 'telegram', 'mobizon', 'whapi'], ARRAY[0.5], 'Asia/Kolkata') WHERE ps[1] IS NOT NULL`,
+  // Sub-hour percentile series straight from raw rows (per service, and of a set of services).
+  'integration_raw_percentile_series(timestamp with time zone,timestamp with time zone,interval,text[],double precision[])': `SELECT * FROM integration_raw_percentile_series(${RANGE}, interval '5 minutes', NULL, ARRAY[0.5]) UNION ALL SELECT * FROM integration_raw_percentile_series(${RANGE}, interval '5 minutes', ARRAY['amocrm'], ARRAY[0.5])`,
 };
 /** Executable by authenticated but returning no logged data (why, per function). */
 const NOT_DATA = {

@@ -209,6 +209,12 @@ const annotationWidth = (rangeMs: number) => {
 const failureRate = (cs: Call[]) => round2((100 * cs.filter((c) => c.status === 'failed').length) / cs.length);
 const durations = (cs: Call[]) => cs.map((c) => c.duration_ms).filter((d): d is number => d !== null);
 
+/** The latency panels' bucket width: their $__interval, at least 5 minutes past an hour, an hour past 6 hours, 6 hours past 2 days, a day past 14. */
+function latencyWidth(rangeMs: number, intervalMs: number): number {
+  const floor = rangeMs > 14 * 86_400_000 ? 86_400_000 : rangeMs > 2 * 86_400_000 ? 21_600_000 : rangeMs > 21_600_000 ? 3_600_000 : rangeMs > 3_600_000 ? 300_000 : 0;
+  return Math.max(intervalMs, floor);
+}
+
 function expectClose(actual: Map<string, number | null>, want: Map<string, number | null>, relTol = 0) {
   expect([...actual.keys()].sort()).toEqual([...want.keys()].sort());
   for (const [k, v] of want) {
@@ -263,15 +269,55 @@ describe('overview numbers equal the fixture', () => {
     [/p50/, 0.5],
     [/p95/, 0.95],
     [/p99/, 0.99],
-  ])('latency %s by service within 2.5 %% of percentile_cont', async (title, p) => {
+  ])('latency %s by service over 24 h, in hourly buckets (past 6 hours), within 2.5 %% of percentile_cont', async (title, p) => {
     const { out, intervalMs } = await series(overview, new RegExp(`^Latency ${title.source}`), day);
+    expect(intervalMs).toBeLessThan(minutes(60));
     const want = expected(
       day,
-      intervalMs,
+      minutes(60),
       (c) => (c.duration_ms === null ? null : c.service_name),
       (cs) => percentileCont(durations(cs), p),
     );
     expectClose(out, want, 0.025);
+  });
+
+  it('latency over 6 hours and a minute: hourly buckets; over 6 hours: 5-minute buckets from raw rows; over an hour: the panel interval', async () => {
+    const more = { from: ago(minutes(6 * 60 + 1)), to: T };
+    const m = await series(overview, /^Latency p99/, more);
+    const wantMore = expected(
+      more,
+      minutes(60),
+      (c) => (c.duration_ms === null ? null : c.service_name),
+      (cs) => percentileCont(durations(cs), 0.99),
+    );
+    expect(wantMore.size).toBeGreaterThan(5);
+    expectClose(m.out, wantMore, 0.025);
+    const six = { from: ago(minutes(6 * 60)), to: T };
+    const s = await series(overview, /^Latency p99/, six);
+    expect(s.intervalMs).toBe(minutes(1));
+    expectClose(
+      s.out,
+      expected(
+        six,
+        minutes(5),
+        (c) => (c.duration_ms === null ? null : c.service_name),
+        (cs) => percentileCont(durations(cs), 0.99),
+      ),
+      0.025,
+    );
+    const hour = { from: ago(minutes(60)), to: T };
+    const h = await series(overview, /^Latency p99/, hour);
+    expect(latencyWidth(minutes(60), h.intervalMs)).toBe(h.intervalMs);
+    expectClose(
+      h.out,
+      expected(
+        hour,
+        h.intervalMs,
+        (c) => (c.duration_ms === null ? null : c.service_name),
+        (cs) => percentileCont(durations(cs), 0.99),
+      ),
+      0.025,
+    );
   });
 
   it('latency over a week uses buckets of at least 6 hours (over two weeks, a day), still within 2.5 %', async () => {
@@ -462,9 +508,10 @@ describe('service detail numbers equal the fixture', () => {
     expectClose(retries.out, new Map([...attempts, ...retried]));
   });
 
-  it('latency p50/p95/p99 of one service within 2.5 %', async () => {
+  it('latency p50/p95/p99 of one service over 24 h (hourly buckets) within 2.5 %', async () => {
     const vars = detailVariables(['resend'], 'all');
     const { out, intervalMs } = await series(detail, /^Latency/, day, vars);
+    expect(latencyWidth(minutes(24 * 60), intervalMs)).toBe(minutes(60));
     const sel = inSel(['resend'], 'all');
     const want = new Map<string, number | null>();
     for (const [name, q] of [
@@ -474,7 +521,7 @@ describe('service detail numbers equal the fixture', () => {
     ] as const) {
       for (const [k, v] of expected(
         day,
-        intervalMs,
+        latencyWidth(minutes(24 * 60), intervalMs),
         () => name,
         (cs) => percentileCont(durations(cs), q),
         sel,
@@ -623,7 +670,7 @@ describe('service detail latency reads per-service histograms when every action 
     const range = { from: ago(ms), to: T };
     const vars = detailVariables(services, actions);
     const { out, intervalMs } = await series(detail, /^Latency/, range, vars);
-    const width = Math.max(intervalMs, ms > 14 * 86_400_000 ? 86_400_000 : ms > 2 * 86_400_000 ? 21_600_000 : 0);
+    const width = latencyWidth(ms, intervalMs);
     const sel = (c: Call) => (services === 'all' || services.includes(c.service_name)) && (actions === 'all' || actions.includes(c.action));
     const want = new Map<string, number | null>();
     for (const [name, q] of [
@@ -674,6 +721,9 @@ describe('integration_hist_percentile_series_service_zone (010), in UTC, answers
     ['15 days, one-day buckets', minutes(15 * 24 * 60), '1 day'],
     ['20 hours inside two days, one-day buckets (no whole day: the general way)', minutes(20 * 60), '1 day'],
     ['7 days, 6-hour buckets (the general way)', minutes(7 * 24 * 60), '6 hours'],
+    ['24 hours, 5-minute buckets (raw rows: percentile_cont)', minutes(24 * 60) + minutes(3), '5 minutes'],
+    ['6 hours, 1-minute buckets (raw rows: percentile_cont)', minutes(6 * 60), '1 minute'],
+    ['36 hours, 90-second buckets (raw rows: percentile_cont)', minutes(36 * 60), '90 seconds'],
   ])('%s', async (_n, ms, width) => {
     for (const p of [0.5, 0.95, 0.99]) {
       const args = [ago(ms), ago(minutes(7)), width, p];
@@ -698,6 +748,8 @@ describe('integration_hist_percentile_series_zone (010), in UTC, answers as merg
     ['90 days, one-day buckets, every service', minutes(90 * 24 * 60), '1 day', '{amocrm,mobizon,resend,telegram,whapi}'],
     ['20 hours, one-day buckets (no whole day: the general way)', minutes(20 * 60), '1 day', '{amocrm,whapi}'],
     ['7 days, 6-hour buckets (the general way)', minutes(7 * 24 * 60), '6 hours', '{whapi}'],
+    ['24 hours, 5-minute buckets, two services (raw rows: percentile_cont)', minutes(24 * 60) + minutes(3), '5 minutes', '{whapi,mobizon}'],
+    ['6 hours, 1-minute buckets, every service (raw rows: percentile_cont)', minutes(6 * 60), '1 minute', '{amocrm,mobizon,resend,telegram,whapi}'],
   ])('%s', async (_n, ms, width, services) => {
     const args = [ago(ms), ago(minutes(7)), width, services];
     const sub = (sql: string) => sql.replace(/\$(\d)/g, (_m, i) => lit(args[Number(i) - 1]));
