@@ -114,12 +114,13 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
   if (REUSE) throw new Error(`BENCH_REUSE=1 needs the database of an earlier run with BENCH_KEEP=1 holding ${size} rows`);
   log(`[${tag}] resetting both schemas`);
   // Day zones too: zoneRows adds them after the load through integration_add_day_zone, so both load
-  // paths (triggers, or BENCH_FAST_LOAD's triggers-off load and ROLLUP_BACKFILL_SQL) leave zone days exact.
+  // paths (triggers, or BENCH_FAST_LOAD's triggers-off load and ROLLUP_BACKFILL_SQL) leave zone days
+  // and zone hours exact.
   await c.query(`TRUNCATE integration_logs, integration_rollup_minute, integration_rollup_hour, integration_rollup_day,
                  integration_latency_hist_hour, integration_latency_hist_day, integration_service_actions,
                  integration_latency_hist_service_hour, integration_latency_hist_service_day,
                  integration_rollup_service_hour, integration_rollup_service_day,
-                 integration_rollup_zone_day, integration_monitor_day_zones`);
+                 integration_rollup_zone_day, integration_rollup_zone_hour, integration_monitor_day_zones`);
   await c.query('TRUNCATE seed.integration_logs');
   await c.query(`SELECT count(*) FROM ensure_integration_log_partitions(7, ${DAYS + 2})`);
 
@@ -323,7 +324,7 @@ async function zoneRows(c: Client, tag: string, dbRuns: DbRuns): Promise<BenchRo
     backfillMs[zone] = ms(t);
     log(`[${tag}] ${zone} added as a day zone (backfill ${round(backfillMs[zone])} ms)`);
   }
-  await c.query('VACUUM ANALYZE integration_rollup_zone_day');
+  await c.query('VACUUM ANALYZE integration_rollup_zone_day, integration_rollup_zone_hour');
   const time = async (zone: string, fn: (x: ClientBase) => Promise<unknown>, runs: number, budget: number, ours = true) =>
     inZone(c, zone, ours, async () => {
       await fn(c);

@@ -1,5 +1,6 @@
 -- The trigger functions that keep the rollup tables exact (first created by 004; the rollup_on_*
--- bodies as 007 left them, rollup_on_change with 009's fixed UTC; both keep 011's zone days).
+-- bodies as 007 left them, rollup_on_change with 009's fixed UTC; both keep 011's zone days and
+-- 013's zone hours).
 -- The triggers themselves are table DDL and stay in 004.
 
 SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
@@ -72,6 +73,20 @@ BEGIN
     SELECT z.zone, date_trunc('day', m.bucket, z.zone), m.service_name, m.action, m.status,
            sum(calls), sum(duration_n), sum(duration_sum), min(duration_min), max(duration_max), sum(retry_sum), sum(retried)
     FROM m CROSS JOIN integration_monitor_day_zones z GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (zone, bucket, service_name, action, status) DO UPDATE SET
+      calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
+      duration_sum = t.duration_sum + excluded.duration_sum,
+      duration_min = least(t.duration_min, excluded.duration_min), duration_max = greatest(t.duration_max, excluded.duration_max),
+      retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried
+  ), up_zh AS (
+    -- their hours too (013), only where a local hour is not a UTC hour (a :30/:45 offset): a
+    -- whole-hour zone's hours are the UTC hour rollups, so it stores nothing here
+    INSERT INTO integration_rollup_zone_hour AS t
+    SELECT z.zone, date_trunc('hour', m.bucket, z.zone), m.service_name, m.action, m.status,
+           sum(calls), sum(duration_n), sum(duration_sum), min(duration_min), max(duration_max), sum(retry_sum), sum(retried)
+    FROM m CROSS JOIN integration_monitor_day_zones z
+    WHERE date_trunc('hour', m.bucket, z.zone) <> date_bin('1 hour'::interval, m.bucket, '1970-01-01 00:00:00+00'::timestamptz)
+    GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (zone, bucket, service_name, action, status) DO UPDATE SET
       calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
       duration_sum = t.duration_sum + excluded.duration_sum,
@@ -206,6 +221,44 @@ BEGIN
       $q$, chg);
     -- a local day starts at most 26 hours before the UTC day of its first minute
     DELETE FROM integration_rollup_zone_day WHERE calls = 0 AND bucket >= lo - interval '2 days' AND bucket <= hi;
+
+    -- Their hours that are not UTC hours (013), likewise; min/max from the minutes with the same
+    -- local hour, looked for within 2 hours either side of its label (a DST change's ambiguous hour
+    -- is labelled by its later instant and spans 2 hours). Minutes are kept 90 days; an hour the
+    -- hourly view reads (the last 24) always has them, an older one keeps counts and sums exact
+    -- and its min/max as they were when its minutes are gone (an UPDATE of rows that old is rare:
+    -- raw rows are kept 90 days too).
+    EXECUTE format($q$
+      WITH d AS (
+        SELECT z.zone, date_trunc('hour', c.minute, z.zone) AS bucket, c.service_name, c.action, c.status,
+               sum(c.sign)::bigint AS calls,
+               coalesce(sum(c.sign) FILTER (WHERE c.duration_ms IS NOT NULL), 0)::bigint AS duration_n,
+               coalesce(sum(c.sign * c.duration_ms::bigint), 0)::bigint AS duration_sum,
+               coalesce(sum(c.sign * c.retry_count::bigint), 0)::bigint AS retry_sum,
+               coalesce(sum(c.sign) FILTER (WHERE c.retry_count > 0), 0)::bigint AS retried
+        FROM %1$s c CROSS JOIN integration_monitor_day_zones z
+        WHERE date_trunc('hour', c.minute, z.zone) <> date_bin('1 hour'::interval, c.minute, '1970-01-01 00:00:00+00'::timestamptz)
+        GROUP BY 1, 2, 3, 4, 5
+      )
+      INSERT INTO integration_rollup_zone_hour AS t (zone, bucket, service_name, action, status, calls, duration_n, duration_sum, duration_min, duration_max, retry_sum, retried)
+      SELECT d.zone, d.bucket, d.service_name, d.action, d.status, d.calls, d.duration_n, d.duration_sum,
+             coalesce(x.mn, t0.duration_min), coalesce(x.mx, t0.duration_max), d.retry_sum, d.retried
+      FROM d
+      CROSS JOIN LATERAL (
+        SELECT min(b.duration_min) AS mn, max(b.duration_max) AS mx, count(*) AS n FROM integration_rollup_minute b
+        WHERE b.bucket >= d.bucket - interval '2 hours' AND b.bucket < d.bucket + interval '2 hours'
+          AND b.service_name = d.service_name AND b.action = d.action AND b.status = d.status
+          AND date_trunc('hour', b.bucket, d.zone) = d.bucket) x
+      LEFT JOIN integration_rollup_zone_hour t0
+        ON x.n = 0 AND t0.zone = d.zone AND t0.bucket = d.bucket AND t0.service_name = d.service_name AND t0.action = d.action AND t0.status = d.status
+      ORDER BY 1, 2, 3, 4, 5
+      ON CONFLICT (zone, bucket, service_name, action, status) DO UPDATE SET
+        calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
+        duration_sum = t.duration_sum + excluded.duration_sum,
+        duration_min = excluded.duration_min, duration_max = excluded.duration_max,
+        retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried
+      $q$, chg);
+    DELETE FROM integration_rollup_zone_hour WHERE calls = 0 AND bucket >= lo - interval '2 hours' AND bucket <= hi + interval '2 hours';
   END IF;
 
   EXECUTE format($q$

@@ -195,7 +195,8 @@ $$;
  * before the first and after the last such day are read at the UTC levels that fit them, labelled
  * by their local day (by integration_zone_pieces when the start is before complete_from). An
  * infinite end stops at the zone's newest stored day; after it, a raw piece.
- * Percentile readers keep reading integration_zone_pieces: zone days hold no histograms.
+ * A width of exactly 1 hour is integration_zone_hour_pieces (zone hours, 'Y' pieces).
+ * Percentile readers keep reading integration_zone_pieces: zone days and hours hold no histograms.
  */
 CREATE OR REPLACE FUNCTION integration_zone_day_pieces(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
 RETURNS TABLE (lvl "char", lo timestamptz, hi timestamptz, label timestamptz)
@@ -212,6 +213,10 @@ DECLARE
   zlo timestamptz;
   zhi timestamptz;
 BEGIN
+  IF p_width = interval '1 hour' THEN
+    RETURN QUERY SELECT * FROM integration_zone_hour_pieces(p_from, p_to, p_zone);
+    RETURN;
+  END IF;
   IF p_width = interval '1 day' AND p_from < p_to THEN
     SELECT d.zone, d.complete_from INTO dzone, dfrom FROM integration_day_zone(p_zone) d;
   END IF;
@@ -255,6 +260,102 @@ BEGIN
 END
 $$;
 
+/**
+ * integration_zone_pieces, plus a level of whole local hours for configured day zones (013) where
+ * those are not UTC hours: every local hour of day zone p_zone lying wholly inside [p_from, p_to),
+ * starting at or after its complete_from, that is exactly one hour [s, s + 1 h) labelled s (no
+ * instant outside it has that label) and s is not a UTC hour start, is read from
+ * integration_rollup_zone_hour; consecutive ones are one 'Y' piece (rows labelled by their own
+ * bucket). A :30/:45 zone's hours are all that, except around a DST change; a whole-hour zone's are
+ * never (they are UTC hours: 'H' pieces of integration_zone_pieces, as before). The rest of the
+ * range — the part hours at its ends, hours before complete_from, a DST change's odd hours — is
+ * composed: a part of one local hour as the UTC levels that fit with that hour's label (no
+ * integration_zone_pieces work, which cost more than the read), anything else by
+ * integration_zone_pieces. An infinite end stops at the zone's newest stored hour; after it, a raw
+ * piece while the zone's current hours are not UTC hours (else composed: Lord Howe's DST half).
+ * The check is two date_trunc per hour of the range (24 for the hourly view).
+ */
+CREATE OR REPLACE FUNCTION integration_zone_hour_pieces(p_from timestamptz, p_to timestamptz, p_zone text)
+RETURNS TABLE (lvl "char", lo timestamptz, hi timestamptz, label timestamptz)
+LANGUAGE plpgsql STABLE
+SET jit = off
+SET search_path FROM CURRENT
+SET plan_cache_mode = force_generic_plan
+SET max_parallel_workers_per_gather = 0
+AS $$
+DECLARE
+  dzone text;
+  dfrom timestamptz;
+  s timestamptz;
+  zlo timestamptz;
+  zhi timestamptz;
+  ylo timestamptz[];
+  yhi timestamptz[];
+  gap record;
+  l timestamptz;
+BEGIN
+  IF p_from < p_to THEN
+    SELECT d.zone, d.complete_from INTO dzone, dfrom FROM integration_day_zone(p_zone) d;
+  END IF;
+  IF dzone IS NOT NULL THEN
+    -- candidate hour starts: zlo + n hours, from the first local hour start at or after the start
+    s := greatest(p_from, dfrom);
+    zlo := date_trunc('hour', s, dzone);
+    IF zlo < s THEN
+      zlo := zlo + interval '1 hour';
+    END IF;
+    IF isfinite(p_to) THEN
+      zhi := p_to;
+    ELSE
+      SELECT max(r.bucket) + interval '1 hour' INTO zhi
+      FROM integration_rollup_zone_hour r WHERE r.zone = dzone AND r.bucket >= zlo;
+    END IF;
+    zhi := zlo + floor(extract(epoch FROM zhi - zlo) / 3600) * interval '1 hour';
+  END IF;
+  -- Every candidate is zlo + n hours: if zlo is a UTC hour start (a whole-hour zone), none is a
+  -- zone hour, and the hours are the UTC ones ('H' pieces of integration_zone_pieces).
+  IF zhi IS NOT NULL AND zlo < zhi AND zlo <> date_bin('1 hour'::interval, zlo, '1970-01-01 00:00:00+00'::timestamptz) THEN
+    WITH b AS MATERIALIZED (
+      SELECT gs.s, date_trunc('hour', gs.s, dzone) AS l, date_trunc('hour', gs.s - interval '1 microsecond', dzone) AS lp
+      FROM generate_series(zlo, zhi, interval '1 hour') gs(s)
+    ), u AS (
+      -- [s, s + 1 h) is one whole local hour: s starts its label (and nothing before s has it), the
+      -- instant before s + 1 h still has it, s + 1 h starts the next; and s is not a UTC hour
+      SELECT b.s, b.l = b.s AND b.lp <> b.s AND lead(b.lp) OVER w = b.s AND lead(b.l) OVER w = b.s + interval '1 hour'
+                  AND b.s <> date_bin('1 hour'::interval, b.s, '1970-01-01 00:00:00+00'::timestamptz) AS ok
+      FROM b WINDOW w AS (ORDER BY b.s)
+    ), i AS (
+      SELECT u.s, u.s - (row_number() OVER (ORDER BY u.s)) * interval '1 hour' AS island FROM u WHERE u.ok
+    )
+    SELECT array_agg(x.lo ORDER BY x.lo), array_agg(x.hi ORDER BY x.lo) INTO ylo, yhi
+    FROM (SELECT min(i.s) AS lo, max(i.s) + interval '1 hour' AS hi FROM i GROUP BY i.island) x;
+  END IF;
+  IF ylo IS NULL THEN
+    RETURN QUERY SELECT * FROM integration_zone_pieces(p_from, p_to, interval '1 hour', p_zone);
+    RETURN;
+  END IF;
+  RETURN QUERY SELECT 'Y'::"char", y.lo, y.hi, NULL::timestamptz FROM unnest(ylo, yhi) y(lo, hi);
+  -- the gaps around the 'Y' pieces
+  FOR gap IN SELECT * FROM unnest(array_prepend(p_from, yhi), array_append(ylo, p_to)) x(lo, hi) WHERE x.lo < x.hi LOOP
+    l := date_trunc('hour', gap.lo, dzone);
+    IF NOT isfinite(gap.hi) AND gap.lo = zhi AND date_trunc('hour', now(), dzone) <> date_bin('1 hour'::interval, now(), '1970-01-01 00:00:00+00'::timestamptz) THEN
+      -- after the newest zone hour, while the zone's hours are not UTC hours (the triggers would
+      -- have stored any row there): a raw piece that finds nothing
+      RETURN QUERY SELECT 'r'::"char", gap.lo, gap.hi, NULL::timestamptz;
+    ELSIF isfinite(gap.lo) AND isfinite(gap.hi) AND l = date_trunc('hour', gap.hi - interval '1 microsecond', dzone) THEN
+      RETURN QUERY
+      SELECT x.lvl, x.lo, x.hi, l
+      FROM integration_range_bounds(gap.lo, gap.hi, NULL) b
+      CROSS JOIN LATERAL (VALUES ('d'::"char", b.d_lo, b.d_hi), ('h', b.h_lo, b.d_lo), ('h', b.d_hi, b.h_hi),
+                                 ('m', b.m_lo, b.h_lo), ('m', b.h_hi, b.m_hi), ('r', gap.lo, b.m_lo), ('r', b.m_hi, gap.hi)) x(lvl, lo, hi)
+      WHERE x.lo < x.hi;
+    ELSE
+      RETURN QUERY SELECT * FROM integration_zone_pieces(gap.lo, gap.hi, interval '1 hour', p_zone);
+    END IF;
+  END LOOP;
+END
+$$;
+
 -- ---- range reads in a zone ------------------------------------------------------------------------
 -- As their UTC counterparts in 05_range_reads.sql (plpgsql for cached generic plans, no parallel workers), with
 -- buckets from integration_zone_bucket. Each piece is one index range scan of its level.
@@ -282,7 +383,7 @@ BEGIN
   END IF;
   SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
   FROM integration_zone_day_pieces(p_from, p_to, p_width, p_zone) z;
-  IF 'Z' = ANY (pl) THEN
+  IF 'Z' = ANY (pl) OR 'Y' = ANY (pl) THEN
     SELECT d.zone INTO dz FROM integration_day_zone(p_zone) d;
   END IF;
   RETURN QUERY
@@ -296,6 +397,9 @@ BEGIN
     UNION ALL
     SELECT r.bucket, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
     FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_zone_day r WHERE r.zone = dz AND r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'Z'
+    UNION ALL
+    SELECT r.bucket, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_zone_hour r WHERE r.zone = dz AND r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'Y'
     UNION ALL
     SELECT coalesce(p.label, r.bucket), r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
     FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('h', 'H')
@@ -334,7 +438,7 @@ BEGIN
   END IF;
   SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
   FROM integration_zone_day_pieces(p_from, p_to, p_width, p_zone) z;
-  IF 'Z' = ANY (pl) THEN
+  IF 'Z' = ANY (pl) OR 'Y' = ANY (pl) THEN
     SELECT d.zone INTO dz FROM integration_day_zone(p_zone) d;
   END IF;
   RETURN QUERY
@@ -347,6 +451,9 @@ BEGIN
     -- zone days are per (service, action, status): a few rows per service and day
     SELECT r.bucket, r.service_name, r.calls, CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END
     FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_zone_day r WHERE r.zone = dz AND r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'Z'
+    UNION ALL
+    SELECT r.bucket, r.service_name, r.calls, CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_zone_hour r WHERE r.zone = dz AND r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'Y'
     UNION ALL
     SELECT coalesce(p.label, r.bucket), r.service_name, r.calls, r.failed
     FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_service_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('h', 'H')
@@ -464,7 +571,7 @@ END;
 
 REVOKE ALL ON FUNCTION integration_zone_bucket(timestamptz, interval, text), integration_zone_same_as_utc(text, interval),
   integration_zone_pieces(timestamptz, timestamptz, interval, text), integration_zone_day_pieces(timestamptz, timestamptz, interval, text),
-  integration_day_zone(text),
+  integration_zone_hour_pieces(timestamptz, timestamptz, text), integration_day_zone(text),
   integration_range_agg_zone(timestamptz, timestamptz, interval, text),
   integration_range_agg_service_zone(timestamptz, timestamptz, interval, text),
   integration_hist_range_zone(timestamptz, timestamptz, interval, text),
@@ -472,7 +579,7 @@ REVOKE ALL ON FUNCTION integration_zone_bucket(timestamptz, interval, text), int
   integration_zone_buckets(timestamptz, timestamptz, interval, text) FROM PUBLIC, anon;
 GRANT EXECUTE ON FUNCTION integration_zone_bucket(timestamptz, interval, text), integration_zone_same_as_utc(text, interval),
   integration_zone_pieces(timestamptz, timestamptz, interval, text), integration_zone_day_pieces(timestamptz, timestamptz, interval, text),
-  integration_day_zone(text),
+  integration_zone_hour_pieces(timestamptz, timestamptz, text), integration_day_zone(text),
   integration_range_agg_zone(timestamptz, timestamptz, interval, text),
   integration_range_agg_service_zone(timestamptz, timestamptz, interval, text),
   integration_hist_range_zone(timestamptz, timestamptz, interval, text),

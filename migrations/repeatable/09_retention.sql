@@ -57,7 +57,7 @@ REVOKE ALL ON FUNCTION cleanup_old_integration_logs(interval) FROM PUBLIC, anon,
 GRANT EXECUTE ON FUNCTION cleanup_old_integration_logs(interval) TO service_role;
 
 /**
- * Deletes rollup buckets older than `retention` (hour and day levels, histograms and zone days included) and
+ * Deletes rollup buckets older than `retention` (hour and day levels, histograms, zone days and zone hours included) and
  * minute-level buckets older than `minute_retention`. Returns the number of rollup rows removed.
  */
 CREATE OR REPLACE FUNCTION cleanup_integration_rollups(retention interval DEFAULT '400 days', minute_retention interval DEFAULT '90 days')
@@ -85,6 +85,9 @@ BEGIN
   DELETE FROM integration_rollup_service_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
   -- zone days (011) by the same cutoff: a local day starting before it goes with the UTC day it began in
   DELETE FROM integration_rollup_zone_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
+  -- zone hours (013) kept as long as the UTC hours: a :30/:45 hour older than minute retention could
+  -- not be composed again (its halves are minute rows), so the level is what keeps it exact
+  DELETE FROM integration_rollup_zone_hour WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
   RETURN total;
 END
 $$;

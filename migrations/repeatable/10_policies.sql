@@ -26,7 +26,7 @@ BEGIN
                            'integration_latency_hist_hour', 'integration_latency_hist_day',
                            'integration_latency_hist_service_hour', 'integration_latency_hist_service_day',
                            'integration_rollup_service_hour', 'integration_rollup_service_day',
-                           'integration_rollup_zone_day', 'integration_service_actions'] LOOP
+                           'integration_rollup_zone_day', 'integration_rollup_zone_hour', 'integration_service_actions'] LOOP
     EXECUTE format('DROP POLICY IF EXISTS %I ON %I', t || '_read', t);
     EXECUTE format('CREATE POLICY %I ON %I FOR SELECT TO authenticated USING ((SELECT integration_read_allowed()))', t || '_read', t);
     EXECUTE format('DROP POLICY IF EXISTS %I ON %I', t || '_read_service_role', t);

@@ -1,13 +1,13 @@
--- Configured day zones (tables: 011_zone_days.sql): adding one backfills its days, removing one
--- drops them. Kept exact afterwards by the rollup triggers (04_rollup_triggers.sql), read by the
+-- Configured day zones (tables: 011_zone_days.sql, 013_zone_hours.sql): adding one backfills its
+-- days (and its hours where they are not UTC hours), removing one drops them. Kept exact afterwards by the rollup triggers (04_rollup_triggers.sql), read by the
 -- zone readers (06_zone_reads.sql), trimmed by cleanup_integration_rollups (09_retention.sql).
 -- See docs/schema.md "Time zones".
 
 SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
 
 /**
- * Keeps days of zone p_zone (an IANA name, any case) from now on, and backfills them from the data
- * there is. Returns the zone's stored name (its tz database spelling), or NULL when there is
+ * Keeps days of zone p_zone (an IANA name, any case) from now on, and its hours where they are not
+ * UTC hours (:30/:45 offsets), and backfills them from the data there is. Returns the zone's stored name (its tz database spelling), or NULL when there is
  * nothing to do: UTC and its aliases, whose days are the UTC day rollups. Idempotent: a zone
  * already kept is left as it is. An unknown zone is 22023.
  *
@@ -15,7 +15,8 @@ SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
  * which conflicts with every INSERT/UPDATE/DELETE (ROW EXCLUSIVE) and partition drop: writers wait
  * until the zone is committed (and from then on their triggers keep its days), so no row is missed
  * or counted twice. Readers are not blocked. The wait is the backfill's length: a read of the whole
- * history at the hour (whole-hour zones) or minute (:30/:45 zones) level — run it when a pause of
+ * history at the hour (whole-hour zones) or minute (:30/:45 zones) level, plus for its hours one
+ * scan of the minute rollups (90 days by default) — run it when a pause of
  * that length in ingestion is acceptable (the recorder buffers meanwhile). A second add of any zone
  * queues behind the first (SHARE ROW EXCLUSIVE on integration_monitor_day_zones).
  * What the backfill cannot know: days whose hour or minute rollups retention already removed read
@@ -65,13 +66,32 @@ BEGIN
          r.duration_min, r.duration_max, r.retry_sum, r.retried
   FROM integration_range_agg_zone(lo, hi, interval '1 day', name) r
   ORDER BY 2, 3, 4, 5;
+  -- Its hours that are not UTC hours (013; none for a whole-hour zone): the sums of their minute
+  -- rollups, as the insert trigger makes them. Exactly what the composed read at 1 hour gives (such
+  -- an hour is composed from minutes; before the oldest minute it is empty either way), in one scan
+  -- of the minutes instead of two range reads per hour. Summed to UTC quarter hours first (cheap
+  -- date_bin), which no local hour boundary cuts (offsets are whole quarter hours), so date_trunc in
+  -- the zone, the costly part, runs once per quarter hour rather than per minute.
+  DELETE FROM integration_rollup_zone_hour WHERE zone = name;
+  INSERT INTO integration_rollup_zone_hour (zone, bucket, service_name, action, status, calls, duration_n, duration_sum,
+                                            duration_min, duration_max, retry_sum, retried)
+  SELECT name, date_trunc('hour', q.bucket, name), q.service_name, q.action, q.status,
+         sum(q.calls), sum(q.duration_n), sum(q.duration_sum), min(q.duration_min), max(q.duration_max), sum(q.retry_sum), sum(q.retried)
+  FROM (
+    SELECT date_bin('15 minutes'::interval, m.bucket, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, m.service_name, m.action, m.status,
+           sum(m.calls) AS calls, sum(m.duration_n) AS duration_n, sum(m.duration_sum) AS duration_sum, min(m.duration_min) AS duration_min,
+           max(m.duration_max) AS duration_max, sum(m.retry_sum) AS retry_sum, sum(m.retried) AS retried
+    FROM integration_rollup_minute m WHERE m.bucket >= lo GROUP BY 1, 2, 3, 4
+  ) q
+  WHERE date_trunc('hour', q.bucket, name) <> date_bin('1 hour'::interval, q.bucket, '1970-01-01 00:00:00+00'::timestamptz)
+  GROUP BY 2, 3, 4, 5 ORDER BY 2, 3, 4, 5;
   UPDATE integration_monitor_day_zones SET complete_from = lo WHERE zone = name;
   RETURN name;
 END
 $$;
 
 /**
- * Stops keeping days of zone p_zone and deletes them; true when it was kept. Under the same locks
+ * Stops keeping days (and hours) of zone p_zone and deletes them; true when it was kept. Under the same locks
  * as integration_add_day_zone (briefly), so no writer's trigger that still saw the zone adds a row
  * after the delete.
  */
@@ -92,6 +112,7 @@ BEGIN
     RETURN false;
   END IF;
   DELETE FROM integration_rollup_zone_day WHERE zone = name;
+  DELETE FROM integration_rollup_zone_hour WHERE zone = name;
   RETURN true;
 END
 $$;

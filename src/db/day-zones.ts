@@ -1,7 +1,8 @@
 /**
  * MONITOR_TIMEZONE as a day zone: `start`, `migrate` and `serve` make sure the configured zone's
  * days are kept whole (migration 011), so the views and `/stats?interval=day` in it read one row per
- * day instead of composing 24 hours (docs/schema.md "Time zones"). Idempotent: a zone already kept
+ * day instead of composing 24 hours, and, for a :30/:45 zone, its hours too (013: one row per hour
+ * instead of 60 minutes) (docs/schema.md "Day zones"). Idempotent: a zone already kept
  * costs one lookup.
  */
 import type { ClientBase } from 'pg';

@@ -39,6 +39,7 @@ const NOT_DATA = {
   'integration_zone_buckets(timestamp with time zone,timestamp with time zone,interval,text)': 'the bucket starts of a range',
   'integration_zone_pieces(timestamp with time zone,timestamp with time zone,interval,text)': 'how a range splits into rollup levels',
   'integration_zone_day_pieces(timestamp with time zone,timestamp with time zone,interval,text)': 'the same, with the zone-day level',
+  'integration_zone_hour_pieces(timestamp with time zone,timestamp with time zone,text)': 'the same for hours, with the zone-hour level',
   'integration_day_zone(text)': 'whether a zone’s days are kept, and from when',
 };
 
@@ -61,7 +62,8 @@ beforeAll(async () => {
       [new Date(now - 30 * 60e3), new Date(now - 90 * 60e3), new Date(now - 2 * 86400e3), new Date(now - 50 * 3600e3)].map((d) => d.toISOString()),
     ],
   );
-  // Kolkata's days kept (011): the day readers below then read the zone-day level too.
+  // Kolkata's days kept (011), and its hours (013): the day and hour readers below then read the
+  // zone-day and zone-hour levels too.
   await db.pool.query(`SELECT integration_add_day_zone('Asia/Kolkata')`);
   tables = (
     await db.pool.query<{ name: string }>(
@@ -109,11 +111,19 @@ const customer = { role: 'authenticated', sub: 'u2', app_metadata: { provider: '
 
 describe('what the check covers', () => {
   test('every object authenticated can read is covered, and none of its functions bypasses RLS', () => {
-    // Both seed views, the raw table and all eleven rollup tables (011's zone days among them).
+    // Both seed views, the raw table and all twelve rollup tables (011's zone days, 013's zone hours among them).
     expect(tables).toEqual(
-      expect.arrayContaining(['integration_logs', 'integration_stats_hourly', 'integration_stats_daily', 'integration_rollup_minute', 'integration_rollup_zone_day', 'integration_service_actions']),
+      expect.arrayContaining([
+        'integration_logs',
+        'integration_stats_hourly',
+        'integration_stats_daily',
+        'integration_rollup_minute',
+        'integration_rollup_zone_day',
+        'integration_rollup_zone_hour',
+        'integration_service_actions',
+      ]),
     );
-    expect(tables).toHaveLength(14);
+    expect(tables).toHaveLength(15);
     expect(functions.map((f) => f.sig).sort()).toEqual([...Object.keys(READ_FUNCTIONS), ...Object.keys(NOT_DATA)].sort());
     // A SECURITY DEFINER read function would skip the policies; only the readers of the owner-only
     // settings (the read claim, which zones keep days) are.

@@ -8,9 +8,9 @@ const DAY = 24 * HOUR;
 /**
  * A POSIX zone (UTC+5, DST UTC+6) whose DST starts ~10 days and ends ~10 hours before `now`, so
  * both views' windows hold a DST change whenever the test runs. `Jn` counts days 1..365 without
- * 29 February.
+ * 29 February. `offset` '5:30' makes it UTC+5:30 (DST +6:30), whose hours are not UTC hours.
  */
-export function zoneWithDstInWindow(now: number): string {
+export function zoneWithDstInWindow(now: number, offset = '5'): string {
   const julian = (wall: Date): string => {
     const y = wall.getUTCFullYear();
     const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
@@ -20,7 +20,7 @@ export function zoneWithDstInWindow(now: number): string {
   let start = Math.floor((now - 10 * DAY) / HOUR) * HOUR + 5 * HOUR; // wall clock in standard time
   const end = Math.floor((now - 10 * HOUR) / HOUR) * HOUR + 6 * HOUR; // wall clock in DST
   if (new Date(start).getUTCMonth() === 1 && new Date(start).getUTCDate() === 29) start -= DAY;
-  return `XST-5XDT,${julian(new Date(start))},${julian(new Date(end))}`;
+  return `XST-${offset}XDT,${julian(new Date(start))},${julian(new Date(end))}`;
 }
 
 /**
