@@ -25,6 +25,13 @@ export const RANGES: Array<[string, number]> = [
   ['30d', 30 * 86400e3],
   ['90d', 90 * 86400e3],
 ];
+/** RANGES, or those named in BENCH_RANGES (e.g. "6h,24h": a quick run after a change to the short ranges' panels). */
+function benchRanges(): Array<[string, number]> {
+  const want = (process.env.BENCH_RANGES ?? '').split(',').filter((r) => r !== '');
+  const unknown = want.filter((w) => !RANGES.some(([n]) => n === w));
+  if (unknown.length) throw new Error(`BENCH_RANGES: unknown range ${unknown.join(', ')} (known: ${RANGES.map(([n]) => n).join(', ')})`);
+  return want.length ? RANGES.filter(([n]) => want.includes(n)) : RANGES;
+}
 /** A panel without maxDataPoints gets its width in pixels as max data points (Grafana's PanelQueryRunner). */
 export const PANEL_WIDTH_PX = 1000;
 const READER = 'integration_monitor_reader';
@@ -191,7 +198,7 @@ export async function benchDashboards(c: Client, log: (l: string) => void, entit
   const textboxes = { entity_type: entity.type, entity_id: entity.id };
   const out: PanelResult[] = [];
   const now = benchNow();
-  for (const [rname, rms] of RANGES) {
+  for (const [rname, rms] of benchRanges()) {
     const range = { from: new Date(now - rms), to: new Date(now) };
     for (const d of dashboards) {
       await asReader(c, async () => {
@@ -243,7 +250,7 @@ export function floorQueries(range: TimeRange): Array<{ title: string; sql: stri
 export async function benchFloors(c: Client, log: (l: string) => void): Promise<PanelResult[]> {
   const out: PanelResult[] = [];
   const now = benchNow();
-  for (const [rname, rms] of RANGES) {
+  for (const [rname, rms] of benchRanges()) {
     const range = { from: new Date(now - rms), to: new Date(now) };
     await asReader(c, async () => {
       for (const f of floorQueries(range)) {
