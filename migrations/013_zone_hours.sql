@@ -31,3 +31,8 @@ CREATE TABLE integration_rollup_zone_hour (
 REVOKE ALL ON integration_rollup_zone_hour FROM PUBLIC, anon, authenticated, service_role;
 GRANT SELECT ON integration_rollup_zone_hour TO authenticated, service_role, integration_monitor_reader;
 ALTER TABLE integration_rollup_zone_hour ENABLE ROW LEVEL SECURITY;
+
+-- When a zone's hours are in: NULL until then, and readers compose its hours meanwhile. Zones
+-- configured before this migration get theirs when repeatable/11_day_zones.sql runs next (right
+-- after this file: integration_fill_zone_hours under the same lock as an add).
+ALTER TABLE integration_monitor_day_zones ADD COLUMN hours_from timestamptz;

@@ -173,17 +173,22 @@ $$;
 -- ---- configured day zones (migration 011) ---------------------------------------------------------
 /**
  * The configured day zone p_zone names (case-insensitively, as TimeZone reads names): its stored
- * name and complete_from; no row when it is not configured or its backfill has not finished.
+ * name, complete_from and hours_from (NULL until its hours are in); no row when it is not configured
+ * or its backfill has not finished.
  * SECURITY DEFINER: integration_monitor_day_zones is owner-only; which zones are kept is not
  * secret, and readers need it to know whether a zone's days may be read whole.
  */
-CREATE OR REPLACE FUNCTION integration_day_zone(p_zone text)
-RETURNS TABLE (zone text, complete_from timestamptz)
+-- (hours_from added with 013: a new result column needs the old function dropped first; plpgsql
+-- callers are not dependants, and this file re-grants it below)
+SET LOCAL client_min_messages = warning; -- the DROP's "does not exist, skipping" on a first run is nothing for the operator
+DROP FUNCTION IF EXISTS integration_day_zone(text);
+CREATE FUNCTION integration_day_zone(p_zone text)
+RETURNS TABLE (zone text, complete_from timestamptz, hours_from timestamptz)
 LANGUAGE sql STABLE
 SECURITY DEFINER
 SET search_path FROM CURRENT
 AS $$
-  SELECT z.zone, z.complete_from FROM integration_monitor_day_zones z
+  SELECT z.zone, z.complete_from, z.hours_from FROM integration_monitor_day_zones z
   WHERE lower(z.zone) = lower(p_zone) AND z.complete_from IS NOT NULL
 $$;
 
@@ -295,7 +300,7 @@ DECLARE
   l timestamptz;
 BEGIN
   IF p_from < p_to THEN
-    SELECT d.zone, d.complete_from INTO dzone, dfrom FROM integration_day_zone(p_zone) d;
+    SELECT d.zone, d.hours_from INTO dzone, dfrom FROM integration_day_zone(p_zone) d WHERE d.hours_from IS NOT NULL;
   END IF;
   IF dzone IS NOT NULL THEN
     -- candidate hour starts: zlo + n hours, from the first local hour start at or after the start

@@ -6,6 +6,46 @@
 SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
 
 /**
+ * Fills zone p_zone's hours that are not UTC hours (013) from p_from on, replacing what it had, and
+ * sets its hours_from: under a SHARE lock on integration_logs, so no write is missed or counted
+ * twice (the insert trigger keeps them from then on). Called by integration_add_day_zone, and at the
+ * end of this file for zones configured before 013 (hours_from NULL; readers compose their hours
+ * until it is set).
+ */
+CREATE OR REPLACE FUNCTION integration_fill_zone_hours(p_zone text, p_from timestamptz) RETURNS void
+LANGUAGE plpgsql
+SET jit = off
+SET search_path FROM CURRENT
+SET TimeZone = 'UTC'
+SET lock_timeout = '60s'
+AS $$
+BEGIN
+  LOCK TABLE integration_logs IN SHARE MODE;
+  -- Its hours that are not UTC hours (013; none for a whole-hour zone): the sums of their minute
+  -- rollups, as the insert trigger makes them. Exactly what the composed read at 1 hour gives (such
+  -- an hour is composed from minutes; before the oldest minute it is empty either way), in one scan
+  -- of the minutes instead of two range reads per hour. Summed to UTC quarter hours first (cheap
+  -- date_bin), which no local hour boundary cuts (offsets are whole quarter hours), so date_trunc in
+  -- the zone, the costly part, runs once per quarter hour rather than per minute.
+  DELETE FROM integration_rollup_zone_hour WHERE zone = p_zone;
+  INSERT INTO integration_rollup_zone_hour (zone, bucket, service_name, action, status, calls, duration_n, duration_sum,
+                                            duration_min, duration_max, retry_sum, retried)
+  SELECT p_zone, date_trunc('hour', q.bucket, p_zone), q.service_name, q.action, q.status,
+         sum(q.calls), sum(q.duration_n), sum(q.duration_sum), min(q.duration_min), max(q.duration_max), sum(q.retry_sum), sum(q.retried)
+  FROM (
+    SELECT date_bin('15 minutes'::interval, m.bucket, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, m.service_name, m.action, m.status,
+           sum(m.calls) AS calls, sum(m.duration_n) AS duration_n, sum(m.duration_sum) AS duration_sum, min(m.duration_min) AS duration_min,
+           max(m.duration_max) AS duration_max, sum(m.retry_sum) AS retry_sum, sum(m.retried) AS retried
+    FROM integration_rollup_minute m WHERE m.bucket >= p_from GROUP BY 1, 2, 3, 4
+  ) q
+  WHERE date_trunc('hour', q.bucket, p_zone) <> date_bin('1 hour'::interval, q.bucket, '1970-01-01 00:00:00+00'::timestamptz)
+  GROUP BY 2, 3, 4, 5 ORDER BY 2, 3, 4, 5;
+  UPDATE integration_monitor_day_zones SET hours_from = p_from WHERE zone = p_zone;
+END
+$$;
+REVOKE ALL ON FUNCTION integration_fill_zone_hours(text, timestamptz) FROM PUBLIC, anon, authenticated, service_role;
+
+/**
  * Keeps days of zone p_zone (an IANA name, any case) from now on, and its hours where they are not
  * UTC hours (:30/:45 offsets), and backfills them from the data there is. Returns the zone's stored name (its tz database spelling), or NULL when there is
  * nothing to do: UTC and its aliases, whose days are the UTC day rollups. Idempotent: a zone
@@ -66,25 +106,7 @@ BEGIN
          r.duration_min, r.duration_max, r.retry_sum, r.retried
   FROM integration_range_agg_zone(lo, hi, interval '1 day', name) r
   ORDER BY 2, 3, 4, 5;
-  -- Its hours that are not UTC hours (013; none for a whole-hour zone): the sums of their minute
-  -- rollups, as the insert trigger makes them. Exactly what the composed read at 1 hour gives (such
-  -- an hour is composed from minutes; before the oldest minute it is empty either way), in one scan
-  -- of the minutes instead of two range reads per hour. Summed to UTC quarter hours first (cheap
-  -- date_bin), which no local hour boundary cuts (offsets are whole quarter hours), so date_trunc in
-  -- the zone, the costly part, runs once per quarter hour rather than per minute.
-  DELETE FROM integration_rollup_zone_hour WHERE zone = name;
-  INSERT INTO integration_rollup_zone_hour (zone, bucket, service_name, action, status, calls, duration_n, duration_sum,
-                                            duration_min, duration_max, retry_sum, retried)
-  SELECT name, date_trunc('hour', q.bucket, name), q.service_name, q.action, q.status,
-         sum(q.calls), sum(q.duration_n), sum(q.duration_sum), min(q.duration_min), max(q.duration_max), sum(q.retry_sum), sum(q.retried)
-  FROM (
-    SELECT date_bin('15 minutes'::interval, m.bucket, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, m.service_name, m.action, m.status,
-           sum(m.calls) AS calls, sum(m.duration_n) AS duration_n, sum(m.duration_sum) AS duration_sum, min(m.duration_min) AS duration_min,
-           max(m.duration_max) AS duration_max, sum(m.retry_sum) AS retry_sum, sum(m.retried) AS retried
-    FROM integration_rollup_minute m WHERE m.bucket >= lo GROUP BY 1, 2, 3, 4
-  ) q
-  WHERE date_trunc('hour', q.bucket, name) <> date_bin('1 hour'::interval, q.bucket, '1970-01-01 00:00:00+00'::timestamptz)
-  GROUP BY 2, 3, 4, 5 ORDER BY 2, 3, 4, 5;
+  PERFORM integration_fill_zone_hours(name, lo);
   UPDATE integration_monitor_day_zones SET complete_from = lo WHERE zone = name;
   RETURN name;
 END
@@ -132,3 +154,7 @@ $$;
 REVOKE ALL ON FUNCTION integration_add_day_zone(text), integration_remove_day_zone(text), integration_day_zones()
   FROM PUBLIC, anon, authenticated, service_role, integration_monitor_reader;
 GRANT EXECUTE ON FUNCTION integration_add_day_zone(text), integration_remove_day_zone(text), integration_day_zones() TO service_role;
+
+-- Zones configured before 013 (or whose hours were never filled): their hours, once.
+SELECT integration_fill_zone_hours(z.zone, z.complete_from)
+FROM integration_monitor_day_zones z WHERE z.hours_from IS NULL AND z.complete_from IS NOT NULL;
