@@ -12,21 +12,8 @@ SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
 
 -- The columns of integration_rollup_zone_day; bucket is the local hour (date_trunc('hour', …, zone)),
 -- only ever one that is not a UTC hour start.
-CREATE TABLE integration_rollup_zone_hour (
-  zone text NOT NULL,
-  bucket timestamptz NOT NULL,
-  service_name text NOT NULL,
-  action text NOT NULL,
-  status text NOT NULL,
-  calls bigint NOT NULL,
-  duration_n bigint NOT NULL,
-  duration_sum bigint NOT NULL,
-  duration_min integer,
-  duration_max integer,
-  retry_sum bigint NOT NULL,
-  retried bigint NOT NULL,
-  PRIMARY KEY (zone, bucket, service_name, action, status)
-);
+-- The zone-day table's columns and key: (zone, bucket, service_name, action, status).
+CREATE TABLE integration_rollup_zone_hour (LIKE integration_rollup_zone_day INCLUDING ALL);
 -- Read-only like the other rollups (only the SECURITY DEFINER triggers and functions write).
 REVOKE ALL ON integration_rollup_zone_hour FROM PUBLIC, anon, authenticated, service_role;
 GRANT SELECT ON integration_rollup_zone_hour TO authenticated, service_role, integration_monitor_reader;

@@ -173,10 +173,6 @@ export async function queryTimeseries(
     // Not split by action or status: the per-service histograms hold fewer rows (at 10M calls 2x per
     // hour, 3.8x per day).
     const perService = (!p.groupBy || p.groupBy === 'service') && !list(p.filters.actions) && !list(p.filters.statuses);
-    const source = perService
-      ? `(SELECT s.bucket, s.service_name, NULL::text AS action, NULL::text AS status, s.bin, s.n
-          FROM ${fn('integration_hist_range_service')} s)`
-      : fn('integration_hist_range');
     if (perService && p.groupBy === 'service') {
       // One series per service: the dashboards' function (repeatable/07_percentile_series.sql), which
       // reads whole days straight from the per-service day histograms and sub-hour buckets from raw
@@ -188,6 +184,10 @@ export async function queryTimeseries(
              WHERE ${filters}
              ORDER BY 1, 2`;
     } else {
+      const source = perService
+        ? `(SELECT s.bucket, s.service_name, NULL::text AS action, NULL::text AS status, s.bin, s.n
+            FROM ${fn('integration_hist_range_service')} s)`
+        : fn('integration_hist_range');
       sql = `SELECT grp, bucket, integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), $${params.length + 1}::float8) AS value
              FROM (
                SELECT ${g} AS grp, r.bucket, r.bin, sum(r.n)::bigint AS n
