@@ -9,9 +9,7 @@
 import { Pool } from 'pg';
 import { migrate } from '../../src/db/migrate';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
-import { Cluster, DEBIAN_PG15, startCluster } from '../helpers/pg-cluster';
-import fs from 'node:fs';
-import path from 'node:path';
+import { Cluster, DEBIAN_PG15, debianPg15JitAvailable, debianPg15Suite, startCluster } from '../helpers/pg-cluster';
 
 /** plpgsql functions that run no query of their own (per-bucket arithmetic, the read check): a SET would only cost each call. */
 const NO_QUERIES = ['integration_hist_percentile', 'integration_read_allowed'];
@@ -36,10 +34,7 @@ describe('every plpgsql function of ours turns JIT off', () => {
   });
 });
 
-const jitServer = fs.existsSync(path.join(DEBIAN_PG15, 'initdb')) && fs.existsSync('/usr/lib/postgresql/15/lib/llvmjit.so');
-if (!jitServer && process.env.CI) throw new Error(`JIT suite: ${DEBIAN_PG15} with llvmjit.so is missing under CI (.ci/run installs postgresql-15)`);
-if (!jitServer) console.warn(`SKIPPED JIT suite: no ${DEBIAN_PG15} with llvmjit.so (apt-get install -y postgresql-15). Under CI this is a failure.`);
-const suite = jitServer ? describe : describe.skip;
+const suite = debianPg15Suite(debianPg15JitAvailable(), 'JIT suite (PostgreSQL 15 with llvmjit.so)', 'postgresql-15');
 
 jest.setTimeout(180_000);
 

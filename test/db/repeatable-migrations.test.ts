@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { migrate, readMigrations, readRepeatables, resolveMigrationsDir } from '../../src/db/migrate';
 import { createTestDatabase } from '../helpers/db';
+import { migrationsCopy } from '../helpers/migrations-copy';
 import { readSchemaDefinitions } from '../helpers/schema-definitions';
 
 /**
@@ -20,15 +20,6 @@ const RELEASED: Record<string, string> = {
   '006_retention.sql': 'ba59d46cc4f75023221a6a46a170a97664ea019c69f084e878a30aefefa4bca7',
   '007_drop_minute_histograms.sql': '7bb407cb7a5516cd29cabb4d6e46536d52fb4b8ea75160614b678a5bb11d71ba',
 };
-
-/** A migrations folder holding the given numbered files and, optionally, today's repeatable folder. */
-function migrationsCopy(names: string[], withRepeatables: boolean): string {
-  const src = resolveMigrationsDir();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'intmon-mig-'));
-  for (const n of names) fs.copyFileSync(path.join(src, n), path.join(dir, n));
-  if (withRepeatables) fs.cpSync(path.join(src, 'repeatable'), path.join(dir, 'repeatable'), { recursive: true });
-  return dir;
-}
 
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 

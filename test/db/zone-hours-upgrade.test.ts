@@ -2,10 +2,10 @@
 // for those zones), readers compose such a zone's hours until it is set, and the next run of the
 // repeatable files (right after 013) fills them once under the add's lock.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { migrate, resolveMigrationsDir } from '../../src/db/migrate';
+import { migrate, readMigrations } from '../../src/db/migrate';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
+import { migrationsCopy } from '../helpers/migrations-copy';
 
 const ZONE = 'Asia/Kolkata';
 let db: TestDatabase;
@@ -47,10 +47,11 @@ test('a zone kept before 013 reads composed hours until its hours are filled by 
   expect(await hourlyView()).toEqual(want);
 
   // the next run that applies a numbered migration re-applies the repeatable files, 11_day_zones.sql last but one
-  const src = resolveMigrationsDir();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'intmon-mig-'));
+  const dir = migrationsCopy(
+    readMigrations().map((m) => m.name),
+    true,
+  );
   try {
-    fs.cpSync(src, dir, { recursive: true });
     fs.writeFileSync(path.join(dir, '999_noop.sql'), 'SELECT 1;');
     const r = await migrate(db.url, { dir });
     expect(r.applied).toEqual(['999_noop.sql']);

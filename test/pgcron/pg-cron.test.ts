@@ -10,14 +10,9 @@
 import { Pool } from 'pg';
 import { migrate } from '../../src/db/migrate';
 import { CRON_JOB_NAME, CRON_SCHEDULE, startScheduler } from '../../src/db/scheduler';
-import { Cluster, DEBIAN_PG15, debianPgCronAvailable, startCluster } from '../helpers/pg-cluster';
+import { Cluster, DEBIAN_PG15, debianPg15Suite, debianPgCronAvailable, startCluster } from '../helpers/pg-cluster';
 
-const available = debianPgCronAvailable();
-if (!available && process.env.CI) {
-  throw new Error(`pg_cron suite: ${DEBIAN_PG15} with pg_cron is missing under CI (.ci/run installs postgresql-15 and postgresql-15-cron)`);
-}
-if (!available) console.warn(`SKIPPED pg_cron suite: no ${DEBIAN_PG15} with pg_cron (apt-get install -y postgresql-15 postgresql-15-cron). Under CI this is a failure.`);
-const suite = available ? describe : describe.skip;
+const suite = debianPg15Suite(debianPgCronAvailable(), 'pg_cron suite (PostgreSQL 15 with pg_cron)', 'postgresql-15 postgresql-15-cron');
 
 jest.setTimeout(180_000);
 
