@@ -10,7 +10,7 @@ import type { WrapHandlerOptions } from './types';
 
 export function wrapHandler<A extends unknown[], R>(flush: () => Promise<void>, handler: (...args: A) => R | Promise<R>, options?: WrapHandlerOptions): (...args: A) => Promise<Awaited<R>> {
   const waitUntil = options?.waitUntil;
-  return async function flushedHandler(this: unknown, ...args: A): Promise<Awaited<R>> {
+  const wrapped = async function flushedHandler(this: unknown, ...args: A): Promise<Awaited<R>> {
     try {
       return await handler.apply(this, args);
     } finally {
@@ -26,4 +26,8 @@ export function wrapHandler<A extends unknown[], R>(flush: () => Promise<void>, 
       if (!handedOver) await flush();
     }
   };
+  // Callers read a handler's arity: Deno.serve builds no Request for a handler declaring no
+  // parameter, Express treats four as an error handler.
+  Object.defineProperty(wrapped, 'length', { value: handler.length });
+  return wrapped;
 }

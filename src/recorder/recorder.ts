@@ -74,14 +74,24 @@ class RecorderImpl implements Recorder, LiveRecorder {
     this.reporter = new Reporter(o.onError);
     this.onError = o.onError;
     const shortLived = o.shortLived ?? detectShortLived();
+    let closeAfterWrite = false;
     if (o.pool) {
       this.pool = o.pool;
       this.ownPool = false;
     } else {
       if (!o.databaseUrl) throw new Error('createRecorder: pass databaseUrl or pool');
-      // Short-lived: one connection, closed after each write (a frozen sandbox must hold none).
-      const size = shortLived ? { max: 1, idleTimeoutMillis: 1000, allowExitOnIdle: true } : { max: 2 };
-      this.pool = new Pool({ connectionString: o.databaseUrl, ...size, connectionTimeoutMillis: 5000, keepAlive: true, application_name: 'integration-monitor recorder' });
+      // Short-lived: one connection, by default closed after each write (a frozen sandbox must hold none).
+      const idle = o.idleTimeoutMs ?? (shortLived ? 0 : 10_000);
+      closeAfterWrite = idle === 0;
+      const size = shortLived ? { max: 1, allowExitOnIdle: true } : { max: 2 };
+      this.pool = new Pool({
+        connectionString: o.databaseUrl,
+        ...size,
+        idleTimeoutMillis: idle || 1000,
+        connectionTimeoutMillis: 5000,
+        keepAlive: true,
+        application_name: 'integration-monitor recorder',
+      });
       this.pool.on('error', () => undefined); // idle clients die when the server restarts; the next write reconnects
       this.ownPool = true;
     }
@@ -94,7 +104,7 @@ class RecorderImpl implements Recorder, LiveRecorder {
     this.memory = o.spoolDir === undefined && (shortLived || !writableDir(spoolDir)) ? new MemorySpool(Math.min(maxSpoolBytes, maxMemoryBytes)) : null;
     this.saveBudgetMs = writeTimeoutMs;
     this.shipper = new Shipper(
-      new PgWriter(this.pool, o.role === undefined ? 'service_role' : o.role, writeTimeoutMs, shortLived && this.ownPool),
+      new PgWriter(this.pool, o.role === undefined ? 'service_role' : o.role, writeTimeoutMs, closeAfterWrite),
       this.memory ?? new Spool(spoolDir, maxSpoolBytes),
       this.memory ? new MemoryDeadLetters() : new DeadLetters(spoolDir, Math.max(1024 * 1024, Math.floor(maxSpoolBytes / 4))),
       this.reporter,

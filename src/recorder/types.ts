@@ -124,6 +124,13 @@ export interface RecorderOptions {
    * DENO_DEPLOYMENT_ID set). See docs/recorder.md, "Runtimes".
    */
   shortLived?: boolean;
+  /**
+   * How long the recorder's own connection may stay idle before it is closed. Default: 0 when
+   * short-lived — closed after each write, before the write resolves — else 10,000 ms. A
+   * short-lived instance that is never frozen (a Supabase worker serving bursts) may keep it a
+   * little (e.g. 2,000) to save a connect per invocation; a frozen instance keeps it while frozen.
+   */
+  idleTimeoutMs?: number;
 }
 
 export interface WrapHandlerOptions {

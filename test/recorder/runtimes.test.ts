@@ -12,6 +12,8 @@ import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { removeTempDirs, tempDir } from './helpers';
 
 const CHILD = path.join(__dirname, 'fixtures/handler-child.js');
+/** Bun 1.4 from npm (the `@oven/bun-linux-x64` devDependency ships the binary). */
+const BUN = path.join(path.dirname(require.resolve('@oven/bun-linux-x64/package.json')), 'bin/bun');
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -60,12 +62,12 @@ async function rowsFor(entity: string): Promise<{ n: number; ok: number }> {
 type End = 'exit' | 'sigkill' | 'freeze';
 
 /** 5 instances × 40 calls, each ended the way `end` says right after its answer. */
-async function runCase(mode: 'wrap' | 'flush' | 'none', end: End): Promise<{ stored: number; ok: number; stderr: string[] }> {
+async function runCase(mode: 'wrap' | 'flush' | 'none', end: End, runtime = process.execPath): Promise<{ stored: number; ok: number; stderr: string[] }> {
   const entity = crypto.randomUUID();
   const stderr: string[] = [];
   await Promise.all(
     Array.from({ length: 5 }, async () => {
-      const i = instance({ DB_URL: db.url, MODE: mode, CALLS: '40', ENTITY: entity, END: end === 'exit' ? 'exit' : 'idle', SHORT_LIVED: 'true' });
+      const i = instance({ DB_URL: db.url, MODE: mode, CALLS: '40', ENTITY: entity, END: end === 'exit' ? 'exit' : 'idle', SHORT_LIVED: 'true' }, [runtime, CHILD]);
       await i.answered;
       if (end === 'sigkill') i.proc.kill('SIGKILL');
       if (end === 'freeze') {
@@ -89,6 +91,17 @@ describe.each<End>(['exit', 'sigkill', 'freeze'])('handler answers, then the pro
 
 it('with `await recorder.flush()` before answering, then SIGKILL: 200 / 200 rows', async () => {
   expect(await runCase('flush', 'sigkill')).toEqual({ stored: 200, ok: 200, stderr: ['', '', '', '', ''] });
+});
+
+describe('Bun runs the same patterns', () => {
+  it('wrapHandler, SIGKILL right after the answer: 200 / 200 rows', async () => {
+    expect(await runCase('wrap', 'sigkill', BUN)).toEqual({ stored: 200, ok: 200, stderr: ['', '', '', '', ''] });
+  });
+  it('without it, process.exit() after the answer loses rows and warns once per process', async () => {
+    const { stored, stderr } = await runCase('none', 'exit', BUN);
+    expect(stored).toBeLessThan(200);
+    for (const e of stderr) expect(e.match(/IntegrationMonitorRecorderWarning/g)).toHaveLength(1);
+  });
 });
 
 it('without the pattern the rows die with the process, and each process warns once that the recorder was never flushed', async () => {
