@@ -4,7 +4,7 @@
  *    runs dry, and closing then schedules the final writes, which keeps the process alive until
  *    they are done;
  *  - a process that ends anyway — `process.exit()` right after a handler answered, Deno's
- *    `unload`, Supabase's `beforeunload` when it stops a worker — while tracked calls were never
+ *    `unload` — while tracked calls were never
  *    written: nothing can be written any more, but it must not be silent. One warning per process,
  *    written synchronously (a warning emitted the usual way would wait for a tick that never comes).
  */
@@ -44,10 +44,14 @@ export function register(r: LiveRecorder): void {
   }
   const g = globalThis as { Deno?: unknown; addEventListener?: (type: string, fn: () => void) => void };
   if (g.Deno !== undefined && typeof g.addEventListener === 'function') {
-    // Supabase dispatches beforeunload before it stops a worker: a last chance to write.
+    // Deno dispatches beforeunload when the event loop runs dry (as Node's beforeExit) and
+    // Supabase before it stops a worker: a last chance to write. Work started here keeps the loop
+    // going; what is still unwritten at `unload` is warned about.
     g.addEventListener('beforeunload', () => {
-      warnUnsaved();
-      for (const x of live) void x.flush();
+      for (const x of live) {
+        const u = x.unsaved();
+        if (u.rows > 0 || u.writing) void x.flush();
+      }
     });
     g.addEventListener('unload', warnUnsaved);
   }

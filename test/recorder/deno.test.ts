@@ -166,15 +166,16 @@ Deno.serve(async () => Response.json({ id: await recorder.track('amocrm', 'sync_
   expect(await count('amocrm')).toBeLessThan(4);
 }, 60_000);
 
-it('a Deno script that exits with unwritten rows warns once, with no --allow-sys; one that flushed does not', async () => {
-  const script = (flush: boolean) => `import { createRecorder } from '@integration-monitor/recorder';
+it('a Deno script that exits with unwritten rows warns once, with no --allow-sys; one that flushed, or ran out of work, writes them and does not', async () => {
+  const script = (end: string) => `import { createRecorder } from '@integration-monitor/recorder';
 const recorder = createRecorder({ databaseUrl: Deno.env.get('SUPABASE_DB_URL') });
 for (let i = 0; i < 3; i++) await recorder.track('mobizon', 'send_sms', async () => i);
-${flush ? 'await recorder.flush();' : ''}
-Deno.exit(0);
+${end === 'flush' ? 'await recorder.flush();' : ''}
+${end === 'natural' ? '' : 'Deno.exit(0);'}
 `;
   const results: { stderr: string; code: number | null }[] = [];
-  for (const flush of [false, true]) {
+  // Exit with rows queued; flush then exit; run out of work (beforeunload writes the rows).
+  for (const flush of ['exit', 'flush', 'natural']) {
     const name = `exit-${flush}-${crypto.randomBytes(3).toString('hex')}.ts`;
     fs.writeFileSync(path.join(app, name), script(flush));
     const iso = isolate(name);
@@ -184,5 +185,6 @@ Deno.exit(0);
   expect(results[0].stderr.match(/IntegrationMonitorRecorderWarning/g)).toHaveLength(1);
   expect(results[0].stderr).toMatch(/3 tracked row\(s\) not written/);
   expect(results[1]).toEqual({ code: 0, stderr: '' });
-  expect(await count('mobizon')).toBe(3);
+  expect(results[2]).toEqual({ code: 0, stderr: '' });
+  expect(await count('mobizon')).toBe(6);
 }, 60_000);
