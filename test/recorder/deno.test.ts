@@ -17,6 +17,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tsBlocks } from '../helpers/doc-blocks';
+import { createRecorder } from '../../src/index';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { removeTempDirs, tempDir } from './helpers';
 
@@ -75,8 +76,8 @@ interface Isolate {
   stderr: () => string;
 }
 
-function isolate(fn: string, env: Record<string, string> = {}): Isolate {
-  const proc = spawn(DENO, ['run', '--allow-net', '--allow-env', 'harness.ts', fn], {
+function isolate(fn: string, env: Record<string, string> = {}, extra: string[] = []): Isolate {
+  const proc = spawn(DENO, ['run', '--allow-net', '--allow-env', ...extra, 'harness.ts', fn], {
     cwd: app,
     env: { ...process.env, SUPABASE_DB_URL: db.url, RESEND_API_KEY: 're_test_123456789', NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -187,4 +188,25 @@ ${end === 'natural' ? '' : 'Deno.exit(0);'}
   expect(results[1]).toEqual({ code: 0, stderr: '' });
   expect(results[2]).toEqual({ code: 0, stderr: '' });
   expect(await count('mobizon')).toBe(6);
+}, 60_000);
+
+it('with a spoolDir and the database down, Deno spools every row without --allow-sys; Node replays them', async () => {
+  const spool = tempDir('intmon-deno-spool-');
+  fs.writeFileSync(
+    path.join(app, 'spooling.ts'),
+    `import { createRecorder } from '@integration-monitor/recorder';
+const recorder = createRecorder({ databaseUrl: 'postgres://x:y@127.0.0.1:1/down', spoolDir: Deno.env.get('SPOOL'), onError: () => {} });
+for (let i = 0; i < 5; i++) await recorder.track('telegram', 'send_message', async () => i);
+await recorder.close();
+console.log('stats ' + JSON.stringify(recorder.stats()));
+`,
+  );
+  const iso = isolate('spooling.ts', { SPOOL: spool }, [`--allow-read=${spool}`, `--allow-write=${spool}`]);
+  expect(await iso.exited).toBe(0);
+  expect(iso.stderr()).toBe('');
+  const rec = createRecorder({ databaseUrl: db.url, spoolDir: spool });
+  await rec.flush();
+  await rec.close();
+  expect(rec.stats()).toMatchObject({ replayed: 5, dropped: 0 });
+  expect(await count('telegram')).toBe(5);
 }, 60_000);
