@@ -137,6 +137,22 @@ BEGIN
 END
 $$;
 
+/**
+ * For `doctor`: the latest adoption (an unfinished one first) with the rows its old table still
+ * holds beyond those copied, and whether that table is still there. No rows: nothing was adopted.
+ */
+CREATE OR REPLACE FUNCTION integration_adopt_seed_status()
+RETURNS TABLE (source text, copied bigint, source_rows bigint, null_created_at bigint, finished_at timestamptz, source_kept boolean)
+LANGUAGE sql STABLE
+SECURITY DEFINER -- the bookkeeping is the owner's
+SET search_path FROM CURRENT
+AS $$
+  SELECT a.source, a.copied, a.source_rows, a.null_created_at, a.finished_at, to_regclass(a.source) IS NOT NULL
+  FROM integration_monitor_adoption a ORDER BY a.finished_at DESC NULLS FIRST LIMIT 1
+$$;
+
+REVOKE ALL ON FUNCTION integration_adopt_seed_status() FROM PUBLIC, anon, authenticated, service_role;
+GRANT EXECUTE ON FUNCTION integration_adopt_seed_status() TO service_role;
 REVOKE ALL ON FUNCTION integration_adopt_seed_columns(timestamptz) FROM PUBLIC, anon, authenticated, service_role;
 REVOKE ALL ON FUNCTION integration_adopt_seed_begin(text, interval) FROM PUBLIC, anon, authenticated, service_role;
 REVOKE ALL ON FUNCTION integration_adopt_seed_copy(integer) FROM PUBLIC, anon, authenticated, service_role;
