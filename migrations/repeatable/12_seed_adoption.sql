@@ -17,10 +17,11 @@ RETURN format('id, service_name, action, status, related_entity_type, related_en
 /**
  * The swap's part, run by `migrate` in the transaction that renamed the seed's table to p_source and
  * created ours: weekly partitions for the whole time range of its rows, then the rows writers may
- * still touch (pending or retrying ones: updated by id from pending to success/failed; those created
- * in the last p_recent; those whose created_at is NULL), then the bookkeeping row.
+ * still touch (pending or retrying ones created in the last p_pending: writers update them by id to
+ * success/failed; all created in the last p_recent; those whose created_at is NULL), then the
+ * bookkeeping row. Older pending/retrying rows are abandoned calls: they come with the history.
  */
-CREATE OR REPLACE FUNCTION integration_adopt_seed_begin(p_source text, p_recent interval)
+CREATE OR REPLACE FUNCTION integration_adopt_seed_begin(p_source text, p_recent interval, p_pending interval)
 RETURNS integration_monitor_adoption
 LANGUAGE plpgsql
 SET jit = off
@@ -34,6 +35,7 @@ BEGIN
   st.source := p_source;
   st.swapped_at := now();
   st.recent_from := now() - p_recent;
+  st.pending_from := least(now() - p_pending, st.recent_from);
   -- Both ends from the seed's created_at index; the NULL ones by the same index (btree keeps NULLs).
   EXECUTE format($q$SELECT min(c), max(c) FROM (
       (SELECT created_at FROM %1$I WHERE created_at IS NOT NULL ORDER BY created_at LIMIT 1)
@@ -47,9 +49,10 @@ BEGIN
   END IF;
   EXECUTE format($q$INSERT INTO integration_logs (id, service_name, action, status, related_entity_type, related_entity_id,
                       request_payload, response_payload, error_message, error_code, duration_ms, retry_count, created_at, updated_at)
-                    SELECT %s FROM %I WHERE created_at IS NULL OR created_at >= $1 OR status IN ('pending', 'retrying')
+                    SELECT %s FROM %I
+                    WHERE created_at IS NULL OR (created_at >= $2 AND (created_at >= $1 OR status IN ('pending', 'retrying')))
                     ORDER BY created_at$q$, integration_adopt_seed_columns(st.swapped_at), p_source)
-    USING st.recent_from;
+    USING st.recent_from, st.pending_from;
   GET DIAGNOSTICS st.copied_in_swap = ROW_COUNT;
   EXECUTE format('SELECT count(*), count(*) FILTER (WHERE updated_at IS NULL) FROM %I WHERE created_at IS NULL', p_source)
     INTO st.null_created_at, st.null_created_and_updated_at;
@@ -63,8 +66,8 @@ END
 $$;
 
 /**
- * Copies the next batch of at most p_batch rows the swap left (older than recent_from, final
- * status), newest first, and records how far it got, in the caller's transaction: a batch and its
+ * Copies the next batch of at most p_batch rows the swap left (older than recent_from and final,
+ * or older than pending_from), newest first, and records how far it got, in the caller's transaction: a batch and its
  * position commit together, so an interrupted run continues exactly where it stopped. Returns the
  * rows copied; 0 when none are left (or no adoption is in progress).
  */
@@ -77,7 +80,7 @@ AS $$
 DECLARE
   st integration_monitor_adoption;
   -- the rows the swap left, below the position reached ($2, $3)
-  pending_rows constant text := $p$created_at < $1 AND status NOT IN ('pending', 'retrying')
+  pending_rows constant text := $p$created_at < $1 AND (created_at < $6 OR status NOT IN ('pending', 'retrying'))
                                     AND created_at <= $2 AND (created_at < $2 OR id < $3)$p$;
   c timestamptz;
   i uuid;
@@ -89,12 +92,12 @@ BEGIN
   END IF;
   -- This batch's last row, or NULL when fewer than p_batch are left.
   EXECUTE format('SELECT created_at, id FROM %I WHERE %s ORDER BY created_at DESC, id DESC OFFSET $4 LIMIT 1', st.source, pending_rows)
-    INTO c, i USING st.recent_from, st.below_created_at, st.below_id, p_batch - 1;
+    INTO c, i USING st.recent_from, st.below_created_at, st.below_id, p_batch - 1, NULL::uuid, st.pending_from;
   EXECUTE format($q$INSERT INTO integration_logs (id, service_name, action, status, related_entity_type, related_entity_id,
                       request_payload, response_payload, error_message, error_code, duration_ms, retry_count, created_at, updated_at)
                     SELECT %s FROM %I WHERE %s AND ($4::timestamptz IS NULL OR created_at > $4 OR (created_at = $4 AND id >= $5))
                     ORDER BY created_at$q$, integration_adopt_seed_columns(st.swapped_at), st.source, pending_rows)
-    USING st.recent_from, st.below_created_at, st.below_id, c, i;
+    USING st.recent_from, st.below_created_at, st.below_id, c, i, st.pending_from;
   GET DIAGNOSTICS n = ROW_COUNT;
   UPDATE integration_monitor_adoption
   SET copied = copied + n, below_created_at = coalesce(c, '-infinity'), below_id = i
@@ -154,6 +157,6 @@ $$;
 REVOKE ALL ON FUNCTION integration_adopt_seed_status() FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION integration_adopt_seed_status() TO service_role;
 REVOKE ALL ON FUNCTION integration_adopt_seed_columns(timestamptz) FROM PUBLIC, anon, authenticated, service_role;
-REVOKE ALL ON FUNCTION integration_adopt_seed_begin(text, interval) FROM PUBLIC, anon, authenticated, service_role;
+REVOKE ALL ON FUNCTION integration_adopt_seed_begin(text, interval, interval) FROM PUBLIC, anon, authenticated, service_role;
 REVOKE ALL ON FUNCTION integration_adopt_seed_copy(integer) FROM PUBLIC, anon, authenticated, service_role;
 REVOKE ALL ON FUNCTION integration_adopt_seed_finish() FROM PUBLIC, anon, authenticated, service_role;

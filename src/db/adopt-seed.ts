@@ -17,8 +17,10 @@ import type { ClientBase } from 'pg';
 
 /** Where the seed's table goes: kept until the operator drops it. */
 export const SEED_ASIDE = 'integration_logs_seed004';
-/** Rows created this recently are copied in the swap itself (with every pending/retrying one). */
+/** Rows created this recently are copied in the swap itself… */
 export const DEFAULT_RECENT = '10 minutes';
+/** …and pending/retrying ones this recent (older ones are abandoned calls: they come with the history). */
+export const DEFAULT_PENDING = '1 day';
 /** Rows per committed batch of the history copy (~0.3 s each on 2 cores). */
 export const DEFAULT_BATCH_ROWS = 5_000;
 
@@ -134,6 +136,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface SwapOptions {
   /** Rows created this recently are copied in the swap (a Postgres interval). */
   recent?: string;
+  /** Pending/retrying rows created this recently are copied in the swap (a Postgres interval). */
+  pending?: string;
   /** How long one attempt waits for the seed's table lock before letting writers through and retrying. */
   lockTimeoutMs?: number;
   log?: (line: string) => void;
@@ -181,7 +185,7 @@ export async function swapSeedTable(c: ClientBase, applyMigrations: () => Promis
     await c.query(`DROP VIEW IF EXISTS integration_stats_hourly, integration_stats_daily`);
     await c.query(`DROP FUNCTION IF EXISTS cleanup_old_integration_logs()`);
     await applyMigrations();
-    const { rows } = await c.query(`SELECT * FROM integration_adopt_seed_begin($1, $2::interval)`, [SEED_ASIDE, opts.recent ?? DEFAULT_RECENT]);
+    const { rows } = await c.query(`SELECT * FROM integration_adopt_seed_begin($1, $2::interval, $3::interval)`, [SEED_ASIDE, opts.recent ?? DEFAULT_RECENT, opts.pending ?? DEFAULT_PENDING]);
     // PostgREST (Supabase's event trigger does this too) re-reads the changed table.
     await c.query(`NOTIFY pgrst, 'reload schema'`);
     await c.query('COMMIT');
@@ -207,9 +211,22 @@ export async function continueAdoption(c: ClientBase, opts: { batchRows?: number
   const started = Date.now();
   let lastLog = started;
   let copied = state.copied;
+  // A batch and a writer's update may deadlock in the rollup triggers: let the batch be the one
+  // Postgres aborts (it checks for deadlocks first, the writer keeps going) and run it again. Only a
+  // superuser may lower deadlock_timeout; elsewhere either side may be chosen, and the batch retries.
+  await c.query(`SET deadlock_timeout = '50ms'`).catch(() => undefined);
+  let retries = 0;
   for (;;) {
-    const { rows } = await c.query<{ n: string }>(`SELECT integration_adopt_seed_copy($1) AS n`, [opts.batchRows ?? DEFAULT_BATCH_ROWS]);
-    const n = Number(rows[0].n);
+    let n: number;
+    try {
+      const { rows } = await c.query<{ n: string }>(`SELECT integration_adopt_seed_copy($1) AS n`, [opts.batchRows ?? DEFAULT_BATCH_ROWS]);
+      n = Number(rows[0].n);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if ((code !== '40P01' && code !== '40001') || ++retries > 100) throw err;
+      await sleep(20 + Math.random() * 100);
+      continue;
+    }
     if (n === 0) break;
     copied += n;
     if (Date.now() - lastLog > 5000) {
@@ -217,6 +234,7 @@ export async function continueAdoption(c: ClientBase, opts: { batchRows?: number
       log(`adopt: ${copied} rows copied from ${state.source}`);
     }
   }
+  await c.query(`RESET deadlock_timeout`);
   const { rows } = await c.query(`SELECT * FROM integration_adopt_seed_finish()`);
   const done = toAdoption(rows[0]);
   const nulls = done.nullCreatedAt
