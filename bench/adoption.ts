@@ -99,7 +99,14 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     await new Promise((r) => setTimeout(r, 1000));
     stop = true;
     await Promise.all(writers);
-    if (stats.errors.length) throw new Error(`a writer failed: ${stats.errors[0]}`);
+    // The same writers for 10 s more with no adoption running: what they see of each other alone.
+    const after = { longest: 0, pairs: 0, deadlocks: 0, errors: [] as string[] };
+    let stopAfter = false;
+    const alone = [writer(url, after, () => stopAfter), writer(url, after, () => stopAfter)];
+    await new Promise((r) => setTimeout(r, 10_000));
+    stopAfter = true;
+    await Promise.all(alone);
+    if (stats.errors.length || after.errors.length) throw new Error(`a writer failed: ${[...stats.errors, ...after.errors][0]}`);
     const locked = result.adoption?.lockedMs ?? NaN;
     const line = `adoption of ${human(rows)} rows: ${totalMs} ms in all, writers paused ${locked} ms (seed table locked), longest writer request ${Math.round(stats.longest)} ms`;
     ctx.log(`[adoption] ${line}`);
@@ -113,6 +120,13 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
         ours: Math.round(stats.longest),
         unit: 'ms',
         note: `2 writers, ${stats.pairs} insert+update pairs, ${stats.deadlocks} deadlocks retried`,
+      },
+      {
+        section: 'adoption',
+        name: `the same writers after adoption ${tag}: longest request`,
+        ours: Math.round(after.longest),
+        unit: 'ms',
+        note: `10 s, ${after.pairs} insert+update pairs, ${after.deadlocks} deadlocks retried (writer against writer in the rollup triggers)`,
       },
     ];
   } finally {
