@@ -75,6 +75,10 @@ export function resolveMigrationsDir(): string {
  * whose checksum differs from the one recorded (or that were never applied), and all of them when
  * this run applied a numbered migration, since a run-once change (say, a dropped column and the
  * view over it) may have removed what a repeatable file defines.
+ * A database that ran the seed's MIGRATION 004 (a plain integration_logs of the seed's shape) is
+ * adopted (src/db/adopt-seed.ts): every file is applied inside the one transaction that renames the
+ * seed's table aside, and its history is then copied in batches, here or by the next run if this one
+ * is interrupted. Any other table called integration_logs is refused before anything is created.
  */
 export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): Promise<MigrateResult> {
   const migrations = readMigrations(opts.dir);
