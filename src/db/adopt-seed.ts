@@ -184,6 +184,18 @@ export async function swapSeedTable(c: ClientBase, applyMigrations: () => Promis
     // The seed's views (they follow the renamed table) and its cleanup function: ours replace them.
     await c.query(`DROP VIEW IF EXISTS integration_stats_hourly, integration_stats_daily`);
     await c.query(`DROP FUNCTION IF EXISTS cleanup_old_integration_logs()`);
+    // Objects of the user's own that follow the renamed table (views over it, triggers on it) are
+    // not ours to move: say which, so they can be recreated on the new table.
+    const { rows: left } = await c.query<{ what: string }>(
+      `SELECT DISTINCT 'view ' || v.oid::regclass::text AS what FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid JOIN pg_class v ON v.oid = r.ev_class
+        WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = $1::regclass AND v.oid <> $1::regclass
+          AND v.relname NOT IN ('integration_stats_hourly', 'integration_stats_daily')
+       UNION ALL
+       SELECT 'trigger ' || t.tgname FROM pg_trigger t WHERE t.tgrelid = $1::regclass AND NOT t.tgisinternal
+       ORDER BY 1`,
+      [SEED_ASIDE],
+    );
+    if (left.length) log(`adopt: WARNING: ${left.map((r) => r.what).join(', ')} stay on ${SEED_ASIDE}; create them again on integration_logs`);
     await applyMigrations();
     const { rows } = await c.query(`SELECT * FROM integration_adopt_seed_begin($1, $2::interval, $3::interval)`, [SEED_ASIDE, opts.recent ?? DEFAULT_RECENT, opts.pending ?? DEFAULT_PENDING]);
     // PostgREST (Supabase's event trigger does this too) re-reads the changed table.

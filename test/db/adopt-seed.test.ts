@@ -21,11 +21,17 @@ let db: TestDatabase;
 let before: Rows;
 let result: MigrateResult;
 const lines: string[] = [];
+const doctorBefore: string[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase({ migrated: false });
   await buildSeed004(db.pool, { rows: 20_000, days: 40, plainGrants: true });
+  // Something of the user's own on the seed's table: a view over it and a trigger keeping updated_at.
+  await db.pool.query(`CREATE VIEW my_failures AS SELECT * FROM integration_logs WHERE status = 'failed';
+    CREATE FUNCTION my_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;
+    CREATE TRIGGER my_touch BEFORE UPDATE ON integration_logs FOR EACH ROW EXECUTE FUNCTION my_touch()`);
   before = await rowsOf(db.pool, 'integration_logs');
+  await runDoctor(db.url, (l) => doctorBefore.push(l));
   result = await migrate(db.url, { log: (l) => lines.push(l), adoption: { batchRows: 3000 } });
 });
 afterAll(async () => {
@@ -52,6 +58,13 @@ test('every row is kept as it was (checksummed); a NULL created_at becomes updat
   );
   // The old table is kept, untouched.
   expect(checksum(await rowsOf(db.pool, SEED_ASIDE))).toBe(checksum(before));
+});
+
+test('before: doctor says the seed’s table is not adopted yet and what to run; after: the user’s own view and trigger are named', () => {
+  expect(doctorBefore).toEqual(
+    expect.arrayContaining([expect.stringMatching(/^✘ table integration_logs present .*the seed's MIGRATION 004 table, not adopted yet — run `integration-monitor migrate`/)]),
+  );
+  expect(lines).toEqual(expect.arrayContaining([`adopt: WARNING: trigger my_touch, view my_failures stay on ${SEED_ASIDE}; create them again on integration_logs`]));
 });
 
 test('all of it in weekly partitions: nothing in DEFAULT', async () => {
