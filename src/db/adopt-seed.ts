@@ -163,7 +163,10 @@ export async function swapSeedTable(c: ClientBase, applyMigrations: () => Promis
       break;
     } catch (err) {
       await c.query('ROLLBACK');
-      if ((err as { code?: string }).code !== '55P03' || attempt >= 30) throw err;
+      if ((err as { code?: string }).code !== '55P03') throw err;
+      if (attempt >= 30) {
+        throw new Error(`another transaction held integration_logs through ${attempt} attempts to adopt it; nothing was changed. End it (see pg_stat_activity) and run migrate again`);
+      }
       log(`adopt: integration_logs is busy (a long transaction holds it), trying again (${attempt})`);
       await sleep(500);
     }

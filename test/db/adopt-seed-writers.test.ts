@@ -152,6 +152,36 @@ describe('a killed adoption, run again, completes', () => {
   });
 });
 
+describe('a long transaction holding the seed’s table', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: false });
+    await buildSeed004(db.pool, { rows: 2_000, days: 5, plainGrants: true });
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  test('the swap waits for it in short attempts, letting writers through between them, then adopts', async () => {
+    const reader = await db.pool.connect();
+    await reader.query('BEGIN');
+    await reader.query('SELECT count(*) FROM integration_logs'); // holds ACCESS SHARE until it ends
+    const lines: string[] = [];
+    const adopting = migrate(db.url, { log: (l) => lines.push(l), adoption: { lockTimeoutMs: 300 } });
+    await sleep(1500);
+    // Meanwhile a writer is not queued behind the waiting swap for longer than one attempt.
+    const t = Date.now();
+    await postgrest(db.pool, 'service_role').insert({ service_name: 'amocrm', action: 'sync_lead', status: 'success' });
+    const writerMs = Date.now() - t;
+    await reader.query('COMMIT');
+    reader.release();
+    const result = await adopting;
+    expect(writerMs).toBeLessThan(1000);
+    expect(lines.filter((l) => /integration_logs is busy/.test(l)).length).toBeGreaterThanOrEqual(2);
+    expect(result.adoption?.finished).toMatchObject({ copied: 2_001, sourceRows: 2_001 });
+  });
+});
+
 describe('a table called integration_logs that is not the seed’s', () => {
   let db: TestDatabase;
   beforeAll(async () => {
