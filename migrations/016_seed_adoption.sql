@@ -3,10 +3,10 @@
 --
 -- In one short transaction `migrate` renames the seed's table aside (integration_logs_seed004),
 -- creates ours under the name, and copies into it the rows that writers may still touch (pending and
--- retrying ones of the last day, those of the last minutes, those with a NULL created_at); the rest of the history is
--- then copied in batches while writers carry on, newest first, each batch committed with the
--- position it reached, so an interrupted run continues where it stopped. The functions:
--- repeatable/12_seed_adoption.sql.
+-- retrying ones of the last day, those of the last minutes, those with a NULL created_at updated in
+-- the last day); the rest of the history is then copied in batches while writers carry on, newest
+-- first, each batch committed with the position it reached, so an interrupted run continues where
+-- it stopped. The functions: repeatable/12_seed_adoption.sql.
 
 SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
 
@@ -16,8 +16,8 @@ CREATE TABLE integration_monitor_adoption (
   -- the swap's time: a row whose created_at and updated_at are both NULL gets it as its created_at
   swapped_at timestamptz NOT NULL,
   -- rows created at or after recent_from, pending/retrying ones created at or after pending_from, and
-  -- those with a NULL created_at were copied in the swap; older pending/retrying ones count as abandoned
-  -- calls and come with the history
+  -- those with a NULL created_at updated since pending_from were copied in the swap; older
+  -- pending/retrying ones count as abandoned calls and come with the history
   recent_from timestamptz NOT NULL,
   pending_from timestamptz NOT NULL,
   copied_in_swap bigint NOT NULL,

@@ -18,8 +18,9 @@ RETURN format('id, service_name, action, status, related_entity_type, related_en
  * The swap's part, run by `migrate` in the transaction that renamed the seed's table to p_source and
  * created ours: weekly partitions for the whole time range of its rows, then the rows writers may
  * still touch (pending or retrying ones created in the last p_pending: writers update them by id to
- * success/failed; all created in the last p_recent; those whose created_at is NULL), then the
- * bookkeeping row. Older pending/retrying rows are abandoned calls: they come with the history.
+ * success/failed; all created in the last p_recent; those whose created_at is NULL, if updated in the
+ * last p_pending), then the bookkeeping row. Older pending/retrying rows are abandoned calls: they
+ * come with the history (older NULL created_at ones at its end, integration_adopt_seed_finish).
  */
 CREATE OR REPLACE FUNCTION integration_adopt_seed_begin(p_source text, p_recent interval, p_pending interval)
 RETURNS integration_monitor_adoption
@@ -50,9 +51,10 @@ BEGIN
   EXECUTE format($q$INSERT INTO integration_logs (id, service_name, action, status, related_entity_type, related_entity_id,
                       request_payload, response_payload, error_message, error_code, duration_ms, retry_count, created_at, updated_at)
                     SELECT %s FROM %I
-                    WHERE created_at IS NULL OR (created_at >= $2 AND (created_at >= $1 OR status IN ('pending', 'retrying')))
+                    WHERE (created_at IS NULL AND coalesce(updated_at, $3) >= $2)
+                       OR (created_at >= $2 AND (created_at >= $1 OR status IN ('pending', 'retrying')))
                     ORDER BY created_at$q$, integration_adopt_seed_columns(st.swapped_at), p_source)
-    USING st.recent_from, st.pending_from;
+    USING st.recent_from, st.pending_from, st.swapped_at;
   GET DIAGNOSTICS st.copied_in_swap = ROW_COUNT;
   EXECUTE format('SELECT count(*), count(*) FILTER (WHERE updated_at IS NULL) FROM %I WHERE created_at IS NULL', p_source)
     INTO st.null_created_at, st.null_created_and_updated_at;
@@ -130,12 +132,20 @@ BEGIN
   IF st.below_created_at <> '-infinity' THEN
     RAISE EXCEPTION 'adoption of %: batches not done yet', st.source;
   END IF;
+  -- The rows without a created_at the swap left (updated before pending_from): the batches go by created_at.
+  EXECUTE format($q$INSERT INTO integration_logs (id, service_name, action, status, related_entity_type, related_entity_id,
+                      request_payload, response_payload, error_message, error_code, duration_ms, retry_count, created_at, updated_at)
+                    SELECT %s FROM %I WHERE created_at IS NULL AND coalesce(updated_at, $2) < $1$q$,
+                 integration_adopt_seed_columns(st.swapped_at), st.source)
+    USING st.pending_from, st.swapped_at;
+  GET DIAGNOSTICS total = ROW_COUNT;
+  st.copied := st.copied + total;
   EXECUTE format('SELECT count(*) FROM %I', st.source) INTO total;
   IF total <> st.copied THEN
     RAISE EXCEPTION 'adoption of %: % rows copied, the table has %: nothing was dropped; report this', st.source, st.copied, total;
   END IF;
   PERFORM ensure_integration_log_partitions(7, 0);
-  UPDATE integration_monitor_adoption SET source_rows = total, finished_at = now() WHERE source = st.source RETURNING * INTO st;
+  UPDATE integration_monitor_adoption SET copied = st.copied, source_rows = total, finished_at = now() WHERE source = st.source RETURNING * INTO st;
   RETURN st;
 END
 $$;
