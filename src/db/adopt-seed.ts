@@ -229,7 +229,10 @@ export async function continueAdoption(c: ClientBase, opts: { batchRows?: number
   // A batch and a writer's update may deadlock in the rollup triggers: let the batch be the one
   // Postgres aborts (it checks for deadlocks first, the writer keeps going) and run it again. Only a
   // superuser may lower deadlock_timeout; elsewhere either side may be chosen, and the batch retries.
-  await c.query(`SET deadlock_timeout = '50ms'`).catch(() => undefined);
+  const lowered = await c.query(`SET deadlock_timeout = '50ms'`).then(
+    () => true,
+    () => false,
+  );
   let retries = 0;
   for (;;) {
     let n: number;
@@ -249,7 +252,7 @@ export async function continueAdoption(c: ClientBase, opts: { batchRows?: number
       log(`adopt: ${copied} rows copied from ${state.source}`);
     }
   }
-  await c.query(`RESET deadlock_timeout`);
+  if (lowered) await c.query(`RESET deadlock_timeout`);
   const { rows } = await c.query(`SELECT * FROM integration_adopt_seed_finish()`);
   const done = toAdoption(rows[0]);
   const nulls = done.nullCreatedAt
