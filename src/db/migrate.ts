@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
+import { Adoption, continueAdoption, inspectIntegrationLogs, refusal, swapSeedTable } from './adopt-seed';
 
 /** Arbitrary but fixed: every migrating process contends for this one advisory lock. */
 const LOCK_KEY = 7_414_202_604;
@@ -19,6 +20,15 @@ export interface MigrateResult {
   skipped: string[];
   /** Repeatable files (re-)applied by this run, named `repeatable/<file>`. */
   reapplied: string[];
+  /** When this run adopted (or went on adopting) a database that ran the seed's MIGRATION 004. */
+  adoption?: { swapped: boolean; lockedMs?: number; finished?: Adoption };
+}
+
+export interface MigrateOptions {
+  dir?: string;
+  log?: (line: string) => void;
+  /** Adoption of a MIGRATION 004 table (src/db/adopt-seed.ts): the swap's recent window, rows per batch. */
+  adoption?: { recent?: string; batchRows?: number; lockTimeoutMs?: number };
 }
 
 /** Where the repeatable files live, and the prefix their bookkeeping rows carry. */
@@ -65,8 +75,12 @@ export function resolveMigrationsDir(): string {
  * whose checksum differs from the one recorded (or that were never applied), and all of them when
  * this run applied a numbered migration, since a run-once change (say, a dropped column and the
  * view over it) may have removed what a repeatable file defines.
+ * A database that ran the seed's MIGRATION 004 (a plain integration_logs of the seed's shape) is
+ * adopted (src/db/adopt-seed.ts): every file is applied inside the one transaction that renames the
+ * seed's table aside, and its history is then copied in batches, here or by the next run if this one
+ * is interrupted. Any other table called integration_logs is refused before anything is created.
  */
-export async function migrate(databaseUrl: string, opts: { dir?: string; log?: (line: string) => void } = {}): Promise<MigrateResult> {
+export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): Promise<MigrateResult> {
   const migrations = readMigrations(opts.dir);
   const repeatables = readRepeatables(opts.dir);
   const client = new Client({ connectionString: databaseUrl, application_name: 'integration-monitor migrate', connectionTimeoutMillis: 30_000 });
@@ -74,8 +88,8 @@ export async function migrate(databaseUrl: string, opts: { dir?: string; log?: (
   client.on('error', () => undefined);
   await client.connect();
   const result: MigrateResult = { applied: [], skipped: [], reapplied: [] };
-  try {
-    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+  // Every pending file; in the caller's transaction when `inTransaction` (the adoption's swap).
+  const applyAll = async (inTransaction: boolean) => {
     await client.query(`CREATE TABLE IF NOT EXISTS integration_monitor_migrations (
       name text PRIMARY KEY,
       checksum text NOT NULL,
@@ -92,16 +106,30 @@ export async function migrate(databaseUrl: string, opts: { dir?: string; log?: (
         result.skipped.push(m.name);
         continue;
       }
-      await applyInTransaction(client, m, 'migration');
+      await applyInTransaction(client, m, 'migration', inTransaction);
       result.applied.push(m.name);
       opts.log?.(`applied ${m.name}`);
     }
     for (const r of repeatables) {
       if (result.applied.length === 0 && done.get(r.name) === r.checksum) continue;
-      await applyInTransaction(client, r, 'repeatable');
+      await applyInTransaction(client, r, 'repeatable', inTransaction);
       result.reapplied.push(r.name);
       opts.log?.(`applied ${r.name}`);
     }
+  };
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+    // Before anything is created: a table of that name that is neither ours nor the seed's is refused as it is.
+    const found = await inspectIntegrationLogs(client);
+    if (found.kind === 'other') throw new Error(refusal(found.differences));
+    if (found.kind === 'seed') {
+      const swap = await swapSeedTable(client, () => applyAll(true), { ...opts.adoption, log: opts.log });
+      result.adoption = { swapped: true, lockedMs: swap.lockedMs };
+    } else {
+      await applyAll(false);
+    }
+    const finished = await continueAdoption(client, { batchRows: opts.adoption?.batchRows, log: opts.log });
+    if (finished) result.adoption = { swapped: false, ...result.adoption, finished };
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
     await client.end().catch(() => undefined);
@@ -109,9 +137,9 @@ export async function migrate(databaseUrl: string, opts: { dir?: string; log?: (
   return result;
 }
 
-/** One file and its bookkeeping row, committed together or not at all. */
-async function applyInTransaction(client: Client, m: Migration, kind: 'migration' | 'repeatable'): Promise<void> {
-  await client.query('BEGIN');
+/** One file and its bookkeeping row, committed together or not at all (inside the caller's transaction when `inTransaction`). */
+async function applyInTransaction(client: Client, m: Migration, kind: 'migration' | 'repeatable', inTransaction = false): Promise<void> {
+  if (!inTransaction) await client.query('BEGIN');
   try {
     await client.query(m.sql);
     await client.query(
@@ -119,9 +147,9 @@ async function applyInTransaction(client: Client, m: Migration, kind: 'migration
        ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum, applied_at = now()`,
       [m.name, m.checksum],
     );
-    await client.query('COMMIT');
+    if (!inTransaction) await client.query('COMMIT');
   } catch (err) {
-    await client.query('ROLLBACK');
+    if (!inTransaction) await client.query('ROLLBACK');
     throw new Error(`${kind} ${m.name} failed and was rolled back: ${(err as Error).message}`);
   }
 }
