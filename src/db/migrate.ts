@@ -21,6 +21,9 @@ export interface MigrateResult {
   reapplied: string[];
 }
 
+/** A repeatable file whose first line says this is applied after the others, and whenever any of them is. */
+const REAPPLY_LAST = /^-- reapply: after any other file\n/;
+
 /** Where the repeatable files live, and the prefix their bookkeeping rows carry. */
 const REPEATABLE_DIR = 'repeatable';
 
@@ -64,7 +67,8 @@ export function resolveMigrationsDir(): string {
  * Then the repeatable files, in name order, each in its own transaction under the same lock: those
  * whose checksum differs from the one recorded (or that were never applied), and all of them when
  * this run applied a numbered migration, since a run-once change (say, a dropped column and the
- * view over it) may have removed what a repeatable file defines.
+ * view over it) may have removed what a repeatable file defines. A file starting
+ * `-- reapply: after any other file` runs last, and whenever any other file ran.
  */
 export async function migrate(databaseUrl: string, opts: { dir?: string; log?: (line: string) => void } = {}): Promise<MigrateResult> {
   const migrations = readMigrations(opts.dir);
@@ -96,8 +100,12 @@ export async function migrate(databaseUrl: string, opts: { dir?: string; log?: (
       result.applied.push(m.name);
       opts.log?.(`applied ${m.name}`);
     }
-    for (const r of repeatables) {
-      if (result.applied.length === 0 && done.get(r.name) === r.checksum) continue;
+    // Files marked REAPPLY_LAST (privileges over every function) run after all others, and again
+    // whenever any other file ran: a function re-created there lost the privileges they set.
+    const last = repeatables.filter((r) => REAPPLY_LAST.test(r.sql));
+    for (const r of [...repeatables.filter((x) => !last.includes(x)), ...last]) {
+      const changedAny = result.applied.length > 0 || (last.includes(r) && result.reapplied.length > 0);
+      if (!changedAny && done.get(r.name) === r.checksum) continue;
       await applyInTransaction(client, r, 'repeatable');
       result.reapplied.push(r.name);
       opts.log?.(`applied ${r.name}`);
