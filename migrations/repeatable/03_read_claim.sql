@@ -87,6 +87,7 @@ $$;
  */
 CREATE OR REPLACE FUNCTION integration_zone_work_ok(p_from timestamptz, p_to timestamptz, p_width interval) RETURNS boolean
 LANGUAGE plpgsql STABLE
+SET jit = off
 SET search_path FROM CURRENT
 AS $$
 DECLARE
