@@ -11,9 +11,10 @@
 -- ranges too long for their width (integration_zone_work_ok, 03_read_claim.sql). Everything else —
 -- partitions, retention, day zones, the read claim's value, triggers — is internal: the owner, and
 -- service_role where its own file grants it.
--- The first line makes the migrator (src/db/migrate.ts) re-apply this file whenever any other file
--- is applied, so a function another file re-creates (DROP + CREATE resets its privileges) is
--- covered again in the same run. test/db/function-privileges.test.ts holds the same list with the
+-- The first line makes the migrator (src/db/migrate.ts) run this file's statements at the end of
+-- every other file's transaction, and re-apply it after them, so a function another file creates or
+-- re-creates (DROP + CREATE resets its privileges) is never committed callable. Default privileges
+-- are not altered: on Supabase they are the app's own too (docs/production.md). test/db/function-privileges.test.ts holds the same list with the
 -- reason for each name, and fails on any function callable by anon or authenticated without one.
 
 SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);

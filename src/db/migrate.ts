@@ -85,6 +85,10 @@ export async function migrate(databaseUrl: string, opts: { dir?: string; log?: (
       checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now())`);
     const { rows } = await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM integration_monitor_migrations');
+    // Files marked REAPPLY_LAST (privileges over every function) run after all others, and again
+    // whenever any other file ran: a function re-created there lost the privileges they set. Their
+    // text also ends every other file's transaction, so no function is ever committed callable.
+    const last = repeatables.filter((r) => REAPPLY_LAST.test(r.sql));
     const done = new Map(rows.map((r) => [r.name, r.checksum]));
     // A migration's own NOTICE/WARNING (e.g. "service_role created without BYPASSRLS") is for the
     // operator; attached only now so the bookkeeping's "already exists, skipping" stays quiet.
@@ -96,17 +100,14 @@ export async function migrate(databaseUrl: string, opts: { dir?: string; log?: (
         result.skipped.push(m.name);
         continue;
       }
-      await applyInTransaction(client, m, 'migration');
+      await applyInTransaction(client, m, 'migration', last);
       result.applied.push(m.name);
       opts.log?.(`applied ${m.name}`);
     }
-    // Files marked REAPPLY_LAST (privileges over every function) run after all others, and again
-    // whenever any other file ran: a function re-created there lost the privileges they set.
-    const last = repeatables.filter((r) => REAPPLY_LAST.test(r.sql));
     for (const r of [...repeatables.filter((x) => !last.includes(x)), ...last]) {
       const changedAny = result.applied.length > 0 || (last.includes(r) && result.reapplied.length > 0);
       if (!changedAny && done.get(r.name) === r.checksum) continue;
-      await applyInTransaction(client, r, 'repeatable');
+      await applyInTransaction(client, r, 'repeatable', last.includes(r) ? [] : last);
       result.reapplied.push(r.name);
       opts.log?.(`applied ${r.name}`);
     }
@@ -117,11 +118,12 @@ export async function migrate(databaseUrl: string, opts: { dir?: string; log?: (
   return result;
 }
 
-/** One file and its bookkeeping row, committed together or not at all. */
-async function applyInTransaction(client: Client, m: Migration, kind: 'migration' | 'repeatable'): Promise<void> {
+/** One file (then `after`'s statements) and its bookkeeping row, committed together or not at all. */
+async function applyInTransaction(client: Client, m: Migration, kind: 'migration' | 'repeatable', after: Migration[]): Promise<void> {
   await client.query('BEGIN');
   try {
     await client.query(m.sql);
+    for (const a of after) await client.query(a.sql);
     await client.query(
       `INSERT INTO integration_monitor_migrations (name, checksum) VALUES ($1, $2)
        ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum, applied_at = now()`,
