@@ -59,6 +59,7 @@ export async function writeReadClaim(db: ClientBase, configured: string | undefi
     return { level: 'info', line: `reads     the database checks the claim ${claim} too${stored === claim ? '' : ' (stored now)'}` };
   } catch (err) {
     if (isConnectionError(err) || (err as { code?: string }).code !== '42501') throw err;
+    if (!claim) return undefined; // nothing to store, and this role may not see what is stored
     return { level: 'warn', line: `reads     this role may not store the read claim (${(err as Error).message}): as the database owner run ${readClaimStatement(claim)}` };
   }
 }
