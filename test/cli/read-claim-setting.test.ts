@@ -16,6 +16,7 @@ import { Writable } from 'node:stream';
 import { Client } from 'pg';
 import { serveApi } from '../../src/cli/serve';
 import { loadConfig } from '../../src/config';
+import { writeReadClaim } from '../../src/db/read-claim';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { startMonitorProcess } from '../helpers/monitor-process';
 
@@ -127,4 +128,15 @@ test('serve (not the owner) warns when the database checks another claim, with w
     .filter((l) => l.component === 'read-claim');
   expect(lines).toEqual([expect.objectContaining({ level: 40, msg: expect.stringContaining(`UPDATE integration_monitor_settings SET read_claim = '${CLAIM}'`) })]);
   expect(await stored()).toBeNull();
+});
+
+test('a role that may not store the claim gets the statement to run as the owner, and nothing without a claim', async () => {
+  const c = new Client({ connectionString: db.apiUrl }); // the API's login: owns nothing
+  await c.connect();
+  try {
+    expect(await writeReadClaim(c, CLAIM)).toEqual({ level: 'warn', line: expect.stringContaining(`as the database owner run UPDATE integration_monitor_settings SET read_claim = '${CLAIM}'`) });
+    expect(await writeReadClaim(c, undefined)).toBeUndefined();
+  } finally {
+    await c.end();
+  }
 });
