@@ -31,6 +31,9 @@ export interface MigrateOptions {
   adoption?: { recent?: string; batchRows?: number; lockTimeoutMs?: number };
 }
 
+/** A repeatable file whose first line says this is applied after the others, and whenever any of them is. */
+const REAPPLY_LAST = /^-- reapply: after any other file\n/;
+
 /** Where the repeatable files live, and the prefix their bookkeeping rows carry. */
 const REPEATABLE_DIR = 'repeatable';
 
@@ -74,7 +77,8 @@ export function resolveMigrationsDir(): string {
  * Then the repeatable files, in name order, each in its own transaction under the same lock: those
  * whose checksum differs from the one recorded (or that were never applied), and all of them when
  * this run applied a numbered migration, since a run-once change (say, a dropped column and the
- * view over it) may have removed what a repeatable file defines.
+ * view over it) may have removed what a repeatable file defines. A file starting
+ * `-- reapply: after any other file` runs last, and whenever any other file ran.
  * A database that ran the seed's MIGRATION 004 (a plain integration_logs of the seed's shape) is
  * adopted (src/db/adopt-seed.ts): every file is applied inside the one transaction that renames the
  * seed's table aside, and its history is then copied in batches, here or by the next run if this one
@@ -95,6 +99,10 @@ export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): P
       checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now())`);
     const { rows } = await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM integration_monitor_migrations');
+    // Files marked REAPPLY_LAST (privileges over every function) run after all others, and again
+    // whenever any other file ran: a function re-created there lost the privileges they set. Their
+    // text also ends every other file's transaction, so no function is ever committed callable.
+    const last = repeatables.filter((r) => REAPPLY_LAST.test(r.sql));
     const done = new Map(rows.map((r) => [r.name, r.checksum]));
     // A migration's own NOTICE/WARNING (e.g. "service_role created without BYPASSRLS") is for the
     // operator; attached only now so the bookkeeping's "already exists, skipping" stays quiet.
@@ -106,13 +114,14 @@ export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): P
         result.skipped.push(m.name);
         continue;
       }
-      await applyInTransaction(client, m, 'migration', inTransaction);
+      await applyInTransaction(client, m, 'migration', last, inTransaction);
       result.applied.push(m.name);
       opts.log?.(`applied ${m.name}`);
     }
-    for (const r of repeatables) {
-      if (result.applied.length === 0 && done.get(r.name) === r.checksum) continue;
-      await applyInTransaction(client, r, 'repeatable', inTransaction);
+    for (const r of [...repeatables.filter((x) => !last.includes(x)), ...last]) {
+      const changedAny = result.applied.length > 0 || (last.includes(r) && result.reapplied.length > 0);
+      if (!changedAny && done.get(r.name) === r.checksum) continue;
+      await applyInTransaction(client, r, 'repeatable', last.includes(r) ? [] : last, inTransaction);
       result.reapplied.push(r.name);
       opts.log?.(`applied ${r.name}`);
     }
@@ -137,11 +146,15 @@ export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): P
   return result;
 }
 
-/** One file and its bookkeeping row, committed together or not at all (inside the caller's transaction when `inTransaction`). */
-async function applyInTransaction(client: Client, m: Migration, kind: 'migration' | 'repeatable', inTransaction = false): Promise<void> {
+/**
+ * One file (then `after`'s statements) and its bookkeeping row, committed together or not at all
+ * (inside the caller's transaction when `inTransaction`).
+ */
+async function applyInTransaction(client: Client, m: Migration, kind: 'migration' | 'repeatable', after: Migration[], inTransaction = false): Promise<void> {
   if (!inTransaction) await client.query('BEGIN');
   try {
     await client.query(m.sql);
+    for (const a of after) await client.query(a.sql);
     await client.query(
       `INSERT INTO integration_monitor_migrations (name, checksum) VALUES ($1, $2)
        ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum, applied_at = now()`,
