@@ -9,7 +9,7 @@ import { isConnectionError } from '../db/connection-error';
 import { EmbeddedDatabase, keptPassword, startEmbedded } from '../db/embedded';
 import { ensureDayZone } from '../db/day-zones';
 import { migrate } from '../db/migrate';
-import { createApiPool } from '../db/pool';
+import { createApiPool, guardClients } from '../db/pool';
 import { Scheduler, startScheduler } from '../db/scheduler';
 import { embeddedDataDir } from './database';
 import { listenApi, ProcessOptions, stopOnSignals } from './serve';
@@ -72,6 +72,7 @@ export async function startMonitor(config: Config, opts: ProcessOptions = {}): P
     // Maintenance runs as the owner, on a small pool of its own; the API never holds those rights.
     const ownerPool = new Pool({ connectionString: databaseUrl, max: 2, application_name: 'integration-monitor maintenance', connectionTimeoutMillis: config.dbTimeoutMs });
     ownerPool.on('error', () => undefined); // an idle connection lost to a restart; the next run reconnects
+    guardClients(ownerPool);
     stops.push(() => ownerPool.end());
     const pool = createApiPool(apiDatabaseUrl, config.dbTimeoutMs);
     stops.push(() => pool.end());
