@@ -13,6 +13,17 @@ import { createApiPool, guardClients } from '../db/pool';
 import { Scheduler, startScheduler } from '../db/scheduler';
 import { embeddedDataDir } from './database';
 import { listenApi, ProcessOptions, stopOnSignals } from './serve';
+import { warnIfPrivileged } from './api-privilege';
+
+/** The login and password of a postgres:// URL (decoded), when it has both. */
+function loginOf(url: string): { user: string; password: string } | undefined {
+  try {
+    const u = new URL(url);
+    return u.username && u.password ? { user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface RunningMonitor {
   /** The owner's URL (migrations, maintenance, and what the demo's recorder writes with). */
@@ -65,8 +76,12 @@ export async function startMonitor(config: Config, opts: ProcessOptions = {}): P
       apiPassword = keptPassword(path.join(config.dataDir, API_PASSWORD_FILE)).password;
       apiDatabaseUrl = urlWithLogin(embedded.url, DEFAULT_API_ROLE, apiPassword);
     } else {
-      apiDatabaseUrl = config.databaseUrl;
+      // MONITOR_API_DATABASE_URL: the API's own login (made or brought in line below, with the
+      // URL's password); without it the API connects as DATABASE_URL and is warned about when that
+      // login is privileged.
+      apiDatabaseUrl = config.apiDatabaseUrl ?? config.databaseUrl;
     }
+    const apiLogin = !embedded && config.apiDatabaseUrl ? loginOf(config.apiDatabaseUrl) : undefined;
     const databaseUrl = config.databaseUrl ?? embedded!.url;
 
     // Maintenance runs as the owner, on a small pool of its own; the API never holds those rights.
@@ -83,6 +98,15 @@ export async function startMonitor(config: Config, opts: ProcessOptions = {}): P
       const { applied } = await migrate(databaseUrl);
       log(`schema    ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
       if (apiPassword) await ensureApiRole(databaseUrl, apiPassword);
+      if (apiLogin) {
+        try {
+          await ensureApiRole(databaseUrl, apiLogin.password, apiLogin.user);
+          log(`api role  ${apiLogin.user} (MONITOR_API_DATABASE_URL; not a superuser, NOINHERIT)`);
+        } catch (err) {
+          // e.g. DATABASE_URL may not create roles (42501): the operator made it (docs/production.md).
+          log(`api role  ${apiLogin.user} not created or updated (${(err as Error).message}); the API connects as it as given`);
+        }
+      }
       // MONITOR_TIMEZONE's days kept whole (the first time: backfilled, writers pausing meanwhile)
       const owner = await ownerPool.connect();
       try {
@@ -137,6 +161,8 @@ export async function startMonitor(config: Config, opts: ProcessOptions = {}): P
     if (readToken) log(`grafana   read-only token (role authenticated): ${readToken}`);
     else log(`tokens    ES256/RS256 from ${config.jwksUrl} (no MONITOR_JWT_SECRET: this process mints none)`);
     if (config.readClaim) log(`reads     authenticated tokens need the claim ${config.readClaim}`);
+    // Once the database answers: a privileged API login is said loudly (doctor marks it ✘ too).
+    void ready.then(() => warnIfPrivileged(pool, config.dbTimeoutMs, app, log));
     const running: RunningMonitor = { databaseUrl, apiDatabaseUrl, apiUrl, readToken, jwtSecret: secret?.secret, pool, app, embedded, ready, stop };
     if (opts.handleSignals) stopOnSignals(stop, log);
     return running;
