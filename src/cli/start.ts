@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Pool } from 'pg';
+import { redactUrl } from '../api/log-redaction';
 import { claimsCarrying, parseReadClaim } from '../api/read-claim';
 import { resolveJwtSecret, signToken } from '../api/secret';
 import type { Config } from '../config';
@@ -159,7 +160,7 @@ export async function startMonitor(config: Config, opts: ProcessOptions = {}): P
     if (embedded) log(`api role  ${DEFAULT_API_ROLE} (not a superuser, NOINHERIT; password in ${path.join(config.dataDir, API_PASSWORD_FILE)})`);
     if (secret?.generated) log(`secret    generated and kept in ${secret.path}`);
     if (readToken) log(`grafana   read-only token (role authenticated): ${readToken}`);
-    else log(`tokens    ES256/RS256 from ${config.jwksUrl} (no MONITOR_JWT_SECRET: this process mints none)`);
+    else log(`tokens    ES256/RS256 from ${redactUrl(config.jwksUrl ?? '')} (no MONITOR_JWT_SECRET: this process mints none)`);
     if (config.readClaim) log(`reads     authenticated tokens need the claim ${config.readClaim}`);
     // Once the database answers: a privileged API login is said loudly (doctor marks it ✘ too).
     void ready.then(() => warnIfPrivileged(pool, config.dbTimeoutMs, app, log));
