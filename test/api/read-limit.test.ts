@@ -45,6 +45,7 @@ it('25 concurrent heavy reads of one subject: at most perSubject run at once, an
   const b = await rawToken({ role: 'authenticated', sub: 'user-b' });
   let sampling = true;
   let most = 0;
+  let poolWaiters = 0;
   const sampler = (async () => {
     while (sampling) {
       const { rows } = await h.db.pool.query<{ n: number }>(
@@ -53,6 +54,8 @@ it('25 concurrent heavy reads of one subject: at most perSubject run at once, an
         [h.db.name],
       );
       most = Math.max(most, rows[0].n);
+      // Borrowers queued for a connection of the API's pool: none, the burst never fills it.
+      poolWaiters = Math.max(poolWaiters, h.apiPool.waitingCount);
       await new Promise((r) => setTimeout(r, 25));
     }
   })();
@@ -61,7 +64,7 @@ it('25 concurrent heavy reads of one subject: at most perSubject run at once, an
   await new Promise((r) => setTimeout(r, 200));
   // Another caller, while the burst runs: answered without waiting for the pool.
   const others: number[] = [];
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 10; i++) {
     const t0 = Date.now();
     const r = await h.request('GET', `${API_PREFIX}/services`, { headers: { authorization: `Bearer ${b}` } });
     expect(r.statusCode).toBe(200);
@@ -70,7 +73,9 @@ it('25 concurrent heavy reads of one subject: at most perSubject run at once, an
   const answers = await burst;
   sampling = false;
   await sampler;
-  expect(Math.max(...others)).toBeLessThan(1000);
+  // (Their latency is CPU-bound on a busy machine; what matters is that none queued for a connection.)
+  expect(poolWaiters).toBe(0);
+  expect(Math.max(...others)).toBeLessThan(2000);
   expect(most).toBeGreaterThan(0);
   expect(most).toBeLessThanOrEqual(DEFAULT_READ_LIMIT.perSubject);
   const statuses = answers.map((r) => r.statusCode);
