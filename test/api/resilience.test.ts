@@ -184,11 +184,13 @@ describe('restarts with heavy requests in flight, after a freeze', () => {
         .map(Number),
     ];
     let n = 0;
+    // 30 callers (issuers, so subjects), so the per-token read bound lets all 90 reach the pool at once.
+    const tokens = await Promise.all(Array.from({ length: 30 }, (_, i) => signToken(SECRET, 'authenticated', 3600, { iss: `caller-${i}` })));
     // Each URL differs (a `to` one second apart), so no answer comes from the cache.
     const heavy = () => {
       n++;
       const from = new Date(to - 400 * 86_400_000 + n * 1000).toISOString();
-      return get(`${api.url}${API_PREFIX}/stats?interval=hour&tz=Pacific/Chatham&from=${from}&to=${new Date(to + n * 1000).toISOString()}`, token, 60_000);
+      return get(`${api.url}${API_PREFIX}/stats?interval=hour&tz=Pacific/Chatham&from=${from}&to=${new Date(to + n * 1000).toISOString()}`, tokens[n % tokens.length], 60_000);
     };
     const inFlight: Array<Promise<{ status: number }>> = [];
     const frozen = postmasterAndChildren();
