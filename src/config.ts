@@ -14,6 +14,8 @@ import { DEFAULT_TIME_ZONE, isTimeZoneName } from './api/time-zone';
 export interface Config {
   /** Postgres to use; unset means "start the embedded one". */
   databaseUrl?: string;
+  /** `start` with DATABASE_URL: the login the API connects as (DATABASE_URL then only migrates and maintains). */
+  apiDatabaseUrl?: string;
   host: string;
   port: number;
   jwtSecret?: string;
@@ -83,6 +85,7 @@ const threshold = (fallback: number, maximum?: number) =>
 
 export const CONFIG_SCHEMA = Type.Object({
   DATABASE_URL: Type.Optional(text()),
+  MONITOR_API_DATABASE_URL: Type.Optional(text()),
   HOST: text({ default: '127.0.0.1' }),
   PORT: int(0, 65535, 3100),
   MONITOR_JWT_SECRET: Type.Optional(text()),
@@ -162,6 +165,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const v = readEnvironment(env);
   return {
     databaseUrl: v.DATABASE_URL,
+    apiDatabaseUrl: v.MONITOR_API_DATABASE_URL,
     host: v.HOST,
     port: v.PORT,
     jwtSecret: v.MONITOR_JWT_SECRET,

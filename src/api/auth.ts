@@ -25,6 +25,24 @@ const unauthorized = (message: string) => new HttpError(401, message);
 
 export type Verifier = (authorization: string | undefined) => Promise<Claims>;
 
+/** Registered claims this API reads, and the JSON type each must have when present. */
+const STRING_CLAIMS = ['role', 'sub', 'iss', 'jti'] as const;
+
+/**
+ * A signature proves who wrote a token, not that its claims have the types code expects: an
+ * object `role` (`{"toString": 1}`) made String() throw, a 500 with a stack. Claims we read are
+ * checked here, once, so nothing after relies on luck; claims we do not read may hold anything.
+ */
+function checkClaimTypes(payload: JWTPayload): void {
+  for (const name of STRING_CLAIMS) {
+    if (payload[name] !== undefined && typeof payload[name] !== 'string') throw unauthorized(`invalid token: the ${name} claim must be a string`);
+  }
+  const aud = payload.aud as unknown;
+  if (aud !== undefined && typeof aud !== 'string' && !(Array.isArray(aud) && aud.every((a) => typeof a === 'string'))) {
+    throw unauthorized('invalid token: the aud claim must be a string or a list of strings');
+  }
+}
+
 /** What a token must satisfy beyond its signature (see TokenRules in ../config). */
 export interface VerifyOptions {
   /** Longest accepted lifetime in seconds (exp − iat, and exp − now); default one year. */
@@ -72,6 +90,7 @@ export function createVerifier(keys: string | TokenKeys, opts: VerifyOptions = {
       }
       throw unauthorized('invalid token');
     }
+    checkClaimTypes(payload);
     const now = Math.floor(Date.now() / 1000);
     const exp = payload.exp as number;
     // The skew allowance is for tokens from a clock a little ahead (iat, nbf), never past expiry.
@@ -81,8 +100,8 @@ export function createVerifier(keys: string | TokenKeys, opts: VerifyOptions = {
       throw unauthorized(`token lifetime exceeds the allowed ${maxTtl} s (MONITOR_JWT_MAX_TTL)`);
     }
     // Supabase/PostgREST treat a token without a role as the anonymous role.
-    const role = payload.role ?? 'anon';
-    if (!isRole(role)) throw new HttpError(403, `unknown role ${JSON.stringify(String(role)).slice(0, 60)}`);
+    const role = (payload.role as string | undefined) ?? 'anon';
+    if (!isRole(role)) throw new HttpError(403, `unknown role ${JSON.stringify(role).slice(0, 60)}`);
     return { ...payload, role };
   };
 }

@@ -17,6 +17,20 @@ export class DatabaseTimeout extends HttpError {
 }
 
 /**
+ * Every connection was in use by other requests for the whole budget: the database may be fine,
+ * the API is busy. Not a sign of an outage (DatabaseState ignores it).
+ */
+export class PoolExhausted extends HttpError {
+  constructor() {
+    super(503, 'all database connections are busy; try again shortly');
+    this.name = 'PoolExhausted';
+  }
+}
+
+/** No idle connection and no room for another: a borrower now waits for someone's release. */
+const poolFull = (pool: Pool): boolean => pool.idleCount === 0 && pool.totalCount >= (pool.options.max ?? 10);
+
+/**
  * Runs `fn` with a pooled client. `discard(err)` marks the client unusable (it is closed, not
  * reused); `remainingMs()` is what is left of the budget. Rejects with DatabaseTimeout (503) when
  * the deadline passes first.
@@ -39,7 +53,10 @@ export function withClient<T>(pool: Pool, timeoutMs: number, fn: (client: PoolCl
     client.release(err);
   };
   const work = (async () => {
-    const c = await pool.connect();
+    const c = await pool.connect().catch((err: Error) => {
+      // pg-pool's own give-up on a queued borrow (a full pool), as opposed to a connect that failed.
+      throw /timeout exceeded when trying to connect/.test(err.message) ? new PoolExhausted() : err;
+    });
     client = c;
     c.on('error', onError);
     if (gaveUp) throw new DatabaseTimeout(timeoutMs);
@@ -54,8 +71,9 @@ export function withClient<T>(pool: Pool, timeoutMs: number, fn: (client: PoolCl
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
       gaveUp = true;
-      release(new DatabaseTimeout(timeoutMs));
-      reject(new DatabaseTimeout(timeoutMs));
+      const err = client === undefined && poolFull(pool) ? new PoolExhausted() : new DatabaseTimeout(timeoutMs);
+      release(err);
+      reject(err);
     }, timeoutMs);
     work.then(
       (out) => {

@@ -14,6 +14,8 @@ export class HttpError extends Error {
     readonly statusCode: number,
     message: string,
     readonly field?: string,
+    /** Response headers that go with it (e.g. Retry-After of a 429). */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = 'HttpError';
@@ -138,10 +140,21 @@ export function installErrorHandling(app: FastifyInstance): void {
     const { status, body } = toErrorResponse(err);
     // The database being away is expected and reported once per outage (db-state.ts); anything
     // else at 5xx is our fault and logged with its stack.
-    if (status === 503) request.log.warn({ err: { message: err.message, code: err.code } }, 'request failed: a dependency (database or JWKS) is unavailable or slow');
-    else if (status >= 500) request.log.error({ err }, 'request failed');
+    if (status === 503) {
+      // Named for what happened: a query cut by its statement timeout or a pool busy with other
+      // requests is a slow request, not the database going away (db-state.ts logs that).
+      const event = err.code === PG_QUERY_CANCELED ? 'query_timeout' : err.name === 'PoolExhausted' ? 'pool_exhausted' : 'dependency_unavailable';
+      const msg =
+        event === 'query_timeout'
+          ? 'request failed: the query ran past its statement timeout'
+          : event === 'pool_exhausted'
+            ? 'request failed: every database connection was busy for the whole timeout'
+            : 'request failed: a dependency (database or JWKS) is unavailable or slow';
+      request.log.warn({ event, err: { message: err.message, code: err.code } }, msg);
+    } else if (status >= 500) request.log.error({ err }, 'request failed');
     // RFC 6750: a 401 names the scheme the client should use.
     if (status === 401) reply.header('www-authenticate', 'Bearer realm="integration-monitor"');
+    if (err instanceof HttpError && err.headers) reply.headers(err.headers);
     return reply.code(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((request, reply) => {

@@ -1,23 +1,15 @@
 /**
  * What the API logs (pino, through fastify): one JSON line per request with its id, route, status,
  * duration and the token's role — never the token: headers are not logged, and anything shaped
- * like a JWT in the URL is masked. Levels: 5xx error (503 warn), everything else info.
+ * like a JWT in the URL, however encoded, is masked (log-redaction.ts). Levels: 5xx error (503 warn), everything else info.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
+import { loggableUrl } from './log-redaction';
 
 export interface LogOptions {
   level?: string;
   /** Where the JSON lines go (default stdout). */
   stream?: NodeJS.WritableStream;
-}
-
-const JWT_LIKE = /[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g;
-const MAX_URL = 300;
-
-/** The URL as logged: JWT-looking parts masked, at most MAX_URL characters. */
-function loggableUrl(url: string): string {
-  const masked = url.replace(JWT_LIKE, '[redacted]');
-  return masked.length > MAX_URL ? `${masked.slice(0, MAX_URL)}…` : masked;
 }
 
 export function loggerOptions(opt: boolean | LogOptions | undefined): FastifyServerOptions['logger'] {

@@ -19,6 +19,7 @@ import { installRequestLog, loggerOptions, LogOptions } from './request-log';
 import { HealthThresholds, resolveHealthThresholds } from './health-state';
 import { createJwksKeySet, JwksOptions } from './jwks';
 import { carriesClaim, parseReadClaim } from './read-claim';
+import { ReadLimiter, ReadLimitOptions, readSubject } from './read-limit';
 import { swaggerOptions } from './openapi';
 import { DEFAULT_TIME_ZONE, requestTimeZone } from './time-zone';
 import { DEFAULT_CACHE_MAX_BYTES, DEFAULT_DB_TIMEOUT_MS } from '../config';
@@ -65,7 +66,15 @@ export interface ServerOptions {
   cacheMaxBytes?: number;
   /** Token rules beyond the signature (exp cap, issuer, audience). */
   tokens?: VerifyOptions;
+  /** Concurrent database reads per token subject (default DEFAULT_READ_LIMIT; waitMs defaults to dbTimeoutMs). */
+  readLimit?: Partial<ReadLimitOptions>;
 }
+
+/**
+ * A fifth of the default pool per subject: one caller cannot starve the others, and a Grafana
+ * dashboard (one token, a dozen panels at once) still runs 4 at a time with the rest queued.
+ */
+export const DEFAULT_READ_LIMIT = { perSubject: 4, maxWaiting: 32 };
 
 function packageVersion(): string {
   for (const up of ['../..', '../../..']) {
@@ -179,6 +188,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(swagger, swaggerOptions(packageVersion()));
   registerMeta(app, () => dbState.probe());
 
+  const limiter = new ReadLimiter({ ...DEFAULT_READ_LIMIT, waitMs: dbTimeoutMs, ...opts.readLimit });
   const cache = new ResponseCache(opts.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS, undefined, {
     maxBytes: opts.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES,
     sizeOf: bodyBytes,
@@ -199,16 +209,19 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     },
     run(request, fn) {
       if (!request.claims) throw new HttpError(401, 'not authenticated');
-      return withRoleTransaction(opts.pool, request.claims, fn, { readOnly: true, timeoutMs: dbTimeoutMs }).then(
-        (out) => {
-          dbState.ok();
-          return out;
-        },
-        (err: unknown) => {
-          dbState.failed(err);
-          throw err;
-        },
-      );
+      const claims = request.claims;
+      return limiter
+        .run(readSubject(claims, request.headers.authorization), () => withRoleTransaction(opts.pool, claims, fn, { readOnly: true, timeoutMs: dbTimeoutMs }))
+        .then(
+          (out) => {
+            dbState.ok();
+            return out;
+          },
+          (err: unknown) => {
+            dbState.failed(err);
+            throw err;
+          },
+        );
     },
   };
 

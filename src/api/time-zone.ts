@@ -1,17 +1,21 @@
 /**
  * The `tz` parameter: an IANA time zone name in which /stats and /timeseries cut hours and days.
  * Checked here (shape, then Node's ICU zone list) so that an unknown name is a 400 naming `tz`
- * before any SQL runs; PostgreSQL reads the same tz database names (it would reject an unknown
- * one too, as a data exception). Offsets like "+03:00" are refused on purpose: PostgreSQL reads a
- * bare offset as POSIX, where "+03" means three hours *west* of UTC.
+ * before any SQL runs. Only names Node and PostgreSQL read the same way are accepted: `UTC` and
+ * the tz database's Area/Location names. Anything else may mean two things: PostgreSQL looks a
+ * name up in its abbreviation table (`IST` is Israel there, +02:00, while Node reads India,
+ * +05:30), reads `EST5EDT`-like text as a POSIX rule, and offsets like "+03:00" as POSIX too,
+ * where "+03" means three hours *west* of UTC. An Area/Location name is never an abbreviation
+ * (those have no slash), so both read it from their tz database (test/api/time-zones.test.ts
+ * compares every accepted name's offsets on both sides).
  */
 import { badRequest } from './errors';
 
 export const DEFAULT_TIME_ZONE = 'UTC';
-/** Area/Location[/Sublocation], or a single name such as UTC; never starts with a sign or digit. */
-const NAME = /^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9_+-]+){0,2}$/;
+/** UTC, or Area/Location[/Sublocation] in one of the tz database's geographic areas (or Etc). */
+const NAME = /^(UTC|(Africa|America|Antarctica|Arctic|Asia|Atlantic|Australia|Europe|Indian|Pacific|Etc)(\/[A-Za-z0-9_+-]+){1,2})$/i;
 
-/** True when `name` is an IANA zone Node knows (case-insensitive, like PostgreSQL's lookup). */
+/** True when `name` is an IANA zone of that form Node knows (case-insensitive, like PostgreSQL's lookup). */
 export function isTimeZoneName(name: string): boolean {
   if (name.length > 64 || !NAME.test(name)) return false;
   try {
@@ -25,7 +29,9 @@ export function isTimeZoneName(name: string): boolean {
 /** The zone a request asked for, else `fallback`; a 400 on `tz` for an unknown name. */
 export function requestTimeZone(value: string | undefined, fallback: string): string {
   if (value === undefined) return fallback;
-  if (!isTimeZoneName(value)) throw badRequest('tz', 'must be an IANA time zone name such as UTC, Europe/Moscow or Asia/Almaty');
+  if (!isTimeZoneName(value)) {
+    throw badRequest('tz', 'must be UTC or an IANA Area/Location time zone name such as Europe/Moscow or Asia/Kolkata (abbreviations like IST mean different zones to different readers)');
+  }
   return value;
 }
 

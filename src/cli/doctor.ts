@@ -1,4 +1,4 @@
-import { Client } from 'pg';
+import { Client, ClientBase } from 'pg';
 import { inspectIntegrationLogs } from '../db/adopt-seed';
 import { describeConnectionError } from '../db/connection-error';
 
@@ -46,7 +46,7 @@ async function probe<T>(c: Client, fn: () => Promise<T>): Promise<{ value?: T; e
  * not a superuser, cannot bypass RLS, and owns nothing (an owner's rights come with membership
  * too, so "owns" counts every relation whose owner this role has the rights of).
  */
-async function checkLeastPrivilege(c: Client, add: (name: string, ok: boolean, detail?: string) => void): Promise<void> {
+export async function checkLeastPrivilege(c: ClientBase, add: (name: string, ok: boolean, detail?: string) => void): Promise<void> {
   const { rows } = await c.query(
     `SELECT r.rolname AS name, r.rolsuper AS superuser, r.rolbypassrls AS bypassrls, r.rolinherit AS inherit,
             (SELECT count(*) FROM pg_class cl JOIN pg_namespace n ON n.oid = cl.relnamespace

@@ -13,6 +13,7 @@ import type { Config } from '../config';
 import { dayZoneAdvice, ensureDayZone } from '../db/day-zones';
 import { createApiPool } from '../db/pool';
 import { checkReadClaim } from '../db/read-claim';
+import { warnIfPrivileged } from './api-privilege';
 
 export class UsageError extends Error {
   readonly exitCode = 2;
@@ -114,8 +115,11 @@ export async function serveApi(config: Config, opts: ProcessOptions = {}): Promi
     log(`api       ${apiUrl}/api/admin/integrations/monitoring  (serve: API only, no migrations or maintenance)`);
     const ready = await probeDatabase(app);
     log(ready ? 'database  answers' : 'database  does not answer yet: requests get 503 and /readyz is false until it does');
-    if (ready) await checkDayZone(config, pool, app);
-    if (ready) await checkDatabaseReadClaim(config, pool, app);
+    if (ready) {
+      await warnIfPrivileged(pool, config.dbTimeoutMs, app, log);
+      await checkDayZone(config, pool, app);
+      await checkDatabaseReadClaim(config, pool, app);
+    }
     const stop = async () => {
       await app!.close();
       await pool.end();

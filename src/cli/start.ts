@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Pool } from 'pg';
+import { redactUrl } from '../api/log-redaction';
 import { claimsCarrying, parseReadClaim } from '../api/read-claim';
 import { resolveJwtSecret, signToken } from '../api/secret';
 import type { Config } from '../config';
@@ -10,10 +11,21 @@ import { EmbeddedDatabase, keptPassword, startEmbedded } from '../db/embedded';
 import { ensureDayZone } from '../db/day-zones';
 import { migrate } from '../db/migrate';
 import { writeReadClaim } from '../db/read-claim';
-import { createApiPool } from '../db/pool';
+import { createApiPool, guardClients } from '../db/pool';
 import { Scheduler, startScheduler } from '../db/scheduler';
 import { embeddedDataDir } from './database';
 import { listenApi, ProcessOptions, stopOnSignals } from './serve';
+import { warnIfPrivileged } from './api-privilege';
+
+/** The login and password of a postgres:// URL (decoded), when it has both. */
+function loginOf(url: string): { user: string; password: string } | undefined {
+  try {
+    const u = new URL(url);
+    return u.username && u.password ? { user: decodeURIComponent(u.username), password: decodeURIComponent(u.password) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface RunningMonitor {
   /** The owner's URL (migrations, maintenance, and what the demo's recorder writes with). */
@@ -66,13 +78,18 @@ export async function startMonitor(config: Config, opts: ProcessOptions = {}): P
       apiPassword = keptPassword(path.join(config.dataDir, API_PASSWORD_FILE)).password;
       apiDatabaseUrl = urlWithLogin(embedded.url, DEFAULT_API_ROLE, apiPassword);
     } else {
-      apiDatabaseUrl = config.databaseUrl;
+      // MONITOR_API_DATABASE_URL: the API's own login (made or brought in line below, with the
+      // URL's password); without it the API connects as DATABASE_URL and is warned about when that
+      // login is privileged.
+      apiDatabaseUrl = config.apiDatabaseUrl ?? config.databaseUrl;
     }
+    const apiLogin = !embedded && config.apiDatabaseUrl ? loginOf(config.apiDatabaseUrl) : undefined;
     const databaseUrl = config.databaseUrl ?? embedded!.url;
 
     // Maintenance runs as the owner, on a small pool of its own; the API never holds those rights.
     const ownerPool = new Pool({ connectionString: databaseUrl, max: 2, application_name: 'integration-monitor maintenance', connectionTimeoutMillis: config.dbTimeoutMs });
     ownerPool.on('error', () => undefined); // an idle connection lost to a restart; the next run reconnects
+    guardClients(ownerPool);
     stops.push(() => ownerPool.end());
     const pool = createApiPool(apiDatabaseUrl, config.dbTimeoutMs);
     stops.push(() => pool.end());
@@ -83,6 +100,15 @@ export async function startMonitor(config: Config, opts: ProcessOptions = {}): P
       const { applied } = await migrate(databaseUrl);
       log(`schema    ${applied.length ? `applied ${applied.join(', ')}` : 'up to date'}`);
       if (apiPassword) await ensureApiRole(databaseUrl, apiPassword);
+      if (apiLogin) {
+        try {
+          await ensureApiRole(databaseUrl, apiLogin.password, apiLogin.user);
+          log(`api role  ${apiLogin.user} (MONITOR_API_DATABASE_URL; not a superuser, NOINHERIT)`);
+        } catch (err) {
+          // e.g. DATABASE_URL may not create roles (42501): the operator made it (docs/production.md).
+          log(`api role  ${apiLogin.user} not created or updated (${(err as Error).message}); the API connects as it as given`);
+        }
+      }
       // MONITOR_TIMEZONE's days kept whole (the first time: backfilled, writers pausing meanwhile)
       const owner = await ownerPool.connect();
       try {
@@ -138,8 +164,10 @@ export async function startMonitor(config: Config, opts: ProcessOptions = {}): P
     if (embedded) log(`api role  ${DEFAULT_API_ROLE} (not a superuser, NOINHERIT; password in ${path.join(config.dataDir, API_PASSWORD_FILE)})`);
     if (secret?.generated) log(`secret    generated and kept in ${secret.path}`);
     if (readToken) log(`grafana   read-only token (role authenticated): ${readToken}`);
-    else log(`tokens    ES256/RS256 from ${config.jwksUrl} (no MONITOR_JWT_SECRET: this process mints none)`);
+    else log(`tokens    ES256/RS256 from ${redactUrl(config.jwksUrl ?? '')} (no MONITOR_JWT_SECRET: this process mints none)`);
     if (config.readClaim) log(`reads     authenticated tokens need the claim ${config.readClaim}`);
+    // Once the database answers: a privileged API login is said loudly (doctor marks it ✘ too).
+    void ready.then(() => warnIfPrivileged(pool, config.dbTimeoutMs, app, log));
     const running: RunningMonitor = { databaseUrl, apiDatabaseUrl, apiUrl, readToken, jwtSecret: secret?.secret, pool, app, embedded, ready, stop };
     if (opts.handleSignals) stopOnSignals(stop, log);
     return running;

