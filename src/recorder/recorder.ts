@@ -11,11 +11,13 @@
 import path from 'node:path';
 import { Pool } from 'pg';
 import { monotonicMs, sleep, wallMs } from './clock';
+import { type AttemptFrame, framesOn, runInFrame } from './call-context';
 import { DeadLetters } from './dead-letter';
 import { isUuid, uuidv7 } from './ids';
 import { cap, LIMITS } from './limits';
 import { looksLikeSecret, payloadJson, redactMessage, RedactOptions, redactString, REDACTED } from './redact';
 import { Reporter } from './report';
+import { judgeReturned, judgeThrown } from './sdk-results';
 import { judgeError, nextDelay, resolvePolicy } from './retry';
 import { Shipper } from './shipper';
 import { Spool } from './spool';
@@ -35,6 +37,8 @@ interface Call {
   /** Scrubs what this call carried (taint.ts) from everything recorded for it; usually absent. */
   scrub: Scrubber | undefined;
   attempt: number;
+  /** HTTP requests beyond the first within attempts (an SDK retrying on its own; instrumentHttp counts them). */
+  extra: number;
   /** A pending/retrying version of this row has been queued: later versions must merge. */
   interim: boolean;
   lastUpdated: number;
@@ -112,41 +116,43 @@ class RecorderImpl implements Recorder {
     } catch (e) {
       this.reporter.internal(e);
     }
-    if (options && (options.retry || options.inspect)) return this.trackSlow(call, fn, options);
-    // Fast path: one attempt, success unless it throws.
+    if (options && (options.retry || options.inspect)) return this.trackSlow(service, call, fn, options);
+    // Fast path: one attempt, judged by what it returned or threw (sdk-results.ts).
+    const frame = newFrame();
     let value: T | Promise<T>;
     try {
-      value = fn({ attempt: 1 });
+      value = frame ? runInFrame(frame, fn, { attempt: 1 }) : fn({ attempt: 1 });
     } catch (err) {
-      this.finish(call, undefined, this.judgeErr(options, err), err);
+      this.finish(call, undefined, this.judgeErr(call, service, options, err, frame), err);
       return Promise.reject(err);
     }
     if (isThenable(value)) {
       return Promise.resolve(value).then(
         (v) => {
-          this.finish(call, v, OK, undefined, options?.captureResponse);
+          this.finish(call, v, this.judgeValue(call, service, v, frame), undefined, options?.captureResponse);
           return v as Awaited<T>;
         },
         (err: unknown) => {
-          this.finish(call, undefined, this.judgeErr(options, err), err);
+          this.finish(call, undefined, this.judgeErr(call, service, options, err, frame), err);
           throw err;
         },
       );
     }
-    this.finish(call, value, OK, undefined, options?.captureResponse);
+    this.finish(call, value, this.judgeValue(call, service, value, frame), undefined, options?.captureResponse);
     return Promise.resolve(value as Awaited<T>);
   }
 
   /** Retries and/or inspection of returned values (e.g. HTTP responses). */
-  private async trackSlow<T>(call: Call | undefined, fn: (ctx: AttemptContext) => T | Promise<T>, options: TrackOptions<Awaited<T>>): Promise<Awaited<T>> {
+  private async trackSlow<T>(service: string, call: Call | undefined, fn: (ctx: AttemptContext) => T | Promise<T>, options: TrackOptions<Awaited<T>>): Promise<Awaited<T>> {
     const policy = resolvePolicy(options.retry);
     for (let attempt = 1; ; attempt++) {
       if (call) call.attempt = attempt;
+      const frame = newFrame();
       let value: Awaited<T>;
       try {
-        value = await fn({ attempt });
+        value = await (frame ? runInFrame(frame, fn, { attempt }) : fn({ attempt }));
       } catch (err) {
-        const outcome = this.judgeErr(options, err);
+        const outcome = this.judgeErr(call, service, options, err, frame);
         const delay = nextDelay(policy, attempt, outcome);
         if (delay === null) {
           this.finish(call, undefined, outcome, err);
@@ -158,11 +164,14 @@ class RecorderImpl implements Recorder {
       }
       let outcome: Outcome = OK;
       if (options.inspect) {
+        countRequests(call, frame);
         try {
           outcome = await options.inspect(value);
         } catch (e) {
           this.reporter.internal(e);
         }
+      } else {
+        outcome = this.judgeValue(call, service, value, frame);
       }
       const delay = outcome.ok ? null : nextDelay(policy, attempt, outcome);
       if (delay === null) {
@@ -174,12 +183,25 @@ class RecorderImpl implements Recorder {
     }
   }
 
-  private judgeErr(options: TrackOptions<never> | undefined, err: unknown): Outcome {
+  private judgeErr(call: Call | undefined, service: string, options: TrackOptions<never> | undefined, err: unknown, frame: AttemptFrame | undefined): Outcome {
     try {
-      return options?.inspectError ? options.inspectError(err) : judgeError(err);
+      countRequests(call, frame);
+      if (options?.inspectError) return options.inspectError(err);
+      return judgeThrown(service, err, frame?.last) ?? judgeError(err);
     } catch (e) {
       this.reporter.internal(e);
       return { ok: false, errorMessage: String(err) };
+    }
+  }
+
+  /** A returned value: failed when it is a known SDK's failure (sdk-results.ts). Never throws. */
+  private judgeValue(call: Call | undefined, service: string, value: unknown, frame: AttemptFrame | undefined): Outcome {
+    try {
+      countRequests(call, frame);
+      return judgeReturned(service, value, frame?.last) ?? OK;
+    } catch (e) {
+      this.reporter.internal(e);
+      return OK;
     }
   }
 
@@ -214,6 +236,7 @@ class RecorderImpl implements Recorder {
       request,
       scrub,
       attempt: 1,
+      extra: 0,
       interim: false,
       lastUpdated: createdAt,
     };
@@ -282,7 +305,7 @@ class RecorderImpl implements Recorder {
       error_message: outcome.ok ? null : redactMessage(outcome.errorMessage, this.redaction.maskPii, call.scrub),
       error_code: outcome.ok ? null : errorCode(outcome.errorCode, call.scrub),
       duration_ms: ended || status === 'retrying' || status === 'pending' ? Math.round(monotonicMs() - call.startMono) : null,
-      retry_count: status === 'retrying' ? call.attempt : call.attempt - 1,
+      retry_count: (status === 'retrying' ? call.attempt : call.attempt - 1) + call.extra,
       created_at: call.createdAt,
       updated_at: now,
     };
@@ -377,6 +400,16 @@ function errorCode(code: string | null | undefined, scrub: Scrubber | undefined)
   const c = redactString(scrub ? scrub(String(code)) : String(code));
   if (looksLikeSecret(c)) return REDACTED;
   return cap(c, LIMITS.errorCode);
+}
+
+/** A frame for the next attempt when instrumentHttp is on (call-context.ts). */
+function newFrame(): AttemptFrame | undefined {
+  return framesOn() ? { requests: 0, last: undefined } : undefined;
+}
+
+/** An attempt that made n > 1 HTTP requests (the SDK retried on its own) made n − 1 retries. */
+function countRequests(call: Call | undefined, frame: AttemptFrame | undefined): void {
+  if (call && frame && frame.requests > 1) call.extra += frame.requests - 1;
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
