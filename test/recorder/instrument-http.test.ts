@@ -11,12 +11,14 @@ import { createRecorder, instrumentFetch, instrumentHttp, Recorder } from '../..
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { allRows, removeTempDirs, rowTexts, StoredRow, tempDir } from './helpers';
 import { CLIENTS, EXPECTED } from './sdk-clients';
+import { AMO_HOST, startAmoFront, TlsFront } from './tls-front';
 
 let db: TestDatabase;
 let s: ProviderStandIns;
 let rec: Recorder;
 let undo: () => void;
 let deadBase: string;
+let amo: TlsFront;
 const seen = new Set<string>();
 
 /** Rows written since the last call of this function. */
@@ -43,6 +45,7 @@ beforeAll(async () => {
   const deadPort = (probe.address() as net.AddressInfo).port;
   await new Promise((r) => probe.close(r));
   deadBase = `http://127.0.0.1:${deadPort}`;
+  amo = await startAmoFront(s.urls.amocrm, deadPort);
   rec = createRecorder({ databaseUrl: db.url, spoolDir: tempDir('intmon-http-'), flushIntervalMs: 50 });
   const hosts: Record<string, string> = { ...s.hosts };
   undo = instrumentHttp(rec, { hosts: { ...hosts, [`127.0.0.1:${deadPort}`]: 'telegram' } });
@@ -51,13 +54,14 @@ beforeAll(async () => {
 afterAll(async () => {
   undo?.();
   await rec?.close();
+  await amo?.close();
   await s?.close();
   await db?.drop();
   removeTempDirs();
 });
 
 describe.each(CLIENTS)('$name', (client) => {
-  const base = (): string => s.urls[client.service];
+  const base = (): string => (client.service === 'amocrm' ? `https://${AMO_HOST}` : s.urls[client.service]);
 
   test('success: one row per call, success, the caller’s duration', async () => {
     const send = client.connect(base(), s.credentials);

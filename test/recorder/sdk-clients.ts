@@ -13,6 +13,7 @@
  *  - amoCRM API v4, https://www.amocrm.ru/developers/content/crm_platform/api-reference —
  *    application/problem+json `{title, type, status, detail}`.
  */
+import { Client as AmoClient } from 'amocrm-js';
 import axios from 'axios';
 import { Bot as GrammyBot } from 'grammy';
 import TelegramBot0 from 'node-telegram-bot-api';
@@ -20,6 +21,7 @@ import { Bot as TelegramBot2 } from 'node-telegram-bot-api-2';
 import { Resend } from 'resend';
 import { Telegraf } from 'telegraf';
 import type { StandInCredentials, StandInService } from '../../src/demo/providers';
+import { AMO_HOST } from './tls-front';
 
 // node-telegram-bot-api 0.x warns about promise cancellation unless told it is understood.
 process.env.NTBA_FIX_319 = '1';
@@ -89,6 +91,19 @@ export const CLIENTS: SdkClient[] = [
     name: 'axios (Whapi)',
     service: 'whapi',
     connect: (base, c) => (bad) => axios.post(`${base}/messages/text`, bad ? { body: 'hi' } : { to: '77011234567', body: 'hi' }, { headers: { Authorization: `Bearer ${c.whapiToken}` } }),
+  },
+  {
+    name: 'amocrm-js',
+    service: 'amocrm',
+    // HTTPS to test.amocrm.ru through tls-front.ts (started by the test); any other base is refused.
+    connect: (base, c) => {
+      const client = new AmoClient({
+        domain: base.startsWith('https://') ? AMO_HOST : 'refused.amocrm.ru',
+        auth: { client_id: 'id', client_secret: 'secret', redirect_uri: 'https://example.test/cb' },
+      });
+      client.token.setValue({ token_type: 'Bearer', expires_in: 86400, access_token: c.amocrmAccessToken, refresh_token: 'refresh-not-used' });
+      return (bad) => client.request.post('/api/v4/leads', bad ? [] : [{ name: 'Lead', price: 100 }]);
+    },
   },
   {
     name: 'global fetch (Whapi)',
