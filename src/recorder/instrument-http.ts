@@ -49,6 +49,20 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
   const hosts = new Map(Object.entries(options.hosts ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   const maxBody = options.maxBodyBytes ?? 64 * 1024;
   const byRequest = new WeakMap<object, Seen>();
+  // Requests repeat the same few endpoints (a bot's token and method, a CRM's entity path):
+  // naming the action and finding the credentials in the URL are done once per distinct URL.
+  const actions = new Map<string, string>();
+  const urlSecrets = new Map<string, string[]>();
+  const secretsOfUrl = (set: CredentialSet, url: string): void => {
+    let found = urlSecrets.get(url);
+    if (found === undefined) {
+      const one = new CredentialSet();
+      one.url(url);
+      found = [...one.values];
+      remember(urlSecrets, url, found);
+    }
+    for (const v of found) set.values.add(v);
+  };
 
   const serviceOf = (host: string, hostname: string): string | undefined =>
     (hosts.size > 0 ? (hosts.get(host.toLowerCase()) ?? hosts.get(hostname.toLowerCase())) : undefined) ?? serviceForHost(hostname);
@@ -62,7 +76,13 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
       return seen;
     }
     const q = path.indexOf('?');
-    const action = actionFor(service, method, q < 0 ? path : path.slice(0, q));
+    const route = q < 0 ? path : path.slice(0, q);
+    const key = `${service} ${method} ${route}`;
+    let action = actions.get(key);
+    if (action === undefined) {
+      action = actionFor(service, method, route);
+      remember(actions, key, action);
+    }
     const set = new CredentialSet();
     secrets(set);
     const result = new Promise<Outcome>((resolve) => (seen.settle = resolve));
@@ -101,7 +121,7 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
       const service = serviceOf(host, hostnameOf(host));
       if (!service) return;
       const seen = begin(service, String(request.method), String(request.path), (set) => {
-        set.url(origin + String(request.path));
+        secretsOfUrl(set, origin + String(request.path));
         set.headers(headerPairs(request.headers));
       });
       byRequest.set(request, seen);
@@ -169,7 +189,7 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
       const service = serviceOf(host, hostname);
       if (!service) return;
       const seen = begin(service, req.method, req.path.startsWith('/') ? req.path : new URL(url).pathname, (set) => {
-        set.url(url);
+        secretsOfUrl(set, url);
         set.headers(req.getHeaders() as Record<string, unknown>);
       });
       byRequest.set(req, seen);
@@ -248,6 +268,12 @@ interface UndiciRequest {
   method: unknown;
   headers: unknown;
   onData: (chunk: unknown) => unknown;
+}
+
+/** Bounded cache: cleared when full, so URLs built from ids cannot grow it without limit. */
+function remember<V>(cache: Map<string, V>, key: string, value: V): void {
+  if (cache.size >= 1000) cache.clear();
+  cache.set(key, value);
 }
 
 function safeJudge(f: () => Outcome): Outcome {
