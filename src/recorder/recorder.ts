@@ -386,8 +386,25 @@ class RecorderImpl implements Recorder {
   }
 }
 
+const scrubbers = new Map<string, Scrubber>();
+const identity: Scrubber = (t) => t;
+
 /** The credentials a call carried: given explicitly, and found in its request payload. */
 function taint(secrets: readonly string[] | undefined, request: unknown): Scrubber | undefined {
+  // instrumentHttp/instrumentFetch pass the same few credentials on every call (a bot token, an
+  // API key): their scrubber is built once. Bounded, and in memory only.
+  if (request === undefined && secrets && secrets.length > 0) {
+    const key = secrets.join('\0');
+    let scrub = scrubbers.get(key);
+    if (!scrub) {
+      const set = new CredentialSet();
+      for (const s of secrets) set.add(s);
+      scrub = set.scrubber() ?? identity;
+      if (scrubbers.size >= 256) scrubbers.clear();
+      scrubbers.set(key, scrub);
+    }
+    return scrub === identity ? undefined : scrub;
+  }
   const set = new CredentialSet();
   if (secrets) for (const s of secrets) set.add(s);
   if (request !== undefined) set.value(request);
