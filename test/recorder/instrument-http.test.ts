@@ -3,9 +3,11 @@
  * axios and global fetch, against the stand-ins — one row per logical call, the provider's own
  * error code and message, the caller's duration, no credential stored.
  */
+import axios from 'axios';
 import http from 'node:http';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import zlib from 'node:zlib';
 import { startProviderStandIns, ProviderStandIns } from '../../src/demo/providers';
 import { createRecorder, instrumentFetch, instrumentHttp, Recorder } from '../../src/index';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
@@ -161,3 +163,63 @@ test('after undo nothing is recorded', async () => {
 function axiosLessGet(url: string): Promise<void> {
   return new Promise((resolve) => http.get(url, (res) => res.resume().on('end', resolve)).on('error', () => resolve()));
 }
+
+describe('reading the error body without taking it from the caller', () => {
+  // Telegram's error answer (https://core.telegram.org/bots/api#making-requests), gzip-encoded as
+  // servers do when the client accepts it (axios and fetch both send Accept-Encoding: gzip).
+  const answer = JSON.stringify({ ok: false, error_code: 400, description: 'Bad Request: chat not found' });
+  let server: http.Server;
+  let base: string;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      const gz = /gzip/.test(String(req.headers['accept-encoding'] ?? ''));
+      res.writeHead(400, { 'content-type': 'application/json', ...(gz ? { 'content-encoding': 'gzip' } : {}) });
+      res.end(gz ? zlib.gzipSync(answer) : answer);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    undo();
+    undo = instrumentHttp(rec, { hosts: { ...s.hosts, [base.slice('http://'.length)]: 'telegram' } });
+  });
+  afterAll(() => new Promise((r) => server.close(r)));
+
+  test('a gzip-encoded error body is judged, and the caller still reads it whole', async () => {
+    const res = await fetch(`${base}/bot1:x/sendMessage`);
+    expect(await res.json()).toEqual(JSON.parse(answer));
+    const rows = await newRows();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 'failed', error_code: '400', error_message: 'Bad Request: chat not found' });
+  });
+
+  test('node:http (axios asks for gzip): the encoded error body is judged, axios still decodes it', async () => {
+    const err = (await axios.get(`${base}/bot1:x/sendMessage`).catch((e: unknown) => e)) as { response?: { data?: unknown } };
+    expect(err.response?.data).toEqual(JSON.parse(answer));
+    const rows = await newRows();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 'failed', error_code: '400', error_message: 'Bad Request: chat not found' });
+  });
+
+  test('node:http: a caller that starts reading late, in paused mode, gets every byte', async () => {
+    const body = await new Promise<string>((resolve, reject) => {
+      http
+        .get(`${base}/bot1:x/sendMessage`, (res) => {
+          // Nothing listens for 50 ms; then the caller pulls with read(), never switching to flowing mode.
+          setTimeout(() => {
+            const parts: Buffer[] = [];
+            const pull = (): void => {
+              let c: Buffer | null;
+              while ((c = res.read() as Buffer | null) !== null) parts.push(c);
+            };
+            res.on('readable', pull);
+            res.on('end', () => resolve(Buffer.concat(parts).toString()));
+            pull();
+          }, 50);
+        })
+        .on('error', reject);
+    });
+    expect(body).toBe(answer);
+    const rows = await newRows();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 'failed', error_code: '400', error_message: 'Bad Request: chat not found' });
+  });
+});
