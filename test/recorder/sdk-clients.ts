@@ -4,12 +4,12 @@
  * so that the SDK's real code path (its HTTP client, its error handling) runs. The stand-ins
  * answer with the shapes the providers document:
  *  - Telegram Bot API, https://core.telegram.org/bots/api#making-requests — `{ok:false,
- *    error_code, description, parameters:{retry_after}}`;
+ *    error_code, description, parameters:{retry_after}}`, error_code mirroring the HTTP status;
  *  - Resend, https://resend.com/docs/api-reference/errors — `{statusCode, name, message}`,
  *    429 `rate_limit_exceeded` with Retry-After;
- *  - Mobizon, https://help.mobizon.com/help/api-docs/other — HTTP 200 with `{code, data, message}`,
- *    code ≠ 0 an error;
- *  - Whapi.Cloud, https://whapi.readme.io/reference — `{error:{code, message, details}}`;
+ *  - Mobizon, https://help.mobizon.com/help/api-docs (linked from Mobizon's own API examples) —
+ *    HTTP 200 with `{code, data, message}`, code ≠ 0 an error;
+ *  - Whapi.Cloud — `{error:{code, message, details}}`, as src/demo/providers.ts describes;
  *  - amoCRM API v4, https://www.amocrm.ru/developers/content/crm_platform/api-reference —
  *    application/problem+json `{title, type, status, detail}`.
  */
