@@ -190,7 +190,11 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
       if (!service) return;
       const seen = begin(service, req.method, req.path.startsWith('/') ? req.path : new URL(url).pathname, (set) => {
         secretsOfUrl(set, url);
-        set.headers(req.getHeaders() as Record<string, unknown>);
+        for (const name of req.getHeaderNames()) {
+          const v = req.getHeader(name);
+          if (typeof v === 'string') set.header(name, v);
+          else if (Array.isArray(v)) for (const one of v) set.header(name, one);
+        }
       });
       byRequest.set(req, seen);
       // Destroyed before any response, without an error event: the call was abandoned.
