@@ -12,7 +12,7 @@ import { startProviderStandIns, ProviderStandIns } from '../../src/demo/provider
 import { createRecorder, instrumentFetch, instrumentHttp, Recorder } from '../../src/index';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { allRows, removeTempDirs, rowTexts, StoredRow, tempDir } from './helpers';
-import { CLIENTS, EXPECTED } from './sdk-clients';
+import { CLIENTS, EXPECTED, quietAmocrmJs } from './sdk-clients';
 import { AMO_HOST, startAmoFront, TlsFront } from './tls-front';
 
 let db: TestDatabase;
@@ -21,6 +21,7 @@ let rec: Recorder;
 let undo: () => void;
 let deadBase: string;
 let amo: TlsFront;
+let loud: () => void;
 const seen = new Set<string>();
 
 /** Rows written since the last call of this function. */
@@ -47,6 +48,7 @@ beforeAll(async () => {
   const deadPort = (probe.address() as net.AddressInfo).port;
   await new Promise((r) => probe.close(r));
   deadBase = `http://127.0.0.1:${deadPort}`;
+  loud = quietAmocrmJs();
   amo = await startAmoFront(s.urls.amocrm, deadPort);
   rec = createRecorder({ databaseUrl: db.url, spoolDir: tempDir('intmon-http-'), flushIntervalMs: 50 });
   const hosts: Record<string, string> = { ...s.hosts };
@@ -56,6 +58,7 @@ beforeAll(async () => {
 afterAll(async () => {
   undo?.();
   await rec?.close();
+  loud?.();
   await amo?.close();
   await s?.close();
   await db?.drop();

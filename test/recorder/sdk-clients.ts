@@ -127,3 +127,17 @@ export const EXPECTED: Record<StandInService, Record<'bad' | 'rate_limit' | 'ser
   whapi: { bad: ['400', /^Parameter 'to' is required$/], rate_limit: ['429', /^Too Many Requests$/], server_error: ['502', /^Channel is not responding$/] },
   amocrm: { bad: ['400', /Request body is empty/], rate_limit: ['429', /Too Many Requests/], server_error: ['503', /Service Unavailable/] },
 };
+
+/**
+ * amocrm-js prints every API error body with console.error before throwing it; the tests provoke
+ * those errors on purpose, so that noise is dropped (any other console.error still shows).
+ */
+export function quietAmocrmJs(): () => void {
+  const error = console.error;
+  console.error = (...args: unknown[]) => {
+    if (!/amocrm-js/.test(new Error().stack ?? '')) error(...args);
+  };
+  return () => {
+    console.error = error;
+  };
+}

@@ -10,13 +10,14 @@ import { startProviderStandIns, ProviderStandIns } from '../../src/demo/provider
 import { createRecorder, instrumentHttp, Recorder } from '../../src/index';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { allRows, removeTempDirs, rowTexts, StoredRow, tempDir } from './helpers';
-import { CLIENTS, EXPECTED } from './sdk-clients';
+import { CLIENTS, EXPECTED, quietAmocrmJs } from './sdk-clients';
 import { AMO_HOST, startAmoFront, TlsFront } from './tls-front';
 
 let db: TestDatabase;
 let s: ProviderStandIns;
 let rec: Recorder;
 let amo: TlsFront;
+let loud: () => void;
 let deadBase: string;
 const seen = new Set<string>();
 
@@ -35,12 +36,14 @@ beforeAll(async () => {
   const deadPort = (probe.address() as net.AddressInfo).port;
   await new Promise((r) => probe.close(r));
   deadBase = `http://127.0.0.1:${deadPort}`;
+  loud = quietAmocrmJs();
   amo = await startAmoFront(s.urls.amocrm, deadPort);
   rec = createRecorder({ databaseUrl: db.url, spoolDir: tempDir('intmon-track-sdk-'), flushIntervalMs: 50 });
 });
 
 afterAll(async () => {
   await rec?.close();
+  loud?.();
   await amo?.close();
   await s?.close();
   await db?.drop();
