@@ -64,8 +64,16 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
     for (const v of found) set.values.add(v);
   };
 
-  const serviceOf = (host: string, hostname: string): string | undefined =>
-    (hosts.size > 0 ? (hosts.get(host.toLowerCase()) ?? hosts.get(hostname.toLowerCase())) : undefined) ?? serviceForHost(hostname);
+  // Every request asks; the answer per host never changes ('' = not a provider).
+  const services = new Map<string, string>();
+  const serviceOf = (host: string, hostname: string): string | undefined => {
+    let service = services.get(host);
+    if (service === undefined) {
+      service = (hosts.size > 0 ? (hosts.get(host.toLowerCase()) ?? hosts.get(hostname.toLowerCase())) : undefined) ?? serviceForHost(hostname) ?? '';
+      remember(services, host, service);
+    }
+    return service || undefined;
+  };
 
   /** Starts a row, or counts an attempt of the track() call the request runs in. */
   function begin(service: string, method: string, path: string, secrets: (set: CredentialSet) => void): Seen {
@@ -117,7 +125,7 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
     try {
       const { request } = m as { request: UndiciRequest };
       const origin = String(request.origin);
-      const host = origin.slice(origin.indexOf('//') + 2).replace(/\/.*$/, '');
+      const host = origin.slice(origin.indexOf('//') + 2); // an origin has no path
       const service = serviceOf(host, hostnameOf(host));
       if (!service) return;
       const seen = begin(service, String(request.method), String(request.path), (set) => {
@@ -178,16 +186,15 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
       const req = (m as { request: ClientRequest }).request;
       let host = String(req.getHeader('host') ?? req.host);
       let hostname = req.host;
-      let url = `${req.protocol}//${host}${req.path}`;
-      if (/^https?:\/\//i.test(req.path)) {
-        // Through a plain HTTP proxy the path is the absolute URL of the target.
+      const proxied = req.path.charCodeAt(0) !== 47; // not '/': through a plain HTTP proxy the path is the target's absolute URL
+      if (proxied) {
         const u = new URL(req.path);
         host = u.host;
         hostname = u.hostname;
-        url = req.path;
       }
       const service = serviceOf(host, hostname);
       if (!service) return;
+      const url = proxied ? req.path : `${req.protocol}//${host}${req.path}`;
       const seen = begin(service, req.method, req.path.startsWith('/') ? req.path : new URL(url).pathname, (set) => {
         secretsOfUrl(set, url);
         for (const name of req.getHeaderNames()) {
