@@ -67,10 +67,13 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
   // Every request asks; the answer per host never changes ('' = not a provider).
   const services = new Map<string, string>();
   const serviceOf = (host: string, hostname: string): string | undefined => {
-    let service = services.get(host);
+    // The Host header (host) and the connection's target (hostname) can differ, e.g. a proxy
+    // passing the original Host on: the known-provider table goes by the target.
+    const key = host === hostname ? host : `${host} ${hostname}`;
+    let service = services.get(key);
     if (service === undefined) {
       service = (hosts.size > 0 ? (hosts.get(host.toLowerCase()) ?? hosts.get(hostname.toLowerCase())) : undefined) ?? serviceForHost(hostname) ?? '';
-      remember(services, host, service);
+      remember(services, key, service);
     }
     return service || undefined;
   };
