@@ -226,3 +226,39 @@ describe('reading the error body without taking it from the caller', () => {
     expect(rows[0]).toMatchObject({ status: 'failed', error_code: '400', error_message: 'Bad Request: chat not found' });
   });
 });
+
+test('through an HTTP proxy (axios `proxy`): recorded under the target host, the proxy gets the request as axios built it', async () => {
+  const target = new URL(s.urls.whapi);
+  const seenByProxy: { url?: string; authorization?: string; body: string }[] = [];
+  // A forward proxy (RFC 9112 §3.2.2: the request target is the absolute URL). It forwards with a
+  // Host of its own choosing so that its own request is not mistaken for the application's.
+  const proxy = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      seenByProxy.push({ url: req.url, authorization: req.headers.authorization, body });
+      const u = new URL(req.url ?? '/');
+      const up = http.request({ host: '127.0.0.1', port: target.port, path: u.pathname + u.search, method: req.method, headers: { ...req.headers, host: `localhost:${target.port}` } }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.end(body);
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  try {
+    const port = (proxy.address() as net.AddressInfo).port;
+    const res = await axios.post(
+      `${s.urls.whapi}/messages/text`,
+      { to: '77011234567', body: 'hi' },
+      { headers: { Authorization: `Bearer ${s.credentials.whapiToken}` }, proxy: { protocol: 'http', host: '127.0.0.1', port } },
+    );
+    expect(res.data).toMatchObject({ sent: true });
+    expect(seenByProxy).toEqual([{ url: `${s.urls.whapi}/messages/text`, authorization: `Bearer ${s.credentials.whapiToken}`, body: JSON.stringify({ to: '77011234567', body: 'hi' }) }]);
+    const rows = await newRows();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ service_name: 'whapi', action: 'send_message', status: 'success' });
+  } finally {
+    await new Promise((r) => proxy.close(r));
+  }
+});
