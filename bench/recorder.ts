@@ -16,6 +16,7 @@ import { Client, Pool } from 'pg';
 import { startEmbedded } from '../src/db/embedded';
 import { migrate } from '../src/db/migrate';
 import { createRecorder } from '../src/recorder/recorder';
+import { httpOverhead } from './instrument-http';
 import type { BenchContext, BenchRow } from './types';
 
 // Sizes can be lowered for a quick run (BENCH_RECORDER_ROWS, BENCH_RECORDER_CALLS).
@@ -48,6 +49,9 @@ export async function run(ctx: BenchContext & { benchDbUrl?: string }): Promise<
       const oh = await overhead(url, path.join(spoolRoot, 'c'));
       ctx.log(`recorder: the seed's awaited INSERT, ${SEED_CALLS} calls`);
       const seed = await seedInserts(pool);
+      ctx.log('recorder: instrumentHttp, requests side by side with it off');
+      const httpRec = createRecorder({ databaseUrl: url, spoolDir: path.join(spoolRoot, 'd') });
+      const http = await httpOverhead(httpRec).finally(() => httpRec.close());
       const r = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
       return [
         {
@@ -78,6 +82,22 @@ export async function run(ctx: BenchContext & { benchDbUrl?: string }): Promise<
           ratio: r(seed.p99Us / Math.max(oh.p99Us, 0.01)),
           note: `bare call p99 ${r(oh.bareP99Us, 2)} µs`,
         },
+        ...http.flatMap((h) => [
+          {
+            section: 'recorder' as const,
+            name: `instrumentHttp, added per recorded request (${h.client}), median`,
+            ours: r(h.handlersUs, 2),
+            unit: 'µs',
+            note: `time in its channel handlers; whole request ${r(h.offUs)} µs off → ${r(h.providerUs)} µs on (wall), ${r(h.offCpuUs)} → ${r(h.providerCpuUs)} µs CPU`,
+          },
+          {
+            section: 'recorder' as const,
+            name: `instrumentHttp, added per request to another host (${h.client}), median`,
+            ours: r(Math.max(0, h.otherUs - h.offUs), 2),
+            unit: 'µs',
+            note: `whole request ${r(h.offUs)} µs off → ${r(h.otherUs)} µs on (wall), ${r(h.offCpuUs)} → ${r(h.otherCpuUs)} µs CPU`,
+          },
+        ]),
       ];
     } finally {
       await pool.end();

@@ -11,3 +11,5 @@ export { RecorderError } from './report';
 export type { ProblemKind } from './report';
 export { DEAD_LETTER_FILE } from './dead-letter';
 export type { DeadLetter } from './dead-letter';
+export { instrumentHttp } from './instrument-http';
+export type { InstrumentHttpOptions } from './instrument-http';

@@ -11,6 +11,7 @@
 import path from 'node:path';
 import { Pool } from 'pg';
 import { monotonicMs, sleep, wallMs } from './clock';
+import { type AttemptFrame, framesOn, runInFrame } from './call-context';
 import { DeadLetters } from './dead-letter';
 import { isUuid, uuidv7 } from './ids';
 import { cap, LIMITS } from './limits';
@@ -19,6 +20,7 @@ import { wrapHandler } from './handler';
 import { LiveRecorder, register, unregister, Unsaved } from './lifecycle';
 import { MemoryDeadLetters, MemorySpool } from './memory-spool';
 import { RecorderError, Reporter } from './report';
+import { judgeReturned, judgeThrown } from './sdk-results';
 import { judgeError, nextDelay, resolvePolicy } from './retry';
 import { Shipper } from './shipper';
 import { Spool } from './spool';
@@ -39,6 +41,8 @@ interface Call {
   /** Scrubs what this call carried (taint.ts) from everything recorded for it; usually absent. */
   scrub: Scrubber | undefined;
   attempt: number;
+  /** HTTP requests beyond the first within attempts (an SDK retrying on its own; instrumentHttp counts them). */
+  extra: number;
   /** A pending/retrying version of this row has been queued: later versions must merge. */
   interim: boolean;
   lastUpdated: number;
@@ -125,41 +129,43 @@ class RecorderImpl implements Recorder, LiveRecorder {
     } catch (e) {
       this.reporter.internal(e);
     }
-    if (options && (options.retry || options.inspect)) return this.trackSlow(call, fn, options);
-    // Fast path: one attempt, success unless it throws.
+    if (options && (options.retry || options.inspect)) return this.trackSlow(service, call, fn, options);
+    // Fast path: one attempt, judged by what it returned or threw (sdk-results.ts).
+    const frame = newFrame();
     let value: T | Promise<T>;
     try {
-      value = fn({ attempt: 1 });
+      value = frame ? runInFrame(frame, fn, { attempt: 1 }) : fn({ attempt: 1 });
     } catch (err) {
-      this.finish(call, undefined, this.judgeErr(options, err), err);
+      this.finish(call, undefined, this.judgeErr(call, service, options, err, frame), err);
       return Promise.reject(err);
     }
     if (isThenable(value)) {
       return Promise.resolve(value).then(
         (v) => {
-          this.finish(call, v, OK, undefined, options?.captureResponse);
+          this.finish(call, v, this.judgeValue(call, service, v, frame), undefined, options?.captureResponse);
           return v as Awaited<T>;
         },
         (err: unknown) => {
-          this.finish(call, undefined, this.judgeErr(options, err), err);
+          this.finish(call, undefined, this.judgeErr(call, service, options, err, frame), err);
           throw err;
         },
       );
     }
-    this.finish(call, value, OK, undefined, options?.captureResponse);
+    this.finish(call, value, this.judgeValue(call, service, value, frame), undefined, options?.captureResponse);
     return Promise.resolve(value as Awaited<T>);
   }
 
   /** Retries and/or inspection of returned values (e.g. HTTP responses). */
-  private async trackSlow<T>(call: Call | undefined, fn: (ctx: AttemptContext) => T | Promise<T>, options: TrackOptions<Awaited<T>>): Promise<Awaited<T>> {
+  private async trackSlow<T>(service: string, call: Call | undefined, fn: (ctx: AttemptContext) => T | Promise<T>, options: TrackOptions<Awaited<T>>): Promise<Awaited<T>> {
     const policy = resolvePolicy(options.retry);
     for (let attempt = 1; ; attempt++) {
       if (call) call.attempt = attempt;
+      const frame = newFrame();
       let value: Awaited<T>;
       try {
-        value = await fn({ attempt });
+        value = await (frame ? runInFrame(frame, fn, { attempt }) : fn({ attempt }));
       } catch (err) {
-        const outcome = this.judgeErr(options, err);
+        const outcome = this.judgeErr(call, service, options, err, frame);
         const delay = nextDelay(policy, attempt, outcome);
         if (delay === null) {
           this.finish(call, undefined, outcome, err);
@@ -171,11 +177,14 @@ class RecorderImpl implements Recorder, LiveRecorder {
       }
       let outcome: Outcome = OK;
       if (options.inspect) {
+        countRequests(call, frame);
         try {
           outcome = await options.inspect(value);
         } catch (e) {
           this.reporter.internal(e);
         }
+      } else {
+        outcome = this.judgeValue(call, service, value, frame);
       }
       const delay = outcome.ok ? null : nextDelay(policy, attempt, outcome);
       if (delay === null) {
@@ -187,12 +196,25 @@ class RecorderImpl implements Recorder, LiveRecorder {
     }
   }
 
-  private judgeErr(options: TrackOptions<never> | undefined, err: unknown): Outcome {
+  private judgeErr(call: Call | undefined, service: string, options: TrackOptions<never> | undefined, err: unknown, frame: AttemptFrame | undefined): Outcome {
     try {
-      return options?.inspectError ? options.inspectError(err) : judgeError(err);
+      countRequests(call, frame);
+      if (options?.inspectError) return options.inspectError(err);
+      return judgeThrown(service, err, frame?.last) ?? judgeError(err);
     } catch (e) {
       this.reporter.internal(e);
       return { ok: false, errorMessage: String(err) };
+    }
+  }
+
+  /** A returned value: failed when it is a known SDK's failure (sdk-results.ts). Never throws. */
+  private judgeValue(call: Call | undefined, service: string, value: unknown, frame: AttemptFrame | undefined): Outcome {
+    try {
+      countRequests(call, frame);
+      return judgeReturned(service, value, frame?.last) ?? OK;
+    } catch (e) {
+      this.reporter.internal(e);
+      return OK;
     }
   }
 
@@ -227,6 +249,7 @@ class RecorderImpl implements Recorder, LiveRecorder {
       request,
       scrub,
       attempt: 1,
+      extra: 0,
       interim: false,
       lastUpdated: createdAt,
     };
@@ -295,7 +318,7 @@ class RecorderImpl implements Recorder, LiveRecorder {
       error_message: outcome.ok ? null : redactMessage(outcome.errorMessage, this.redaction.maskPii, call.scrub),
       error_code: outcome.ok ? null : errorCode(outcome.errorCode, call.scrub),
       duration_ms: ended || status === 'retrying' || status === 'pending' ? Math.round(monotonicMs() - call.startMono) : null,
-      retry_count: status === 'retrying' ? call.attempt : call.attempt - 1,
+      retry_count: (status === 'retrying' ? call.attempt : call.attempt - 1) + call.extra,
       created_at: call.createdAt,
       updated_at: now,
     };
@@ -413,8 +436,25 @@ class RecorderImpl implements Recorder, LiveRecorder {
   }
 }
 
+const scrubbers = new Map<string, Scrubber>();
+const identity: Scrubber = (t) => t;
+
 /** The credentials a call carried: given explicitly, and found in its request payload. */
 function taint(secrets: readonly string[] | undefined, request: unknown): Scrubber | undefined {
+  // instrumentHttp/instrumentFetch pass the same few credentials on every call (a bot token, an
+  // API key): their scrubber is built once. Bounded, and in memory only.
+  if (request === undefined && secrets && secrets.length > 0) {
+    const key = secrets.join('\0');
+    let scrub = scrubbers.get(key);
+    if (!scrub) {
+      const set = new CredentialSet();
+      for (const s of secrets) set.add(s);
+      scrub = set.scrubber() ?? identity;
+      if (scrubbers.size >= 256) scrubbers.clear();
+      scrubbers.set(key, scrub);
+    }
+    return scrub === identity ? undefined : scrub;
+  }
   const set = new CredentialSet();
   if (secrets) for (const s of secrets) set.add(s);
   if (request !== undefined) set.value(request);
@@ -427,6 +467,16 @@ function errorCode(code: string | null | undefined, scrub: Scrubber | undefined)
   const c = redactString(scrub ? scrub(String(code)) : String(code));
   if (looksLikeSecret(c)) return REDACTED;
   return cap(c, LIMITS.errorCode);
+}
+
+/** A frame for the next attempt when instrumentHttp is on (call-context.ts). */
+function newFrame(): AttemptFrame | undefined {
+  return framesOn() ? { requests: 0, last: undefined } : undefined;
+}
+
+/** An attempt that made n > 1 HTTP requests (the SDK retried on its own) made n − 1 retries. */
+function countRequests(call: Call | undefined, frame: AttemptFrame | undefined): void {
+  if (call && frame && frame.requests > 1) call.extra += frame.requests - 1;
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

@@ -3,10 +3,11 @@
  * and an empty application that installs it gets createRecorder/instrumentFetch with real types,
  * writes a call into a real database through it, and pulls in none of the server's dependencies.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startProviderStandIns } from '../../src/demo/providers';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { DocBlock, tsBlocks } from '../helpers/doc-blocks';
 
@@ -143,4 +144,36 @@ test('the examples in README.md, docs/recorder.md and the packaged README compil
   const readme = node.findIndex((b) => b.file.endsWith('packages/recorder/README.md'));
   const run = execFileSync(process.execPath, [path.join(dir, 'out', `ex${readme}.mjs`)], { cwd: app, env: { ...process.env, DATABASE_URL: db.url }, stdio: 'pipe' });
   expect(run.toString()).toBe('');
+});
+
+test('`node --import @integration-monitor/recorder/register` records an unwrapped request, configured from the environment', async () => {
+  const s = await startProviderStandIns();
+  try {
+    const [hostPort] = Object.keys(s.hosts).filter((h) => s.hosts[h] === 'telegram');
+    const url = `${s.urls.telegram}/bot${s.credentials.telegramBotToken}/sendMessage`;
+    // The application knows nothing of the recorder: a plain fetch, then the process ends by itself.
+    fs.writeFileSync(
+      path.join(app, 'app.mjs'),
+      `const r = await fetch(process.env.TG_URL, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ chat_id: 'unknown', text: 'hi' }) });\nprocess.stdout.write(String(r.status));\n`,
+    );
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(
+        process.execPath,
+        ['--import', '@integration-monitor/recorder/register', 'app.mjs'],
+        {
+          cwd: app,
+          env: { ...process.env, DATABASE_URL: db.url, INTEGRATION_MONITOR_SPOOL_DIR: path.join(app, 'spool-register'), INTEGRATION_MONITOR_HOSTS: `${hostPort}=telegram`, TG_URL: url },
+          timeout: 30_000,
+        },
+        (err, stdout) => (err ? reject(err) : resolve(stdout)),
+      ),
+    );
+    expect(out).toBe('400');
+    const { rows } = await db.pool.query("SELECT service_name, action, status, error_code, error_message, row_to_json(l)::text AS t FROM integration_logs l WHERE service_name = 'telegram'");
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ action: 'send_message', status: 'failed', error_code: '400', error_message: 'Bad Request: chat not found' });
+    expect(rows[0].t).not.toContain(s.credentials.telegramBotToken.split(':')[1]);
+  } finally {
+    await s.close();
+  }
 });

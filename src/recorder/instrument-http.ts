@@ -1,0 +1,338 @@
+/**
+ * instrumentHttp: records every HTTP(S) request to a known provider host, whatever client makes it
+ * — global fetch (undici) and node:http/https (axios, node-fetch, got, telegraf, amocrm-js,
+ * node-telegram-bot-api…) — from the diagnostics_channel messages Node publishes for both:
+ *  - undici (Node 20 bundles 6.x): undici:request:create / :headers / :trailers / :error;
+ *  - node:http: http.client.request.start / .error, http.client.response.finish.
+ * No client and no request is wrapped or changed: a proxy agent, a Request's body and headers
+ * reach the network exactly as built. Neither channel family carries response body chunks on
+ * Node 20, so when a body must be read to judge the call (status ≥ 400, or Mobizon's errors on
+ * HTTP 200) this one response gets a tap on the method its parser hands chunks to (undici's
+ * request.onData, IncomingMessage.push): the tap sees each chunk and passes it on unchanged,
+ * without reading, pausing or resuming the stream, so the caller's flow mode and data are
+ * untouched. A request made inside track() is an attempt of that call (call-context.ts), not a
+ * row of its own: instrumentFetch's requests, and an SDK's own retries, are never rows twice.
+ */
+import dc from 'node:diagnostics_channel';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import zlib from 'node:zlib';
+import { type AttemptFrame, currentFrame, useFrames } from './call-context';
+import { actionFor, failsInsideOk, judgeHttp, serviceForHost } from './providers';
+import { judgeError } from './retry';
+import { CredentialSet } from './taint';
+import type { Outcome, Recorder } from './types';
+
+export interface InstrumentHttpOptions {
+  /** Extra `host[:port]` (or bare hostname) → service name, e.g. { '127.0.0.1:4010': 'telegram' }. */
+  hosts?: Record<string, string>;
+  /** Most bytes of an error body kept to judge it (default 64 KiB; the rest passes unseen). */
+  maxBodyBytes?: number;
+}
+
+/** One observed request, from its creation to its end. */
+interface Seen {
+  service: string;
+  frame: AttemptFrame | undefined;
+  settle: ((o: Outcome) => void) | undefined;
+  status: number;
+  retryAfter: string | undefined;
+  encoding: string | undefined;
+  chunks: Buffer[] | undefined;
+  bytes: number;
+  done: boolean;
+}
+
+const noop = (): void => undefined;
+const same = (o: Outcome): Outcome => o;
+
+export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOptions = {}): () => void {
+  const hosts = new Map(Object.entries(options.hosts ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+  const maxBody = options.maxBodyBytes ?? 64 * 1024;
+  const byRequest = new WeakMap<object, Seen>();
+  // Requests repeat the same few endpoints (a bot's token and method, a CRM's entity path):
+  // naming the action and finding the credentials in the URL are done once per distinct URL.
+  const actions = new Map<string, string>();
+  const urlSecrets = new Map<string, string[]>();
+  const secretsOfUrl = (set: CredentialSet, url: string): void => {
+    let found = urlSecrets.get(url);
+    if (found === undefined) {
+      const one = new CredentialSet();
+      one.url(url);
+      found = [...one.values];
+      remember(urlSecrets, url, found);
+    }
+    for (const v of found) set.values.add(v);
+  };
+
+  // Every request asks; the answer per host never changes ('' = not a provider).
+  const services = new Map<string, string>();
+  const serviceOf = (host: string, hostname: string): string | undefined => {
+    // The Host header (host) and the connection's target (hostname) can differ, e.g. a proxy
+    // passing the original Host on: the known-provider table goes by the target.
+    const key = host === hostname ? host : `${host} ${hostname}`;
+    let service = services.get(key);
+    if (service === undefined) {
+      service = (hosts.size > 0 ? (hosts.get(host.toLowerCase()) ?? hosts.get(hostname.toLowerCase())) : undefined) ?? serviceForHost(hostname) ?? '';
+      remember(services, key, service);
+    }
+    return service || undefined;
+  };
+
+  /** Starts a row, or counts an attempt of the track() call the request runs in. */
+  function begin(service: string, method: string, path: string, secrets: (set: CredentialSet) => void): Seen {
+    const frame = currentFrame();
+    const seen: Seen = { service, frame, settle: undefined, status: 0, retryAfter: undefined, encoding: undefined, chunks: undefined, bytes: 0, done: false };
+    if (frame) {
+      frame.requests++;
+      return seen;
+    }
+    const q = path.indexOf('?');
+    const route = q < 0 ? path : path.slice(0, q);
+    const key = `${service} ${method} ${route}`;
+    let action = actions.get(key);
+    if (action === undefined) {
+      action = actionFor(service, method, route);
+      remember(actions, key, action);
+    }
+    const set = new CredentialSet();
+    secrets(set);
+    const result = new Promise<Outcome>((resolve) => (seen.settle = resolve));
+    recorder.track(service, action, () => result, { secrets: [...set.values], inspect: same }).catch(noop);
+    return seen;
+  }
+
+  function end(seen: Seen, outcome: Outcome): void {
+    if (seen.done) return;
+    seen.done = true;
+    seen.chunks = undefined;
+    if (seen.frame) seen.frame.last = outcome;
+    else seen.settle?.(outcome);
+  }
+
+  function judged(seen: Seen): Outcome {
+    return judgeHttp(seen.service, seen.status, seen.chunks ? decode(seen.chunks, seen.encoding) : undefined, seen.retryAfter);
+  }
+
+  function collect(seen: Seen, chunk: unknown): void {
+    if (!seen.chunks || seen.bytes >= maxBody) return;
+    const b = Buffer.isBuffer(chunk) ? chunk : typeof chunk === 'string' ? Buffer.from(chunk) : chunk instanceof Uint8Array ? Buffer.from(chunk) : undefined;
+    if (!b) return;
+    const part = b.length > maxBody - seen.bytes ? b.subarray(0, maxBody - seen.bytes) : b;
+    seen.chunks.push(Buffer.from(part)); // a copy: the client may reuse its buffer
+    seen.bytes += part.length;
+  }
+
+  // ---------------------------------------------------------------- undici (global fetch)
+
+  const undiciCreate = (m: unknown): void => {
+    try {
+      const { request } = m as { request: UndiciRequest };
+      const origin = String(request.origin);
+      const host = origin.slice(origin.indexOf('//') + 2); // an origin has no path
+      const service = serviceOf(host, hostnameOf(host));
+      if (!service) return;
+      const seen = begin(service, String(request.method), String(request.path), (set) => {
+        secretsOfUrl(set, origin + String(request.path));
+        set.headers(headerPairs(request.headers));
+      });
+      byRequest.set(request, seen);
+    } catch {
+      /* never break the caller's request */
+    }
+  };
+  const undiciHeaders = (m: unknown): void => {
+    try {
+      const { request, response } = m as { request: UndiciRequest; response: { statusCode: number; headers: unknown[] } };
+      const seen = byRequest.get(request);
+      if (!seen) return;
+      seen.status = response.statusCode;
+      if (seen.status < 400 && !failsInsideOk(seen.service)) return;
+      for (const [k, v] of headerPairs(response.headers)) {
+        const name = k.toLowerCase();
+        if (name === 'retry-after') seen.retryAfter = v;
+        else if (name === 'content-encoding') seen.encoding = v.toLowerCase();
+      }
+      seen.chunks = [];
+      const onData = request.onData;
+      request.onData = function tap(this: UndiciRequest, chunk: unknown) {
+        collect(seen, chunk);
+        return onData.call(this, chunk);
+      };
+    } catch {
+      /* judge by status alone */
+    }
+  };
+  const undiciTrailers = (m: unknown): void => {
+    const seen = byRequest.get((m as { request: object }).request);
+    if (seen) {
+      end(
+        seen,
+        safeJudge(() => judged(seen)),
+      );
+    }
+  };
+  const undiciError = (m: unknown): void => {
+    const { request, error } = m as { request: object; error: unknown };
+    const seen = byRequest.get(request);
+    if (seen) {
+      end(
+        seen,
+        safeJudge(() => judgeError(error)),
+      );
+    }
+  };
+
+  // ---------------------------------------------------------------- node:http / node:https
+
+  const httpStart = (m: unknown): void => {
+    try {
+      const req = (m as { request: ClientRequest }).request;
+      let host = String(req.getHeader('host') ?? req.host);
+      let hostname = req.host;
+      const proxied = req.path.charCodeAt(0) !== 47; // not '/': through a plain HTTP proxy the path is the target's absolute URL
+      if (proxied) {
+        const u = new URL(req.path);
+        host = u.host;
+        hostname = u.hostname;
+      }
+      const service = serviceOf(host, hostname);
+      if (!service) return;
+      const url = proxied ? req.path : `${req.protocol}//${host}${req.path}`;
+      const seen = begin(service, req.method, req.path.startsWith('/') ? req.path : new URL(url).pathname, (set) => {
+        secretsOfUrl(set, url);
+        for (const name of req.getHeaderNames()) {
+          const v = req.getHeader(name);
+          if (typeof v === 'string') set.header(name, v);
+          else if (Array.isArray(v)) for (const one of v) set.header(name, one);
+        }
+      });
+      byRequest.set(req, seen);
+      // Destroyed before any response, without an error event: the call was abandoned.
+      req.once('close', () => {
+        if (seen.status === 0) end(seen, { ok: false, retryable: false, errorCode: 'ABORTED', errorMessage: 'request closed before a response' });
+      });
+    } catch {
+      /* never break the caller's request */
+    }
+  };
+  const httpResponse = (m: unknown): void => {
+    try {
+      const { request, response: res } = m as { request: object; response: IncomingMessage & { push: (chunk: unknown, enc?: BufferEncoding) => boolean } };
+      const seen = byRequest.get(request);
+      if (!seen) return;
+      seen.status = res.statusCode ?? 0;
+      if (seen.status >= 400 || failsInsideOk(seen.service)) {
+        const ra = res.headers['retry-after'];
+        seen.retryAfter = typeof ra === 'string' ? ra : undefined;
+        seen.encoding = res.headers['content-encoding']?.toLowerCase();
+        seen.chunks = [];
+      }
+      // The parser pushes each body chunk, then null at the end of the message.
+      const push = res.push;
+      res.push = function tap(this: IncomingMessage, chunk: unknown, enc?: BufferEncoding) {
+        if (chunk === null) {
+          end(
+            seen,
+            safeJudge(() => judged(seen)),
+          );
+        } else collect(seen, chunk);
+        return push.call(this, chunk, enc);
+      };
+      res.once('close', () => {
+        if (!seen.done) end(seen, res.complete ? safeJudge(() => judged(seen)) : judgeError(Object.assign(new Error('response closed before its end'), { code: 'ECONNRESET' })));
+      });
+    } catch {
+      /* judged when the request closes */
+    }
+  };
+  const httpError = (m: unknown): void => {
+    const { request, error } = m as { request: object; error: unknown };
+    const seen = byRequest.get(request);
+    if (seen) {
+      end(
+        seen,
+        safeJudge(() => judgeError(error)),
+      );
+    }
+  };
+
+  const subscriptions: [string, (m: unknown) => void][] = [
+    ['undici:request:create', undiciCreate],
+    ['undici:request:headers', undiciHeaders],
+    ['undici:request:trailers', undiciTrailers],
+    ['undici:request:error', undiciError],
+    ['http.client.request.start', httpStart],
+    ['http.client.response.finish', httpResponse],
+    ['http.client.request.error', httpError],
+  ];
+  const release = useFrames();
+  for (const [name, fn] of subscriptions) dc.subscribe(name, fn);
+  let undone = false;
+  return () => {
+    if (undone) return;
+    undone = true;
+    for (const [name, fn] of subscriptions) dc.unsubscribe(name, fn);
+    release();
+  };
+}
+
+interface UndiciRequest {
+  origin: unknown;
+  path: unknown;
+  method: unknown;
+  headers: unknown;
+  onData: (chunk: unknown) => unknown;
+}
+
+/** Bounded cache: cleared when full, so URLs built from ids cannot grow it without limit. */
+function remember<V>(cache: Map<string, V>, key: string, value: V): void {
+  if (cache.size >= 1000) cache.clear();
+  cache.set(key, value);
+}
+
+function safeJudge(f: () => Outcome): Outcome {
+  try {
+    return f();
+  } catch {
+    return { ok: false, errorCode: null, errorMessage: 'unjudgeable response' };
+  }
+}
+
+function hostnameOf(host: string): string {
+  if (host.startsWith('[')) return host.slice(1, host.indexOf(']'));
+  const i = host.lastIndexOf(':');
+  return i < 0 ? host : host.slice(0, i);
+}
+
+/** undici's headers: a flat [name, value, …] array (of strings or Buffers), or "name: value\r\n" text. */
+function headerPairs(h: unknown): [string, string][] {
+  const out: [string, string][] = [];
+  if (Array.isArray(h)) {
+    for (let i = 0; i + 1 < h.length; i += 2) out.push([String(h[i]), String(h[i + 1])]);
+  } else if (typeof h === 'string') {
+    for (const line of h.split('\r\n')) {
+      const i = line.indexOf(':');
+      if (i > 0) out.push([line.slice(0, i).trim(), line.slice(i + 1).trim()]);
+    }
+  }
+  return out;
+}
+
+/** The body as JSON (or text), decompressed as the server encoded it; undefined if unreadable. */
+function decode(chunks: Buffer[], encoding: string | undefined): unknown {
+  try {
+    let buf = Buffer.concat(chunks);
+    const flush = { finishFlush: zlib.constants.Z_SYNC_FLUSH }; // tolerate a body cut at maxBodyBytes
+    if (encoding === 'gzip' || encoding === 'x-gzip') buf = zlib.gunzipSync(buf, flush);
+    else if (encoding === 'deflate') buf = zlib.inflateSync(buf, flush);
+    else if (encoding === 'br') buf = zlib.brotliDecompressSync(buf, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
+    const text = buf.toString('utf8');
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return text;
+    }
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,264 @@
+/**
+ * instrumentHttp with no other wiring: calls through the providers' real SDKs (sdk-clients.ts),
+ * axios and global fetch, against the stand-ins — one row per logical call, the provider's own
+ * error code and message, the caller's duration, no credential stored.
+ */
+import axios from 'axios';
+import http from 'node:http';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import zlib from 'node:zlib';
+import { startProviderStandIns, ProviderStandIns } from '../../src/demo/providers';
+import { createRecorder, instrumentFetch, instrumentHttp, Recorder } from '../../src/index';
+import { createTestDatabase, TestDatabase } from '../helpers/db';
+import { allRows, removeTempDirs, rowTexts, StoredRow, tempDir } from './helpers';
+import { CLIENTS, EXPECTED, quietAmocrmJs } from './sdk-clients';
+import { AMO_HOST, startAmoFront, TlsFront } from './tls-front';
+
+let db: TestDatabase;
+let s: ProviderStandIns;
+let rec: Recorder;
+let undo: () => void;
+let deadBase: string;
+let amo: TlsFront;
+let loud: () => void;
+const seen = new Set<string>();
+
+/** Rows written since the last call of this function. */
+async function newRows(): Promise<StoredRow[]> {
+  await new Promise((r) => setTimeout(r, 20)); // the row ends a few microtasks after the caller's await
+  await rec.flush();
+  const rows = (await allRows(db.pool)).filter((r) => !seen.has(r.id));
+  for (const r of rows) seen.add(r.id);
+  return rows;
+}
+
+async function timed(f: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await f().catch(() => undefined);
+  return performance.now() - t;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  s = await startProviderStandIns();
+  // A port nothing listens on: connections to it are refused.
+  const probe = net.createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const deadPort = (probe.address() as net.AddressInfo).port;
+  await new Promise((r) => probe.close(r));
+  deadBase = `http://127.0.0.1:${deadPort}`;
+  loud = quietAmocrmJs();
+  amo = await startAmoFront(s.urls.amocrm, deadPort);
+  rec = createRecorder({ databaseUrl: db.url, spoolDir: tempDir('intmon-http-'), flushIntervalMs: 50 });
+  const hosts: Record<string, string> = { ...s.hosts };
+  undo = instrumentHttp(rec, { hosts: { ...hosts, [`127.0.0.1:${deadPort}`]: 'telegram' } });
+});
+
+afterAll(async () => {
+  undo?.();
+  await rec?.close();
+  loud?.();
+  await amo?.close();
+  await s?.close();
+  await db?.drop();
+  removeTempDirs();
+});
+
+describe.each(CLIENTS)('$name', (client) => {
+  const base = (): string => (client.service === 'amocrm' ? `https://${AMO_HOST}` : s.urls[client.service]);
+
+  test('success: one row per call, success, the caller’s duration', async () => {
+    const send = client.connect(base(), s.credentials);
+    await send(false); // the SDK's first call loads and warms its own code
+    await newRows();
+    // The row times the HTTP exchange, from the request's creation to the response's last byte;
+    // the caller also times the SDK's own work around it and, on a busy machine (tests share two
+    // cores), event-loop delays before the request is even created: the closest of a few calls.
+    const diffs: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const ms = await timed(() => send(false));
+      const rows = await newRows();
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ service_name: client.service, status: 'success', error_code: null, retry_count: 0 });
+      expect(rows[0].duration_ms).toBeLessThanOrEqual(ms + 1);
+      diffs.push(ms - (rows[0].duration_ms ?? -99));
+    }
+    expect(Math.min(...diffs)).toBeLessThanOrEqual(5);
+  });
+
+  test.each(['bad', 'rate_limit', 'server_error'] as const)('%s: one failed row in the provider’s words', async (kind) => {
+    if (kind !== 'bad') s.script(client.service, kind === 'rate_limit' ? { kind: 'rate_limit', retryAfterSec: 1 } : 'server_error');
+    const send = client.connect(base(), s.credentials);
+    const ms = await timed(() => send(kind === 'bad'));
+    const rows = await newRows();
+    expect(rows).toHaveLength(1);
+    const [code, message] = EXPECTED[client.service][kind];
+    expect(rows[0]).toMatchObject({ service_name: client.service, status: 'failed', error_code: code });
+    expect(rows[0].error_message).toMatch(message);
+    expect(rows[0].duration_ms).toBeLessThanOrEqual(ms + 1); // never longer than the caller's call
+  });
+
+  test('refused connection: one failed row, ECONNREFUSED', async () => {
+    const send = client.connect(deadBase, s.credentials);
+    await timed(() => send(false));
+    const rows = await newRows();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 'failed', error_code: 'ECONNREFUSED' });
+  });
+});
+
+test('no credential reaches integration_logs', async () => {
+  const texts = (await rowTexts(db.pool)).join('\n');
+  expect(texts.length).toBeGreaterThan(0);
+  const c = s.credentials;
+  for (const secret of [c.telegramBotToken, c.telegramBotToken.split(':')[1], c.resendApiKey, c.mobizonApiKey, c.whapiToken, c.amocrmAccessToken]) expect(texts).not.toContain(secret);
+});
+
+test('calls made through instrumentFetch are recorded once', async () => {
+  const f = instrumentFetch(rec, { hosts: s.hosts });
+  await f(`${s.urls.whapi}/messages/text`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${s.credentials.whapiToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ to: '1', body: 'x' }),
+  });
+  const rows = await newRows();
+  expect(rows).toHaveLength(1);
+  expect(rows[0]).toMatchObject({ service_name: 'whapi', action: 'send_message', status: 'success' });
+});
+
+test('requests to other hosts are not recorded, and reach the network unchanged', async () => {
+  const got: { method?: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
+  const other = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      got.push({ method: req.method, headers: req.headers, body });
+      res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(other.address() as net.AddressInfo).port}/x`;
+  await (await fetch(new Request(url, { method: 'PUT', headers: { 'x-one': '1' }, body: 'payload' }))).text();
+  const rows = await newRows();
+  other.close();
+  expect(rows).toHaveLength(0);
+  expect(got).toEqual([expect.objectContaining({ method: 'PUT', body: 'payload', headers: expect.objectContaining({ 'x-one': '1' }) })]);
+});
+
+test('a Request object to a provider reaches the stand-in with its body and headers as built', async () => {
+  const req = new Request(`${s.urls.whapi}/messages/text`, { method: 'POST', headers: { authorization: `Bearer ${s.credentials.whapiToken}` }, body: JSON.stringify({ body: 'hi' }) });
+  const res = await fetch(req);
+  expect(res.status).toBe(400); // the stand-in read the body: `to` is missing, `body` was there
+  expect(await res.json()).toEqual({ error: { code: 400, message: "Parameter 'to' is required" } });
+  const rows = await newRows();
+  expect(rows).toHaveLength(1);
+  expect(rows[0]).toMatchObject({ status: 'failed', error_code: '400' });
+});
+
+test('after undo nothing is recorded', async () => {
+  undo();
+  await axiosLessGet(`${s.urls.whapi}/messages/text`);
+  expect(await newRows()).toHaveLength(0);
+  undo = instrumentHttp(rec, { hosts: s.hosts });
+});
+
+function axiosLessGet(url: string): Promise<void> {
+  return new Promise((resolve) => http.get(url, (res) => res.resume().on('end', resolve)).on('error', () => resolve()));
+}
+
+describe('reading the error body without taking it from the caller', () => {
+  // Telegram's error answer (https://core.telegram.org/bots/api#making-requests), gzip-encoded as
+  // servers do when the client accepts it (axios and fetch both send Accept-Encoding: gzip).
+  const answer = JSON.stringify({ ok: false, error_code: 400, description: 'Bad Request: chat not found' });
+  let server: http.Server;
+  let base: string;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      const gz = /gzip/.test(String(req.headers['accept-encoding'] ?? ''));
+      res.writeHead(400, { 'content-type': 'application/json', ...(gz ? { 'content-encoding': 'gzip' } : {}) });
+      res.end(gz ? zlib.gzipSync(answer) : answer);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    undo();
+    undo = instrumentHttp(rec, { hosts: { ...s.hosts, [base.slice('http://'.length)]: 'telegram' } });
+  });
+  afterAll(() => new Promise((r) => server.close(r)));
+
+  test('a gzip-encoded error body is judged, and the caller still reads it whole', async () => {
+    const res = await fetch(`${base}/bot1:x/sendMessage`);
+    expect(await res.json()).toEqual(JSON.parse(answer));
+    const rows = await newRows();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 'failed', error_code: '400', error_message: 'Bad Request: chat not found' });
+  });
+
+  test('node:http (axios asks for gzip): the encoded error body is judged, axios still decodes it', async () => {
+    const err = (await axios.get(`${base}/bot1:x/sendMessage`).catch((e: unknown) => e)) as { response?: { data?: unknown } };
+    expect(err.response?.data).toEqual(JSON.parse(answer));
+    const rows = await newRows();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 'failed', error_code: '400', error_message: 'Bad Request: chat not found' });
+  });
+
+  test('node:http: a caller that starts reading late, in paused mode, gets every byte', async () => {
+    const body = await new Promise<string>((resolve, reject) => {
+      http
+        .get(`${base}/bot1:x/sendMessage`, (res) => {
+          // Nothing listens for 50 ms; then the caller pulls with read(), never switching to flowing mode.
+          setTimeout(() => {
+            const parts: Buffer[] = [];
+            const pull = (): void => {
+              let c: Buffer | null;
+              while ((c = res.read() as Buffer | null) !== null) parts.push(c);
+            };
+            res.on('readable', pull);
+            res.on('end', () => resolve(Buffer.concat(parts).toString()));
+            pull();
+          }, 50);
+        })
+        .on('error', reject);
+    });
+    expect(body).toBe(answer);
+    const rows = await newRows();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 'failed', error_code: '400', error_message: 'Bad Request: chat not found' });
+  });
+});
+
+test('through an HTTP proxy (axios `proxy`): recorded under the target host, the proxy gets the request as axios built it', async () => {
+  const target = new URL(s.urls.whapi);
+  const seenByProxy: { url?: string; authorization?: string; body: string }[] = [];
+  // A forward proxy (RFC 9112 §3.2.2: the request target is the absolute URL). It forwards with a
+  // Host of its own choosing so that its own request is not mistaken for the application's.
+  const proxy = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      seenByProxy.push({ url: req.url, authorization: req.headers.authorization, body });
+      const u = new URL(req.url ?? '/');
+      const up = http.request({ host: '127.0.0.1', port: target.port, path: u.pathname + u.search, method: req.method, headers: { ...req.headers, host: `localhost:${target.port}` } }, (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      });
+      up.end(body);
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  try {
+    const port = (proxy.address() as net.AddressInfo).port;
+    const res = await axios.post(
+      `${s.urls.whapi}/messages/text`,
+      { to: '77011234567', body: 'hi' },
+      { headers: { Authorization: `Bearer ${s.credentials.whapiToken}` }, proxy: { protocol: 'http', host: '127.0.0.1', port } },
+    );
+    expect(res.data).toMatchObject({ sent: true });
+    expect(seenByProxy).toEqual([{ url: `${s.urls.whapi}/messages/text`, authorization: `Bearer ${s.credentials.whapiToken}`, body: JSON.stringify({ to: '77011234567', body: 'hi' }) }]);
+    const rows = await newRows();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ service_name: 'whapi', action: 'send_message', status: 'success' });
+  } finally {
+    await new Promise((r) => proxy.close(r));
+  }
+});
