@@ -110,6 +110,7 @@ test('the package carries its types: a correct app compiles, a wrong option is a
  * an amoCRM client, an HTTP server — declared here and nowhere else.
  */
 const DOCS = ['README.md', 'docs/recorder.md', 'packages/recorder/README.md'];
+const DOC_SDKS = ['grammy', 'telegraf', 'node-telegram-bot-api', '@types/node-telegram-bot-api', 'node-telegram-bot-api-2', 'resend', 'amocrm-js', 'axios'];
 const READER_OWN = `declare const amo: { leads: { create(lead: { name: string }): Promise<{ id: number }> } };
 declare const server: { close(): Promise<void> };
 declare const recorder: import('@integration-monitor/recorder').Recorder;
@@ -128,6 +129,12 @@ test('the examples in README.md, docs/recorder.md and the packaged README compil
     return name;
   });
   fs.writeFileSync(path.join(dir, 'reader-own.d.ts'), READER_OWN);
+  // The wiring guide imports the providers' own SDKs: the app gets this repository's installed copies.
+  for (const m of DOC_SDKS) {
+    const link = path.join(app, 'node_modules', m);
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    if (!fs.existsSync(link)) fs.symlinkSync(path.join(ROOT, 'node_modules', m), link, 'dir');
+  }
   const compilerOptions = { strict: true, outDir: 'out', module: 'node16', moduleResolution: 'node16', target: 'ES2022', skipLibCheck: true, types: ['node'], lib: ['ES2022', 'DOM'] };
   fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['reader-own.d.ts', ...names] }));
   let out = '';
