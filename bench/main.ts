@@ -25,7 +25,7 @@ import { addDayZone } from '../src/api/queries';
 import { migrate } from '../src/db/migrate';
 import { run as runApi } from './api';
 import { setBenchNow } from './clock';
-import { COLUMNS, generateSql, ROLLUP_BACKFILL_SQL, STAGING_TABLE } from './data';
+import { COLUMNS, generateSql, LOAD_COLUMNS, ROLLUP_BACKFILL_SQL, STAGING_TABLE } from './data';
 import { dbTimer } from './db-time';
 import { benchDashboards, benchFloors, dashboardRows, dashboardsMarkdown, floorsMarkdown, type PanelResult } from './dashboards';
 import { dashboardQueries, zoneQueries } from './queries';
@@ -130,7 +130,7 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
   log(`[${tag}]   generated in ${(ms(t) / 1000).toFixed(1)} s`);
 
   t = process.hrtime.bigint();
-  await c.query(`INSERT INTO seed.integration_logs (${COLUMNS}) SELECT ${COLUMNS} FROM ${STAGING_TABLE}`);
+  await c.query(`INSERT INTO seed.integration_logs (${LOAD_COLUMNS}) SELECT ${LOAD_COLUMNS} FROM ${STAGING_TABLE}`);
   const seedLoad = ms(t);
   log(`[${tag}]   seed loaded in ${(seedLoad / 1000).toFixed(1)} s`);
 
@@ -140,14 +140,14 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
     // Raw rows with triggers off, then the rollups rebuilt in one pass per level.
     await c.query('BEGIN');
     await c.query('SET LOCAL session_replication_role = replica');
-    await c.query(`INSERT INTO integration_logs (${COLUMNS}) SELECT ${COLUMNS} FROM ${STAGING_TABLE}`);
+    await c.query(`INSERT INTO integration_logs (${LOAD_COLUMNS}) SELECT ${LOAD_COLUMNS} FROM ${STAGING_TABLE}`);
     await c.query('COMMIT');
     for (const sql of ROLLUP_BACKFILL_SQL) await c.query(sql);
   } else {
     // Ours day by day (as a day of traffic would arrive), rollups maintained by the triggers.
     const { rows: days } = await c.query(`SELECT min(created_at) AS lo, max(created_at) AS hi FROM ${STAGING_TABLE}`);
     for (let d = new Date(days[0].lo).getTime(); d <= new Date(days[0].hi).getTime(); d += 86400e3) {
-      await c.query(`INSERT INTO integration_logs (${COLUMNS}) SELECT ${COLUMNS} FROM ${STAGING_TABLE} WHERE created_at >= $1 AND created_at < $2`, [new Date(d), new Date(d + 86400e3)]);
+      await c.query(`INSERT INTO integration_logs (${LOAD_COLUMNS}) SELECT ${LOAD_COLUMNS} FROM ${STAGING_TABLE} WHERE created_at >= $1 AND created_at < $2`, [new Date(d), new Date(d + 86400e3)]);
     }
   }
   const oursLoad = ms(t);
