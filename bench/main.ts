@@ -9,6 +9,7 @@
  * bench/db-time.ts) and ingestion (COPY batches by one and by two writers, with and without rollup
  * upkeep). Then runs the recorder and API benches (bench/recorder.ts, bench/api.ts) on the same
  * database. Prints one table; writes bench/results/<date>.md and .json.
+ * BENCH_ONLY=writes: load and UPDATE/DELETE of N rows with and without the rollup triggers (bench/writes.ts).
  * BENCH_ONLY=dashboards: load and the dashboard bench only; BENCH_ONLY=zones: load and the views and
  * /stats per time zone against UTC only (the zones made day zones first, as `start` does).
  * test/bench/ checks that the seed's and our form of each query answer the same on the same rows.
@@ -33,6 +34,7 @@ import { run as runRecorder } from './recorder';
 import { SEED_SCHEMA_SQL } from './seed-schema';
 import { human, ms, pct, round } from './stats';
 import { storageBreakdown, storageMarkdown } from './storage';
+import { writeCosts } from './writes';
 import type { BenchContext, BenchRow } from './types';
 
 const DAYS = 120;
@@ -522,7 +524,8 @@ async function main(): Promise<void> {
     // BENCH_ONLY=dashboards (npm run bench:dashboards): load, storage and the dashboard bench only;
     // BENCH_ONLY=zones: load, storage and the views and /stats per time zone only.
     const only = process.env.BENCH_ONLY ?? '';
-    if (only !== '' && only !== 'dashboards' && only !== 'zones') throw new Error('BENCH_ONLY may only be "dashboards" or "zones"');
+    // BENCH_ONLY=writes: load, storage and UPDATE/DELETE with and without the triggers only (bench/writes.ts).
+    if (only !== '' && only !== 'dashboards' && only !== 'zones' && only !== 'writes') throw new Error('BENCH_ONLY may only be "dashboards", "zones" or "writes"');
     const rows: BenchRow[] = [];
     for (const size of sizes) {
       rows.push(...(await load(c, size)));
@@ -530,8 +533,13 @@ async function main(): Promise<void> {
         rows.push(...(await zoneRows(c, `@${human(size)}`, dbRunsOn(c))));
         continue;
       }
+      if (only === 'writes') {
+        rows.push(...(await writeCosts(c, size, log)));
+        continue;
+      }
       if (only !== 'dashboards') rows.push(...(await queries(c, size)));
       rows.push(...(await dashboards(c, size)));
+      if (only !== 'dashboards') rows.push(...(await writeCosts(c, size, log)));
       if (only !== 'dashboards') rows.push(...(await ingest(c, benchDbUrl, size)));
     }
     if (!KEEP) await c.query(`DROP TABLE IF EXISTS ${STAGING_TABLE}`);

@@ -172,6 +172,17 @@ describe('rollups stay exactly consistent with integration_logs', () => {
     await expectRollupsExact(db);
   });
 
+  test('one UPDATE and one DELETE of thousands of rows (every row of a dense range) stay exact', async () => {
+    // what bench/writes.ts times: the newest rows of a service rewritten, then deleted, in one statement each
+    await copyRows(db, randomRows(rand, 3000, now - 2 * 3600e3, 2 * 3600e3));
+    const upd = await db.pool.query(`UPDATE integration_logs SET status = 'success', duration_ms = duration_ms + 1 WHERE created_at >= now() - interval '2 hours' AND created_at < now()`);
+    expect(upd.rowCount).toBeGreaterThan(2000);
+    await expectRollupsExact(db);
+    const del = await db.pool.query(`DELETE FROM integration_logs WHERE created_at >= now() - interval '90 minutes' AND created_at < now()`);
+    expect(del.rowCount).toBeGreaterThan(1500);
+    await expectRollupsExact(db);
+  });
+
   test('concurrent writers on the same keys do not deadlock and stay exact', async () => {
     const batches = Array.from({ length: 6 }, () => randomRows(rand, 400, now - 3600e3, 3600e3));
     await Promise.all(batches.map((b, i) => (i % 2 ? copyRows(db, b) : insertRows(db, b))));
