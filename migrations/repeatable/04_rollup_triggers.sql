@@ -207,13 +207,8 @@ BEGIN
                   WHERE b.bucket >= d.bucket AND b.bucket < d.bucket + %L::interval
                     AND b.service_name = d.service_name AND b.action = d.action AND b.status = d.status$s$, lvl.below, lvl.width)
       END, lvl.filt);
-    -- Groups whose calls reached 0, looked up by the keys this statement touched (an index probe
-    -- each), not by scanning every bucket between its oldest and newest row: an UPDATE of 1,000
-    -- rows spread over 90 days scanned whole levels that way.
-    EXECUTE format('DELETE FROM %1$I t USING (SELECT DISTINCT date_bin(%2$L::interval, minute, ''1970-01-01 00:00:00+00''::timestamptz) AS bucket,
-                                                      service_name, action, status FROM %3$s c %4$s) k
-                    WHERE t.bucket = k.bucket AND t.service_name = k.service_name AND t.action = k.action AND t.status = k.status AND t.calls = 0',
-                   lvl.tbl, lvl.width, chg, lvl.filt);
+    EXECUTE format('DELETE FROM %I WHERE calls = 0 AND bucket >= date_bin(%L::interval, $1, ''1970-01-01 00:00:00+00''::timestamptz) AND bucket <= $2',
+                   lvl.tbl, lvl.width) USING lo, hi;
   END LOOP;
 
   -- Days of the configured day zones (011), after the hour level they recompute min/max from:
@@ -315,20 +310,10 @@ BEGIN
     FROM hh GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (bucket, service_name, action, status, bin) DO UPDATE SET n = t.n + excluded.n
     $q$, chg);
-  -- bins that reached 0, by the keys touched (as above)
-  EXECUTE format($q$
-    WITH k AS MATERIALIZED (
-      SELECT DISTINCT date_bin('1 hour'::interval, minute, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, service_name, action, status,
-             integration_latency_bin(duration_ms) AS bin
-      FROM %1$s c WHERE duration_ms IS NOT NULL
-    ), dh AS (
-      DELETE FROM integration_latency_hist_hour t USING k
-      WHERE t.bucket = k.bucket AND t.service_name = k.service_name AND t.action = k.action AND t.status = k.status AND t.bin = k.bin AND t.n = 0
-    )
-    DELETE FROM integration_latency_hist_day t USING (SELECT DISTINCT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz) AS bucket,
-                                                             service_name, action, status, bin FROM k) kd
-    WHERE t.bucket = kd.bucket AND t.service_name = kd.service_name AND t.action = kd.action AND t.status = kd.status AND t.bin = kd.bin AND t.n = 0
-    $q$, chg);
+  DELETE FROM integration_latency_hist_hour WHERE n = 0
+    AND bucket >= date_bin('1 hour'::interval, lo, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= hi;
+  DELETE FROM integration_latency_hist_day WHERE n = 0
+    AND bucket >= date_bin('1 day'::interval, lo, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= hi;
 
   IF TG_OP = 'UPDATE' THEN
     EXECUTE format('INSERT INTO integration_service_actions (service_name, action)
@@ -350,6 +335,8 @@ AS $$
 DECLARE
   cols constant text := 'created_at, service_name, duration_ms';
   chg text;
+  lo timestamptz;
+  hi timestamptz;
 BEGIN
   IF TG_OP = 'DELETE' AND current_setting('integration_monitor.retention', true) = 'on' THEN
     RETURN NULL;
@@ -371,20 +358,12 @@ BEGIN
     ON CONFLICT (bucket, service_name, bin) DO UPDATE SET n = t.n + excluded.n
     $q$, chg);
   IF TG_OP <> 'INSERT' THEN
-    -- Bins that reached 0, looked up by the keys this statement touched.
-    EXECUTE format($q$
-      WITH k AS MATERIALIZED (
-        SELECT DISTINCT date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, service_name,
-               integration_latency_bin(duration_ms) AS bin
-        FROM (%s) c WHERE duration_ms IS NOT NULL
-      ), dh AS (
-        DELETE FROM integration_latency_hist_service_hour t USING k
-        WHERE t.bucket = k.bucket AND t.service_name = k.service_name AND t.bin = k.bin AND t.n = 0
-      )
-      DELETE FROM integration_latency_hist_service_day t
-      USING (SELECT DISTINCT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, service_name, bin FROM k) kd
-      WHERE t.bucket = kd.bucket AND t.service_name = kd.service_name AND t.bin = kd.bin AND t.n = 0
-      $q$, chg);
+    -- Bins that reached 0, looked for only within the buckets this statement touched.
+    EXECUTE format('SELECT min(created_at), max(created_at) FROM (%s) c', chg) INTO lo, hi;
+    DELETE FROM integration_latency_hist_service_hour
+     WHERE n = 0 AND bucket >= date_bin('1 hour'::interval, lo, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= hi;
+    DELETE FROM integration_latency_hist_service_day
+     WHERE n = 0 AND bucket >= date_bin('1 day'::interval, lo, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= hi;
   END IF;
   RETURN NULL;
 END
@@ -400,6 +379,8 @@ AS $$
 DECLARE
   cols constant text := 'created_at, service_name, status';
   chg text;
+  lo timestamptz;
+  hi timestamptz;
 BEGIN
   IF TG_OP = 'DELETE' AND current_setting('integration_monitor.retention', true) = 'on' THEN
     RETURN NULL;
@@ -422,17 +403,11 @@ BEGIN
     ON CONFLICT (bucket, service_name) DO UPDATE SET calls = t.calls + excluded.calls, failed = t.failed + excluded.failed
     $q$, chg);
   IF TG_OP <> 'INSERT' THEN
-    -- Buckets whose calls reached 0, looked up by the keys this statement touched.
-    EXECUTE format($q$
-      WITH k AS MATERIALIZED (
-        SELECT DISTINCT date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, service_name FROM (%s) c
-      ), dh AS (
-        DELETE FROM integration_rollup_service_hour t USING k WHERE t.bucket = k.bucket AND t.service_name = k.service_name AND t.calls = 0
-      )
-      DELETE FROM integration_rollup_service_day t
-      USING (SELECT DISTINCT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, service_name FROM k) kd
-      WHERE t.bucket = kd.bucket AND t.service_name = kd.service_name AND t.calls = 0
-      $q$, chg);
+    EXECUTE format('SELECT min(created_at), max(created_at) FROM (%s) c', chg) INTO lo, hi;
+    DELETE FROM integration_rollup_service_hour
+     WHERE calls = 0 AND bucket >= date_bin('1 hour'::interval, lo, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= hi;
+    DELETE FROM integration_rollup_service_day
+     WHERE calls = 0 AND bucket >= date_bin('1 day'::interval, lo, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= hi;
   END IF;
   RETURN NULL;
 END
