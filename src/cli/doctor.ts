@@ -72,7 +72,7 @@ const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
 
 /**
  * The monitor's size per table now and what STORAGE_DAYS of data at the current rate will take
- * (integration_storage_report, repeatable/12_storage.sql), as lines to print after the checks; as
+ * (integration_storage_report, repeatable/13_storage.sql), as lines to print after the checks; as
  * service_role, like the write checks. Informational: it passes or fails nothing. A database
  * migrated before the function existed gets one line saying so.
  */
