@@ -26,8 +26,10 @@ CREATE OR REPLACE FUNCTION integration_minute_read_from() RETURNS timestamptz
 LANGUAGE sql STABLE PARALLEL SAFE
 RETURN date_bin('1 minute'::interval, now() - interval '7 days', '1970-01-01 00:00:00+00'::timestamptz);
 
-REVOKE ALL ON FUNCTION integration_minute_kept_from(), integration_minute_read_from() FROM PUBLIC, anon;
-GRANT EXECUTE ON FUNCTION integration_minute_kept_from(), integration_minute_read_from() TO authenticated, service_role, integration_monitor_reader;
+-- readers call integration_minute_read_from() as themselves (20_function_privileges.sql grants it);
+-- the kept-from bound is the triggers' and the cleanup's (both run as the owner)
+REVOKE ALL ON FUNCTION integration_minute_kept_from(), integration_minute_read_from() FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION integration_minute_read_from() TO authenticated, service_role, integration_monitor_reader;
 
 /**
  * The statement's change set as SQL text over the transition tables: every row with sign +1

@@ -39,10 +39,11 @@ let dir = '';
 beforeAll(async () => {
   old = await createTestDatabase({ migrated: false });
   fresh = await createTestDatabase();
-  const before015 = readMigrations()
+  // every numbered migration but 015 (main's state, 016 included: 015 arrives after it there)
+  const without015 = readMigrations()
     .map((m) => m.name)
-    .filter((n) => n < '015');
-  dir = migrationsCopy(before015, true);
+    .filter((n) => n !== '015_minute_window.sql');
+  dir = migrationsCopy(without015, true);
 });
 afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
