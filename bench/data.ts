@@ -3,7 +3,8 @@
  * get the same rows): five services with their own action mix and latency, failure bursts (an hour
  * of a service failing ~40 % of calls), long-tail latency (lognormal plus rare 10× outliers and
  * 30 s timeouts on failures), half of the calls tied to one of 50k leads/contacts.
- * Rows are spread over `days` ending now, in time order (as they arrive in production).
+ * Rows are spread over `days` ending now, in time order (as they arrive in production), with UUIDv7
+ * ids as the recorder writes them.
  */
 export const STAGING_TABLE = 'bench_rows';
 
@@ -39,7 +40,12 @@ export function generateSql(rows: number, days: number, seed = 0.42): string[] {
               CASE service_name WHEN 'amocrm' THEN 300 WHEN 'resend' THEN 150 WHEN 'telegram' THEN 80 WHEN 'mobizon' THEN 400 ELSE 250 END AS median_ms
        FROM svc s
      )
-     SELECT service_name, action,
+     SELECT -- a UUIDv7 as the recorder makes it (src/recorder/ids.ts): 48-bit ms timestamp, version 7,
+            -- then random bits (the variant bits of gen_random_uuid's v4 are the same), so the primary
+            -- key is appended to at its right edge as users' keys are; both schemas get the same ids
+            encode(set_byte(overlay(uuid_send(gen_random_uuid()) PLACING substring(int8send(floor(extract(epoch FROM created_at) * 1000)::bigint) FROM 3) FROM 1 FOR 6),
+                            6, (get_byte(uuid_send(gen_random_uuid()), 6) & 15) | 112), 'hex')::uuid AS id,
+            service_name, action,
             CASE WHEN u_status < p_fail THEN 'failed' WHEN u_status < p_fail + 0.01 THEN 'pending'
                  WHEN u_status < p_fail + 0.02 THEN 'retrying' ELSE 'success' END AS status,
             CASE WHEN u_entity < 0.5 THEN (CASE WHEN service_name = 'amocrm' THEN 'lead' ELSE 'contact' END) END AS related_entity_type,
@@ -57,6 +63,8 @@ export function generateSql(rows: number, days: number, seed = 0.42): string[] {
 }
 
 export const COLUMNS = 'service_name, action, status, related_entity_type, related_entity_id, error_message, error_code, duration_ms, retry_count, created_at, updated_at';
+/** COLUMNS and the generated UUIDv7 id: what the load copies from the staging table into both schemas. */
+export const LOAD_COLUMNS = `id, ${COLUMNS}`;
 
 /**
  * Rollups rebuilt from raw rows in one pass per level (what migrations/004_rollups.sql's triggers
@@ -68,15 +76,17 @@ export const COLUMNS = 'service_name, action, status, related_entity_type, relat
  * 2.5k pages, 7 ms to read instead of 3 ms at 1M).
  */
 export const ROLLUP_BACKFILL_SQL: string[] = [
+  // minutes only within the minute window (migration 015), as the triggers keep them
   `INSERT INTO integration_rollup_minute
 SELECT date_bin('1 minute'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
        count(*), count(duration_ms), coalesce(sum(duration_ms), 0), min(duration_ms), max(duration_ms),
        coalesce(sum(retry_count), 0), count(*) FILTER (WHERE retry_count > 0)
-FROM integration_logs GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+FROM integration_logs WHERE created_at >= integration_minute_kept_from() GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
   `INSERT INTO integration_rollup_hour
-SELECT date_bin('1 hour'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
-       sum(calls), sum(duration_n), sum(duration_sum), min(duration_min), max(duration_max), sum(retry_sum), sum(retried)
-FROM integration_rollup_minute GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
+SELECT date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
+       count(*), count(duration_ms), coalesce(sum(duration_ms), 0), min(duration_ms), max(duration_ms),
+       coalesce(sum(retry_count), 0), count(*) FILTER (WHERE retry_count > 0)
+FROM integration_logs GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
   `INSERT INTO integration_rollup_day
 SELECT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
        sum(calls), sum(duration_n), sum(duration_sum), min(duration_min), max(duration_max), sum(retry_sum), sum(retried)

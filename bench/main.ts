@@ -9,6 +9,7 @@
  * bench/db-time.ts) and ingestion (COPY batches by one and by two writers, with and without rollup
  * upkeep). Then runs the recorder and API benches (bench/recorder.ts, bench/api.ts) on the same
  * database. Prints one table; writes bench/results/<date>.md and .json.
+ * BENCH_ONLY=writes: load and UPDATE/DELETE of N rows with and without the rollup triggers (bench/writes.ts).
  * BENCH_ONLY=dashboards: load and the dashboard bench only; BENCH_ONLY=zones: load and the views and
  * /stats per time zone against UTC only (the zones made day zones first, as `start` does).
  * test/bench/ checks that the seed's and our form of each query answer the same on the same rows.
@@ -26,7 +27,7 @@ import { migrate } from '../src/db/migrate';
 import { run as runAdoption } from './adoption';
 import { run as runApi } from './api';
 import { setBenchNow } from './clock';
-import { COLUMNS, generateSql, ROLLUP_BACKFILL_SQL, STAGING_TABLE } from './data';
+import { COLUMNS, generateSql, LOAD_COLUMNS, ROLLUP_BACKFILL_SQL, STAGING_TABLE } from './data';
 import { dbTimer } from './db-time';
 import { benchDashboards, benchFloors, dashboardRows, dashboardsMarkdown, floorsMarkdown, type PanelResult } from './dashboards';
 import { dashboardQueries, zoneQueries } from './queries';
@@ -34,6 +35,7 @@ import { run as runRecorder } from './recorder';
 import { SEED_SCHEMA_SQL } from './seed-schema';
 import { human, ms, pct, round } from './stats';
 import { storageBreakdown, storageMarkdown } from './storage';
+import { writeCosts } from './writes';
 import type { BenchContext, BenchRow } from './types';
 
 const DAYS = 120;
@@ -131,7 +133,7 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
   log(`[${tag}]   generated in ${(ms(t) / 1000).toFixed(1)} s`);
 
   t = process.hrtime.bigint();
-  await c.query(`INSERT INTO seed.integration_logs (${COLUMNS}) SELECT ${COLUMNS} FROM ${STAGING_TABLE}`);
+  await c.query(`INSERT INTO seed.integration_logs (${LOAD_COLUMNS}) SELECT ${LOAD_COLUMNS} FROM ${STAGING_TABLE}`);
   const seedLoad = ms(t);
   log(`[${tag}]   seed loaded in ${(seedLoad / 1000).toFixed(1)} s`);
 
@@ -141,14 +143,14 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
     // Raw rows with triggers off, then the rollups rebuilt in one pass per level.
     await c.query('BEGIN');
     await c.query('SET LOCAL session_replication_role = replica');
-    await c.query(`INSERT INTO integration_logs (${COLUMNS}) SELECT ${COLUMNS} FROM ${STAGING_TABLE}`);
+    await c.query(`INSERT INTO integration_logs (${LOAD_COLUMNS}) SELECT ${LOAD_COLUMNS} FROM ${STAGING_TABLE}`);
     await c.query('COMMIT');
     for (const sql of ROLLUP_BACKFILL_SQL) await c.query(sql);
   } else {
     // Ours day by day (as a day of traffic would arrive), rollups maintained by the triggers.
     const { rows: days } = await c.query(`SELECT min(created_at) AS lo, max(created_at) AS hi FROM ${STAGING_TABLE}`);
     for (let d = new Date(days[0].lo).getTime(); d <= new Date(days[0].hi).getTime(); d += 86400e3) {
-      await c.query(`INSERT INTO integration_logs (${COLUMNS}) SELECT ${COLUMNS} FROM ${STAGING_TABLE} WHERE created_at >= $1 AND created_at < $2`, [new Date(d), new Date(d + 86400e3)]);
+      await c.query(`INSERT INTO integration_logs (${LOAD_COLUMNS}) SELECT ${LOAD_COLUMNS} FROM ${STAGING_TABLE} WHERE created_at >= $1 AND created_at < $2`, [new Date(d), new Date(d + 86400e3)]);
     }
   }
   const oursLoad = ms(t);
@@ -523,7 +525,8 @@ async function main(): Promise<void> {
     // BENCH_ONLY=dashboards (npm run bench:dashboards): load, storage and the dashboard bench only;
     // BENCH_ONLY=zones: load, storage and the views and /stats per time zone only.
     const only = process.env.BENCH_ONLY ?? '';
-    if (only !== '' && only !== 'dashboards' && only !== 'zones') throw new Error('BENCH_ONLY may only be "dashboards" or "zones"');
+    // BENCH_ONLY=writes: load, storage and UPDATE/DELETE with and without the triggers only (bench/writes.ts).
+    if (only !== '' && only !== 'dashboards' && only !== 'zones' && only !== 'writes') throw new Error('BENCH_ONLY may only be "dashboards", "zones" or "writes"');
     const rows: BenchRow[] = [];
     for (const size of sizes) {
       rows.push(...(await load(c, size)));
@@ -531,8 +534,13 @@ async function main(): Promise<void> {
         rows.push(...(await zoneRows(c, `@${human(size)}`, dbRunsOn(c))));
         continue;
       }
+      if (only === 'writes') {
+        rows.push(...(await writeCosts(c, size, log)));
+        continue;
+      }
       if (only !== 'dashboards') rows.push(...(await queries(c, size)));
       rows.push(...(await dashboards(c, size)));
+      if (only !== 'dashboards') rows.push(...(await writeCosts(c, size, log)));
       if (only !== 'dashboards') rows.push(...(await ingest(c, benchDbUrl, size)));
     }
     if (!KEEP) await c.query(`DROP TABLE IF EXISTS ${STAGING_TABLE}`);

@@ -5,6 +5,32 @@
 
 SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
 
+-- ---- the minute window ----------------------------------------------------------------------------
+-- Minute rollups are kept for the recent week only (015): the panels that read minutes (ranges of a
+-- day or less, edges of longer ones) mostly look at the last days, and at low traffic a minute row
+-- costs as much as the raw row it sums (0.74 minute rows per call at 1M calls over 120 days).
+-- Older sub-hour pieces are read from raw rows (kept 90 days), which is exact and, for the at most
+-- two partial hours at a range's ends, a few thousand rows at 10M calls.
+-- Writers keep minutes from integration_minute_kept_from() (8 days back), readers use them from
+-- integration_minute_read_from() (7 days back): a day of slack, so a minute a reader uses was kept
+-- by every writer before it, whatever their clocks (a transaction's now() is its start), and the
+-- daily cleanup (09) may run at any hour.
+
+/** The oldest minute bucket the triggers keep (and cleanup_integration_rollups leaves). */
+CREATE OR REPLACE FUNCTION integration_minute_kept_from() RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN date_bin('1 minute'::interval, now() - interval '8 days', '1970-01-01 00:00:00+00'::timestamptz);
+
+/** The oldest minute bucket readers take from the minute rollups; before it they read raw rows. */
+CREATE OR REPLACE FUNCTION integration_minute_read_from() RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN date_bin('1 minute'::interval, now() - interval '7 days', '1970-01-01 00:00:00+00'::timestamptz);
+
+-- readers call integration_minute_read_from() as themselves (20_function_privileges.sql grants it);
+-- the kept-from bound is the triggers' and the cleanup's (both run as the owner)
+REVOKE ALL ON FUNCTION integration_minute_kept_from(), integration_minute_read_from() FROM PUBLIC, anon, authenticated;
+GRANT EXECUTE ON FUNCTION integration_minute_read_from() TO authenticated, service_role, integration_monitor_reader;
+
 /**
  * The statement's change set as SQL text over the transition tables: every row with sign +1
  * (inserted, or an UPDATE's new version) or -1 (deleted, or an UPDATE's old version). For UPDATE
@@ -39,8 +65,9 @@ BEGIN
            service_name, action, status, integration_latency_bin(duration_ms) AS bin, count(*) AS n
     FROM new_rows WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5
   ), up_m AS (
+    -- minutes only within the window (older ones are summed into hours and days all the same)
     INSERT INTO integration_rollup_minute AS t
-    SELECT * FROM m ORDER BY 1, 2, 3, 4
+    SELECT * FROM m WHERE m.bucket >= integration_minute_kept_from() ORDER BY 1, 2, 3, 4
     ON CONFLICT (bucket, service_name, action, status) DO UPDATE SET
       calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
       duration_sum = t.duration_sum + excluded.duration_sum,
@@ -138,13 +165,14 @@ BEGIN
     RETURN NULL; -- nothing that rollups see has changed
   END IF;
 
-  -- Stats, finest level first: each coarser level recomputes min/max from the level below it,
-  -- which the previous statement has already brought up to date.
+  -- Stats, finest level first: minutes (within the window only) and hours recompute the min/max of
+  -- the groups they touch from raw rows, days from the hours the previous statement has already
+  -- brought up to date.
   FOR lvl IN
     SELECT * FROM (VALUES
-      (1, 'integration_rollup_minute', '1 minute', NULL::text),
-      (2, 'integration_rollup_hour', '1 hour', 'integration_rollup_minute'),
-      (3, 'integration_rollup_day', '1 day', 'integration_rollup_hour')) v(ord, tbl, width, below)
+      (1, 'integration_rollup_minute', '1 minute', NULL::text, 'WHERE minute >= integration_minute_kept_from()'),
+      (2, 'integration_rollup_hour', '1 hour', NULL::text, ''),
+      (3, 'integration_rollup_day', '1 day', 'integration_rollup_hour', '')) v(ord, tbl, width, below, filt)
     ORDER BY ord
   LOOP
     EXECUTE format($q$
@@ -155,7 +183,7 @@ BEGIN
                coalesce(sum(sign * duration_ms::bigint), 0)::bigint AS duration_sum,
                coalesce(sum(sign * retry_count::bigint), 0)::bigint AS retry_sum,
                coalesce(sum(sign) FILTER (WHERE retry_count > 0), 0)::bigint AS retried
-        FROM %3$s c GROUP BY 1, 2, 3, 4
+        FROM %3$s c %5$s GROUP BY 1, 2, 3, 4
       )
       INSERT INTO %1$I AS t (bucket, service_name, action, status, calls, duration_n, duration_sum, duration_min, duration_max, retry_sum, retried)
       SELECT d.bucket, d.service_name, d.action, d.status, d.calls, d.duration_n, d.duration_sum, x.mn, x.mx, d.retry_sum, d.retried
@@ -168,23 +196,28 @@ BEGIN
         retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried
       $q$, lvl.tbl, lvl.width, chg,
       CASE WHEN lvl.below IS NULL THEN
-        format($s$SELECT min(l.duration_ms) AS mn, max(l.duration_ms) AS mx FROM integration_logs l
+        -- `+ 0`: without it the planner answers min and max from idx_integration_logs_slowest
+        -- (service_name, action, duration_ms), scanning the pair's durations in every partition
+        -- until one falls in this bucket, and none does when the bucket's rows were all deleted:
+        -- 6 ms a group at 1M calls, growing with the table (issue 23: a 50k-row DELETE took 31 s).
+        -- By the bucket's time range it reads only the bucket's rows.
+        format($s$SELECT min(l.duration_ms + 0) AS mn, max(l.duration_ms + 0) AS mx FROM integration_logs l
                   WHERE l.created_at >= d.bucket AND l.created_at < d.bucket + %L::interval
                     AND l.service_name = d.service_name AND l.action = d.action AND l.status = d.status$s$, lvl.width)
       ELSE
         format($s$SELECT min(b.duration_min) AS mn, max(b.duration_max) AS mx FROM %I b
                   WHERE b.bucket >= d.bucket AND b.bucket < d.bucket + %L::interval
                     AND b.service_name = d.service_name AND b.action = d.action AND b.status = d.status$s$, lvl.below, lvl.width)
-      END);
+      END, lvl.filt);
     EXECUTE format('DELETE FROM %I WHERE calls = 0 AND bucket >= date_bin(%L::interval, $1, ''1970-01-01 00:00:00+00''::timestamptz) AND bucket <= $2',
                    lvl.tbl, lvl.width) USING lo, hi;
   END LOOP;
 
-  -- Days of the configured day zones (011), after the hour and minute levels they recompute
-  -- min/max from: the hours lying wholly inside the local day, and the minutes of the (at most
-  -- two) hours a :30/:45 midnight cuts. Older than minute retention (90 days by default) those
-  -- minutes are gone, and such a day's min/max then come from its whole hours only; counts and
-  -- sums stay exact (signed deltas).
+  -- Days of the configured day zones (011), after the hour level they recompute min/max from:
+  -- the hours lying wholly inside the local day, and the raw rows of the (at most two) hours a
+  -- :30/:45 midnight cuts. Older than raw retention (90 days by default) those rows are gone, and
+  -- such a day's min/max then come from its whole hours only; counts and sums stay exact (signed
+  -- deltas).
   IF EXISTS (SELECT 1 FROM integration_monitor_day_zones) THEN
     EXECUTE format($q$
       WITH d AS (
@@ -209,9 +242,13 @@ BEGIN
           SELECT b.duration_min AS mn, b.duration_max AS mx FROM integration_rollup_hour b
           WHERE b.bucket >= e.h_lo AND b.bucket < e.h_hi AND b.service_name = e.service_name AND b.action = e.action AND b.status = e.status
           UNION ALL
-          SELECT b.duration_min, b.duration_max FROM integration_rollup_minute b
-          WHERE ((b.bucket >= e.bucket AND b.bucket < e.h_lo) OR (b.bucket >= e.h_hi AND b.bucket < e.day_end))
-            AND b.service_name = e.service_name AND b.action = e.action AND b.status = e.status) y) x
+          SELECT l.duration_ms, l.duration_ms FROM integration_logs l
+          WHERE l.created_at >= e.bucket AND l.created_at < e.h_lo
+            AND l.service_name = e.service_name AND l.action = e.action AND l.status = e.status
+          UNION ALL
+          SELECT l.duration_ms, l.duration_ms FROM integration_logs l
+          WHERE l.created_at >= e.h_hi AND l.created_at < e.day_end
+            AND l.service_name = e.service_name AND l.action = e.action AND l.status = e.status) y) x
       ORDER BY 1, 2, 3, 4, 5
       ON CONFLICT (zone, bucket, service_name, action, status) DO UPDATE SET
         calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
@@ -222,12 +259,10 @@ BEGIN
     -- a local day starts at most 26 hours before the UTC day of its first minute
     DELETE FROM integration_rollup_zone_day WHERE calls = 0 AND bucket >= lo - interval '2 days' AND bucket <= hi;
 
-    -- Their hours that are not UTC hours (013), likewise; min/max from the minutes with the same
+    -- Their hours that are not UTC hours (013), likewise; min/max from the raw rows with the same
     -- local hour, looked for within 2 hours either side of its label (a DST change's ambiguous hour
-    -- is labelled by its later instant and spans 2 hours). Minutes are kept 90 days; an hour the
-    -- hourly view reads (the last 24) always has them, an older one keeps counts and sums exact
-    -- and its min/max as they were when its minutes are gone (an UPDATE of rows that old is rare:
-    -- raw rows are kept 90 days too).
+    -- is labelled by its later instant and spans 2 hours). Raw rows are kept 90 days; an older hour
+    -- keeps counts and sums exact and its min/max as they were (an UPDATE of rows that old is rare).
     EXECUTE format($q$
       WITH d AS (
         SELECT z.zone, date_trunc('hour', c.minute, z.zone) AS bucket, c.service_name, c.action, c.status,
@@ -245,10 +280,10 @@ BEGIN
              coalesce(x.mn, t0.duration_min), coalesce(x.mx, t0.duration_max), d.retry_sum, d.retried
       FROM d
       CROSS JOIN LATERAL (
-        SELECT min(b.duration_min) AS mn, max(b.duration_max) AS mx, count(*) AS n FROM integration_rollup_minute b
-        WHERE b.bucket >= d.bucket - interval '2 hours' AND b.bucket < d.bucket + interval '2 hours'
-          AND b.service_name = d.service_name AND b.action = d.action AND b.status = d.status
-          AND date_trunc('hour', b.bucket, d.zone) = d.bucket) x
+        SELECT min(l.duration_ms + 0) AS mn, max(l.duration_ms + 0) AS mx, count(*) AS n FROM integration_logs l -- `+ 0`: as above
+        WHERE l.created_at >= d.bucket - interval '2 hours' AND l.created_at < d.bucket + interval '2 hours'
+          AND l.service_name = d.service_name AND l.action = d.action AND l.status = d.status
+          AND date_trunc('hour', l.created_at, d.zone) = d.bucket) x
       LEFT JOIN integration_rollup_zone_hour t0
         ON x.n = 0 AND t0.zone = d.zone AND t0.bucket = d.bucket AND t0.service_name = d.service_name AND t0.action = d.action AND t0.status = d.status
       ORDER BY 1, 2, 3, 4, 5

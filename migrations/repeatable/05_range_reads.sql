@@ -9,7 +9,8 @@ SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
  * day rollups cover [d_lo, d_hi), hour rollups [h_lo, d_lo) and [d_hi, h_hi), minute rollups
  * [m_lo, h_lo) and [h_hi, m_hi), raw rows [p_from, m_lo) and [m_hi, p_to). A level is used only
  * when p_width is a whole multiple of it (so each rollup bucket falls in one output bucket).
- * Empty pieces collapse onto a neighbouring bound so the nesting always holds.
+ * Empty pieces collapse onto a neighbouring bound so the nesting always holds. Minute pieces
+ * starting before integration_minute_read_from() (the minute window, 015) are raw pieces.
  *
  * A plain SQL function, not plpgsql: a plpgsql version cost a function call per query (20 ms on a
  * cold session for compiling it, measurable on warm ones) and, being opaque to the planner, kept it
@@ -21,8 +22,12 @@ CREATE OR REPLACE FUNCTION integration_range_bounds(p_from timestamptz, p_to tim
 RETURNS TABLE (m_lo timestamptz, m_hi timestamptz, h_lo timestamptz, h_hi timestamptz, d_lo timestamptz, d_hi timestamptz)
 LANGUAGE sql STABLE
 BEGIN ATOMIC
-  SELECT m.lo, m.hi, h.lo, h.hi, d.lo, d.hi
-  FROM (
+  -- a minute piece that starts before the minute window (015) is read from raw rows instead: the
+  -- leading one [m_lo, h_lo) becomes part of the raw piece before it, the trailing one [h_hi, m_hi)
+  -- part of the raw piece after it
+  SELECT CASE WHEN m.lo < w.read_from THEN h.lo ELSE m.lo END, CASE WHEN h.hi < w.read_from THEN h.hi ELSE m.hi END,
+         h.lo, h.hi, d.lo, d.hi
+  FROM (SELECT integration_minute_read_from() AS read_from) w, (
     SELECT
       -- ceil/floor of the range ends to each level; infinite ends stay infinite
       CASE WHEN isfinite(p_from) THEN date_bin('1 minute'::interval, p_from - interval '1 microsecond', '1970-01-01 00:00:00+00'::timestamptz) + interval '1 minute' ELSE p_from END AS c_m,
@@ -228,7 +233,8 @@ $$;
  * partition of the window, and scanning back through other services' failures); this reads a few
  * index entries per level. A clipped edge hour or minute may hold no call inside the window (the
  * rollup counts the whole bucket), so the loops go on to the next older one.
- * Needs minute rollups for the window (minute retention >= raw retention, the default).
+ * Within the minute window (015) a minute's rows are found from its minute rollups, before it from
+ * the hour's raw rows.
  */
 CREATE OR REPLACE FUNCTION integration_last_call_at(p_service text, p_from timestamptz, p_to timestamptz, p_failed boolean DEFAULT false)
 RETURNS timestamptz
@@ -257,6 +263,16 @@ BEGIN
       AND r.bucket >= date_bin('1 hour'::interval, p_from, epoch) AND r.bucket < h_upper;
     EXIT WHEN h IS NULL;
     m_upper := least(h + interval '1 hour', p_to);
+    IF h < integration_minute_read_from() THEN
+      -- before the minute window (015): the hour's raw rows
+      SELECT max(l.created_at) INTO found FROM integration_logs l
+      WHERE l.service_name = p_service AND (NOT p_failed OR l.status = 'failed')
+        AND l.created_at >= greatest(h, p_from) AND l.created_at < m_upper;
+      IF found IS NOT NULL THEN
+        RETURN found;
+      END IF;
+      m_upper := h; -- skips the minute loop
+    END IF;
     LOOP
       SELECT max(r.bucket) INTO m FROM integration_rollup_minute r
       WHERE r.service_name = p_service AND (NOT p_failed OR r.status = 'failed')

@@ -66,6 +66,7 @@ DECLARE
   f timestamptz := p_from;
   t timestamptz := p_to;
   w float8 := extract(epoch FROM p_width);
+  mr timestamptz := integration_minute_read_from();
   k record;
 BEGIN
   IF p_from IS NULL OR p_to IS NULL OR p_width IS NULL OR p_zone IS NULL OR NOT w > 0 THEN
@@ -159,7 +160,10 @@ BEGIN
     UNION ALL SELECT h.lo, h.b, h.a FROM h WHERE h.split
     UNION ALL SELECT h.b, h.hi, h.b FROM h WHERE h.split
   )
-  SELECT i.lvl, min(i.lo), max(i.hi), i.l FROM islands i GROUP BY i.lvl, i.l, i.island
+  -- a run of minutes starting before the minute window (015) is read from raw rows: labelled as it
+  -- was ('m'), or each row by its own bucket ('M', whose minutes each start their bucket)
+  SELECT CASE WHEN i.lvl IN ('m', 'M') AND min(i.lo) < mr THEN 'r'::"char" ELSE i.lvl END, min(i.lo), max(i.hi), i.l
+  FROM islands i GROUP BY i.lvl, i.l, i.island
   UNION ALL
   SELECT x.lvl, x.lo, x.hi, g.l
   FROM segs g CROSS JOIN LATERAL integration_range_bounds(g.lo, g.hi, NULL) b
@@ -562,7 +566,7 @@ $$;
 /**
  * Every bucket start of [p_from, p_to) for p_width-wide buckets of zone p_zone, in order (series
  * fill their empty buckets from it): the pieces' labels, the unit starts of self-labelled pieces,
- * and the labels of the ends of raw pieces.
+ * and the labels of raw pieces' minutes and ends.
  */
 CREATE OR REPLACE FUNCTION integration_zone_buckets(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
 RETURNS TABLE (bucket timestamptz)
@@ -576,7 +580,14 @@ BEGIN ATOMIC
       CASE z.lvl WHEN 'D' THEN interval '24 hours' WHEN 'H' THEN interval '1 hour' ELSE interval '1 minute' END) g(b)
     WHERE z.lvl IN ('D', 'H', 'M')
     UNION ALL
-    SELECT integration_zone_bucket(v.e, p_width, p_zone) FROM z CROSS JOIN LATERAL (VALUES (z.lo), (z.hi - interval '1 microsecond')) v(e)
+    -- a raw piece's rows are labelled one by one: a minute apart from its start (buckets start on
+    -- whole minutes and are at least a minute wide, so each one inside it holds such a point; since
+    -- the minute window, 015, a raw piece may be an hour or a run of minutes long) and its end
+    SELECT integration_zone_bucket(v.e, p_width, p_zone) FROM z CROSS JOIN LATERAL (
+      SELECT g.e FROM generate_series(CASE WHEN isfinite(z.lo) AND isfinite(z.hi) THEN z.lo ELSE '2000-01-02 00:00:00+00'::timestamptz END,
+                                      CASE WHEN isfinite(z.lo) AND isfinite(z.hi) THEN z.hi - interval '1 microsecond' ELSE '2000-01-01 00:00:00+00'::timestamptz END,
+                                      interval '1 minute') g(e)
+      UNION ALL VALUES (z.lo), (z.hi - interval '1 microsecond')) v(e)
     WHERE z.lvl = 'r' AND z.label IS NULL AND isfinite(v.e)
   ) s ORDER BY 1;
 END;

@@ -58,7 +58,8 @@ GRANT EXECUTE ON FUNCTION cleanup_old_integration_logs(interval) TO service_role
 
 /**
  * Deletes rollup buckets older than `retention` (hour and day levels, histograms, zone days and zone hours included) and
- * minute-level buckets older than `minute_retention`. Returns the number of rollup rows removed.
+ * minute-level buckets older than `minute_retention` or the minute window (015: minutes before
+ * integration_minute_kept_from(), 8 days back, are never read). Returns the number of rollup rows removed.
  */
 CREATE OR REPLACE FUNCTION cleanup_integration_rollups(retention interval DEFAULT '400 days', minute_retention interval DEFAULT '90 days')
 RETURNS bigint
@@ -67,7 +68,8 @@ SET jit = off
 AS $$
 DECLARE
   cutoff timestamptz := date_bin('1 day'::interval, now() - retention, '1970-01-01 00:00:00+00'::timestamptz);
-  mcutoff timestamptz := date_bin('1 minute'::interval, now() - minute_retention, '1970-01-01 00:00:00+00'::timestamptz);
+  mcutoff timestamptz := greatest(date_bin('1 minute'::interval, now() - minute_retention, '1970-01-01 00:00:00+00'::timestamptz),
+                                  integration_minute_kept_from());
   n bigint;
   total bigint := 0;
 BEGIN

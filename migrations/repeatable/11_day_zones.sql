@@ -21,10 +21,11 @@ SET lock_timeout = '60s'
 AS $$
 BEGIN
   LOCK TABLE integration_logs IN SHARE MODE;
-  -- Its hours that are not UTC hours (013; none for a whole-hour zone): the sums of their minute
-  -- rollups, as the insert trigger makes them. Exactly what the composed read at 1 hour gives (such
-  -- an hour is composed from minutes; before the oldest minute it is empty either way), in one scan
-  -- of the minutes instead of two range reads per hour. Summed to UTC quarter hours first (cheap
+  -- Its hours that are not UTC hours (013; none for a whole-hour zone): the sums of their raw rows,
+  -- as the insert trigger makes them. Exactly what the composed read at 1 hour gives (such an hour
+  -- is composed from minutes within the minute window and raw rows before it, 015; before the
+  -- oldest raw row it is empty either way), in one scan of the raw rows instead of two range reads
+  -- per hour. Summed to UTC quarter hours first (cheap
   -- date_bin), which no local hour boundary cuts (offsets are whole quarter hours), so date_trunc in
   -- the zone, the costly part, runs once per quarter hour rather than per minute.
   DELETE FROM integration_rollup_zone_hour WHERE zone = p_zone;
@@ -33,10 +34,11 @@ BEGIN
   SELECT p_zone, date_trunc('hour', q.bucket, p_zone), q.service_name, q.action, q.status,
          sum(q.calls), sum(q.duration_n), sum(q.duration_sum), min(q.duration_min), max(q.duration_max), sum(q.retry_sum), sum(q.retried)
   FROM (
-    SELECT date_bin('15 minutes'::interval, m.bucket, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, m.service_name, m.action, m.status,
-           sum(m.calls) AS calls, sum(m.duration_n) AS duration_n, sum(m.duration_sum) AS duration_sum, min(m.duration_min) AS duration_min,
-           max(m.duration_max) AS duration_max, sum(m.retry_sum) AS retry_sum, sum(m.retried) AS retried
-    FROM integration_rollup_minute m WHERE m.bucket >= p_from GROUP BY 1, 2, 3, 4
+    SELECT date_bin('15 minutes'::interval, l.created_at, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, l.service_name, l.action, l.status,
+           count(*) AS calls, count(l.duration_ms) AS duration_n, coalesce(sum(l.duration_ms), 0)::bigint AS duration_sum,
+           min(l.duration_ms) AS duration_min, max(l.duration_ms) AS duration_max,
+           coalesce(sum(l.retry_count), 0)::bigint AS retry_sum, count(*) FILTER (WHERE l.retry_count > 0) AS retried
+    FROM integration_logs l WHERE l.created_at >= p_from GROUP BY 1, 2, 3, 4
   ) q
   WHERE date_trunc('hour', q.bucket, p_zone) <> date_bin('1 hour'::interval, q.bucket, '1970-01-01 00:00:00+00'::timestamptz)
   GROUP BY 2, 3, 4, 5 ORDER BY 2, 3, 4, 5;

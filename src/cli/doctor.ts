@@ -68,6 +68,33 @@ export async function checkLeastPrivilege(c: ClientBase, add: (name: string, ok:
   else add(name, true, `not a superuser, owns nothing${r.inherit ? '' : ', NOINHERIT'}`);
 }
 
+const STORAGE_DAYS = 90;
+const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
+
+/**
+ * The monitor's size per table now and what STORAGE_DAYS of data at the current rate will take
+ * (integration_storage_report, repeatable/13_storage.sql), as lines to print after the checks; as
+ * service_role, like the write checks. Informational: it passes or fails nothing. A database
+ * migrated before the function existed gets one line saying so.
+ */
+async function storageReport(c: Client): Promise<string[]> {
+  const r = await probe(c, async () => {
+    await c.query('SET LOCAL ROLE service_role');
+    return (await c.query(`SELECT relation, bytes::float8 AS bytes, projected_bytes::float8 AS projected, calls_per_day FROM integration_storage_report($1)`, [STORAGE_DAYS])).rows;
+  });
+  if (r.error || !r.value) return [`storage: not reported (${r.error?.message ?? 'no rows'}); run \`integration-monitor migrate\``];
+  const rows = r.value.filter((x) => x.bytes > 0);
+  const perDay = Math.round(Number(r.value[0]?.calls_per_day ?? 0));
+  const total = rows.reduce((a, x) => a + x.bytes, 0);
+  const projected = rows.reduce((a, x) => a + x.projected, 0);
+  const width = Math.max(5, ...rows.map((x) => String(x.relation).length));
+  return [
+    `storage: ${mb(total)} MB now; ${STORAGE_DAYS} days at the current rate (${perDay} calls/day over the last 7 days) would take about ${mb(projected)} MB`,
+    `  ${'table'.padEnd(width)}  ${'MB now'.padStart(8)}  ${`MB at ${STORAGE_DAYS} d`.padStart(10)}`,
+    ...rows.map((x) => `  ${String(x.relation).padEnd(width)}  ${mb(x.bytes).padStart(8)}  ${mb(x.projected).padStart(10)}`),
+  ];
+}
+
 /**
  * `integration-monitor doctor`: the seed's final checklist against any database, inside one
  * transaction that is rolled back. Prints a ✔/✘ table; returns 0 when all pass, 1 on any ✘,
@@ -83,6 +110,7 @@ export async function runDoctor(databaseUrl: string, write: (line: string) => vo
     return 2;
   }
   const checks: Check[] = [];
+  let storage: string[] = [];
   const add = (name: string, ok: boolean, detail?: string) => checks.push({ name, ok, detail });
   try {
     await c.query('BEGIN');
@@ -251,6 +279,7 @@ export async function runDoctor(databaseUrl: string, write: (line: string) => vo
       else if (postgrest) add('read claim for authenticated', false, `PostgREST roles exist (Supabase?) and none is set: every signed-in user can read the logs. Fix: ${fix}`);
       else add('read claim for authenticated', true, 'none set (no PostgREST roles here: every authenticated token may read)');
     }
+    if (present) storage = await storageReport(c);
     await c.query('ROLLBACK');
   } catch (err) {
     add('doctor could complete its checks', false, (err as Error).message);
@@ -263,5 +292,6 @@ export async function runDoctor(databaseUrl: string, write: (line: string) => vo
   for (const k of checks) write(`${k.ok ? '✔' : '✘'} ${k.name.padEnd(width)}${k.detail ? `  ${k.detail}` : ''}`);
   const failed = checks.filter((k) => !k.ok).length;
   write(failed ? `${failed} of ${checks.length} checks failed` : `all ${checks.length} checks passed`);
+  for (const l of storage) write(l);
   return failed ? 1 : 0;
 }

@@ -35,7 +35,8 @@ commands:
   serve     the API only (no migrations, no maintenance), as DATABASE_URL's least-privileged role
   demo      start, plus local provider stand-ins and traffic through the recorder
   migrate   apply pending migrations to DATABASE_URL (or the embedded database)
-  doctor    check a database against the seed's checklist (exit 1 on any failure)
+  doctor    check a database against the seed's checklist (exit 1 on any failure); print its size
+            per table and what 90 days at the current rate will take
   day-zones list | add <zone> | remove <zone>
             the time zones whose days are kept whole (MONITOR_TIMEZONE's is added by start/migrate)
   token [role] [ttl]

@@ -2,7 +2,7 @@ import { Cron } from 'croner';
 import type { Pool } from 'pg';
 
 export interface SchedulerOptions {
-  /** Raw-row retention, a Postgres interval, e.g. '90 days'. Also the minute-rollup retention. */
+  /** Raw-row retention, a Postgres interval, e.g. '90 days'. Also caps the minute rollups, which keep 8 days at most (015). */
   rawRetention: string;
   /** Hour/day rollup retention, e.g. '400 days'. */
   rollupRetention: string;
@@ -30,7 +30,7 @@ function maintenanceSql(): string {
     cleanup_integration_rollups($2::interval, $1::interval) AS rollup_rows_removed`;
 }
 
-/** Runs the maintenance once; the minute rollups are kept at least as long as raw rows. */
+/** Runs the maintenance once; minute rollups are trimmed to their window (015) or raw retention, whichever is shorter. */
 async function runMaintenance(pool: Pool, opts: Pick<SchedulerOptions, 'rawRetention' | 'rollupRetention'>) {
   const { rows } = await pool.query(maintenanceSql(), [opts.rawRetention, opts.rollupRetention]);
   const r = rows[0] as { partitions_created: string; raw_rows_removed: string; rollup_rows_removed: string };

@@ -145,3 +145,37 @@ describe('the API role check', () => {
     }
   });
 });
+
+test('doctor prints the size per table and what 90 days at the current rate will take', async () => {
+  const db = await createTestDatabase();
+  try {
+    // 2,000 calls a day over the last 7 days (and older ones that do not count towards the rate)
+    await db.pool.query(`SELECT count(*) FROM ensure_integration_log_partitions(1, 20)`);
+    await db.pool.query(
+      `INSERT INTO integration_logs (service_name, action, status, duration_ms, created_at)
+       SELECT (ARRAY['amocrm','whapi'])[1 + i % 2], 'sync', 'success', i % 500, now() - interval '1 second' - i * interval '43.2 seconds'
+       FROM generate_series(0, 7 * 2000 - 1) i
+       UNION ALL
+       SELECT 'amocrm', 'sync', 'success', 5, now() - interval '12 days' - i * interval '1 minute' FROM generate_series(0, 499) i`,
+    );
+    await db.pool.query('VACUUM ANALYZE integration_logs');
+    const { rows } = await db.pool.query(`SELECT * FROM integration_storage_report(90)`);
+    const logs = rows.find((r) => r.relation === 'integration_logs');
+    expect(Number(logs.calls_per_day)).toBe(2000);
+    expect(Number(logs.row_estimate)).toBe(14500);
+    expect(Number(logs.projected_bytes)).toBe(Math.round((Number(logs.bytes) / 14500) * 2000 * 90));
+    const minute = rows.find((r) => r.relation === 'integration_rollup_minute');
+    expect(Number(minute.bytes)).toBeGreaterThan(0);
+    expect(Number(minute.projected_bytes)).toBe(Math.round((Number(minute.bytes) / Number(minute.days_covered)) * 8));
+    const hour = rows.find((r) => r.relation === 'integration_rollup_hour');
+    expect(Number(hour.projected_bytes)).toBe(Math.round((Number(hour.bytes) / Number(hour.days_covered)) * 90));
+
+    const { code, lines } = await doctor(db.apiUrl);
+    expect(code).toBe(0);
+    const head = lines.find((l) => l.startsWith('storage: '));
+    expect(head).toMatch(/MB now; 90 days at the current rate \(2000 calls\/day over the last 7 days\) would take about [\d.]+ MB/);
+    expect(lines.some((l) => /^ {2}integration_logs +[\d.]+ +[\d.]+$/.test(l))).toBe(true);
+  } finally {
+    await db.drop();
+  }
+});

@@ -42,6 +42,7 @@ const NOT_DATA = {
   'integration_zone_day_pieces(timestamp with time zone,timestamp with time zone,interval,text)': 'the same, with the zone-day level',
   'integration_zone_hour_pieces(timestamp with time zone,timestamp with time zone,text)': 'the same for hours, with the zone-hour level',
   'integration_day_zone(text)': 'whether a zone’s days are kept, and from when (RLS: nothing without the claim)',
+  'integration_minute_read_from()': 'the minute window’s start for readers, from the clock',
 };
 
 let tables: string[];

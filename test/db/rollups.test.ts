@@ -70,8 +70,12 @@ async function expectRollupsExact(db: TestDatabase) {
     ['hour', '1 hour'],
     ['day', '1 day'],
   ]) {
-    expect(await differences(db, `SELECT * FROM integration_rollup_${level}`, RAW_AGG(width))).toBe(0);
+    // Minutes are kept only within the minute window (015); hours and days for everything.
+    const raw = level === 'minute' ? `SELECT * FROM (${RAW_AGG(width)}) r WHERE r.bucket >= integration_minute_kept_from()` : RAW_AGG(width);
+    expect(await differences(db, `SELECT * FROM integration_rollup_${level}`, raw)).toBe(0);
   }
+  const { rows: old } = await db.pool.query(`SELECT count(*)::int AS n FROM integration_rollup_minute WHERE bucket < integration_minute_kept_from()`);
+  expect(old[0].n).toBe(0);
   // Histograms start at the hour (007); sub-hour edges are read from raw rows.
   for (const [level, width] of [
     ['hour', '1 hour'],
@@ -139,6 +143,17 @@ describe('rollups stay exactly consistent with integration_logs', () => {
     await expectRollupsExact(db);
   });
 
+  test('rows around the minute window start (7-8 days back) keep minutes only within it', async () => {
+    await insertRows(db, randomRows(rand, 600, now - 9 * 86400e3, 3 * 86400e3));
+    const { rows } = await db.pool.query(
+      `SELECT count(*) FILTER (WHERE created_at < integration_minute_kept_from())::int AS before, count(*) FILTER (WHERE created_at >= integration_minute_kept_from())::int AS inside
+       FROM integration_logs WHERE created_at >= now() - interval '9 days' AND created_at < now() - interval '6 days'`,
+    );
+    expect(rows[0].before).toBeGreaterThan(50);
+    expect(rows[0].inside).toBeGreaterThan(50);
+    await expectRollupsExact(db);
+  });
+
   test('UPDATE pending → success with a duration, and other column changes', async () => {
     await db.pool.query(`UPDATE integration_logs SET status = 'success', duration_ms = coalesce(duration_ms, 0) + 7, updated_at = now() WHERE status = 'pending'`);
     await db.pool.query(`UPDATE integration_logs SET retry_count = retry_count + 1 WHERE status = 'retrying' AND duration_ms % 3 = 0`);
@@ -154,6 +169,17 @@ describe('rollups stay exactly consistent with integration_logs', () => {
   test('DELETE of scattered rows and of whole groups', async () => {
     await db.pool.query(`DELETE FROM integration_logs WHERE duration_ms % 5 = 0`);
     await db.pool.query(`DELETE FROM integration_logs WHERE service_name = 'mobizon' AND action = 'send_email'`);
+    await expectRollupsExact(db);
+  });
+
+  test('one UPDATE and one DELETE of thousands of rows (every row of a dense range) stay exact', async () => {
+    // what bench/writes.ts times: the newest rows of a service rewritten, then deleted, in one statement each
+    await copyRows(db, randomRows(rand, 3000, now - 2 * 3600e3, 2 * 3600e3));
+    const upd = await db.pool.query(`UPDATE integration_logs SET status = 'success', duration_ms = duration_ms + 1 WHERE created_at >= now() - interval '2 hours' AND created_at < now()`);
+    expect(upd.rowCount).toBeGreaterThan(2000);
+    await expectRollupsExact(db);
+    const del = await db.pool.query(`DELETE FROM integration_logs WHERE created_at >= now() - interval '90 minutes' AND created_at < now()`);
+    expect(del.rowCount).toBeGreaterThan(1500);
     await expectRollupsExact(db);
   });
 
@@ -176,6 +202,12 @@ describe('rollups stay exactly consistent with integration_logs', () => {
       ['-infinity', 'infinity', null],
       ['-infinity', 'infinity', '1 day'],
       [iso(now - 86400e3), 'infinity', '1 hour'],
+      // before and across the minute window's start (raw rows stand in for minutes there)
+      [iso(now - 7 * 86400e3 - 5 * 3600e3 - 17), iso(now - 7 * 86400e3 + 3 * 3600e3 + 17), '5 minutes'],
+      [iso(now - 7 * 86400e3 - 5 * 3600e3 - 17), iso(now - 7 * 86400e3 + 3 * 3600e3 + 17), '1 hour'],
+      [iso(now - 8.5 * 86400e3 - 1234), iso(now - 6.2 * 86400e3 + 17), null],
+      [iso(now - 8.5 * 86400e3 - 1234), iso(now - 6.2 * 86400e3 + 17), '1 day'],
+      [iso(now - 300 * 86400e3 - 1234), iso(now - 299.9 * 86400e3), '1 minute'],
     ];
     for (const [f, t, w] of cases) await expectRangeExact(db, f, t, w);
   });

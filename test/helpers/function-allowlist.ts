@@ -28,6 +28,7 @@ export const AUTHENTICATED_FUNCTIONS: Record<string, string> = {
   'integration_zone_hour_pieces(timestamp with time zone,timestamp with time zone,text)': 'zone readers’ plan; none without the claim, range capped',
   'integration_zone_work_ok(timestamp with time zone,timestamp with time zone,interval)': 'the cap itself: arithmetic',
   'integration_range_bounds(timestamp with time zone,timestamp with time zone,interval)': 'arithmetic on its arguments, inlined',
+  'integration_minute_read_from()': 'the minute window’s start (015), from the clock; inlined into integration_range_bounds',
   'integration_zone_bucket(timestamp with time zone,interval,text)': 'arithmetic on its arguments, inlined',
   'integration_zone_same_as_utc(text,interval)': 'arithmetic on its arguments',
   'integration_raw_percentile_width(interval,text)': 'arithmetic on its arguments',
