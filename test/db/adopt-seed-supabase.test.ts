@@ -7,19 +7,17 @@
  * through PostgREST's authenticator as the seed's (and the read claim), doctor all ✔ as the API's
  * own login.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { Client, Pool } from 'pg';
 import { runDoctor } from '../../src/cli/doctor';
 import { apiRoleSql } from '../../src/db/api-role';
 import { migrate, MigrateResult } from '../../src/db/migrate';
-import { Cluster, DEBIAN_PG15, debianPg15Suite, startCluster } from '../helpers/pg-cluster';
+import { Cluster, DEBIAN_PG15, debianPg15Available, debianPg15Suite, startCluster } from '../helpers/pg-cluster';
 import { postgrest } from '../helpers/postgrest';
 import { buildSeed004, checksum, expectedAfterAdoption, expectRollupsExact, Rows, rowsOf } from '../helpers/seed004';
 
 jest.setTimeout(120_000);
 
-const suite = debianPg15Suite(fs.existsSync(path.join(DEBIAN_PG15, 'initdb')), 'adoption on a Supabase-like PostgreSQL 15', 'postgresql-15');
+const suite = debianPg15Suite(debianPg15Available(), 'adoption on a Supabase-like PostgreSQL 15', 'postgresql-15');
 
 suite('a Supabase-like database that ran MIGRATION 004', () => {
   let cluster: Cluster;

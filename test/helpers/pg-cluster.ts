@@ -20,8 +20,10 @@ const run = promisify(execFile);
 
 /** Debian's PostgreSQL 15 (what .ci/run installs) and whether its pg_cron is there. */
 export const DEBIAN_PG15 = '/usr/lib/postgresql/15/bin';
+/** Debian's PostgreSQL 15 server binaries are installed (.ci/run installs them). */
+export const debianPg15Available = (): boolean => fs.existsSync(path.join(DEBIAN_PG15, 'initdb'));
 export const debianPgCronAvailable = (): boolean =>
-  fs.existsSync(path.join(DEBIAN_PG15, 'initdb')) && fs.existsSync('/usr/lib/postgresql/15/lib/pg_cron.so') && fs.existsSync('/usr/share/postgresql/15/extension/pg_cron.control');
+  debianPg15Available() && fs.existsSync('/usr/lib/postgresql/15/lib/pg_cron.so') && fs.existsSync('/usr/share/postgresql/15/extension/pg_cron.control');
 
 /** Debian's PostgreSQL 15 with its JIT provider (llvmjit.so). */
 export const debianPg15JitAvailable = (): boolean => fs.existsSync(path.join(DEBIAN_PG15, 'initdb')) && fs.existsSync('/usr/lib/postgresql/15/lib/llvmjit.so');
