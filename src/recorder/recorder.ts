@@ -86,10 +86,11 @@ class RecorderImpl implements Recorder {
     // From the options only: the SDK reads none of the server's environment.
     const spoolDir = path.resolve(o.spoolDir ?? path.join('.data', 'recorder-spool'));
     const maxSpoolBytes = o.maxSpoolBytes ?? 256 * 1024 * 1024;
+    const spool = new Spool(spoolDir, maxSpoolBytes);
     this.shipper = new Shipper(
       new PgWriter(this.pool, o.role === undefined ? 'service_role' : o.role, o.writeTimeoutMs ?? 10_000),
-      new Spool(spoolDir, maxSpoolBytes),
-      new DeadLetters(spoolDir, Math.max(1024 * 1024, Math.floor(maxSpoolBytes / 4))),
+      spool,
+      new DeadLetters(spool.guard, Math.max(1024 * 1024, Math.floor(maxSpoolBytes / 4))),
       this.reporter,
       o.maxBatchRows ?? 5000,
       o.maxMemoryBytes ?? 32 * 1024 * 1024,

@@ -10,11 +10,12 @@ import { lineOf, Queued, RowQueue } from './queue';
 import type { Reporter } from './report';
 import { Segment, Spool, SpoolFullError } from './spool';
 import { isRowLine, splitLines } from './spool-frame';
+import { UnsafeSpoolError } from './spool-trust';
 import type { RecorderStats } from './types';
 import { classifyWriteError, sqlstate, WRITE_TIMEOUT_CODE } from './write-errors';
 
 /** The counters the shipper keeps; their meaning is documented once, on RecorderStats. */
-export type ShipperCounters = Pick<RecorderStats, 'written' | 'spooled' | 'replayed' | 'deadLettered' | 'dropped' | 'droppedSpoolFull' | 'lostCorrupt'>;
+export type ShipperCounters = Pick<RecorderStats, 'written' | 'spooled' | 'replayed' | 'deadLettered' | 'dropped' | 'droppedSpoolFull' | 'lostCorrupt' | 'spoolSkipped'>;
 
 /**
  * Where batches go: PgWriter (COPY into integration_logs) in the recorder, a fake in the unit
@@ -29,7 +30,7 @@ const RETRY_CONFLICT_TIMES = 3;
 
 export class Shipper {
   readonly queue: RowQueue;
-  readonly counters: ShipperCounters = { written: 0, spooled: 0, replayed: 0, deadLettered: 0, dropped: 0, droppedSpoolFull: 0, lostCorrupt: 0 };
+  readonly counters: ShipperCounters = { written: 0, spooled: 0, replayed: 0, deadLettered: 0, dropped: 0, droppedSpoolFull: 0, lostCorrupt: 0, spoolSkipped: 0 };
   /** After close(): rows go straight to the spool. */
   closed = false;
   up = true;
@@ -39,6 +40,7 @@ export class Shipper {
   private kickScheduled = false;
   /** Segments already read once: their damage is counted and dead-lettered only once. */
   private readonly seen = new Set<string>();
+  private refusalReported = false;
 
   constructor(
     private readonly writer: RowWriter,
@@ -102,6 +104,7 @@ export class Shipper {
       } catch (e) {
         this.reporter.report('spool-io', `cannot adopt spool segments in ${this.spool.dir}: ${(e as Error).message}`);
       }
+      this.spoolNotices();
       if (this.spool.hasData()) {
         if (!(await this.replay())) {
           this.spillQueue();
@@ -111,7 +114,8 @@ export class Shipper {
       if (this.queue.rows === 0) return;
       const batch = this.queue.take();
       if (!(await this.writeBatch(batch))) {
-        this.spillRows(batch);
+        if (!this.closed && !this.spoolUsable()) this.queue.putBack(batch);
+        else this.spillRows(batch);
         this.spillQueue();
         return;
       }
@@ -226,6 +230,7 @@ export class Shipper {
       stored = this.deadLetters.add(line, source, state, message);
     } catch (e) {
       this.counters.dropped++;
+      this.spoolNotices();
       this.reporter.report('spool-io', `cannot write dead letter to ${this.deadLetters.file}, row lost: ${(e as Error).message}`);
       return;
     }
@@ -238,9 +243,44 @@ export class Shipper {
     }
   }
 
+  /**
+   * Reports, once each, a refused spool directory and the files adoption skipped (spool.ts).
+   */
+  private spoolNotices(): void {
+    for (const n of this.spool.takeNotices()) {
+      this.counters.spoolSkipped++;
+      this.reporter.report('spool-unsafe', n);
+    }
+    if (this.spool.refusal !== null && !this.refusalReported) {
+      this.refusalReported = true;
+      this.reporter.report('spool-unsafe', this.spool.refusal);
+    }
+  }
+
   spillQueue(): void {
     if (this.queue.rows === 0) return;
+    if (!this.closed && !this.spoolUsable()) {
+      // No spool: rows wait in memory for the database, up to maxMemoryBytes; the newest past it are dropped.
+      let n = 0;
+      while (this.queue.bytes > this.maxMemoryBytes && this.queue.popNewest()) n++;
+      if (n > 0) {
+        this.counters.dropped += n;
+        this.reporter.report('spool-unsafe', `memory full (maxMemoryBytes ${this.maxMemoryBytes}) and no usable spool: ${n} new row(s) dropped`);
+      }
+      return;
+    }
     for (const rows of this.queue.takeAll()) this.spillRows(rows);
+  }
+
+  private spoolUsable(): boolean {
+    let ok: boolean;
+    try {
+      ok = this.spool.usable();
+    } catch {
+      ok = true; // an I/O error: the append below meets it too, and reports it
+    }
+    this.spoolNotices();
+    return ok;
   }
 
   private spillRows(rows: Queued[]): void {
@@ -251,7 +291,10 @@ export class Shipper {
       this.counters.spooled += rows.length;
     } catch (e) {
       this.counters.dropped += rows.length;
-      if (e instanceof SpoolFullError) {
+      if (e instanceof UnsafeSpoolError) {
+        this.spoolNotices();
+        this.reporter.report('spool-unsafe', `${rows.length} row(s) lost: the database did not take them and the spool directory is refused`);
+      } else if (e instanceof SpoolFullError) {
         this.counters.droppedSpoolFull += rows.length;
         this.reporter.report('spool-full', `${e.message}: ${rows.length} new row(s) dropped, older spooled rows kept`);
       } else {
