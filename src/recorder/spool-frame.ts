@@ -20,6 +20,30 @@ export function encodeFrame(lines: string, rows: number): Buffer {
   return Buffer.concat([head, body]);
 }
 
+/**
+ * One batch as frames of at most about `maxChars` characters each (cut between lines; a single
+ * longer line goes alone), so that one huge batch never makes a huge frame: segments stay near
+ * their rotation size and a reader never needs much memory for one frame.
+ */
+export function encodeFrames(lines: string, rows: number, maxChars: number): Buffer[] {
+  if (lines.length <= maxChars) return [encodeFrame(lines, rows)];
+  const out: Buffer[] = [];
+  let start = 0;
+  let left = rows;
+  while (start < lines.length) {
+    let end = lines.lastIndexOf('\n', start + maxChars - 1) + 1;
+    if (end <= start) end = lines.indexOf('\n', start) + 1 || lines.length; // one long line
+    const chunk = lines.slice(start, end);
+    let n = 0;
+    for (let i = chunk.indexOf('\n'); i !== -1; i = chunk.indexOf('\n', i + 1)) n++;
+    const last = end >= lines.length;
+    out.push(encodeFrame(chunk, last ? left : Math.min(n, left)));
+    left -= last ? left : Math.min(n, left);
+    start = end;
+  }
+  return out;
+}
+
 export interface DecodedSegment {
   /** Intact batches, in file order (COPY lines, each ending in \n). */
   batches: string[];

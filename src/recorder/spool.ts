@@ -27,14 +27,17 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { decodeFrames, DecodedSegment, encodeFrame, splitLines } from './spool-frame';
+import { decodeFrames, DecodedSegment, encodeFrames, splitLines } from './spool-frame';
 import { ownerAlive, removeOwnerFiles, SpoolOwner } from './spool-owner';
 import { distrust, OPEN_NEW, openPrivate, PrivateDir, readPrivate, UnsafeSpoolError } from './spool-trust';
 
 const SEGMENT_BYTES = 8 * 1024 * 1024;
+/** A batch is cut into frames of at most ~1 Mi characters (≤ 4 MiB): a segment stays ≤ ~12 MiB. */
+const FRAME_CHARS = 1024 * 1024;
 /**
- * Largest segment adopted. Ours rotate past 8 MiB, plus one frame (one batch, bounded by
- * maxMemoryBytes): far below. A segment is read whole, so this bounds the memory replay takes.
+ * Largest segment adopted. Ours rotate past 8 MiB plus one frame (≤ 4 MiB); earlier versions
+ * wrote a batch as one frame (bounded by maxMemoryBytes, 32 MiB by default). A segment is read
+ * whole, so this bounds the memory replay takes.
  */
 export const MAX_ADOPT_BYTES = 64 * 1024 * 1024;
 const SEG_RE = /^seg-(\d+)-(\d+)-([0-9a-z]+)\.([0-9a-f]{16})\.copy$/;
@@ -105,13 +108,16 @@ export class Spool {
   append(lines: string, rows: number): void {
     if (rows === 0) return;
     if (!this.usable()) throw new UnsafeSpoolError(this.refusal ?? 'spool directory refused');
-    const frame = encodeFrame(lines, rows);
-    if (this.totalBytes + frame.length > this.maxBytes) throw new SpoolFullError(`spool full (${this.totalBytes} of ${this.maxBytes} bytes)`);
-    if (this.fd === null || this.currentBytes > SEGMENT_BYTES || !fs.existsSync(this.current!.file)) this.rotate();
-    let off = 0;
-    while (off < frame.length) off += fs.writeSync(this.fd!, frame, off);
-    this.currentBytes += frame.length;
-    this.totalBytes += frame.length;
+    const frames = encodeFrames(lines, rows, FRAME_CHARS);
+    const size = frames.reduce((n, f) => n + f.length, 0);
+    if (this.totalBytes + size > this.maxBytes) throw new SpoolFullError(`spool full (${this.totalBytes} of ${this.maxBytes} bytes)`);
+    for (const frame of frames) {
+      if (this.fd === null || this.currentBytes > SEGMENT_BYTES || !fs.existsSync(this.current!.file)) this.rotate();
+      let off = 0;
+      while (off < frame.length) off += fs.writeSync(this.fd!, frame, off);
+      this.currentBytes += frame.length;
+      this.totalBytes += frame.length;
+    }
   }
 
   /** True when something is waiting for replay (including the open segment). */

@@ -4,7 +4,7 @@ import { cap } from '../../src/recorder/limits';
 import { actionFor, judgeHttp } from '../../src/recorder/providers';
 import { looksLikeSecret, payloadJson, redactString, redactUrl, redactValue, REDACTED } from '../../src/recorder/redact';
 import { RecorderError, Reporter, WARNING_INTERVAL_MS } from '../../src/recorder/report';
-import { decodeFrames, encodeFrame, isRowLine } from '../../src/recorder/spool-frame';
+import { decodeFrames, encodeFrame, encodeFrames, isRowLine } from '../../src/recorder/spool-frame';
 import { CredentialSet, makeScrubber } from '../../src/recorder/taint';
 import { classifyWriteError } from '../../src/recorder/write-errors';
 
@@ -23,6 +23,20 @@ describe('write errors by SQLSTATE class', () => {
 describe('spool frames', () => {
   const line = (i: number) => `0190d3f0-0000-7000-8000-${String(i).padStart(12, '0')}\tx\ty\tsuccess\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t1\t0\t2026-01-01T00:00:00.000Z\t2026-01-01T00:00:00.000Z\n`;
   const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => line(from + i)).join('');
+
+  it('a big batch is cut between lines into frames of bounded size, each with its own row count', () => {
+    const big = batch(0, 1000);
+    const max = Math.floor(big.length / 7);
+    const frames = encodeFrames(big, 1000, max);
+    expect(frames.length).toBeGreaterThanOrEqual(7);
+    for (const f of frames) expect(f.length).toBeLessThan(max + 64);
+    const decoded = decodeFrames(Buffer.concat(frames));
+    expect(decoded.batches.join('')).toBe(big);
+    expect(decoded.batches.map((b) => b.split('\n').length - 1)).toEqual(frames.map((f) => Number(f.toString('latin1').split(' ')[1])));
+    // A line longer than the bound goes alone, whole.
+    expect(encodeFrames(big, 1000, 10).map((f) => decodeFrames(f).batches[0])).toEqual(Array.from({ length: 1000 }, (_, i) => line(i)));
+    expect(encodeFrames(batch(0, 3), 3, 1e6)).toEqual([encodeFrame(batch(0, 3), 3)]);
+  });
 
   it('round-trips batches and skips only a damaged one, counting its rows', () => {
     const frames = [encodeFrame(batch(0, 3), 3), encodeFrame(batch(3, 4), 4), encodeFrame(batch(7, 2), 2)];
