@@ -38,8 +38,11 @@ export class Shipper {
   private probeDelayMs = 100;
   private draining: Promise<void> | null = null;
   private kickScheduled = false;
-  /** Segments already read once: their damage is counted and dead-lettered only once. */
-  private readonly seen = new Set<string>();
+  /**
+   * Per segment, how many of its frames (and damaged regions) an earlier, interrupted replay has
+   * judged: their damage is counted and dead-lettered only once.
+   */
+  private readonly seen = new Map<string, number>();
   private refusalReported = false;
 
   constructor(
@@ -180,39 +183,57 @@ export class Shipper {
   private async replay(): Promise<boolean> {
     this.spool.seal();
     for (let seg = this.spool.next(); seg; seg = this.spool.next()) {
-      const first = !this.seen.has(seg.file);
-      this.seen.add(seg.file);
-      let decoded;
+      const judged = this.seen.get(seg.file) ?? 0;
+      let index = 0;
+      // Read a frame at a time and written in batches as they fill: memory stays one frame and
+      // one batch whatever the segment's size.
+      let lost = 0;
+      let lostBatches = 0;
+      let valid: string[] = [];
       try {
-        decoded = await this.spool.read(seg);
+        for await (const item of this.spool.frames(seg)) {
+          const first = index++ >= judged;
+          if (first) this.seen.set(seg.file, index);
+          if (!('batch' in item)) {
+            if (first) {
+              lostBatches++;
+              lost += item.lostRows;
+            }
+            continue;
+          }
+          for (const line of splitLines(item.batch)) {
+            if (isRowLine(line)) valid.push(line);
+            else if (!first) continue;
+            else if (!line.endsWith('\n')) {
+              lost++;
+            } // torn by a kill mid-write
+            else if (line.trim() !== '') this.deadLetter(line, 'replay', null, 'spooled line is not a row (damaged spool data)');
+          }
+          while (valid.length >= this.maxBatchRows) {
+            if (!(await this.writeLines(valid.slice(0, this.maxBatchRows), 'replay'))) return this.countLost(seg, lost, lostBatches);
+            valid = valid.slice(this.maxBatchRows);
+          }
+        }
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.reporter.report('spool-io', `cannot read spool segment ${seg.file}: ${(e as Error).message}`);
         this.finish(seg);
         continue;
       }
-      let lost = first ? decoded.lostRows : 0;
-      const valid: string[] = [];
-      for (const batch of decoded.batches) {
-        for (const line of splitLines(batch)) {
-          if (isRowLine(line)) valid.push(line);
-          else if (!first) continue;
-          else if (!line.endsWith('\n')) {
-            lost++;
-          } // torn by a kill mid-write
-          else if (line.trim() !== '') this.deadLetter(line, 'replay', null, 'spooled line is not a row (damaged spool data)');
-        }
-      }
-      if (lost > 0) {
-        this.counters.lostCorrupt += lost;
-        this.counters.dropped += lost;
-        this.reporter.report('spool-corrupt', `damaged spool segment ${seg.file}: ${decoded.lostBatches} batch(es) unreadable, ${lost} row(s) lost; the rest is replayed`);
-      }
-      for (let i = 0; i < valid.length; i += this.maxBatchRows) {
-        if (!(await this.writeLines(valid.slice(i, i + this.maxBatchRows), 'replay'))) return false;
-      }
+      if (valid.length > 0 && !(await this.writeLines(valid, 'replay'))) return this.countLost(seg, lost, lostBatches);
+      this.countLost(seg, lost, lostBatches);
       this.finish(seg);
     }
     return true;
+  }
+
+  /** Counts and reports rows lost to damage in a segment (found in this pass); false, for `return`. */
+  private countLost(seg: Segment, lost: number, lostBatches: number): false {
+    if (lost > 0) {
+      this.counters.lostCorrupt += lost;
+      this.counters.dropped += lost;
+      this.reporter.report('spool-corrupt', `damaged spool segment ${seg.file}: ${lostBatches} batch(es) unreadable, ${lost} row(s) lost; the rest is replayed`);
+    }
+    return false;
   }
 
   private finish(seg: Segment): void {

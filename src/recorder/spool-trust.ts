@@ -107,29 +107,44 @@ export function openPrivate(file: string, flags: number): number {
   }
 }
 
-/** Reads at most `max` bytes of `file`, checked as openPrivate does; `max` bounds the memory used. */
-export async function readPrivate(file: string, max: number): Promise<Buffer> {
-  let h: fs.promises.FileHandle;
+/** Opens `file` for reading, checked as openPrivate does; the caller closes it. */
+export async function openPrivateForRead(file: string): Promise<{ handle: fs.promises.FileHandle; size: number }> {
+  let handle: fs.promises.FileHandle;
   try {
-    h = await fs.promises.open(file, OPEN_READ);
+    handle = await fs.promises.open(file, OPEN_READ);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw new UnsafeSpoolError(`${file} is a symbolic link: not followed`);
     throw e;
   }
   try {
-    const st = await h.stat();
+    const st = await handle.stat();
     const why = distrust(st, 'file');
     if (why) throw new UnsafeSpoolError(`${file} is ${why}`);
-    const size = Math.min(st.size, max);
-    const buf = Buffer.allocUnsafe(size);
-    let off = 0;
-    while (off < size) {
-      const { bytesRead } = await h.read(buf, off, size - off, off);
-      if (bytesRead === 0) break;
-      off += bytesRead;
-    }
-    return buf.subarray(0, off);
+    return { handle, size: st.size };
+  } catch (e) {
+    await handle.close();
+    throw e;
+  }
+}
+
+/** Reads `len` bytes at `pos` (fewer at the end of the file). */
+export async function readAt(handle: fs.promises.FileHandle, pos: number, len: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(len);
+  let off = 0;
+  while (off < len) {
+    const { bytesRead } = await handle.read(buf, off, len - off, pos + off);
+    if (bytesRead === 0) break;
+    off += bytesRead;
+  }
+  return buf.subarray(0, off);
+}
+
+/** Reads at most `max` bytes of `file`, checked as openPrivate does; `max` bounds the memory used. */
+export async function readPrivate(file: string, max: number): Promise<Buffer> {
+  const { handle, size } = await openPrivateForRead(file);
+  try {
+    return await readAt(handle, 0, Math.min(size, max));
   } finally {
-    await h.close();
+    await handle.close();
   }
 }

@@ -27,17 +27,19 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { decodeFrames, DecodedSegment, encodeFrames, splitLines } from './spool-frame';
+import { encodeFrames, FrameItem, readFrames, splitLines } from './spool-frame';
 import { ownerAlive, removeOwnerFiles, SpoolOwner } from './spool-owner';
-import { distrust, OPEN_NEW, openPrivate, PrivateDir, readPrivate, UnsafeSpoolError } from './spool-trust';
+import { distrust, OPEN_NEW, openPrivate, openPrivateForRead, PrivateDir, readAt, UnsafeSpoolError } from './spool-trust';
 
 const SEGMENT_BYTES = 8 * 1024 * 1024;
 /** A batch is cut into frames of at most ~1 Mi characters (≤ 4 MiB): a segment stays ≤ ~12 MiB. */
 const FRAME_CHARS = 1024 * 1024;
+/** Largest frame read; earlier versions wrote a batch as one frame (bounded by maxMemoryBytes, 32 MiB by default). */
+const MAX_FRAME_BYTES = 40 * 1024 * 1024;
 /**
  * Largest segment adopted. Ours rotate past 8 MiB plus one frame (≤ 4 MiB); earlier versions
- * wrote a batch as one frame (bounded by maxMemoryBytes, 32 MiB by default). A segment is read
- * whole, so this bounds the memory replay takes.
+ * wrote a batch as one frame (bounded by maxMemoryBytes, 32 MiB by default). Segments are read a
+ * frame at a time; this bounds what one recorder takes on (and an unframed legacy segment, read whole).
  */
 export const MAX_ADOPT_BYTES = 64 * 1024 * 1024;
 const SEG_RE = /^seg-(\d+)-(\d+)-([0-9a-z]+)\.([0-9a-f]{16})\.copy$/;
@@ -145,12 +147,23 @@ export class Spool {
     return this.sealed[0];
   }
 
-  /** The batches of a segment, with what was lost to damage. */
-  async read(seg: Segment): Promise<DecodedSegment> {
-    const buf = await readPrivate(seg.file, this.sizes.get(seg.file) ?? MAX_ADOPT_BYTES);
-    if (!seg.legacy) return decodeFrames(buf);
-    // Earlier versions wrote bare lines: one batch (lines are checked one by one before COPY).
-    return { batches: [splitLines(buf.toString('utf8')).join('')], lostBatches: 0, lostRows: 0 };
+  /**
+   * The batches of a segment and the damaged regions, a frame at a time, never past the size it
+   * had when sealed or adopted.
+   */
+  async *frames(seg: Segment): AsyncGenerator<FrameItem> {
+    const { handle, size } = await openPrivateForRead(seg.file);
+    try {
+      const bound = Math.min(size, this.sizes.get(seg.file) ?? MAX_ADOPT_BYTES);
+      if (seg.legacy) {
+        // Earlier versions wrote bare lines: one batch (lines are checked one by one before COPY).
+        yield { batch: splitLines((await readAt(handle, 0, bound)).toString('utf8')).join('') };
+        return;
+      }
+      yield* readFrames({ size: bound, read: (pos, len) => readAt(handle, pos, len) }, MAX_FRAME_BYTES);
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Drops a segment whose rows are committed (or dead-lettered). */

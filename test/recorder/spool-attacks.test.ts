@@ -237,6 +237,16 @@ describe("in the recorder's own directory, each file is still checked", () => {
   });
 });
 
+/** A recorder in a child process adopts and replays `dir`; its stats, peak RSS (MiB) and reports. */
+function adoptInChild(dir: string, env: Record<string, string> = {}): { stats: Record<string, number>; peakMiB: number; errors: string[] } {
+  const out = execFileSync(process.execPath, ['-r', path.join(__dirname, 'fixtures/ts-register.js'), path.join(__dirname, 'fixtures/adopt-child.ts')], {
+    env: { ...process.env, ...env, DB_URL: db.url, SPOOL_DIR: dir },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
 describe('(6) huge planted segments', () => {
   it('a 1.2 GB and a 3 GB segment are refused by size — named, counted, kept — and replay stays small in memory', async () => {
     const dir = tempDir('intmon-own-');
@@ -248,17 +258,30 @@ describe('(6) huge planted segments', () => {
       fs.writeFileSync(file, forgedSegment('big_segment'));
       fs.truncateSync(file, size);
     }
-    const out = execFileSync(process.execPath, ['-r', path.join(__dirname, 'fixtures/ts-register.js'), path.join(__dirname, 'fixtures/adopt-child.ts')], {
-      env: { ...process.env, DB_URL: db.url, SPOOL_DIR: dir, MAX_SPOOL_BYTES: String(4 * 1024 ** 3) },
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
-    const { stats, peakMiB, errors } = JSON.parse(out.trim().split('\n').pop()!) as { stats: Record<string, number>; peakMiB: number; errors: string[] };
+    const { stats, peakMiB, errors } = adoptInChild(dir, { MAX_SPOOL_BYTES: String(4 * 1024 ** 3) });
     expect(stats).toMatchObject({ replayed: 0, spoolSkipped: 2, spoolBytes: 0 });
     expect(errors.find((e) => e.includes(big))).toMatch(/not adopted: 1200000000 bytes, more than the 67108864 a segment may have here/);
     expect(errors.find((e) => e.includes(huge))).toMatch(/not adopted: 3000000000 bytes/);
     for (const [file, size] of Object.entries(sizes)) expect(fs.statSync(file).size).toBe(size);
     expect(await services()).toEqual([]);
     expect(peakMiB).toBeLessThan(200);
+  }, 60_000);
+
+  it('a segment within the bound is read a frame at a time: 60 MB of damage between two frames costs no more memory than a frame', async () => {
+    const dir = tempDir('intmon-own-');
+    const file = path.join(dir, 'seg-1-000000-00000000000000b3.00000000000000b3.copy');
+    const size = 60e6;
+    fs.writeFileSync(file, forgedSegment('before_damage'));
+    const tail = Buffer.concat([Buffer.from('\n'), forgedSegment('after_damage')]);
+    fs.truncateSync(file, size - tail.length); // a sparse hole: damage with no frame header
+    fs.appendFileSync(file, tail);
+    const baseline = adoptInChild(tempDir('intmon-own-')).peakMiB;
+    const { stats, peakMiB } = adoptInChild(dir);
+    expect(stats).toMatchObject({ replayed: 2, spoolSkipped: 0 });
+    expect(stats.lostCorrupt).toBeGreaterThan(0);
+    expect(await services()).toEqual(['after_damage', 'before_damage']);
+    expect(fs.existsSync(file)).toBe(false);
+    // Reading the segment whole would take its 57 MiB on top of what the same process needs with nothing to read.
+    expect(peakMiB - baseline).toBeLessThan(40);
   }, 60_000);
 });
