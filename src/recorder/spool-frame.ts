@@ -53,7 +53,10 @@ export interface DecodedSegment {
   lostRows: number;
 }
 
-/** Where frames are read from: a file, read piece by piece, or a buffer. */
+/**
+ * Where frames are read from: a file, read piece by piece, or a buffer. What `read` returns is used
+ * before the next call, so a source may hand out the same scratch buffer each time.
+ */
 export interface FrameSource {
   size: number;
   read(pos: number, len: number): Promise<Buffer>;
@@ -63,7 +66,7 @@ export interface FrameSource {
 export type FrameItem = { batch: string } | { lostRows: number };
 
 const HEAD_BYTES = 80;
-const SCAN_BYTES = 1024 * 1024;
+export const SCAN_BYTES = 1024 * 1024;
 
 /**
  * The frames of a segment, one at a time: memory is one frame (at most `maxFrameBytes`; a longer

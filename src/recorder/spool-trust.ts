@@ -127,9 +127,9 @@ export async function openPrivateForRead(file: string): Promise<{ handle: fs.pro
   }
 }
 
-/** Reads `len` bytes at `pos` (fewer at the end of the file). */
-export async function readAt(handle: fs.promises.FileHandle, pos: number, len: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(len);
+/** Reads `len` bytes at `pos` (fewer at the end of the file), into `scratch` when it is big enough. */
+export async function readAt(handle: fs.promises.FileHandle, pos: number, len: number, scratch?: Buffer): Promise<Buffer> {
+  const buf = scratch && scratch.length >= len ? scratch : Buffer.allocUnsafe(len);
   let off = 0;
   while (off < len) {
     const { bytesRead } = await handle.read(buf, off, len - off, pos + off);

@@ -27,7 +27,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { encodeFrames, FrameItem, readFrames, splitLines } from './spool-frame';
+import { encodeFrames, FrameItem, readFrames, SCAN_BYTES, splitLines } from './spool-frame';
 import { ownerAlive, removeOwnerFiles, SpoolOwner } from './spool-owner';
 import { distrust, OPEN_NEW, openPrivate, openPrivateForRead, PrivateDir, readAt, UnsafeSpoolError } from './spool-trust';
 
@@ -160,7 +160,9 @@ export class Spool {
         yield { batch: splitLines((await readAt(handle, 0, bound)).toString('utf8')).join('') };
         return;
       }
-      yield* readFrames({ size: bound, read: (pos, len) => readAt(handle, pos, len) }, MAX_FRAME_BYTES);
+      // Reads go through one scratch buffer (a frame over 1 MiB gets its own): each is used before the next.
+      const scratch = Buffer.allocUnsafe(SCAN_BYTES);
+      yield* readFrames({ size: bound, read: (pos, len) => readAt(handle, pos, len, scratch) }, MAX_FRAME_BYTES);
     } finally {
       await handle.close();
     }
