@@ -23,6 +23,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { EmbeddedDatabase, startEmbedded } from '../src/db/embedded';
 import { addDayZone } from '../src/api/queries';
 import { migrate } from '../src/db/migrate';
+import { run as runAdoption } from './adoption';
 import { run as runApi } from './api';
 import { setBenchNow } from './clock';
 import { COLUMNS, generateSql, ROLLUP_BACKFILL_SQL, STAGING_TABLE } from './data';
@@ -545,6 +546,7 @@ async function main(): Promise<void> {
         : ([
             ['recorder', runRecorder],
             ['api', runApi],
+            ['adoption', runAdoption],
           ] as const);
     for (const [name, run] of others) {
       try {

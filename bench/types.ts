@@ -1,6 +1,6 @@
 /** One line of `npm run bench`'s table. */
 export interface BenchRow {
-  section: 'queries' | 'ingest' | 'recorder' | 'api' | 'dashboards' | 'storage';
+  section: 'queries' | 'ingest' | 'recorder' | 'api' | 'dashboards' | 'storage' | 'adoption';
   name: string;
   /** The seed's design, same data, same run (absent where the seed has no equivalent). */
   seed?: number;

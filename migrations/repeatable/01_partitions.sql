@@ -55,12 +55,13 @@ END
 $$;
 
 /**
- * Creates the weekly partitions covering [today - days_back, today + days_ahead] (UTC days) that do
- * not exist yet; a week that some existing partition already overlaps is left alone. Rows already
- * in the default partition for a new week are moved into it (and reported), never left behind.
- * Returns one row per partition created.
+ * Creates the weekly partitions covering [lo, hi] (the weeks of lo, of hi and every week between)
+ * that do not exist yet; a week that some existing partition already overlaps is left alone. Rows
+ * already in the default partition for a new week are moved into it (and reported), never left
+ * behind. Call it before loading history (INSERT … SELECT from an export) so that the rows land in
+ * weekly partitions, where retention drops them. Returns one row per partition created.
  */
-CREATE OR REPLACE FUNCTION ensure_integration_log_partitions(days_ahead integer DEFAULT 7, days_back integer DEFAULT 0)
+CREATE OR REPLACE FUNCTION integration_ensure_log_partitions_between(lo timestamptz, hi timestamptz)
 RETURNS TABLE (partition_name text, moved_rows bigint)
 LANGUAGE plpgsql
 SET jit = off
@@ -68,14 +69,12 @@ SECURITY DEFINER -- DDL needs the table owner; only service_role may call it
 SET search_path FROM CURRENT
 AS $$
 DECLARE
-  first_day timestamptz := integration_day_start(now()) - make_interval(days => days_back);
-  last_day timestamptz := integration_day_start(now()) + make_interval(days => days_ahead);
   w timestamptz;
 BEGIN
   -- Serialise with concurrent callers and with inserts routed to the default partition.
   LOCK TABLE integration_logs_default IN SHARE ROW EXCLUSIVE MODE;
-  w := integration_week_start(first_day);
-  WHILE w <= last_day LOOP
+  w := integration_week_start(lo);
+  WHILE w <= hi LOOP
     IF NOT EXISTS (SELECT 1 FROM integration_log_partitions() p WHERE p.lo < w + interval '7 days' AND p.hi > w) THEN
       partition_name := integration_log_partition_name(w);
       moved_rows := integration_create_log_partition(w, w + interval '7 days');
@@ -86,7 +85,34 @@ BEGIN
 END
 $$;
 
+/**
+ * The maintenance run's partitions: those covering [today - days_back, today + days_ahead] (UTC
+ * days), then one for every week that rows in the default partition belong to (history loaded
+ * without its partitions, a clock far off), the rows moved into it, so that nothing stays where
+ * retention's partition drop cannot reach it. Returns one row per partition created.
+ */
+CREATE OR REPLACE FUNCTION ensure_integration_log_partitions(days_ahead integer DEFAULT 7, days_back integer DEFAULT 0)
+RETURNS TABLE (partition_name text, moved_rows bigint)
+LANGUAGE plpgsql
+SET jit = off
+SECURITY DEFINER -- DDL needs the table owner; only service_role may call it
+SET search_path FROM CURRENT
+AS $$
+DECLARE
+  w timestamptz;
+BEGIN
+  RETURN QUERY SELECT * FROM integration_ensure_log_partitions_between(
+    integration_day_start(now()) - make_interval(days => days_back), integration_day_start(now()) + make_interval(days => days_ahead));
+  -- (Locked by the call above: no row can reach the default partition meanwhile.)
+  FOR w IN SELECT DISTINCT integration_week_start(d.created_at) FROM integration_logs_default d ORDER BY 1 LOOP
+    RETURN QUERY SELECT * FROM integration_ensure_log_partitions_between(w, w);
+  END LOOP;
+END
+$$;
+
 REVOKE ALL ON FUNCTION integration_create_log_partition(timestamptz, timestamptz) FROM PUBLIC, anon, authenticated, service_role;
 REVOKE ALL ON FUNCTION integration_log_partitions() FROM PUBLIC, anon;
 REVOKE ALL ON FUNCTION ensure_integration_log_partitions(integer, integer) FROM PUBLIC, anon, authenticated, service_role;
+REVOKE ALL ON FUNCTION integration_ensure_log_partitions_between(timestamptz, timestamptz) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION ensure_integration_log_partitions(integer, integer) TO service_role;
+GRANT EXECUTE ON FUNCTION integration_ensure_log_partitions_between(timestamptz, timestamptz) TO service_role;

@@ -84,6 +84,10 @@ BEGIN
     SELECT greatest(max(r.bucket) + interval '1 hour', f) INTO t FROM integration_rollup_hour r WHERE r.bucket >= date_bin('1 hour'::interval, f, '1970-01-01 00:00:00+00'::timestamptz);
     t := coalesce(t, f);
   END IF;
+  -- a caller who may read nothing gets no pieces; too long a range for the width is 22023
+  IF NOT integration_zone_work_ok(f, t, p_width) THEN
+    RETURN;
+  END IF;
   SELECT * INTO k FROM integration_range_bounds(f, t, NULL);
 
   RETURN QUERY
@@ -175,8 +179,9 @@ $$;
  * The configured day zone p_zone names (case-insensitively, as TimeZone reads names): its stored
  * name, complete_from and hours_from (NULL until its hours are in); no row when it is not configured
  * or its backfill has not finished.
- * SECURITY DEFINER: integration_monitor_day_zones is owner-only; which zones are kept is not
- * secret, and readers need it to know whether a zone's days may be read whole.
+ * Runs as the caller: integration_monitor_day_zones has the read policies of the rollups
+ * (10_policies.sql), so an `authenticated` caller without the read claim learns nothing of which
+ * zones are kept (its reads compose, and read nothing either).
  */
 -- (hours_from added with 013: a new result column needs the old function dropped first; plpgsql
 -- callers are not dependants, and this file re-grants it below)
@@ -185,7 +190,6 @@ DROP FUNCTION IF EXISTS integration_day_zone(text);
 CREATE FUNCTION integration_day_zone(p_zone text)
 RETURNS TABLE (zone text, complete_from timestamptz, hours_from timestamptz)
 LANGUAGE sql STABLE
-SECURITY DEFINER
 SET search_path FROM CURRENT
 AS $$
   SELECT z.zone, z.complete_from, z.hours_from FROM integration_monitor_day_zones z
@@ -316,6 +320,9 @@ BEGIN
       FROM integration_rollup_zone_hour r WHERE r.zone = dzone AND r.bucket >= zlo;
     END IF;
     zhi := zlo + floor(extract(epoch FROM zhi - zlo) / 3600) * interval '1 hour';
+    IF zlo < zhi AND NOT integration_zone_work_ok(zlo, zhi, interval '1 hour') THEN
+      RETURN;
+    END IF;
   END IF;
   -- Every candidate is zlo + n hours: if zlo is a UTC hour start (a whole-hour zone), none is a
   -- zone hour, and the hours are the UTC ones ('H' pieces of integration_zone_pieces).

@@ -26,7 +26,9 @@ BEGIN
                            'integration_latency_hist_hour', 'integration_latency_hist_day',
                            'integration_latency_hist_service_hour', 'integration_latency_hist_service_day',
                            'integration_rollup_service_hour', 'integration_rollup_service_day',
-                           'integration_rollup_zone_day', 'integration_rollup_zone_hour', 'integration_service_actions'] LOOP
+                           'integration_rollup_zone_day', 'integration_rollup_zone_hour', 'integration_service_actions',
+                           -- which day zones are kept (011), read through integration_day_zone by the callers' readers
+                           'integration_monitor_day_zones'] LOOP
     EXECUTE format('DROP POLICY IF EXISTS %I ON %I', t || '_read', t);
     EXECUTE format('CREATE POLICY %I ON %I FOR SELECT TO authenticated USING ((SELECT integration_read_allowed()))', t || '_read', t);
     EXECUTE format('DROP POLICY IF EXISTS %I ON %I', t || '_read_service_role', t);
@@ -36,3 +38,6 @@ BEGIN
   END LOOP;
 END
 $$;
+
+-- The day zone list is read as its rows' readers may read (the loop above); only the owner writes it.
+GRANT SELECT ON integration_monitor_day_zones TO authenticated, service_role, integration_monitor_reader;

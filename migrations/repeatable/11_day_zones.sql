@@ -46,10 +46,15 @@ $$;
 REVOKE ALL ON FUNCTION integration_fill_zone_hours(text, timestamptz) FROM PUBLIC, anon, authenticated, service_role;
 
 /**
- * Keeps days of zone p_zone (an IANA name, any case) from now on, and its hours where they are not
- * UTC hours (:30/:45 offsets), and backfills them from the data there is. Returns the zone's stored name (its tz database spelling), or NULL when there is
- * nothing to do: UTC and its aliases, whose days are the UTC day rollups. Idempotent: a zone
- * already kept is left as it is. An unknown zone is 22023.
+ * Keeps days of zone p_zone from now on, and its hours where they are not UTC hours (:30/:45
+ * offsets), and backfills them from the data there is. Returns the zone's stored name (its tz
+ * database spelling), or NULL when there is nothing to do: UTC and its aliases, whose days are the
+ * UTC day rollups. Idempotent: a zone already kept is left as it is.
+ * Only what the API's `tz` reads the same way as Node: a name of pg_timezone_names shaped
+ * Area/Location, any case (Asia/Kolkata, America/Indiana/Knox, Etc/GMT-5); anything else — POSIX
+ * strings such as '<+05>-05' or 'EST5EDT,M3.2.0,M11.1.0', abbreviations, offsets, single names
+ * like Japan — is 22023. At most 4 zones are kept (each adds work to every insert's triggers and a
+ * backfill under a SHARE lock): a fifth is 54000, naming those kept.
  *
  * Concurrency: the backfill runs in the caller's transaction under a SHARE lock on integration_logs,
  * which conflicts with every INSERT/UPDATE/DELETE (ROW EXCLUSIVE) and partition drop: writers wait
@@ -72,13 +77,50 @@ SET TimeZone = 'UTC'
 SET lock_timeout = '60s'
 AS $$
 DECLARE
+  max_zones constant integer := 4; -- docs/schema.md "Time zones"
   name text;
-  lo timestamptz;
-  hi timestamptz;
+  kept text[];
 BEGIN
   IF p_zone IS NULL OR btrim(p_zone) = '' THEN
     RAISE EXCEPTION 'a time zone name is required' USING ERRCODE = '22023';
   END IF;
+  IF integration_zone_same_as_utc(p_zone, interval '1 day') THEN
+    RETURN NULL;
+  END IF;
+  IF p_zone ~ '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){1,2}$' THEN
+    name := (SELECT n.name FROM pg_timezone_names n WHERE lower(n.name) = lower(p_zone) ORDER BY n.name LIMIT 1);
+  END IF;
+  IF name IS NULL THEN
+    RAISE EXCEPTION 'time zone "%" is not an IANA zone name (Area/Location, such as Asia/Kolkata)', left(p_zone, 80) USING ERRCODE = '22023';
+  END IF;
+  -- the count under the lock integration_keep_day_zone takes anyway, so two adds cannot both fit
+  LOCK TABLE integration_monitor_day_zones IN SHARE ROW EXCLUSIVE MODE;
+  SELECT array_agg(z.zone ORDER BY z.zone) INTO kept FROM integration_monitor_day_zones z;
+  IF coalesce(cardinality(kept), 0) >= max_zones AND NOT lower(name) = ANY (SELECT lower(k) FROM unnest(kept) k) THEN
+    RAISE EXCEPTION 'at most % day zones are kept (now: %): remove one first (integration-monitor day-zones remove <zone>)', max_zones, array_to_string(kept, ', ')
+      USING ERRCODE = '54000';
+  END IF;
+  RETURN integration_keep_day_zone(name);
+END
+$$;
+
+/**
+ * What integration_add_day_zone does once the name is checked: any zone TimeZone takes, no cap.
+ * Owner only: zones kept before the rules above (a POSIX zone, a fifth zone) stay kept and read
+ * exactly, and tests keep such zones through it.
+ */
+CREATE OR REPLACE FUNCTION integration_keep_day_zone(p_zone text) RETURNS text
+LANGUAGE plpgsql
+SET jit = off
+SET search_path FROM CURRENT
+SET TimeZone = 'UTC'
+SET lock_timeout = '60s'
+AS $$
+DECLARE
+  name text;
+  lo timestamptz;
+  hi timestamptz;
+BEGIN
   -- 22023 "time zone ... not recognized" for an unknown one
   PERFORM date_trunc('day', now(), p_zone);
   IF integration_zone_same_as_utc(p_zone, interval '1 day') THEN
@@ -91,7 +133,6 @@ BEGIN
     RETURN (SELECT z.zone FROM integration_monitor_day_zones z WHERE lower(z.zone) = lower(name));
   END IF;
   LOCK TABLE integration_logs IN SHARE MODE;
-
   -- complete_from stays NULL until the days are in: readers compose meanwhile (and, in this
   -- transaction, the backfill's own read below must compose too)
   INSERT INTO integration_monitor_day_zones (zone) VALUES (name);
@@ -150,6 +191,7 @@ AS $$
   FROM integration_monitor_day_zones z ORDER BY z.zone
 $$;
 
+REVOKE ALL ON FUNCTION integration_keep_day_zone(text) FROM PUBLIC, anon, authenticated, service_role, integration_monitor_reader;
 -- Operators only: the owner (the migrating role) and service_role.
 REVOKE ALL ON FUNCTION integration_add_day_zone(text), integration_remove_day_zone(text), integration_day_zones()
   FROM PUBLIC, anon, authenticated, service_role, integration_monitor_reader;

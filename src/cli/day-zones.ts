@@ -8,7 +8,7 @@ import { addDayZone, listDayZones, removeDayZone } from '../api/queries';
 
 export const DAY_ZONES_USAGE = 'usage: integration-monitor day-zones list | add <zone> | remove <zone>';
 
-/** Exit code: 0 done, 1 the database refused (unknown zone, not permitted), 2 bad usage. */
+/** Exit code: 0 done, 1 the database refused (not a zone name, too many zones, not permitted), 2 bad usage. */
 export async function runDayZones(url: string, args: string[], out: (line: string) => void, err: (line: string) => void): Promise<number> {
   const [sub, zone, ...rest] = args;
   const needsZone = sub === 'add' || sub === 'remove';
@@ -36,7 +36,8 @@ export async function runDayZones(url: string, args: string[], out: (line: strin
       return 0;
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (code === '22023' || code === '42501') {
+      // 22023 not a zone name, 54000 too many zones, 42501 not permitted
+      if (code === '22023' || code === '54000' || code === '42501') {
         err(`integration-monitor day-zones ${sub}: ${(e as Error).message}`);
         return 1;
       }

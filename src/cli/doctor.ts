@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { inspectIntegrationLogs } from '../db/adopt-seed';
 import { describeConnectionError } from '../db/connection-error';
 
 /** The seed's columns: name → [type as format_type prints it, nullable]. created_at is NOT NULL by design (partition key). */
@@ -88,7 +89,19 @@ export async function runDoctor(databaseUrl: string, write: (line: string) => vo
     await checkLeastPrivilege(c, add);
     const table = await c.query(`SELECT c.relkind FROM pg_class c WHERE c.oid = to_regclass('integration_logs')`);
     const present = table.rows.length === 1;
-    add('table integration_logs present', present, present ? (table.rows[0].relkind === 'p' ? 'partitioned by created_at' : 'not partitioned') : 'missing — run `integration-monitor migrate`');
+    const relkind = present ? (table.rows[0].relkind as string) : '';
+    const seedTable = relkind === 'r' && (await inspectIntegrationLogs(c)).kind === 'seed';
+    add(
+      'table integration_logs present',
+      present && !seedTable,
+      !present
+        ? 'missing — run `integration-monitor migrate`'
+        : relkind === 'p'
+          ? 'partitioned by created_at'
+          : seedTable
+            ? "the seed's MIGRATION 004 table, not adopted yet — run `integration-monitor migrate` (README.md: Already ran MIGRATION 004?)"
+            : 'not partitioned',
+    );
     if (present) {
       const { rows } = await c.query(
         `SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute
@@ -135,6 +148,21 @@ export async function runDoctor(databaseUrl: string, write: (line: string) => vo
         Number(parts.rows[0].defaults) === 1 && tomorrow.rows[0].ok === true,
         `${parts.rows[0].total} partitions${tomorrow.rows[0].ok ? '' : '; none for tomorrow yet (the scheduler creates them)'}`,
       );
+
+      // A database that ran the seed's MIGRATION 004: its adoption by `migrate` (src/db/adopt-seed.ts), as service_role like the checks below.
+      const adoption = await probe(c, async () => {
+        await c.query(`SET LOCAL ROLE service_role`);
+        return (await c.query(`SELECT * FROM integration_adopt_seed_status()`)).rows[0] as
+          { source: string; copied: string; source_rows: string | null; null_created_at: string; finished_at: Date | null; source_kept: boolean } | undefined;
+      });
+      const a = adoption.value;
+      if (a && a.finished_at) {
+        const nulls = Number(a.null_created_at) ? ` (${a.null_created_at} without created_at: given their updated_at)` : '';
+        const kept = a.source_kept ? `; the old table is kept: DROP TABLE ${a.source}; once satisfied` : '; the old table is dropped';
+        add('adoption of MIGRATION 004', true, `done, ${a.copied} of ${a.source_rows} rows copied${nulls}${kept}`);
+      } else if (a) {
+        add('adoption of MIGRATION 004', false, `in progress: ${a.copied} rows copied from ${a.source} so far; run \`integration-monitor migrate\` to finish it`);
+      }
 
       const rls = await c.query(`SELECT relrowsecurity FROM pg_class WHERE oid = 'integration_logs'::regclass`);
       add('row-level security enabled', rls.rows[0].relrowsecurity === true);

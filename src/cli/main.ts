@@ -7,6 +7,7 @@ import { CONFIG_SCHEMA, loadConfig, parseSpanSeconds } from '../config';
 import { API_PASSWORD_FILE, DEFAULT_API_ROLE, urlWithLogin } from '../db/api-role';
 import { describeConnectionError, isConnectionError } from '../db/connection-error';
 import { migrate } from '../db/migrate';
+import { writeReadClaim } from '../db/read-claim';
 import { runDemo } from '../demo/run';
 import { Client } from 'pg';
 import { ensureDayZone } from '../db/day-zones';
@@ -67,6 +68,8 @@ export async function main(argv: string[]): Promise<number | undefined> {
           const c = new Client({ connectionString: url, application_name: 'integration-monitor migrate' });
           await c.connect();
           try {
+            const claim = await writeReadClaim(c, config.readClaim);
+            if (claim) (claim.level === 'warn' ? console.error : console.log)(claim.line);
             const zone = await ensureDayZone(c, config.timeZone);
             if (zone) (zone.level === 'warn' ? console.error : console.log)(zone.line);
           } finally {

@@ -12,6 +12,7 @@ import { resolveJwtSecret } from '../api/secret';
 import type { Config } from '../config';
 import { dayZoneAdvice, ensureDayZone } from '../db/day-zones';
 import { createApiPool } from '../db/pool';
+import { checkReadClaim } from '../db/read-claim';
 
 export class UsageError extends Error {
   readonly exitCode = 2;
@@ -84,6 +85,19 @@ async function checkDayZone(config: Config, pool: Pool, app: FastifyInstance): P
   }
 }
 
+/**
+ * Whether the database's policies check MONITOR_READ_CLAIM too (`serve` runs as a login that may
+ * not store it: `start`/`migrate` do); one warning saying what to run when they do not.
+ */
+async function checkDatabaseReadClaim(config: Config, pool: Pool, app: FastifyInstance): Promise<void> {
+  try {
+    const claim = await withRoleTransaction(pool, { role: 'service_role' }, (db) => checkReadClaim(db, config.readClaim));
+    if (claim) app.log[claim.level]({ component: 'read-claim' }, claim.line);
+  } catch (err) {
+    app.log.warn({ component: 'read-claim' }, `reads     could not compare MONITOR_READ_CLAIM with the database's read claim: ${(err as Error).message}`);
+  }
+}
+
 export async function serveApi(config: Config, opts: ProcessOptions = {}): Promise<RunningApi> {
   const log = opts.log ?? ((line: string) => console.log(line));
   if (!config.databaseUrl) {
@@ -101,6 +115,7 @@ export async function serveApi(config: Config, opts: ProcessOptions = {}): Promi
     const ready = await probeDatabase(app);
     log(ready ? 'database  answers' : 'database  does not answer yet: requests get 503 and /readyz is false until it does');
     if (ready) await checkDayZone(config, pool, app);
+    if (ready) await checkDatabaseReadClaim(config, pool, app);
     const stop = async () => {
       await app!.close();
       await pool.end();

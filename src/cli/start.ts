@@ -9,6 +9,7 @@ import { isConnectionError } from '../db/connection-error';
 import { EmbeddedDatabase, keptPassword, startEmbedded } from '../db/embedded';
 import { ensureDayZone } from '../db/day-zones';
 import { migrate } from '../db/migrate';
+import { writeReadClaim } from '../db/read-claim';
 import { createApiPool } from '../db/pool';
 import { Scheduler, startScheduler } from '../db/scheduler';
 import { embeddedDataDir } from './database';
@@ -85,6 +86,9 @@ export async function startMonitor(config: Config, opts: ProcessOptions = {}): P
       // MONITOR_TIMEZONE's days kept whole (the first time: backfilled, writers pausing meanwhile)
       const owner = await ownerPool.connect();
       try {
+        // MONITOR_READ_CLAIM checked by the database's policies too (PostgREST callers included)
+        const claim = await writeReadClaim(owner, config.readClaim);
+        if (claim) log(claim.line);
         const zone = await ensureDayZone(owner, config.timeZone);
         if (zone) log(zone.line);
       } finally {

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
+import { Adoption, continueAdoption, inspectIntegrationLogs, refusal, swapSeedTable } from './adopt-seed';
 
 /** Arbitrary but fixed: every migrating process contends for this one advisory lock. */
 const LOCK_KEY = 7_414_202_604;
@@ -19,7 +20,19 @@ export interface MigrateResult {
   skipped: string[];
   /** Repeatable files (re-)applied by this run, named `repeatable/<file>`. */
   reapplied: string[];
+  /** When this run adopted (or went on adopting) a database that ran the seed's MIGRATION 004. */
+  adoption?: { swapped: boolean; lockedMs?: number; finished?: Adoption };
 }
+
+export interface MigrateOptions {
+  dir?: string;
+  log?: (line: string) => void;
+  /** Adoption of a MIGRATION 004 table (src/db/adopt-seed.ts): the swap's recent window, rows per batch. */
+  adoption?: { recent?: string; batchRows?: number; lockTimeoutMs?: number };
+}
+
+/** A repeatable file whose first line says this is applied after the others, and whenever any of them is. */
+const REAPPLY_LAST = /^-- reapply: after any other file\n/;
 
 /** Where the repeatable files live, and the prefix their bookkeeping rows carry. */
 const REPEATABLE_DIR = 'repeatable';
@@ -64,9 +77,14 @@ export function resolveMigrationsDir(): string {
  * Then the repeatable files, in name order, each in its own transaction under the same lock: those
  * whose checksum differs from the one recorded (or that were never applied), and all of them when
  * this run applied a numbered migration, since a run-once change (say, a dropped column and the
- * view over it) may have removed what a repeatable file defines.
+ * view over it) may have removed what a repeatable file defines. A file starting
+ * `-- reapply: after any other file` runs last, and whenever any other file ran.
+ * A database that ran the seed's MIGRATION 004 (a plain integration_logs of the seed's shape) is
+ * adopted (src/db/adopt-seed.ts): every file is applied inside the one transaction that renames the
+ * seed's table aside, and its history is then copied in batches, here or by the next run if this one
+ * is interrupted. Any other table called integration_logs is refused before anything is created.
  */
-export async function migrate(databaseUrl: string, opts: { dir?: string; log?: (line: string) => void } = {}): Promise<MigrateResult> {
+export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): Promise<MigrateResult> {
   const migrations = readMigrations(opts.dir);
   const repeatables = readRepeatables(opts.dir);
   const client = new Client({ connectionString: databaseUrl, application_name: 'integration-monitor migrate', connectionTimeoutMillis: 30_000 });
@@ -74,13 +92,17 @@ export async function migrate(databaseUrl: string, opts: { dir?: string; log?: (
   client.on('error', () => undefined);
   await client.connect();
   const result: MigrateResult = { applied: [], skipped: [], reapplied: [] };
-  try {
-    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+  // Every pending file; in the caller's transaction when `inTransaction` (the adoption's swap).
+  const applyAll = async (inTransaction: boolean) => {
     await client.query(`CREATE TABLE IF NOT EXISTS integration_monitor_migrations (
       name text PRIMARY KEY,
       checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now())`);
     const { rows } = await client.query<{ name: string; checksum: string }>('SELECT name, checksum FROM integration_monitor_migrations');
+    // Files marked REAPPLY_LAST (privileges over every function) run after all others, and again
+    // whenever any other file ran: a function re-created there lost the privileges they set. Their
+    // text also ends every other file's transaction, so no function is ever committed callable.
+    const last = repeatables.filter((r) => REAPPLY_LAST.test(r.sql));
     const done = new Map(rows.map((r) => [r.name, r.checksum]));
     // A migration's own NOTICE/WARNING (e.g. "service_role created without BYPASSRLS") is for the
     // operator; attached only now so the bookkeeping's "already exists, skipping" stays quiet.
@@ -92,16 +114,31 @@ export async function migrate(databaseUrl: string, opts: { dir?: string; log?: (
         result.skipped.push(m.name);
         continue;
       }
-      await applyInTransaction(client, m, 'migration');
+      await applyInTransaction(client, m, 'migration', last, inTransaction);
       result.applied.push(m.name);
       opts.log?.(`applied ${m.name}`);
     }
-    for (const r of repeatables) {
-      if (result.applied.length === 0 && done.get(r.name) === r.checksum) continue;
-      await applyInTransaction(client, r, 'repeatable');
+    for (const r of [...repeatables.filter((x) => !last.includes(x)), ...last]) {
+      const changedAny = result.applied.length > 0 || (last.includes(r) && result.reapplied.length > 0);
+      if (!changedAny && done.get(r.name) === r.checksum) continue;
+      await applyInTransaction(client, r, 'repeatable', last.includes(r) ? [] : last, inTransaction);
       result.reapplied.push(r.name);
       opts.log?.(`applied ${r.name}`);
     }
+  };
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
+    // Before anything is created: a table of that name that is neither ours nor the seed's is refused as it is.
+    const found = await inspectIntegrationLogs(client);
+    if (found.kind === 'other') throw new Error(refusal(found.differences));
+    if (found.kind === 'seed') {
+      const swap = await swapSeedTable(client, () => applyAll(true), { ...opts.adoption, log: opts.log });
+      result.adoption = { swapped: true, lockedMs: swap.lockedMs };
+    } else {
+      await applyAll(false);
+    }
+    const finished = await continueAdoption(client, { batchRows: opts.adoption?.batchRows, log: opts.log });
+    if (finished) result.adoption = { swapped: false, ...result.adoption, finished };
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
     await client.end().catch(() => undefined);
@@ -109,19 +146,23 @@ export async function migrate(databaseUrl: string, opts: { dir?: string; log?: (
   return result;
 }
 
-/** One file and its bookkeeping row, committed together or not at all. */
-async function applyInTransaction(client: Client, m: Migration, kind: 'migration' | 'repeatable'): Promise<void> {
-  await client.query('BEGIN');
+/**
+ * One file (then `after`'s statements) and its bookkeeping row, committed together or not at all
+ * (inside the caller's transaction when `inTransaction`).
+ */
+async function applyInTransaction(client: Client, m: Migration, kind: 'migration' | 'repeatable', after: Migration[], inTransaction = false): Promise<void> {
+  if (!inTransaction) await client.query('BEGIN');
   try {
     await client.query(m.sql);
+    for (const a of after) await client.query(a.sql);
     await client.query(
       `INSERT INTO integration_monitor_migrations (name, checksum) VALUES ($1, $2)
        ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum, applied_at = now()`,
       [m.name, m.checksum],
     );
-    await client.query('COMMIT');
+    if (!inTransaction) await client.query('COMMIT');
   } catch (err) {
-    await client.query('ROLLBACK');
+    if (!inTransaction) await client.query('ROLLBACK');
     throw new Error(`${kind} ${m.name} failed and was rolled back: ${(err as Error).message}`);
   }
 }

@@ -15,12 +15,16 @@ import { DeadLetters } from './dead-letter';
 import { isUuid, uuidv7 } from './ids';
 import { cap, LIMITS } from './limits';
 import { looksLikeSecret, payloadJson, redactMessage, RedactOptions, redactString, REDACTED } from './redact';
-import { Reporter } from './report';
+import { wrapHandler } from './handler';
+import { LiveRecorder, register, unregister, Unsaved } from './lifecycle';
+import { MemoryDeadLetters, MemorySpool } from './memory-spool';
+import { RecorderError, Reporter } from './report';
 import { judgeError, nextDelay, resolvePolicy } from './retry';
 import { Shipper } from './shipper';
 import { Spool } from './spool';
+import { detectShortLived, writableDir } from './runtime';
 import { CredentialSet, Scrubber } from './taint';
-import type { AttemptContext, LogRow, LogStatus, Outcome, Recorder, RecorderOptions, RecorderStats, TrackOptions } from './types';
+import type { AttemptContext, LogRow, LogStatus, Outcome, Recorder, RecorderOptions, RecorderStats, TrackOptions, WrapHandlerOptions } from './types';
 import { PgWriter } from './writer';
 
 interface Call {
@@ -46,18 +50,7 @@ export function createRecorder(options: RecorderOptions = {}): Recorder {
   return new RecorderImpl(options);
 }
 
-/**
- * Safety net for scripts that end without calling close(): when the event loop runs dry, Node
- * emits 'beforeExit'; closing then schedules the final writes, which keeps the process alive until
- * they are done. One listener for all recorders of the process.
- */
-const live = new Set<RecorderImpl>();
-let exitHookInstalled = false;
-function closeAllBeforeExit(): void {
-  for (const r of live) void r.close();
-}
-
-class RecorderImpl implements Recorder {
+class RecorderImpl implements Recorder, LiveRecorder {
   readonly redaction: RedactOptions;
   private readonly pendingAfterMs: number;
   private readonly reporter: Reporter;
@@ -68,40 +61,61 @@ class RecorderImpl implements Recorder {
   private readonly timer: NodeJS.Timeout;
   private closing: Promise<void> | null = null;
   private tracked = 0;
+  readonly onError: ((e: Error) => void) | undefined;
+  /** Rows that cannot reach the database wait in memory (no writable spool): see flush(). */
+  private readonly memory: MemorySpool | null;
+  /** How long flush()/close() keep retrying the database for rows that only memory holds. */
+  private readonly saveBudgetMs: number;
 
   constructor(o: RecorderOptions) {
     const flushIntervalMs = o.flushIntervalMs ?? 200;
     this.pendingAfterMs = o.pendingAfterMs ?? 5000;
     this.redaction = { maskPii: o.maskPii ?? false, maxPayloadBytes: Math.min(o.maxPayloadBytes ?? 16 * 1024, LIMITS.payloadBytes) };
     this.reporter = new Reporter(o.onError);
+    this.onError = o.onError;
+    const shortLived = o.shortLived ?? detectShortLived();
+    let closeAfterWrite = false;
     if (o.pool) {
       this.pool = o.pool;
       this.ownPool = false;
     } else {
       if (!o.databaseUrl) throw new Error('createRecorder: pass databaseUrl or pool');
-      this.pool = new Pool({ connectionString: o.databaseUrl, max: 2, connectionTimeoutMillis: 5000, keepAlive: true, application_name: 'integration-monitor recorder' });
+      // Short-lived: one connection, by default closed after each write (a frozen sandbox must hold none).
+      const idle = o.idleTimeoutMs ?? (shortLived ? 0 : 10_000);
+      closeAfterWrite = idle === 0;
+      const size = shortLived ? { max: 1, allowExitOnIdle: true } : { max: 2 };
+      this.pool = new Pool({
+        connectionString: o.databaseUrl,
+        ...size,
+        idleTimeoutMillis: idle || 1000,
+        connectionTimeoutMillis: 5000,
+        keepAlive: true,
+        application_name: 'integration-monitor recorder',
+      });
       this.pool.on('error', () => undefined); // idle clients die when the server restarts; the next write reconnects
       this.ownPool = true;
     }
-    // From the options only: the SDK reads none of the server's environment.
+    // From the options only: the SDK reads none of the server's environment. Without a spoolDir,
+    // a short-lived handler or a read-only/absent file system spools in memory (memory-spool.ts).
     const spoolDir = path.resolve(o.spoolDir ?? path.join('.data', 'recorder-spool'));
     const maxSpoolBytes = o.maxSpoolBytes ?? 256 * 1024 * 1024;
-    const spool = new Spool(spoolDir, maxSpoolBytes);
+    const maxMemoryBytes = o.maxMemoryBytes ?? 32 * 1024 * 1024;
+    const writeTimeoutMs = o.writeTimeoutMs ?? 10_000;
+    this.memory = o.spoolDir === undefined && (shortLived || !writableDir(spoolDir)) ? new MemorySpool(Math.min(maxSpoolBytes, maxMemoryBytes)) : null;
+    this.saveBudgetMs = writeTimeoutMs;
+    const disk = this.memory ? null : new Spool(spoolDir, maxSpoolBytes);
     this.shipper = new Shipper(
-      new PgWriter(this.pool, o.role === undefined ? 'service_role' : o.role, o.writeTimeoutMs ?? 10_000),
-      spool,
-      new DeadLetters(spool.guard, Math.max(1024 * 1024, Math.floor(maxSpoolBytes / 4))),
+      new PgWriter(this.pool, o.role === undefined ? 'service_role' : o.role, writeTimeoutMs, closeAfterWrite),
+      this.memory ?? disk!,
+      // One directory verdict (spool-trust.ts) for the segments and the dead letters.
+      disk ? new DeadLetters(disk.guard, Math.max(1024 * 1024, Math.floor(maxSpoolBytes / 4))) : new MemoryDeadLetters(),
       this.reporter,
       o.maxBatchRows ?? 5000,
-      o.maxMemoryBytes ?? 32 * 1024 * 1024,
+      maxMemoryBytes,
     );
     this.timer = setInterval(() => this.tick(), flushIntervalMs);
     this.timer.unref(); // the recorder alone must not keep a process alive; close() flushes
-    live.add(this);
-    if (!exitHookInstalled) {
-      exitHookInstalled = true;
-      process.on('beforeExit', closeAllBeforeExit);
-    }
+    register(this);
   }
 
   // ---------------------------------------------------------------- caller path
@@ -315,13 +329,49 @@ class RecorderImpl implements Recorder {
   // ---------------------------------------------------------------- public control
 
   async flush(): Promise<void> {
-    // Wait for a running drain, then drain again to cover rows queued meanwhile.
-    for (let i = 0; i < 2; i++) {
-      await this.shipper.settled();
-      this.shipper.probeNow(); // an explicit flush tries the database even during backoff
-      this.shipper.kick();
-      await this.shipper.settled();
+    try {
+      // Wait for a running drain, then drain again to cover rows queued meanwhile.
+      for (let i = 0; i < 2; i++) {
+        await this.shipper.settled();
+        this.shipper.probeNow(); // an explicit flush tries the database even during backoff
+        this.shipper.kick();
+        await this.shipper.settled();
+      }
+      await this.saveFromMemory();
+    } catch (e) {
+      this.reporter.internal(e);
     }
+  }
+
+  /**
+   * Without a disk spool, what the database did not take would die with the process: keep trying
+   * (jittered backoff, e.g. past "too many clients") until it is written or the budget is spent.
+   */
+  private async saveFromMemory(): Promise<void> {
+    if (!this.memory) return;
+    const sh = this.shipper;
+    const deadline = monotonicMs() + this.saveBudgetMs;
+    for (let wait = 20; sh.queue.rows > 0 || this.memory.hasData(); wait = Math.min(wait * 2, 500)) {
+      const left = deadline - monotonicMs();
+      if (left <= 0) return;
+      await sleep(Math.min(left, wait * (0.5 + Math.random())));
+      sh.probeNow();
+      sh.kick();
+      await sh.settled();
+    }
+  }
+
+  wrapHandler<A extends unknown[], R>(handler: (...args: A) => R | Promise<R>, options?: WrapHandlerOptions): (...args: A) => Promise<Awaited<R>> {
+    return wrapHandler(() => this.flush(), handler, options);
+  }
+
+  unsaved(): Unsaved {
+    const sh = this.shipper;
+    return { rows: sh.queue.rows + (this.memory?.rows ?? 0), calls: this.inflight.size, writing: sh.busy };
+  }
+
+  problem(message: string): RecorderError {
+    return new RecorderError('unflushed', message);
   }
 
   close(): Promise<void> {
@@ -331,7 +381,7 @@ class RecorderImpl implements Recorder {
 
   private async doClose(): Promise<void> {
     clearInterval(this.timer);
-    live.delete(this);
+    unregister(this);
     // Calls still running get their `pending` row now; their final version, if it comes after
     // close, goes to the spool and is replayed by the next recorder on this spool dir.
     for (const call of this.inflight) {
@@ -352,6 +402,7 @@ class RecorderImpl implements Recorder {
       sh.kick();
       await sh.settled();
     }
+    await this.saveFromMemory();
     sh.closed = true;
     sh.spillQueue(); // whatever the database did not take
     sh.spool.close();

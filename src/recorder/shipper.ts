@@ -5,10 +5,10 @@
  * rows the database refuses for their content by halving and dead-letters them.
  */
 import { sleep, wallMs } from './clock';
-import type { DeadLetters } from './dead-letter';
 import { lineOf, Queued, RowQueue } from './queue';
 import type { Reporter } from './report';
-import { Segment, Spool, SpoolFullError } from './spool';
+import type { DeadLetterStore, SpoolStore } from './memory-spool';
+import { Segment, SpoolFullError } from './spool';
 import { isRowLine, splitLines } from './spool-frame';
 import { UnsafeSpoolError } from './spool-trust';
 import type { RecorderStats } from './types';
@@ -47,8 +47,8 @@ export class Shipper {
 
   constructor(
     private readonly writer: RowWriter,
-    readonly spool: Spool,
-    private readonly deadLetters: DeadLetters,
+    readonly spool: SpoolStore,
+    private readonly deadLetters: DeadLetterStore,
     private readonly reporter: Reporter,
     private readonly maxBatchRows: number,
     private readonly maxMemoryBytes: number,
@@ -83,6 +83,11 @@ export class Shipper {
       .finally(() => {
         this.draining = null;
       });
+  }
+
+  /** A drain (a write, a replay) is running. */
+  get busy(): boolean {
+    return this.draining !== null;
   }
 
   /** Waits for the running drain, if any. */

@@ -90,13 +90,22 @@ export class SpoolOwner {
   }
 
   private writeLock(socket: boolean): void {
-    const info: LockInfo = { pid: process.pid, host: os.hostname(), started: new Date().toISOString(), socket };
+    const info: LockInfo = { pid: process.pid, host: hostname(), started: new Date().toISOString(), socket };
     const fd = openPrivate(lockPath(this.dir, this.id), OPEN_REPLACE);
     try {
       fs.writeSync(fd, JSON.stringify(info));
     } finally {
       fs.closeSync(fd);
     }
+  }
+}
+
+/** For people reading the lock; Deno without `--allow-sys` refuses it, which must not stop spooling. */
+function hostname(): string {
+  try {
+    return os.hostname();
+  } catch {
+    return '';
   }
 }
 

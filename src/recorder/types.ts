@@ -115,6 +115,31 @@ export interface RecorderOptions {
    * one per kind per minute. Each is a `RecorderError` with a `kind`.
    */
   onError?: (error: Error) => void;
+  /**
+   * A handler that is frozen or killed right after it answers (Lambda, Vercel, Supabase Edge
+   * Functions, Deno): one connection, closed after each write, so a frozen instance holds none;
+   * without `spoolDir`, rows the database does not take wait in memory, and `flush()` keeps trying
+   * for up to `writeTimeoutMs`. Default: detected (Deno, `EdgeRuntime`, or one of
+   * AWS_LAMBDA_FUNCTION_NAME, VERCEL, NETLIFY, FUNCTION_TARGET, FUNCTIONS_WORKER_RUNTIME,
+   * DENO_DEPLOYMENT_ID set). See docs/recorder.md, "Runtimes".
+   */
+  shortLived?: boolean;
+  /**
+   * How long the recorder's own connection may stay idle before it is closed. Default: 0 when
+   * short-lived — closed after each write, before the write resolves — else 10,000 ms. A
+   * short-lived instance that is never frozen (a Supabase worker serving bursts) may keep it a
+   * little (e.g. 2,000) to save a connect per invocation; a frozen instance keeps it while frozen.
+   */
+  idleTimeoutMs?: number;
+}
+
+export interface WrapHandlerOptions {
+  /**
+   * The platform's "keep this instance alive until the promise settles" (Supabase's
+   * `EdgeRuntime.waitUntil`, `waitUntil` from `@vercel/functions`, a Worker's `ctx.waitUntil`):
+   * the answer is not held back by the flush. Without it the wrapper flushes before answering.
+   */
+  waitUntil?: (promise: Promise<unknown>) => void;
 }
 
 export interface RecorderStats {
@@ -148,8 +173,17 @@ export interface RecorderStats {
 
 export interface Recorder {
   track<T>(service: string, action: string, fn: (ctx: AttemptContext) => T | Promise<T>, options?: TrackOptions<Awaited<T>>): Promise<Awaited<T>>;
-  /** Writes everything queued (and replays the spool if the database is up). */
+  /**
+   * Writes everything queued (and replays the spool if the database is up). Never rejects. With
+   * no disk spool (short-lived, read-only file system) it keeps trying for up to `writeTimeoutMs`
+   * while rows only memory holds are left. In a short-lived handler, await it before answering.
+   */
   flush(): Promise<void>;
+  /**
+   * The handler, flushing after every invocation before its promise settles (or through
+   * `options.waitUntil`); its value or error passes through unchanged.
+   */
+  wrapHandler<A extends unknown[], R>(handler: (...args: A) => R | Promise<R>, options?: WrapHandlerOptions): (...args: A) => Promise<Awaited<R>>;
   /** Stops timers, writes or spools everything, releases the pool. Idempotent. */
   close(): Promise<void>;
   stats(): RecorderStats;

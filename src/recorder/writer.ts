@@ -13,6 +13,12 @@
  *    (id, created_at) DO UPDATE … WHERE the stored version is older. That makes any replay land
  *    exactly once on the row id, and makes a late replay of an older version (pending) unable to
  *    overwrite a newer one (success) — rows of one call end in order whatever order they arrive in.
+ * Short-lived handlers (`closeAfterWrite`) end the connection after each transaction, before the
+ * write resolves: a Lambda or edge instance frozen right after its flush holds no connection.
+ * Nothing is kept in the session between transactions (the role is SET LOCAL, temp tables are
+ * created IF NOT EXISTS in every transaction and emptied ON COMMIT, statements are unnamed simple
+ * queries), so a transaction-mode pooler (Supavisor on 6543, PgBouncer) may hand each transaction
+ * to another server connection.
  * Every write is bounded by `timeoutMs`: a frozen server or a half-open connection would otherwise
  * hang the COPY forever. On timeout the connection is destroyed (never returned to the pool) and
  * the write fails with code INTMON_WRITE_TIMEOUT, which the recorder treats as "database down".
@@ -57,6 +63,7 @@ export class PgWriter {
     private readonly pool: Pool,
     private readonly role: string | null,
     private readonly timeoutMs: number,
+    private readonly closeAfterWrite = false,
   ) {}
 
   /** One transaction: `fresh` lines by plain COPY, `merge` lines by the idempotent path. */
@@ -129,7 +136,8 @@ export class PgWriter {
     } finally {
       client.removeListener('error', onError);
       // A connection that failed mid-transaction is discarded rather than reused.
-      client.release(broken);
+      if (this.closeAfterWrite && !broken) await closeConnection(client);
+      else client.release(broken);
     }
   }
 }
@@ -141,6 +149,21 @@ export class PgWriter {
 function destroyConnection(client: PoolClient): void {
   const stream = (client as unknown as { connection?: { stream?: { destroy?: () => void } } }).connection?.stream;
   stream?.destroy?.();
+}
+
+/** Releases the client for good and waits (at most 1 s) until its connection has ended. */
+function closeConnection(client: PoolClient): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => {
+      destroyConnection(client);
+      resolve();
+    }, 1000);
+    client.once('end', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    client.release(true);
+  });
 }
 
 function copyInto(client: PoolClient, sql: string, data: string): Promise<void> {

@@ -34,13 +34,14 @@ const READ_FUNCTIONS: Record<string, string> = {
 const NOT_DATA = {
   'integration_range_bounds(timestamp with time zone,timestamp with time zone,interval)': 'arithmetic on its arguments',
   'integration_read_allowed()': 'the check itself',
-  'integration_read_claim()': 'the requirement, not data',
+  'integration_may_read()': 'the check, for argument-bound work',
+  'integration_zone_work_ok(timestamp with time zone,timestamp with time zone,interval)': 'the bound on zone pieces: arithmetic',
   'integration_zone_bucket(timestamp with time zone,interval,text)': 'arithmetic on its arguments',
   'integration_zone_buckets(timestamp with time zone,timestamp with time zone,interval,text)': 'the bucket starts of a range',
   'integration_zone_pieces(timestamp with time zone,timestamp with time zone,interval,text)': 'how a range splits into rollup levels',
   'integration_zone_day_pieces(timestamp with time zone,timestamp with time zone,interval,text)': 'the same, with the zone-day level',
   'integration_zone_hour_pieces(timestamp with time zone,timestamp with time zone,text)': 'the same for hours, with the zone-hour level',
-  'integration_day_zone(text)': 'whether a zone’s days are kept, and from when',
+  'integration_day_zone(text)': 'whether a zone’s days are kept, and from when (RLS: nothing without the claim)',
 };
 
 let tables: string[];
@@ -123,11 +124,11 @@ describe('what the check covers', () => {
         'integration_service_actions',
       ]),
     );
-    expect(tables).toHaveLength(15);
+    expect(tables).toHaveLength(16); // and the day zone list (integration_day_zone reads it as the caller)
     expect(functions.map((f) => f.sig).sort()).toEqual([...Object.keys(READ_FUNCTIONS), ...Object.keys(NOT_DATA)].sort());
-    // A SECURITY DEFINER read function would skip the policies; only the readers of the owner-only
-    // settings (the read claim, which zones keep days) are.
-    expect(functions.filter((f) => f.definer).map((f) => f.sig)).toEqual(['integration_day_zone(text)', 'integration_read_claim()']);
+    // A SECURITY DEFINER read function would skip the policies; only the check, which reads the
+    // owner-only settings, is one.
+    expect(functions.filter((f) => f.definer).map((f) => f.sig)).toEqual(['integration_read_allowed()']);
   });
 });
 

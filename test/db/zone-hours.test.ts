@@ -52,7 +52,9 @@ beforeAll(async () => {
   // Two thirds before the zones are added (backfilled), the rest after (through the triggers).
   await db.pool.query(`INSERT INTO integration_logs (${COLUMNS}) SELECT ${COLUMNS} FROM ${STAGING_TABLE} WHERE duration_ms IS NULL OR duration_ms % 3 <> 0`);
   dstZone = zoneWithDstInWindow(Date.now(), '5:30');
-  for (const zone of [...HALF_ZONES, ...WHOLE_ZONES, dstZone]) await db.pool.query(`SELECT integration_add_day_zone($1)`, [zone]);
+  // Six zones, one of them POSIX: more than integration_add_day_zone takes, so through the owner's
+  // integration_keep_day_zone (the same backfill; zones kept before those rules must read exactly).
+  for (const zone of [...HALF_ZONES, ...WHOLE_ZONES, dstZone]) await db.pool.query(`SELECT integration_keep_day_zone($1)`, [zone]);
   await db.pool.query(`INSERT INTO integration_logs (${COLUMNS}) SELECT ${COLUMNS} FROM ${STAGING_TABLE} WHERE duration_ms % 3 = 0`);
   // UPDATEs that move rows across local hours (by 7 h 13 min and by 29 min, across :30 and :45
   // boundaries) and change durations, statuses and retries; DELETEs.
@@ -170,7 +172,8 @@ describe('adding, removing, retention', () => {
     expectSameRows(removed.ours, removed.seed, 'St Johns composed');
     expectSameRows(removed.range, removed.raw, 'St Johns range composed');
 
-    expect((await db.pool.query(`SELECT integration_add_day_zone('America/St_Johns') AS z`)).rows[0].z).toBe('America/St_Johns');
+    // (six zones here, more than integration_add_day_zone takes: the owner's function behind it)
+    expect((await db.pool.query(`SELECT integration_keep_day_zone('America/St_Johns') AS z`)).rows[0].z).toBe('America/St_Johns');
     expect(await zoneHourRows('America/St_Johns')).toBeGreaterThan(1000);
     expect(await hourlyPieces('America/St_Johns')).toContain('Y');
     const added = await compare();

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
+import { DocBlock, tsBlocks } from '../helpers/doc-blocks';
 
 const ROOT = path.resolve(__dirname, '../..');
 const TSC = path.join(ROOT, 'node_modules/typescript/bin/tsc');
@@ -99,4 +100,47 @@ test('the package carries its types: a correct app compiles, a wrong option is a
     message = String((err as { stdout?: Buffer }).stdout);
   }
   expect(message).toMatch(/flushEvery/);
+});
+
+/**
+ * Every TypeScript example of the three documents an SDK user reads compiles against the installed
+ * package as written (ES modules, strict). Deno's are run by test/recorder/deno.test.ts; a block
+ * marked `skip` says why it is no SDK program. The docs name a few things of the reader's own —
+ * an amoCRM client, an HTTP server — declared here and nowhere else.
+ */
+const DOCS = ['README.md', 'docs/recorder.md', 'packages/recorder/README.md'];
+const READER_OWN = `declare const amo: { leads: { create(lead: { name: string }): Promise<{ id: number }> } };
+declare const server: { close(): Promise<void> };
+declare const recorder: import('@integration-monitor/recorder').Recorder;
+`;
+
+test('the examples in README.md, docs/recorder.md and the packaged README compile against the installed package', () => {
+  const blocks: DocBlock[] = DOCS.flatMap((d) => tsBlocks(path.join(ROOT, d)));
+  const node = blocks.filter((b) => b.kind === 'node');
+  for (const d of DOCS) expect(node.filter((b) => b.file.endsWith(d)).length).toBeGreaterThan(0);
+  expect(blocks.filter((b) => !['node', 'deno', 'skip'].includes(b.kind))).toEqual([]);
+  const dir = path.join(app, 'doc-examples');
+  fs.mkdirSync(dir, { recursive: true });
+  const names = node.map((b, i) => {
+    const name = `ex${i}.mts`;
+    fs.writeFileSync(path.join(dir, name), b.code);
+    return name;
+  });
+  fs.writeFileSync(path.join(dir, 'reader-own.d.ts'), READER_OWN);
+  const compilerOptions = { strict: true, outDir: 'out', module: 'node16', moduleResolution: 'node16', target: 'ES2022', skipLibCheck: true, types: ['node'], lib: ['ES2022', 'DOM'] };
+  fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['reader-own.d.ts', ...names] }));
+  let out = '';
+  try {
+    execFileSync(process.execPath, [TSC, '-p', dir], { cwd: dir, stdio: 'pipe' });
+  } catch (err) {
+    out = String((err as { stdout?: Buffer }).stdout);
+  }
+  // Map each error back to the document and line of its example.
+  const where = out.replace(/ex(\d+)\.mts\((\d+),\d+\)/g, (_m, i: string, l: string) => `${node[Number(i)].file.slice(ROOT.length + 1)}:${node[Number(i)].line + Number(l)}`);
+  expect(where).toBe('');
+
+  // And the packaged README's example runs: the options it shows are the ones createRecorder takes.
+  const readme = node.findIndex((b) => b.file.endsWith('packages/recorder/README.md'));
+  const run = execFileSync(process.execPath, [path.join(dir, 'out', `ex${readme}.mjs`)], { cwd: app, env: { ...process.env, DATABASE_URL: db.url }, stdio: 'pipe' });
+  expect(run.toString()).toBe('');
 });
