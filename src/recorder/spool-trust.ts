@@ -9,7 +9,8 @@
  * new ones with `O_EXCL`) and what was opened is checked (`fstat`: a regular file of this user,
  * not writable by others).
  *
- * Where the platform has no user ids (Windows) only the symlink and file-type checks apply.
+ * Where the process cannot know its user id (Windows; Deno without `--allow-sys`) only the symlink
+ * and file-type checks apply.
  */
 import fs from 'node:fs';
 
@@ -24,7 +25,14 @@ export const OPEN_APPEND = C.O_WRONLY | C.O_APPEND | C.O_CREAT | SAFE;
 export const OPEN_NEW = C.O_WRONLY | C.O_APPEND | C.O_CREAT | C.O_EXCL | SAFE;
 export const OPEN_REPLACE = C.O_WRONLY | C.O_CREAT | C.O_TRUNC | SAFE;
 
-const uid = (): number | undefined => (typeof process.geteuid === 'function' ? process.geteuid() : undefined);
+/** This process's user id; undefined where there is none (Windows) or it may not be asked (Deno without --allow-sys). */
+function uid(): number | undefined {
+  try {
+    return typeof process.geteuid === 'function' ? process.geteuid() : undefined;
+  } catch {
+    return undefined;
+  }
+}
 const octal = (mode: number) => (mode & 0o777).toString(8).padStart(4, '0');
 
 /** Why `st` (the spool directory, or a file in it) is not to be trusted; null when it is. */
