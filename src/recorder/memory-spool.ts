@@ -7,11 +7,11 @@
  * here (recorder.ts), and why the process-end warning counts it (lifecycle.ts).
  */
 import type { DeadLetters } from './dead-letter';
-import type { DecodedSegment } from './spool-frame';
+import type { FrameItem } from './spool-frame';
 import { Segment, Spool, SpoolFullError } from './spool';
 
 /** What the shipper and the recorder use of a spool: the disk one (spool.ts) or this one. */
-export type SpoolStore = Pick<Spool, 'dir' | 'bytes' | 'append' | 'hasData' | 'seal' | 'next' | 'read' | 'done' | 'adopt' | 'close'>;
+export type SpoolStore = Pick<Spool, 'dir' | 'bytes' | 'append' | 'hasData' | 'seal' | 'next' | 'frames' | 'done' | 'adopt' | 'close' | 'usable' | 'refusal' | 'takeNotices'>;
 
 /** What the shipper uses of the dead-letter file. */
 export type DeadLetterStore = Pick<DeadLetters, 'file' | 'add'>;
@@ -54,9 +54,20 @@ export class MemorySpool implements SpoolStore {
     return this.batches[0]?.seg;
   }
 
-  read(seg: Segment): Promise<DecodedSegment> {
+  async *frames(seg: Segment): AsyncGenerator<FrameItem> {
     const b = this.batches.find((x) => x.seg === seg);
-    return Promise.resolve({ batches: b ? [b.lines] : [], lostBatches: 0, lostRows: 0 });
+    if (b) yield { batch: b.lines };
+  }
+
+  /** Memory is always there, and trusts no one else's files: there are none. */
+  readonly refusal = null;
+
+  usable(): boolean {
+    return true;
+  }
+
+  takeNotices(): string[] {
+    return [];
   }
 
   done(seg: Segment): void {

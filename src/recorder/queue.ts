@@ -46,6 +46,33 @@ export class RowQueue {
     return batch;
   }
 
+  /** Puts a taken batch back in front (it could not be written, and there is no spool for it). */
+  putBack(batch: Queued[]): void {
+    if (batch.length === 0) return;
+    let bytes = 0;
+    for (const q of batch) bytes += rowBytes(q.row);
+    this.chunks.unshift(batch);
+    this.chunkBytes.unshift(bytes);
+    this.rows += batch.length;
+    this.bytes += bytes;
+  }
+
+  /** Removes the newest row (memory is full and it has nowhere else to go). */
+  popNewest(): Queued | undefined {
+    const last = this.chunks.length - 1;
+    if (last < 0) return undefined;
+    const q = this.chunks[last].pop()!;
+    const bytes = rowBytes(q.row);
+    this.chunkBytes[last] -= bytes;
+    this.bytes -= bytes;
+    this.rows--;
+    if (this.chunks[last].length === 0) {
+      this.chunks.pop();
+      this.chunkBytes.pop();
+    }
+    return q;
+  }
+
   /** Every batch, emptying the queue. */
   takeAll(): Queued[][] {
     const all = this.chunks;

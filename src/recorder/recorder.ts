@@ -107,10 +107,12 @@ class RecorderImpl implements Recorder, LiveRecorder {
     const writeTimeoutMs = o.writeTimeoutMs ?? 10_000;
     this.memory = o.spoolDir === undefined && (shortLived || !writableDir(spoolDir)) ? new MemorySpool(Math.min(maxSpoolBytes, maxMemoryBytes)) : null;
     this.saveBudgetMs = writeTimeoutMs;
+    const disk = this.memory ? null : new Spool(spoolDir, maxSpoolBytes);
     this.shipper = new Shipper(
       new PgWriter(this.pool, o.role === undefined ? 'service_role' : o.role, writeTimeoutMs, closeAfterWrite),
-      this.memory ?? new Spool(spoolDir, maxSpoolBytes),
-      this.memory ? new MemoryDeadLetters() : new DeadLetters(spoolDir, Math.max(1024 * 1024, Math.floor(maxSpoolBytes / 4))),
+      this.memory ?? disk!,
+      // One directory verdict (spool-trust.ts) for the segments and the dead letters.
+      disk ? new DeadLetters(disk.guard, Math.max(1024 * 1024, Math.floor(maxSpoolBytes / 4))) : new MemoryDeadLetters(),
       this.reporter,
       o.maxBatchRows ?? 5000,
       maxMemoryBytes,

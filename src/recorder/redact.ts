@@ -1,20 +1,15 @@
 /**
  * Redaction by rules, applied when a call is recorded, before its row is queued: a credential never
- * reaches the queue, the spool file or the database. The regular expressions below are the list;
- * in words, what goes:
- *  - credential headers (Authorization, Cookie, Set-Cookie, names saying key, token, secret,
- *    password or session) and credential query/fragment parameters (keys, tokens, secrets,
- *    passwords, signatures, OAuth `code`);
- *  - values of JSON keys and form fields named like a credential, and `code` in an OAuth body;
- *  - in free text: Telegram bot tokens (in `/bot<token>/` paths and anywhere), Resend keys,
- *    `Bearer`/`Basic`/`Token` credentials, `user:password@` in URLs, `name: value` and
- *    `name=value` when the name says key, token, secret, password or credential;
- *  - error codes that look like a credential rather than a code (looksLikeSecret);
- *  - with `maskPii`: e-mail addresses and phone numbers.
- * Text is also made storable (no NUL, no lone surrogates) and capped (limits.ts). What the call
- * itself carried is scrubbed wherever it is echoed: see taint.ts.
+ * reaches the queue, the spool file, a dead letter or the database. The rules are one table,
+ * secret-rules.ts: credential names (JSON and form fields, query and fragment parameters, headers,
+ * `name=value` / `name: value` in free text) and credential shapes (provider key formats, JWTs,
+ * `Bearer …`, `user:password@`) found in any text. Besides the table: `code` in an OAuth body,
+ * error codes that look like a credential (looksLikeSecret), and with `maskPii` e-mail addresses
+ * and phone numbers. Text is also made storable (no NUL, no lone surrogates) and capped
+ * (limits.ts). What the call itself carried is scrubbed wherever it is echoed: see taint.ts.
  */
 import { LIMITS } from './limits';
+import { Placement, SECRET_RULES } from './secret-rules';
 
 export interface RedactOptions {
   maskPii: boolean;
@@ -23,50 +18,93 @@ export interface RedactOptions {
 
 export const REDACTED = '[REDACTED]';
 
-const SECRET_KEY_RE = /pass(word|wd)?$|^pwd$|token|secret|api[-_]?key|authorization|^auth$|cookie|credential|private[-_]?key|session|signature/i;
-const SECRET_HEADER_RE = /^(authorization|proxy-authorization|cookie|set-cookie)$|api[-_]?key|token|secret|password|session/i;
-const SECRET_QUERY_RE = /^(api[-_]?key|key|token|access[-_]?token|refresh[-_]?token|id[-_]?token|secret|client[-_]?secret|password|signature|sig|code)$/i;
 const OAUTH_SIBLINGS = ['grant_type', 'client_id', 'client_secret', 'redirect_uri'];
+
+/** The words of a name, lowercase: `XAuthKey`, `x-auth-key`, `X_AUTH_KEY` → x, auth, key. */
+function nameWords(name: string): string[] {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+}
+
+function judgeName(name: string, where: Placement): boolean {
+  const words = nameWords(name);
+  if (words.length === 0) return false;
+  const joined = words.join('');
+  const last = words[words.length - 1];
+  for (const r of SECRET_RULES.names) {
+    if (r.only && !r.only.includes(where)) continue;
+    const before = words.length > 1 ? words[words.length - 2] : undefined;
+    const hit = r.match === 'contains' ? joined.includes(r.word) : r.match === 'word' ? words.includes(r.word) : last === r.word && !(before && r.unless?.includes(before));
+    if (hit) return true;
+  }
+  return false;
+}
+
+// Names repeat endlessly (the same JSON keys, headers); judge each once. Bounded.
+const judged = new Map<string, boolean>();
+
+/** Whether a name met at `where` holds a credential (secret-rules.ts). */
+export function isSecretName(name: string, where: Placement): boolean {
+  if (name.length > 100) return judgeName(name, where);
+  const key = `${where}:${name}`;
+  let v = judged.get(key);
+  if (v === undefined) {
+    v = judgeName(name, where);
+    if (judged.size >= 10_000) judged.clear();
+    judged.set(key, v);
+  }
+  return v;
+}
 
 /** Whether a JSON key or form field of this name holds a credential. */
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEY_RE.test(key);
+  return isSecretName(key, 'field');
 }
 
 /** Whether a query or fragment parameter of this name holds a credential. */
 export function isSecretParam(key: string): boolean {
-  return SECRET_QUERY_RE.test(key) || SECRET_KEY_RE.test(key);
+  return isSecretName(key, 'query');
 }
 
-const TELEGRAM_PATH_RE = /\/bot[^/?#\s]+/g;
-// Not `\b`: a token right after a letter (`bot7012345678:AAE…`) has no word boundary before it.
-const TELEGRAM_TOKEN_RE = /(?<!\d)\d{5,12}:[A-Za-z0-9_-]{20,}/g;
-const RESEND_KEY_RE = /\bre_[A-Za-z0-9_]{6,}/g;
-const BEARER_RE = /\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{6,}/gi;
-// Query-string style `apiKey=…` inside free text (e.g. an error message quoting a URL).
-const QUERY_IN_TEXT_RE = /([?&;#](?:api[-_]?key|key|token|access[-_]?token|refresh[-_]?token|id[-_]?token|secret|client[-_]?secret|password|signature|sig|code)=)(?!\[REDACTED\])[^&#\s"']*/gi;
-// `token: X`, `and token=X`, `"apiKey":"X"`, `client_secret=X` in free text.
-const LABELLED_RE =
-  /(?<![A-Za-z0-9])((?:[A-Za-z0-9]+[-_])*(?:api[-_]?key|apikey|key|token|secret|password|passwd|pwd|credentials?)s?)(["']?[ \t]{0,3}[:=][ \t]{0,3}["']?)(?!\[REDACTED\])([^\s"'&,;<>()[\]{}]+)/gi;
-// scheme://user:pass@ in free text (e.g. Node's "Request cannot be constructed from a URL that includes credentials").
-const USERINFO_RE = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@"']+@/gi;
+// `?name=value` inside free text (an error message quoting a URL): the value up to the next parameter.
+const QUERY_IN_TEXT_RE = /(?<=[?&;#])([A-Za-z][A-Za-z0-9_.-]{0,63})(=)(?!\[REDACTED\])[^&#\s"']*/g;
+// `name: value`, `name=value`, `"name":"value"` in free text; the name is judged by the table.
+const LABELLED_RE = /(?<![A-Za-z0-9])([A-Za-z][A-Za-z0-9_.-]{0,63})(["']?[ \t]{0,3}[:=][ \t]{0,3}["']?)(?!\[REDACTED\]|(?:Bearer|Basic|Token)\s)[^\s"'&,;<>()[\]{}]+/g;
 const EMAIL_RE = /([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
 // 10–15 digits, optionally with a leading + and common separators; not part of a longer token.
 const PHONE_RE = /(?<![\w.-])\+?\d(?:[\s().-]{0,2}\d){9,14}(?![\w-])/g;
 const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+/**
+ * Replaces the value of each `name<sep>value` match of `re` (groups: name, separator) whose name
+ * the table calls secret. A value that is not replaced is searched too, since it can hold a pair
+ * of its own (`"detail":"client_secret=X"`, `?next=/cb?token=X`).
+ */
+function redactNamed(s: string, re: RegExp, where: Placement): string {
+  let out = '';
+  let last = 0;
+  re.lastIndex = 0;
+  for (let m = re.exec(s); m; m = re.exec(s)) {
+    const [all, name, sep] = m;
+    if (isSecretName(name, where)) {
+      out += `${s.slice(last, m.index)}${name}${sep}${REDACTED}`;
+      last = re.lastIndex = m.index + all.length;
+    } else re.lastIndex = m.index + name.length + sep.length;
+  }
+  return last === 0 ? s : out + s.slice(last);
+}
+
 /** Removes credentials (and PII when asked) from free text. */
 export function redactString(s: string, maskPii = false): string {
-  // Cheap pre-check: most strings contain none of the trigger characters.
+  // The hints and the checks for `=`/`:` are cheap pre-checks: most strings trigger no rule.
   let out = s;
-  if (out.includes('/bot')) out = out.replace(TELEGRAM_PATH_RE, `/bot${REDACTED}`);
-  if (out.includes(':')) out = out.replace(TELEGRAM_TOKEN_RE, REDACTED);
-  if (out.includes('re_')) out = out.replace(RESEND_KEY_RE, `re_${REDACTED}`);
-  // Any whitespace separates a scheme from its credential (`Authorization:\tBearer\tX`).
-  out = out.replace(BEARER_RE, (_m, scheme: string) => `${scheme} ${REDACTED}`);
-  if (out.includes('=')) out = out.replace(QUERY_IN_TEXT_RE, `$1${REDACTED}`);
-  if (out.includes('=') || out.includes(':')) out = out.replace(LABELLED_RE, `$1$2${REDACTED}`);
-  if (out.includes('@')) out = out.replace(USERINFO_RE, `$1${REDACTED}@`);
+  for (const r of SECRET_RULES.shapes) if (!r.hints || r.hints.some((h) => out.includes(h))) out = out.replace(r.re, r.replace);
+  if (out.includes('=')) out = redactNamed(out, QUERY_IN_TEXT_RE, 'query');
+  if (out.includes('=') || out.includes(':')) out = redactNamed(out, LABELLED_RE, 'text');
   if (maskPii) out = maskPiiString(out);
   // Postgres text/jsonb reject NUL and unpaired surrogates; one bad byte must not sink a batch.
   if (out.includes('\u0000')) out = out.replaceAll('\u0000', '');
@@ -83,7 +121,7 @@ export function maskPiiString(s: string): string {
   return out;
 }
 
-/** Redacts a URL: bot token in the path, secret query parameters, user:password. */
+/** Redacts a URL: secret query and fragment parameters, user:password, credential shapes (a bot token in the path). */
 export function redactUrl(raw: string, maskPii = false): string {
   let u: URL;
   try {
@@ -95,7 +133,6 @@ export function redactUrl(raw: string, maskPii = false): string {
     u.username = REDACTED;
     u.password = '';
   }
-  u.pathname = u.pathname.replace(TELEGRAM_PATH_RE, `/bot${REDACTED}`);
   for (const key of [...u.searchParams.keys()]) {
     if (isSecretParam(key)) u.searchParams.set(key, REDACTED);
   }
@@ -112,7 +149,7 @@ export function redactHeaders(headers: Iterable<[string, string]> | Record<strin
   const out: Record<string, string> = {};
   const entries = Symbol.iterator in headers ? headers : Object.entries(headers);
   for (const [k, v] of entries as Iterable<[string, string]>) {
-    out[k.toLowerCase()] = SECRET_HEADER_RE.test(k) ? REDACTED : redactString(String(v), maskPii);
+    out[k.toLowerCase()] = isSecretName(k, 'header') ? REDACTED : redactString(String(v), maskPii);
   }
   return out;
 }
@@ -151,7 +188,7 @@ export function redactValue(value: unknown, maskPii = false, depth = 0, seen = n
     const oauth = OAUTH_SIBLINGS.some((k) => Object.prototype.hasOwnProperty.call(obj, k));
     for (const [k, v] of Object.entries(obj)) {
       const key = redactString(scrub ? scrub(k) : k, maskPii);
-      const secret = SECRET_KEY_RE.test(k) || (oauth && /^code$/i.test(k));
+      const secret = isSecretName(k, 'field') || (oauth && /^code$/i.test(k));
       out[key] = secret && v !== null && v !== undefined && v !== '' ? REDACTED : redactValue(v, maskPii, depth + 1, seen, scrub);
     }
     return out;

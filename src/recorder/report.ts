@@ -4,7 +4,7 @@
  * emitted as a process warning, at most once per kind per minute, so a stalled recorder shows up in
  * the application's logs without flooding them.
  */
-export type ProblemKind = 'database-down' | 'write-timeout' | 'dead-letter' | 'spool-full' | 'spool-corrupt' | 'spool-io' | 'internal' | 'unflushed';
+export type ProblemKind = 'database-down' | 'write-timeout' | 'dead-letter' | 'spool-full' | 'spool-corrupt' | 'spool-io' | 'spool-unsafe' | 'internal' | 'unflushed';
 
 /** An error the recorder reports about itself; `kind` says which problem it is. */
 export class RecorderError extends Error {

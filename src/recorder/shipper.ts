@@ -10,11 +10,12 @@ import type { Reporter } from './report';
 import type { DeadLetterStore, SpoolStore } from './memory-spool';
 import { Segment, SpoolFullError } from './spool';
 import { isRowLine, splitLines } from './spool-frame';
+import { UnsafeSpoolError } from './spool-trust';
 import type { RecorderStats } from './types';
 import { classifyWriteError, sqlstate, WRITE_TIMEOUT_CODE } from './write-errors';
 
 /** The counters the shipper keeps; their meaning is documented once, on RecorderStats. */
-export type ShipperCounters = Pick<RecorderStats, 'written' | 'spooled' | 'replayed' | 'deadLettered' | 'dropped' | 'droppedSpoolFull' | 'lostCorrupt'>;
+export type ShipperCounters = Pick<RecorderStats, 'written' | 'spooled' | 'replayed' | 'deadLettered' | 'dropped' | 'droppedSpoolFull' | 'lostCorrupt' | 'spoolSkipped'>;
 
 /**
  * Where batches go: PgWriter (COPY into integration_logs) in the recorder, a fake in the unit
@@ -29,7 +30,7 @@ const RETRY_CONFLICT_TIMES = 3;
 
 export class Shipper {
   readonly queue: RowQueue;
-  readonly counters: ShipperCounters = { written: 0, spooled: 0, replayed: 0, deadLettered: 0, dropped: 0, droppedSpoolFull: 0, lostCorrupt: 0 };
+  readonly counters: ShipperCounters = { written: 0, spooled: 0, replayed: 0, deadLettered: 0, dropped: 0, droppedSpoolFull: 0, lostCorrupt: 0, spoolSkipped: 0 };
   /** After close(): rows go straight to the spool. */
   closed = false;
   up = true;
@@ -37,8 +38,12 @@ export class Shipper {
   private probeDelayMs = 100;
   private draining: Promise<void> | null = null;
   private kickScheduled = false;
-  /** Segments already read once: their damage is counted and dead-lettered only once. */
-  private readonly seen = new Set<string>();
+  /**
+   * Per segment, how many of its frames (and damaged regions) an earlier, interrupted replay has
+   * judged: their damage is counted and dead-lettered only once.
+   */
+  private readonly seen = new Map<string, number>();
+  private refusalReported = false;
 
   constructor(
     private readonly writer: RowWriter,
@@ -107,6 +112,7 @@ export class Shipper {
       } catch (e) {
         this.reporter.report('spool-io', `cannot adopt spool segments in ${this.spool.dir}: ${(e as Error).message}`);
       }
+      this.spoolNotices();
       if (this.spool.hasData()) {
         if (!(await this.replay())) {
           this.spillQueue();
@@ -116,7 +122,8 @@ export class Shipper {
       if (this.queue.rows === 0) return;
       const batch = this.queue.take();
       if (!(await this.writeBatch(batch))) {
-        this.spillRows(batch);
+        if (!this.closed && !this.spoolUsable()) this.queue.putBack(batch);
+        else this.spillRows(batch);
         this.spillQueue();
         return;
       }
@@ -181,39 +188,57 @@ export class Shipper {
   private async replay(): Promise<boolean> {
     this.spool.seal();
     for (let seg = this.spool.next(); seg; seg = this.spool.next()) {
-      const first = !this.seen.has(seg.file);
-      this.seen.add(seg.file);
-      let decoded;
+      const judged = this.seen.get(seg.file) ?? 0;
+      let index = 0;
+      // Read a frame at a time and written in batches as they fill: memory stays one frame and
+      // one batch whatever the segment's size.
+      let lost = 0;
+      let lostBatches = 0;
+      let valid: string[] = [];
       try {
-        decoded = await this.spool.read(seg);
+        for await (const item of this.spool.frames(seg)) {
+          const first = index++ >= judged;
+          if (first) this.seen.set(seg.file, index);
+          if (!('batch' in item)) {
+            if (first) {
+              lostBatches++;
+              lost += item.lostRows;
+            }
+            continue;
+          }
+          for (const line of splitLines(item.batch)) {
+            if (isRowLine(line)) valid.push(line);
+            else if (!first) continue;
+            else if (!line.endsWith('\n')) {
+              lost++;
+            } // torn by a kill mid-write
+            else if (line.trim() !== '') this.deadLetter(line, 'replay', null, 'spooled line is not a row (damaged spool data)');
+          }
+          while (valid.length >= this.maxBatchRows) {
+            if (!(await this.writeLines(valid.slice(0, this.maxBatchRows), 'replay'))) return this.countLost(seg, lost, lostBatches);
+            valid = valid.slice(this.maxBatchRows);
+          }
+        }
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.reporter.report('spool-io', `cannot read spool segment ${seg.file}: ${(e as Error).message}`);
         this.finish(seg);
         continue;
       }
-      let lost = first ? decoded.lostRows : 0;
-      const valid: string[] = [];
-      for (const batch of decoded.batches) {
-        for (const line of splitLines(batch)) {
-          if (isRowLine(line)) valid.push(line);
-          else if (!first) continue;
-          else if (!line.endsWith('\n')) {
-            lost++;
-          } // torn by a kill mid-write
-          else if (line.trim() !== '') this.deadLetter(line, 'replay', null, 'spooled line is not a row (damaged spool data)');
-        }
-      }
-      if (lost > 0) {
-        this.counters.lostCorrupt += lost;
-        this.counters.dropped += lost;
-        this.reporter.report('spool-corrupt', `damaged spool segment ${seg.file}: ${decoded.lostBatches} batch(es) unreadable, ${lost} row(s) lost; the rest is replayed`);
-      }
-      for (let i = 0; i < valid.length; i += this.maxBatchRows) {
-        if (!(await this.writeLines(valid.slice(i, i + this.maxBatchRows), 'replay'))) return false;
-      }
+      if (valid.length > 0 && !(await this.writeLines(valid, 'replay'))) return this.countLost(seg, lost, lostBatches);
+      this.countLost(seg, lost, lostBatches);
       this.finish(seg);
     }
     return true;
+  }
+
+  /** Counts and reports rows lost to damage in a segment (found in this pass); false, for `return`. */
+  private countLost(seg: Segment, lost: number, lostBatches: number): false {
+    if (lost > 0) {
+      this.counters.lostCorrupt += lost;
+      this.counters.dropped += lost;
+      this.reporter.report('spool-corrupt', `damaged spool segment ${seg.file}: ${lostBatches} batch(es) unreadable, ${lost} row(s) lost; the rest is replayed`);
+    }
+    return false;
   }
 
   private finish(seg: Segment): void {
@@ -231,6 +256,7 @@ export class Shipper {
       stored = this.deadLetters.add(line, source, state, message);
     } catch (e) {
       this.counters.dropped++;
+      this.spoolNotices();
       this.reporter.report('spool-io', `cannot write dead letter to ${this.deadLetters.file}, row lost: ${(e as Error).message}`);
       return;
     }
@@ -243,9 +269,44 @@ export class Shipper {
     }
   }
 
+  /**
+   * Reports, once each, a refused spool directory and the files adoption skipped (spool.ts).
+   */
+  private spoolNotices(): void {
+    for (const n of this.spool.takeNotices()) {
+      this.counters.spoolSkipped++;
+      this.reporter.report('spool-unsafe', n);
+    }
+    if (this.spool.refusal !== null && !this.refusalReported) {
+      this.refusalReported = true;
+      this.reporter.report('spool-unsafe', this.spool.refusal);
+    }
+  }
+
   spillQueue(): void {
     if (this.queue.rows === 0) return;
+    if (!this.closed && !this.spoolUsable()) {
+      // No spool: rows wait in memory for the database, up to maxMemoryBytes; the newest past it are dropped.
+      let n = 0;
+      while (this.queue.bytes > this.maxMemoryBytes && this.queue.popNewest()) n++;
+      if (n > 0) {
+        this.counters.dropped += n;
+        this.reporter.report('spool-unsafe', `memory full (maxMemoryBytes ${this.maxMemoryBytes}) and no usable spool: ${n} new row(s) dropped`);
+      }
+      return;
+    }
     for (const rows of this.queue.takeAll()) this.spillRows(rows);
+  }
+
+  private spoolUsable(): boolean {
+    let ok: boolean;
+    try {
+      ok = this.spool.usable();
+    } catch {
+      ok = true; // an I/O error: the append below meets it too, and reports it
+    }
+    this.spoolNotices();
+    return ok;
   }
 
   private spillRows(rows: Queued[]): void {
@@ -256,7 +317,10 @@ export class Shipper {
       this.counters.spooled += rows.length;
     } catch (e) {
       this.counters.dropped += rows.length;
-      if (e instanceof SpoolFullError) {
+      if (e instanceof UnsafeSpoolError) {
+        this.spoolNotices();
+        this.reporter.report('spool-unsafe', `${rows.length} row(s) lost: the database did not take them and the spool directory is refused`);
+      } else if (e instanceof SpoolFullError) {
         this.counters.droppedSpoolFull += rows.length;
         this.reporter.report('spool-full', `${e.message}: ${rows.length} new row(s) dropped, older spooled rows kept`);
       } else {

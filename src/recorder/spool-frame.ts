@@ -20,6 +20,30 @@ export function encodeFrame(lines: string, rows: number): Buffer {
   return Buffer.concat([head, body]);
 }
 
+/**
+ * One batch as frames of at most about `maxChars` characters each (cut between lines; a single
+ * longer line goes alone), so that one huge batch never makes a huge frame: segments stay near
+ * their rotation size and a reader never needs much memory for one frame.
+ */
+export function encodeFrames(lines: string, rows: number, maxChars: number): Buffer[] {
+  if (lines.length <= maxChars) return [encodeFrame(lines, rows)];
+  const out: Buffer[] = [];
+  let start = 0;
+  let left = rows;
+  while (start < lines.length) {
+    let end = lines.lastIndexOf('\n', start + maxChars - 1) + 1;
+    if (end <= start) end = lines.indexOf('\n', start) + 1 || lines.length; // one long line
+    const chunk = lines.slice(start, end);
+    let n = 0;
+    for (let i = chunk.indexOf('\n'); i !== -1; i = chunk.indexOf('\n', i + 1)) n++;
+    const last = end >= lines.length;
+    out.push(encodeFrame(chunk, last ? left : Math.min(n, left)));
+    left -= last ? left : Math.min(n, left);
+    start = end;
+  }
+  return out;
+}
+
 export interface DecodedSegment {
   /** Intact batches, in file order (COPY lines, each ending in \n). */
   batches: string[];
@@ -29,23 +53,78 @@ export interface DecodedSegment {
   lostRows: number;
 }
 
-export function decodeFrames(buf: Buffer): DecodedSegment {
-  const out: DecodedSegment = { batches: [], lostBatches: 0, lostRows: 0 };
+/**
+ * Where frames are read from: a file, read piece by piece, or a buffer. What `read` returns is used
+ * before the next call, so a source may hand out the same scratch buffer each time.
+ */
+export interface FrameSource {
+  size: number;
+  read(pos: number, len: number): Promise<Buffer>;
+}
+
+/** One intact batch, or a damaged region and the rows it held. */
+export type FrameItem = { batch: string } | { lostRows: number };
+
+const HEAD_BYTES = 80;
+export const SCAN_BYTES = 1024 * 1024;
+
+/**
+ * The frames of a segment, one at a time: memory is one frame (at most `maxFrameBytes`; a longer
+ * one counts as damage) or one scan chunk, whatever the segment's size.
+ */
+export async function* readFrames(src: FrameSource, maxFrameBytes: number): AsyncGenerator<FrameItem> {
   let pos = 0;
-  while (pos < buf.length) {
-    const frame = readFrame(buf, pos);
-    if (frame) {
-      out.batches.push(frame.text);
-      pos = frame.end;
-      continue;
+  while (pos < src.size) {
+    const h = headerAt(await src.read(pos, Math.min(HEAD_BYTES, src.size - pos)), 0);
+    if (h && h.bytes <= maxFrameBytes && pos + h.bodyStart + h.bytes <= src.size) {
+      const body = await src.read(pos + h.bodyStart, h.bytes);
+      if (body.length === h.bytes && crc32(body) === h.crc) {
+        yield { batch: body.toString('utf8') };
+        pos += h.bodyStart + h.bytes;
+        continue;
+      }
     }
-    // Damage: skip to the next frame header.
-    const next = buf.indexOf(RESYNC, pos + 1);
-    const end = next === -1 ? buf.length : next + 1;
-    const header = headerAt(buf, pos);
-    out.lostBatches++;
-    out.lostRows += header ? header.rows : countLines(buf, pos, end);
+    // Damage: skip to the next frame header; its rows are the header's count, else its lines.
+    const { end, lines } = await resync(src, pos);
+    yield { lostRows: h ? h.rows : lines };
     pos = end;
+  }
+}
+
+/**
+ * From a damaged `pos`: where the next `\n#frame ` begins (after its \n), and the lines up to
+ * there — less a header-like first line, plus a last line cut short — read in bounded chunks.
+ */
+async function resync(src: FrameSource, pos: number): Promise<{ end: number; lines: number }> {
+  const overlap = RESYNC.length - 1; // a marker may straddle two chunks: they overlap by this much
+  let lines = 0;
+  let counted = pos; // lines are counted from here on
+  for (let from = pos; ;) {
+    const chunk = await src.read(from, Math.min(SCAN_BYTES, src.size - from));
+    if (from === pos && chunk[0] === 0x23) lines--;
+    const i = chunk.indexOf(RESYNC, from === pos ? 1 : 0);
+    const stop = i === -1 ? from + chunk.length : from + i + 1;
+    for (let j = chunk.indexOf(0x0a, counted - from); j !== -1 && from + j < stop; j = chunk.indexOf(0x0a, j + 1)) lines++;
+    if (i !== -1) return { end: stop, lines: Math.max(lines, 0) }; // stop - 1 is that \n: no line cut short
+    if (from + chunk.length >= src.size || chunk.length <= overlap) {
+      if (chunk.length > 0 && chunk[chunk.length - 1] !== 0x0a) lines++; // a last line cut short
+      return { end: src.size, lines: Math.max(lines, 0) };
+    }
+    counted = from + chunk.length;
+    from = counted - overlap;
+  }
+}
+
+/** A whole segment in memory, decoded (tests, and tools reading a spool file). */
+export async function decodeFrames(buf: Buffer): Promise<DecodedSegment> {
+  const out: DecodedSegment = { batches: [], lostBatches: 0, lostRows: 0 };
+  const src: FrameSource = { size: buf.length, read: async (pos, len) => buf.subarray(pos, pos + len) };
+  for await (const item of readFrames(src, Number.MAX_SAFE_INTEGER)) {
+    if ('batch' in item) out.batches.push(item.batch);
+    else {
+      out.lostBatches++;
+      out.lostRows += item.lostRows;
+    }
   }
   return out;
 }
@@ -57,24 +136,6 @@ function headerAt(buf: Buffer, pos: number): { rows: number; bytes: number; crc:
   const m = HEADER_RE.exec(buf.toString('latin1', pos, nl));
   if (!m) return undefined;
   return { rows: Number(m[1]), bytes: Number(m[2]), crc: parseInt(m[3], 16), bodyStart: nl + 1 };
-}
-
-function readFrame(buf: Buffer, pos: number): { text: string; end: number } | undefined {
-  const h = headerAt(buf, pos);
-  if (!h) return undefined;
-  const end = h.bodyStart + h.bytes;
-  if (end > buf.length) return undefined; // cut short
-  const body = buf.subarray(h.bodyStart, end);
-  if (crc32(body) !== h.crc) return undefined;
-  return { text: body.toString('utf8'), end };
-}
-
-/** Rows in a damaged region whose header is unreadable: its lines, less a header-like first line. */
-function countLines(buf: Buffer, start: number, end: number): number {
-  let n = buf[start] === 0x23 ? -1 : 0;
-  for (let i = buf.indexOf(0x0a, start); i !== -1 && i < end; i = buf.indexOf(0x0a, i + 1)) n++;
-  if (end > start && buf[end - 1] !== 0x0a) n++; // a last line cut short
-  return Math.max(n, 0);
 }
 
 const UUID_AT_START = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\t/;

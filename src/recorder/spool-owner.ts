@@ -12,17 +12,23 @@
  * filesystem that refuses sockets) the lock file's mtime is the heartbeat: refreshed every 10 s,
  * its owner counts as alive until it is 60 s old. The lock file says which of the two to trust.
  * A spool directory belongs to one host: sockets do not cross machines.
+ *
+ * Lock files are opened as every spool file is (spool-trust.ts: no symlink followed, this user's
+ * regular file) and read up to 4 KiB; a lock that fails those checks proves nothing, so its owner
+ * counts as alive and its segments are left alone.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { OPEN_REPLACE, openPrivate, readPrivate, UnsafeSpoolError } from './spool-trust';
 
 const HEARTBEAT_MS = 10_000;
 const STALE_MS = 60_000;
 const PROBE_TIMEOUT_MS = 1_000;
 const MAX_SOCKET_PATH = 107;
+const MAX_LOCK_BYTES = 4096;
 
 interface LockInfo {
   pid: number;
@@ -85,7 +91,12 @@ export class SpoolOwner {
 
   private writeLock(socket: boolean): void {
     const info: LockInfo = { pid: process.pid, host: hostname(), started: new Date().toISOString(), socket };
-    fs.writeFileSync(lockPath(this.dir, this.id), JSON.stringify(info), { mode: 0o600 });
+    const fd = openPrivate(lockPath(this.dir, this.id), OPEN_REPLACE);
+    try {
+      fs.writeSync(fd, JSON.stringify(info));
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 }
 
@@ -103,9 +114,10 @@ export async function ownerAlive(dir: string, id: string): Promise<boolean> {
   let info: LockInfo;
   let mtimeMs: number;
   try {
-    mtimeMs = fs.statSync(lockPath(dir, id)).mtimeMs;
-    info = JSON.parse(fs.readFileSync(lockPath(dir, id), 'utf8')) as LockInfo;
+    mtimeMs = fs.lstatSync(lockPath(dir, id)).mtimeMs;
+    info = JSON.parse((await readPrivate(lockPath(dir, id), MAX_LOCK_BYTES)).toString('utf8')) as LockInfo;
   } catch (e) {
+    if (e instanceof UnsafeSpoolError) return true;
     // No lock: its owner closed, or crashed before claiming (then it wrote no segment either).
     // A lock being written right now reads as unparsable: alive, to be safe.
     return (e as NodeJS.ErrnoException).code !== 'ENOENT';

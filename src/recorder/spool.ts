@@ -18,14 +18,30 @@
  * Segments named `spool-<pid>-<startMs>-<instance>-<seq>.copy` (unframed lines) come from earlier
  * versions; they are adopted when that PID is not running or is this very process (which never
  * writes such names).
+ *
+ * Trust (spool-trust.ts): a directory that is not this user's, or that others can write to, is
+ * refused as a whole. A segment is adopted only if it is this user's regular file, not writable by
+ * others, and fits: at most MAX_ADOPT_BYTES and within what `maxBytes` leaves. One that never can
+ * is left where it is (not deleted: it is not known to be ours to delete) and reported once, by
+ * name; one that fits later, once replay frees room, waits.
  */
 import fs from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { decodeFrames, DecodedSegment, encodeFrame, splitLines } from './spool-frame';
+import { encodeFrames, FrameItem, readFrames, SCAN_BYTES, splitLines } from './spool-frame';
 import { ownerAlive, removeOwnerFiles, SpoolOwner } from './spool-owner';
+import { distrust, OPEN_NEW, openPrivate, openPrivateForRead, PrivateDir, readAt, UnsafeSpoolError } from './spool-trust';
 
 const SEGMENT_BYTES = 8 * 1024 * 1024;
+/** A batch is cut into frames of at most ~1 Mi characters (≤ 4 MiB): a segment stays ≤ ~12 MiB. */
+const FRAME_CHARS = 1024 * 1024;
+/** Largest frame read; earlier versions wrote a batch as one frame (bounded by maxMemoryBytes, 32 MiB by default). */
+const MAX_FRAME_BYTES = 40 * 1024 * 1024;
+/**
+ * Largest segment adopted. Ours rotate past 8 MiB plus one frame (≤ 4 MiB); earlier versions
+ * wrote a batch as one frame (bounded by maxMemoryBytes, 32 MiB by default). Segments are read a
+ * frame at a time; this bounds what one recorder takes on (and an unframed legacy segment, read whole).
+ */
+export const MAX_ADOPT_BYTES = 64 * 1024 * 1024;
 const SEG_RE = /^seg-(\d+)-(\d+)-([0-9a-z]+)\.([0-9a-f]{16})\.copy$/;
 const LEGACY_RE = /^spool-(\d+)-(\d+)-(\d+)-(\d+)\.copy$/;
 const ADOPT_EVERY_MS = 10_000;
@@ -41,6 +57,8 @@ interface Segment {
 
 export class Spool {
   readonly owner: SpoolOwner;
+  /** The directory's trust verdict, shared with the dead letters. */
+  readonly guard: PrivateDir;
   private fd: number | null = null;
   private current: Segment | null = null;
   private currentBytes = 0;
@@ -51,12 +69,33 @@ export class Spool {
   private totalBytes = 0;
   private lastAdopt = -Infinity;
   private adopting: Promise<number> | null = null;
+  /** Files not adopted (unsafe or too large): each is reported once. */
+  private readonly skipped = new Set<string>();
+  private notices: string[] = [];
 
   constructor(
     readonly dir: string,
     readonly maxBytes: number,
   ) {
     this.owner = new SpoolOwner(dir);
+    this.guard = new PrivateDir(dir);
+  }
+
+  /** Why the directory is refused (then nothing is spooled), or null. */
+  get refusal(): string | null {
+    return this.guard.refusal;
+  }
+
+  /** Whether rows can be spooled: creates the directory (0700) if missing, refuses an unsafe one. */
+  usable(): boolean {
+    return this.guard.usable(true);
+  }
+
+  /** Files skipped since the last call, one message each naming the file and why. */
+  takeNotices(): string[] {
+    const out = this.notices;
+    this.notices = [];
+    return out;
   }
 
   /** Bytes of segments this recorder holds. */
@@ -70,13 +109,17 @@ export class Spool {
    */
   append(lines: string, rows: number): void {
     if (rows === 0) return;
-    const frame = encodeFrame(lines, rows);
-    if (this.totalBytes + frame.length > this.maxBytes) throw new SpoolFullError(`spool full (${this.totalBytes} of ${this.maxBytes} bytes)`);
-    if (this.fd === null || this.currentBytes > SEGMENT_BYTES || !fs.existsSync(this.current!.file)) this.rotate();
-    let off = 0;
-    while (off < frame.length) off += fs.writeSync(this.fd!, frame, off);
-    this.currentBytes += frame.length;
-    this.totalBytes += frame.length;
+    if (!this.usable()) throw new UnsafeSpoolError(this.refusal ?? 'spool directory refused');
+    const frames = encodeFrames(lines, rows, FRAME_CHARS);
+    const size = frames.reduce((n, f) => n + f.length, 0);
+    if (this.totalBytes + size > this.maxBytes) throw new SpoolFullError(`spool full (${this.totalBytes} of ${this.maxBytes} bytes)`);
+    for (const frame of frames) {
+      if (this.fd === null || this.currentBytes > SEGMENT_BYTES || !fs.existsSync(this.current!.file)) this.rotate();
+      let off = 0;
+      while (off < frame.length) off += fs.writeSync(this.fd!, frame, off);
+      this.currentBytes += frame.length;
+      this.totalBytes += frame.length;
+    }
   }
 
   /** True when something is waiting for replay (including the open segment). */
@@ -104,12 +147,25 @@ export class Spool {
     return this.sealed[0];
   }
 
-  /** The batches of a segment, with what was lost to damage. */
-  async read(seg: Segment): Promise<DecodedSegment> {
-    const buf = await readFile(seg.file);
-    if (!seg.legacy) return decodeFrames(buf);
-    // Earlier versions wrote bare lines: one batch (lines are checked one by one before COPY).
-    return { batches: [splitLines(buf.toString('utf8')).join('')], lostBatches: 0, lostRows: 0 };
+  /**
+   * The batches of a segment and the damaged regions, a frame at a time, never past the size it
+   * had when sealed or adopted.
+   */
+  async *frames(seg: Segment): AsyncGenerator<FrameItem> {
+    const { handle, size } = await openPrivateForRead(seg.file);
+    try {
+      const bound = Math.min(size, this.sizes.get(seg.file) ?? MAX_ADOPT_BYTES);
+      if (seg.legacy) {
+        // Earlier versions wrote bare lines: one batch (lines are checked one by one before COPY).
+        yield { batch: splitLines((await readAt(handle, 0, bound)).toString('utf8')).join('') };
+        return;
+      }
+      // Reads go through one scratch buffer (a frame over 1 MiB gets its own): each is used before the next.
+      const scratch = Buffer.allocUnsafe(SCAN_BYTES);
+      yield* readFrames({ size: bound, read: (pos, len) => readAt(handle, pos, len, scratch) }, MAX_FRAME_BYTES);
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Drops a segment whose rows are committed (or dead-lettered). */
@@ -146,14 +202,35 @@ export class Spool {
     const startMs = Date.now();
     const seq = this.seq++;
     const file = path.join(this.dir, `seg-${startMs}-${String(seq).padStart(6, '0')}-${this.owner.id}.${this.owner.id}.copy`);
-    this.fd = fs.openSync(file, 'a', 0o600);
+    this.fd = openPrivate(file, OPEN_NEW);
     this.current = { file, startMs, seq, legacy: false };
     this.currentBytes = 0;
+  }
+
+  /**
+   * The size of a segment that may be adopted, or -1 when it never may: not this user's regular
+   * file, writable by others, or larger than this spool can ever hold (noted once, by name).
+   */
+  private admissible(file: string): number {
+    const st = fs.lstatSync(file);
+    const why = distrust(st, 'file');
+    const limit = Math.min(this.maxBytes, MAX_ADOPT_BYTES);
+    if (why === null && st.size <= limit) return st.size;
+    if (!this.skipped.has(file)) {
+      if (this.skipped.size < 10_000) this.skipped.add(file);
+      this.notices.push(
+        why === null
+          ? `spool segment ${file} not adopted: ${st.size} bytes, more than the ${limit} a segment may have here (maxSpoolBytes ${this.maxBytes}); left in place`
+          : `spool segment ${file} not adopted: ${st.isSymbolicLink() ? 'a symbolic link' : why}; left in place`,
+      );
+    }
+    return -1;
   }
 
   private async adoptNow(): Promise<number> {
     let names: string[];
     try {
+      if (!this.guard.usable(false)) return 0;
       names = fs.readdirSync(this.dir);
     } catch {
       return 0;
@@ -181,11 +258,19 @@ export class Spool {
         if (pid !== process.pid && pidAlive(pid)) continue;
         [startMs, seq, origin, legacy] = [Number(l[2]), Number(l[3]) * 1_000_000 + Number(l[4]), 'legacy', true];
       }
+      const from = path.join(this.dir, name);
+      let size: number;
+      try {
+        size = this.admissible(from);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw e;
+      }
+      if (size < 0 || this.totalBytes + size > this.maxBytes) continue; // refused, or waits for room
       this.owner.start(); // claim our identity before segments carry it
       const file = path.join(this.dir, `seg-${startMs}-${String(seq).padStart(6, '0')}-${origin}.${this.owner.id}.copy`);
       try {
-        fs.renameSync(path.join(this.dir, name), file); // atomic: only one adopter wins
-        const size = fs.statSync(file).size;
+        fs.renameSync(from, file); // atomic: only one adopter wins
         this.sizes.set(file, size);
         this.totalBytes += size;
         this.sealed.push({ file, startMs, seq, legacy });

@@ -4,21 +4,21 @@
  * provider echoes it back, under any field name or inside any message. The rule lists in
  * redact.ts catch credentials by their shape or their name; this catches them by their value.
  *
- * What counts as carried: Authorization / Proxy-Authorization values (and the credential after
- * the scheme; Basic's user and password), secret-named headers and cookies, URL userinfo, the
+ * What counts as carried — names judged by the one table, secret-rules.ts: Authorization /
+ * Proxy-Authorization values (and the credential after the scheme; Basic's user and password),
+ * secret-named headers and cookies, URL userinfo, the
  * Telegram bot token in the path, secret-named query/fragment parameters, secret-named body fields
  * (JSON or form; OAuth `code`, `client_secret`, `refresh_token`), at any depth.
  *
  * Values shorter than MIN_SECRET characters are not scrubbed as text: replacing every "abc" in a
  * message would destroy it; such values are still removed by name from headers and payloads.
  */
-import { isSecretKey, isSecretParam, REDACTED } from './redact';
+import { isSecretKey, isSecretName, isSecretParam, REDACTED } from './redact';
 
 const MIN_SECRET = 6;
 
 const TELEGRAM_PATH_RE = /\/bot([^/?#\s]+)/g;
 const SCHEME_RE = /^\s*(?:bearer|basic|token|digest|apikey|key)\s+(.+)$/i;
-const SECRET_HEADER_RE = /^(authorization|proxy-authorization|cookie|set-cookie)$|api[-_]?key|token|secret|password|session/i;
 const OAUTH_KEYS = ['grant_type', 'client_id', 'client_secret', 'redirect_uri'];
 
 /** Collects credentials into `out`. Never throws (a strange value is skipped). */
@@ -47,7 +47,7 @@ export class CredentialSet {
   }
 
   header(name: string, value: string): void {
-    if (!SECRET_HEADER_RE.test(name)) return;
+    if (!isSecretName(name, 'header')) return;
     this.add(value);
     const m = SCHEME_RE.exec(value);
     if (m) {

@@ -158,6 +158,12 @@ export interface RecorderStats {
   droppedSpoolFull: number;
   /** Of `dropped`: in damaged spool batches. */
   lostCorrupt: number;
+  /**
+   * Files in the spool directory not adopted because they are unsafe (not this user's regular
+   * file, writable by others, a symlink) or larger than a segment may be; each is left in place
+   * and reported once (`kind: 'spool-unsafe'`), naming it.
+   */
+  spoolSkipped: number;
   queuedRows: number;
   queuedBytes: number;
   /** Bytes of spool segments this recorder holds. */

@@ -383,7 +383,7 @@ describe('spool and replay', () => {
     const [seg] = fs.readdirSync(dir);
     expect(seg).toMatch(/^seg-\d+-\d+-[0-9a-f]{16}\.[0-9a-f]{16}\.copy$/);
     const framed = fs.readFileSync(`${dir}/${seg}`);
-    const lines = decodeFrames(framed).batches.join('');
+    const lines = (await decodeFrames(framed)).batches.join('');
     // Pretend two dead processes left the same rows (a replay interrupted before the delete): one
     // in today's framed format under a dead owner, one in the unframed format of earlier versions.
     fs.rmSync(`${dir}/${seg}`);
@@ -405,10 +405,7 @@ describe('rows the database rejects', () => {
     for (let i = 0; i < 20; i++) await first.track('amocrm', 'sync_lead', async () => i);
     await first.close();
     const [seg] = fs.readdirSync(dir);
-    const lines = decodeFrames(fs.readFileSync(`${dir}/${seg}`))
-      .batches.join('')
-      .split('\n')
-      .filter(Boolean);
+    const lines = (await decodeFrames(fs.readFileSync(`${dir}/${seg}`))).batches.join('').split('\n').filter(Boolean);
     // Two bad lines with a valid checksum (a hand edit): not a row at all, and a status the CHECK refuses.
     const bad1 = lines[3].replace(/^[^\t]+/, 'not-a-uuid');
     const bad2 = lines[11].replace('\tsuccess\t', '\texploded\t');

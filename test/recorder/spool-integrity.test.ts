@@ -93,10 +93,7 @@ it('a stray `\\.` line (which ends a COPY early) costs only itself: the rows aft
   for (let i = 0; i < 30; i++) await rec.track('whapi', 'send_message', async () => i);
   await rec.close();
   const [seg] = segments(spoolDir);
-  const lines = decodeFrames(fs.readFileSync(path.join(spoolDir, seg)))
-    .batches.join('')
-    .split('\n')
-    .filter(Boolean);
+  const lines = (await decodeFrames(fs.readFileSync(path.join(spoolDir, seg)))).batches.join('').split('\n').filter(Boolean);
   fs.writeFileSync(path.join(spoolDir, seg), encodeFrame([...lines.slice(0, 5), '\\.', ...lines.slice(5)].join('\n') + '\n', 31));
   const next = createRecorder({ databaseUrl: db.url, spoolDir, onError: () => undefined });
   await next.flush();

@@ -70,7 +70,7 @@ it('PID reuse without namespaces: a dead owner whose PID is now a live process (
   const oldDir = (old as unknown as { shipper: { spool: { dir: string } } }).shipper.spool.dir;
   for (let i = 0; i < 100; i++) await old.track('telegram', 'send_message', async () => i);
   await old.close();
-  const lines = decodeFrames(fs.readFileSync(path.join(oldDir, segments(oldDir)[0]))).batches.join('');
+  const lines = (await decodeFrames(fs.readFileSync(path.join(oldDir, segments(oldDir)[0])))).batches.join('');
   fs.writeFileSync(path.join(spoolDir, `spool-${process.pid}-1-0-000000.copy`), lines);
 
   const rec = createRecorder({ databaseUrl: db.url, spoolDir });

@@ -4,7 +4,7 @@ import { cap } from '../../src/recorder/limits';
 import { actionFor, judgeHttp } from '../../src/recorder/providers';
 import { looksLikeSecret, payloadJson, redactString, redactUrl, redactValue, REDACTED } from '../../src/recorder/redact';
 import { RecorderError, Reporter, WARNING_INTERVAL_MS } from '../../src/recorder/report';
-import { decodeFrames, encodeFrame, isRowLine } from '../../src/recorder/spool-frame';
+import { decodeFrames, encodeFrame, encodeFrames, isRowLine } from '../../src/recorder/spool-frame';
 import { CredentialSet, makeScrubber } from '../../src/recorder/taint';
 import { classifyWriteError } from '../../src/recorder/write-errors';
 
@@ -24,18 +24,43 @@ describe('spool frames', () => {
   const line = (i: number) => `0190d3f0-0000-7000-8000-${String(i).padStart(12, '0')}\tx\ty\tsuccess\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t1\t0\t2026-01-01T00:00:00.000Z\t2026-01-01T00:00:00.000Z\n`;
   const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => line(from + i)).join('');
 
-  it('round-trips batches and skips only a damaged one, counting its rows', () => {
+  it('a big batch is cut between lines into frames of bounded size, each with its own row count', async () => {
+    const big = batch(0, 1000);
+    const max = Math.floor(big.length / 7);
+    const frames = encodeFrames(big, 1000, max);
+    expect(frames.length).toBeGreaterThanOrEqual(7);
+    for (const f of frames) expect(f.length).toBeLessThan(max + 64);
+    const decoded = await decodeFrames(Buffer.concat(frames));
+    expect(decoded.batches.join('')).toBe(big);
+    expect(decoded.batches.map((b) => b.split('\n').length - 1)).toEqual(frames.map((f) => Number(f.toString('latin1').split(' ')[1])));
+    // A line longer than the bound goes alone, whole.
+    expect(await Promise.all(encodeFrames(big, 1000, 10).map(async (f) => (await decodeFrames(f)).batches[0]))).toEqual(Array.from({ length: 1000 }, (_, i) => line(i)));
+    expect(encodeFrames(batch(0, 3), 3, 1e6)).toEqual([encodeFrame(batch(0, 3), 3)]);
+  });
+
+  it('finds the next frame after damage longer than a read chunk, also when its marker straddles two chunks', async () => {
+    const good = encodeFrame(batch(0, 2), 2);
+    for (const at of [(1 << 20) - 3, (1 << 20) + 5, 3 * (1 << 20) - 1]) {
+      // `at` bytes of damage without a header, five of its lines in it, then a newline and a good frame.
+      const damage = Buffer.alloc(at, 0x78);
+      for (const k of [10, 500_000, at - 10, at - 200, at - 400]) damage[k] = 0x0a;
+      const decoded = await decodeFrames(Buffer.concat([damage, Buffer.from('\n'), good]));
+      expect(decoded).toEqual({ batches: [batch(0, 2)], lostBatches: 1, lostRows: 6 });
+    }
+  });
+
+  it('round-trips batches and skips only a damaged one, counting its rows', async () => {
     const frames = [encodeFrame(batch(0, 3), 3), encodeFrame(batch(3, 4), 4), encodeFrame(batch(7, 2), 2)];
-    expect(decodeFrames(Buffer.concat(frames))).toEqual({ batches: [batch(0, 3), batch(3, 4), batch(7, 2)], lostBatches: 0, lostRows: 0 });
+    expect(await decodeFrames(Buffer.concat(frames))).toEqual({ batches: [batch(0, 3), batch(3, 4), batch(7, 2)], lostBatches: 0, lostRows: 0 });
     const bad = Buffer.from(frames[1]);
     bad[bad.length - 20] ^= 0x20;
-    expect(decodeFrames(Buffer.concat([frames[0], bad, frames[2]]))).toEqual({ batches: [batch(0, 3), batch(7, 2)], lostBatches: 1, lostRows: 4 });
+    expect(await decodeFrames(Buffer.concat([frames[0], bad, frames[2]]))).toEqual({ batches: [batch(0, 3), batch(7, 2)], lostBatches: 1, lostRows: 4 });
     // Cut short in the last frame; and a damaged header (its row count unknown: its lines are counted).
     const all = Buffer.concat(frames);
-    expect(decodeFrames(all.subarray(0, all.length - 10))).toMatchObject({ lostBatches: 1, lostRows: 2 });
+    expect(await decodeFrames(all.subarray(0, all.length - 10))).toMatchObject({ lostBatches: 1, lostRows: 2 });
     const hdr = Buffer.from(frames[1]);
     hdr[2] = 0x58;
-    expect(decodeFrames(Buffer.concat([frames[0], hdr, frames[2]]))).toMatchObject({ batches: [batch(0, 3), batch(7, 2)], lostBatches: 1, lostRows: 4 });
+    expect(await decodeFrames(Buffer.concat([frames[0], hdr, frames[2]]))).toMatchObject({ batches: [batch(0, 3), batch(7, 2)], lostBatches: 1, lostRows: 4 });
     expect(frames[0].toString().split('\n')[0]).toBe(`#frame 3 ${Buffer.byteLength(batch(0, 3))} ${crc32(Buffer.from(batch(0, 3))).toString(16)}`);
   });
 
