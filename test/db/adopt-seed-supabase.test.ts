@@ -11,7 +11,7 @@ import { Client, Pool } from 'pg';
 import { runDoctor } from '../../src/cli/doctor';
 import { apiRoleSql } from '../../src/db/api-role';
 import { migrate, MigrateResult } from '../../src/db/migrate';
-import { Cluster, DEBIAN_PG15, debianPg15Available, debianPg15Suite, startCluster } from '../helpers/pg-cluster';
+import { Cluster, DEBIAN_PG15, debianPg15Available, debianPg15Suite, startCluster, bootstrapSupabaseRoles } from '../helpers/pg-cluster';
 import { postgrest } from '../helpers/postgrest';
 import { buildSeed004, checksum, expectedAfterAdoption, expectRollupsExact, Rows, rowsOf } from '../helpers/seed004';
 
@@ -31,22 +31,7 @@ suite('a Supabase-like database that ran MIGRATION 004', () => {
     cluster = await startCluster(DEBIAN_PG15, {}, 'supabase_admin');
     admin = new Client({ connectionString: cluster.url('postgres', 'supabase_admin') });
     await admin.connect();
-    // As test/db/supabase-roles.test.ts: roles and grants as Supabase's own bootstrap sets them up.
-    await admin.query(`
-      CREATE ROLE postgres LOGIN CREATEROLE CREATEDB BYPASSRLS;
-      CREATE ROLE anon NOLOGIN NOINHERIT;
-      CREATE ROLE authenticated NOLOGIN NOINHERIT;
-      CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
-      CREATE ROLE authenticator LOGIN NOINHERIT;
-      GRANT anon, authenticated, service_role TO authenticator;
-      GRANT anon, authenticated, service_role TO postgres;
-      ALTER DATABASE postgres OWNER TO postgres;
-      ALTER SCHEMA public OWNER TO postgres;
-      GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role;
-      ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
-      ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;
-      ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
-    `);
+    await bootstrapSupabaseRoles(admin);
     owner = new Pool({ connectionString: cluster.url('postgres', 'postgres'), max: 4 });
     authenticator = new Pool({ connectionString: cluster.url('postgres', 'authenticator'), max: 4 });
     // The user ran the seed's SQL in Supabase's SQL editor, as postgres.

@@ -15,7 +15,7 @@ import { apiRoleSql } from '../../src/db/api-role';
 import { migrate } from '../../src/db/migrate';
 import { createRecorder } from '../../src/recorder';
 import { AUTHENTICATED_FUNCTIONS } from '../helpers/function-allowlist';
-import { Cluster, embeddedBinDir, startCluster } from '../helpers/pg-cluster';
+import { Cluster, embeddedBinDir, startCluster, bootstrapSupabaseRoles } from '../helpers/pg-cluster';
 
 jest.setTimeout(120_000);
 
@@ -28,21 +28,7 @@ beforeAll(async () => {
   cluster = await startCluster(embeddedBinDir(), {}, 'supabase_admin');
   admin = new Client({ connectionString: cluster.url('postgres', 'supabase_admin') });
   await admin.connect();
-  // Roles and grants as Supabase's own bootstrap (supabase/postgres migrations) sets them up.
-  await admin.query(`
-    CREATE ROLE postgres LOGIN CREATEROLE CREATEDB BYPASSRLS;
-    CREATE ROLE anon NOLOGIN NOINHERIT;
-    CREATE ROLE authenticated NOLOGIN NOINHERIT;
-    CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
-    CREATE ROLE authenticator LOGIN NOINHERIT;
-    GRANT anon, authenticated, service_role TO authenticator;
-    GRANT anon, authenticated, service_role TO postgres;
-    ALTER DATABASE postgres OWNER TO postgres;
-    GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role;
-    ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
-    ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;
-    ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
-  `);
+  await bootstrapSupabaseRoles(admin);
   const { applied } = await migrate(cluster.url('postgres', 'postgres'), { log: (l) => migrateLines.push(l) });
   expect(applied.length).toBeGreaterThanOrEqual(8);
   owner = new Pool({ connectionString: cluster.url('postgres', 'postgres'), max: 4 });

@@ -26,7 +26,7 @@ export const debianPgCronAvailable = (): boolean =>
   debianPg15Available() && fs.existsSync('/usr/lib/postgresql/15/lib/pg_cron.so') && fs.existsSync('/usr/share/postgresql/15/extension/pg_cron.control');
 
 /** Debian's PostgreSQL 15 with its JIT provider (llvmjit.so). */
-export const debianPg15JitAvailable = (): boolean => fs.existsSync(path.join(DEBIAN_PG15, 'initdb')) && fs.existsSync('/usr/lib/postgresql/15/lib/llvmjit.so');
+export const debianPg15JitAvailable = (): boolean => debianPg15Available() && fs.existsSync('/usr/lib/postgresql/15/lib/llvmjit.so');
 
 /**
  * `describe` for a suite that needs Debian's PostgreSQL 15 (`what`: what it needs of it), or
@@ -87,4 +87,28 @@ export async function startCluster(binDir: string, settings: Record<string, stri
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Roles and grants as Supabase's own bootstrap (supabase/postgres migrations) sets them up, run as
+ * the cluster's superuser (`supabase_admin`): a non-superuser `postgres` owning the database and
+ * `public`, the three API roles, `authenticator`, and default privileges that hand every new table,
+ * function and sequence to anon/authenticated/service_role.
+ */
+export async function bootstrapSupabaseRoles(admin: { query(sql: string): Promise<unknown> }): Promise<void> {
+  await admin.query(`
+    CREATE ROLE postgres LOGIN CREATEROLE CREATEDB BYPASSRLS;
+    CREATE ROLE anon NOLOGIN NOINHERIT;
+    CREATE ROLE authenticated NOLOGIN NOINHERIT;
+    CREATE ROLE service_role NOLOGIN NOINHERIT BYPASSRLS;
+    CREATE ROLE authenticator LOGIN NOINHERIT;
+    GRANT anon, authenticated, service_role TO authenticator;
+    GRANT anon, authenticated, service_role TO postgres;
+    ALTER DATABASE postgres OWNER TO postgres;
+    ALTER SCHEMA public OWNER TO postgres;
+    GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role;
+    ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON TABLES TO anon, authenticated, service_role;
+    ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON FUNCTIONS TO anon, authenticated, service_role;
+    ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA public GRANT ALL ON SEQUENCES TO anon, authenticated, service_role;
+  `);
 }
