@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
 import { startProviderStandIns, ProviderStandIns } from '../../src/demo/providers';
 import { createRecorder, instrumentFetch, instrumentHttp, Recorder } from '../../src/index';
+import { freePort } from '../../src/db/free-port';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { allRows, removeTempDirs, rowTexts, StoredRow, tempDir } from './helpers';
 import { CLIENTS, EXPECTED, quietAmocrmJs } from './sdk-clients';
@@ -43,10 +44,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   s = await startProviderStandIns();
   // A port nothing listens on: connections to it are refused.
-  const probe = net.createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const deadPort = (probe.address() as net.AddressInfo).port;
-  await new Promise((r) => probe.close(r));
+  const deadPort = await freePort();
   deadBase = `http://127.0.0.1:${deadPort}`;
   loud = quietAmocrmJs();
   amo = await startAmoFront(s.urls.amocrm, deadPort);

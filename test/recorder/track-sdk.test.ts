@@ -4,10 +4,10 @@
  * after the provider's Retry-After / retry_after, and with instrumentHttp on, an SDK that retries
  * on its own inside track() still gives one row.
  */
-import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { startProviderStandIns, ProviderStandIns } from '../../src/demo/providers';
 import { createRecorder, instrumentHttp, Recorder } from '../../src/index';
+import { freePort } from '../../src/db/free-port';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { allRows, removeTempDirs, rowTexts, StoredRow, tempDir } from './helpers';
 import { CLIENTS, EXPECTED, quietAmocrmJs } from './sdk-clients';
@@ -31,10 +31,8 @@ async function newRows(): Promise<StoredRow[]> {
 beforeAll(async () => {
   db = await createTestDatabase();
   s = await startProviderStandIns();
-  const probe = net.createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const deadPort = (probe.address() as net.AddressInfo).port;
-  await new Promise((r) => probe.close(r));
+  // A port nothing listens on: connections to it are refused.
+  const deadPort = await freePort();
   deadBase = `http://127.0.0.1:${deadPort}`;
   loud = quietAmocrmJs();
   amo = await startAmoFront(s.urls.amocrm, deadPort);
