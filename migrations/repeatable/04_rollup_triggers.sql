@@ -48,89 +48,101 @@ RETURN CASE op
 END;
 REVOKE ALL ON FUNCTION integration_signed_changes(text, text) FROM PUBLIC, anon, authenticated, service_role;
 
+-- Lock order. Every trigger path upserts the rollup tables one statement at a time in this order:
+-- minute, hour, day, zone_day, zone_hour, latency_hist_hour, latency_hist_day, service_actions (this
+-- trigger and integration_rollup_on_change), then latency_hist_service_hour, _day
+-- (integration_service_hist_on_write), then rollup_service_hour, _day
+-- (integration_service_rollup_on_write); statement triggers fire in name order, and
+-- integration_logs_rollup_* < _service_hist_* < _service_rollup_* for INSERT, UPDATE and DELETE
+-- alike. Each upsert's rows are ordered by its conflict key (INSERT … SELECT … ORDER BY locks them
+-- in that order). So any two writers that touch overlapping rollup rows lock them in the same
+-- order and wait for each other instead of deadlocking: the seed's insert-pending-then-update-by-id
+-- writers did (40P01 in 1-2% of concurrent pairs) while these were data-modifying CTEs of one
+-- statement, whose order among themselves PostgreSQL leaves unspecified.
 CREATE OR REPLACE FUNCTION integration_rollup_on_insert() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
 SET jit = off
 AS $$
 BEGIN
-  WITH m AS (
-    SELECT date_bin('1 minute'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz) AS bucket,
-           service_name, action, status,
-           count(*) AS calls, count(duration_ms) AS duration_n, coalesce(sum(duration_ms), 0)::bigint AS duration_sum,
-           min(duration_ms) AS duration_min, max(duration_ms) AS duration_max,
-           coalesce(sum(retry_count), 0)::bigint AS retry_sum, count(*) FILTER (WHERE retry_count > 0) AS retried
-    FROM new_rows GROUP BY 1, 2, 3, 4
-  ), hh AS (
-    SELECT date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz) AS bucket,
-           service_name, action, status, integration_latency_bin(duration_ms) AS bin, count(*) AS n
-    FROM new_rows WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5
-  ), up_m AS (
-    -- minutes only within the window (older ones are summed into hours and days all the same)
-    INSERT INTO integration_rollup_minute AS t
-    SELECT * FROM m WHERE m.bucket >= integration_minute_kept_from() ORDER BY 1, 2, 3, 4
-    ON CONFLICT (bucket, service_name, action, status) DO UPDATE SET
-      calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
-      duration_sum = t.duration_sum + excluded.duration_sum,
-      duration_min = least(t.duration_min, excluded.duration_min), duration_max = greatest(t.duration_max, excluded.duration_max),
-      retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried
-  ), up_h AS (
-    INSERT INTO integration_rollup_hour AS t
-    SELECT date_bin('1 hour'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
-           sum(calls), sum(duration_n), sum(duration_sum), min(duration_min), max(duration_max), sum(retry_sum), sum(retried)
-    FROM m GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (bucket, service_name, action, status) DO UPDATE SET
-      calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
-      duration_sum = t.duration_sum + excluded.duration_sum,
-      duration_min = least(t.duration_min, excluded.duration_min), duration_max = greatest(t.duration_max, excluded.duration_max),
-      retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried
-  ), up_d AS (
-    INSERT INTO integration_rollup_day AS t
-    SELECT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
-           sum(calls), sum(duration_n), sum(duration_sum), min(duration_min), max(duration_max), sum(retry_sum), sum(retried)
-    FROM m GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (bucket, service_name, action, status) DO UPDATE SET
-      calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
-      duration_sum = t.duration_sum + excluded.duration_sum,
-      duration_min = least(t.duration_min, excluded.duration_min), duration_max = greatest(t.duration_max, excluded.duration_max),
-      retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried
-  ), up_zd AS (
+  -- minutes only within the window (older ones are summed into hours and days all the same)
+  INSERT INTO integration_rollup_minute AS t
+  SELECT date_bin('1 minute'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
+         count(*), count(duration_ms), coalesce(sum(duration_ms), 0)::bigint, min(duration_ms), max(duration_ms),
+         coalesce(sum(retry_count), 0)::bigint, count(*) FILTER (WHERE retry_count > 0)
+  FROM new_rows WHERE created_at >= integration_minute_kept_from()
+  GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (bucket, service_name, action, status) DO UPDATE SET
+    calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
+    duration_sum = t.duration_sum + excluded.duration_sum,
+    duration_min = least(t.duration_min, excluded.duration_min), duration_max = greatest(t.duration_max, excluded.duration_max),
+    retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried;
+
+  INSERT INTO integration_rollup_hour AS t
+  SELECT date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
+         count(*), count(duration_ms), coalesce(sum(duration_ms), 0)::bigint, min(duration_ms), max(duration_ms),
+         coalesce(sum(retry_count), 0)::bigint, count(*) FILTER (WHERE retry_count > 0)
+  FROM new_rows GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (bucket, service_name, action, status) DO UPDATE SET
+    calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
+    duration_sum = t.duration_sum + excluded.duration_sum,
+    duration_min = least(t.duration_min, excluded.duration_min), duration_max = greatest(t.duration_max, excluded.duration_max),
+    retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried;
+
+  INSERT INTO integration_rollup_day AS t
+  SELECT date_bin('1 day'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
+         count(*), count(duration_ms), coalesce(sum(duration_ms), 0)::bigint, min(duration_ms), max(duration_ms),
+         coalesce(sum(retry_count), 0)::bigint, count(*) FILTER (WHERE retry_count > 0)
+  FROM new_rows GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (bucket, service_name, action, status) DO UPDATE SET
+    calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
+    duration_sum = t.duration_sum + excluded.duration_sum,
+    duration_min = least(t.duration_min, excluded.duration_min), duration_max = greatest(t.duration_max, excluded.duration_max),
+    retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried;
+
+  IF EXISTS (SELECT 1 FROM integration_monitor_day_zones) THEN
     -- every configured day zone (011): a minute never straddles a local midnight (offsets are
-    -- whole quarter hours), so a zone's day is the sum of its minutes; no zones, no rows
+    -- whole quarter hours), so a zone's day is the sum of its minutes
     INSERT INTO integration_rollup_zone_day AS t
-    SELECT z.zone, date_trunc('day', m.bucket, z.zone), m.service_name, m.action, m.status,
-           sum(calls), sum(duration_n), sum(duration_sum), min(duration_min), max(duration_max), sum(retry_sum), sum(retried)
-    FROM m CROSS JOIN integration_monitor_day_zones z GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+    SELECT z.zone, date_trunc('day', date_bin('1 minute'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), z.zone), n.service_name, n.action, n.status,
+           count(*), count(duration_ms), coalesce(sum(duration_ms), 0)::bigint, min(duration_ms), max(duration_ms),
+         coalesce(sum(retry_count), 0)::bigint, count(*) FILTER (WHERE retry_count > 0)
+    FROM new_rows n CROSS JOIN integration_monitor_day_zones z GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (zone, bucket, service_name, action, status) DO UPDATE SET
       calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
       duration_sum = t.duration_sum + excluded.duration_sum,
       duration_min = least(t.duration_min, excluded.duration_min), duration_max = greatest(t.duration_max, excluded.duration_max),
-      retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried
-  ), up_zh AS (
+      retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried;
+
     -- their hours too (013), only where a local hour is not a UTC hour (a :30/:45 offset): a
     -- whole-hour zone's hours are the UTC hour rollups, so it stores nothing here
     INSERT INTO integration_rollup_zone_hour AS t
-    SELECT z.zone, date_trunc('hour', m.bucket, z.zone), m.service_name, m.action, m.status,
-           sum(calls), sum(duration_n), sum(duration_sum), min(duration_min), max(duration_max), sum(retry_sum), sum(retried)
-    FROM m CROSS JOIN integration_monitor_day_zones z
-    WHERE date_trunc('hour', m.bucket, z.zone) <> date_bin('1 hour'::interval, m.bucket, '1970-01-01 00:00:00+00'::timestamptz)
+    SELECT z.zone, date_trunc('hour', date_bin('1 minute'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), z.zone), n.service_name, n.action, n.status,
+           count(*), count(duration_ms), coalesce(sum(duration_ms), 0)::bigint, min(duration_ms), max(duration_ms),
+         coalesce(sum(retry_count), 0)::bigint, count(*) FILTER (WHERE retry_count > 0)
+    FROM new_rows n CROSS JOIN integration_monitor_day_zones z
+    WHERE date_trunc('hour', date_bin('1 minute'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), z.zone) <> date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz)
     GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (zone, bucket, service_name, action, status) DO UPDATE SET
       calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
       duration_sum = t.duration_sum + excluded.duration_sum,
       duration_min = least(t.duration_min, excluded.duration_min), duration_max = greatest(t.duration_max, excluded.duration_max),
-      retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried
-  ), up_hh AS (
-    INSERT INTO integration_latency_hist_hour AS t
-    SELECT * FROM hh ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (bucket, service_name, action, status, bin) DO UPDATE SET n = t.n + excluded.n
-  ), up_hd AS (
-    INSERT INTO integration_latency_hist_day AS t
-    SELECT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status, bin, sum(n)
-    FROM hh GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (bucket, service_name, action, status, bin) DO UPDATE SET n = t.n + excluded.n
-  )
+      retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried;
+  END IF;
+
+  INSERT INTO integration_latency_hist_hour AS t
+  SELECT date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
+         integration_latency_bin(duration_ms), count(*)
+  FROM new_rows WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+  ON CONFLICT (bucket, service_name, action, status, bin) DO UPDATE SET n = t.n + excluded.n;
+
+  INSERT INTO integration_latency_hist_day AS t
+  SELECT date_bin('1 day'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
+         integration_latency_bin(duration_ms), count(*)
+  FROM new_rows WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+  ON CONFLICT (bucket, service_name, action, status, bin) DO UPDATE SET n = t.n + excluded.n;
+
   INSERT INTO integration_service_actions (service_name, action)
-  SELECT DISTINCT service_name, action FROM m ORDER BY 1, 2
+  SELECT DISTINCT service_name, action FROM new_rows ORDER BY 1, 2
   ON CONFLICT DO NOTHING;
   RETURN NULL;
 END
@@ -296,26 +308,23 @@ BEGIN
     DELETE FROM integration_rollup_zone_hour WHERE calls = 0 AND bucket >= lo - interval '2 hours' AND bucket <= hi + interval '2 hours';
   END IF;
 
-  EXECUTE format($q$
-    WITH hh AS (
-      SELECT date_bin('1 hour'::interval, minute, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, service_name, action, status,
-             integration_latency_bin(duration_ms) AS bin, sum(sign)::bigint AS n
-      FROM %1$s c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5
+  -- one statement per table, in the lock order above (a data-modifying CTE's order is unspecified)
+  FOR lvl IN
+    SELECT * FROM (VALUES (1, 'integration_latency_hist_hour', '1 hour'), (2, 'integration_latency_hist_day', '1 day')) v(ord, tbl, width)
+    ORDER BY ord
+  LOOP
+    EXECUTE format($q$
+      INSERT INTO %1$I AS t
+      SELECT date_bin(%2$L::interval, minute, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
+             integration_latency_bin(duration_ms), sum(sign)::bigint
+      FROM %3$s c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5
       HAVING sum(sign) <> 0
-    ), up_hh AS (
-      INSERT INTO integration_latency_hist_hour AS t
-      SELECT * FROM hh ORDER BY 1, 2, 3, 4, 5
+      ORDER BY 1, 2, 3, 4, 5
       ON CONFLICT (bucket, service_name, action, status, bin) DO UPDATE SET n = t.n + excluded.n
-    )
-    INSERT INTO integration_latency_hist_day AS t
-    SELECT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status, bin, sum(n)
-    FROM hh GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-    ON CONFLICT (bucket, service_name, action, status, bin) DO UPDATE SET n = t.n + excluded.n
-    $q$, chg);
-  DELETE FROM integration_latency_hist_hour WHERE n = 0
-    AND bucket >= date_bin('1 hour'::interval, lo, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= hi;
-  DELETE FROM integration_latency_hist_day WHERE n = 0
-    AND bucket >= date_bin('1 day'::interval, lo, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= hi;
+      $q$, lvl.tbl, lvl.width, chg);
+    EXECUTE format('DELETE FROM %I WHERE n = 0 AND bucket >= date_bin(%L::interval, $1, ''1970-01-01 00:00:00+00''::timestamptz) AND bucket <= $2',
+                   lvl.tbl, lvl.width) USING lo, hi;
+  END LOOP;
 
   IF TG_OP = 'UPDATE' THEN
     EXECUTE format('INSERT INTO integration_service_actions (service_name, action)
@@ -339,34 +348,34 @@ DECLARE
   chg text;
   lo timestamptz;
   hi timestamptz;
+  lvl record;
 BEGIN
   IF TG_OP = 'DELETE' AND current_setting('integration_monitor.retention', true) = 'on' THEN
     RETURN NULL;
   END IF;
   chg := integration_signed_changes(TG_OP, cols);
-  EXECUTE format($q$
-    WITH h AS (
-      SELECT date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, service_name,
-             integration_latency_bin(duration_ms) AS bin, sum(sign)::bigint AS n
-      FROM (%s) c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3 HAVING sum(sign) <> 0
-    ), up_h AS (
-      INSERT INTO integration_latency_hist_service_hour AS t
-      SELECT * FROM h ORDER BY 1, 2, 3
-      ON CONFLICT (bucket, service_name, bin) DO UPDATE SET n = t.n + excluded.n
-    )
-    INSERT INTO integration_latency_hist_service_day AS t
-    SELECT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, bin, sum(n)
-    FROM h GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-    ON CONFLICT (bucket, service_name, bin) DO UPDATE SET n = t.n + excluded.n
-    $q$, chg);
   IF TG_OP <> 'INSERT' THEN
-    -- Bins that reached 0, looked for only within the buckets this statement touched.
     EXECUTE format('SELECT min(created_at), max(created_at) FROM (%s) c', chg) INTO lo, hi;
-    DELETE FROM integration_latency_hist_service_hour
-     WHERE n = 0 AND bucket >= date_bin('1 hour'::interval, lo, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= hi;
-    DELETE FROM integration_latency_hist_service_day
-     WHERE n = 0 AND bucket >= date_bin('1 day'::interval, lo, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= hi;
   END IF;
+  -- hour, then day: one statement each, rows in key order (the lock order above)
+  FOR lvl IN
+    SELECT * FROM (VALUES (1, 'integration_latency_hist_service_hour', '1 hour'), (2, 'integration_latency_hist_service_day', '1 day')) v(ord, tbl, width)
+    ORDER BY ord
+  LOOP
+    EXECUTE format($q$
+      INSERT INTO %1$I AS t
+      SELECT date_bin(%2$L::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name,
+             integration_latency_bin(duration_ms), sum(sign)::bigint
+      FROM (%3$s) c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3 HAVING sum(sign) <> 0
+      ORDER BY 1, 2, 3
+      ON CONFLICT (bucket, service_name, bin) DO UPDATE SET n = t.n + excluded.n
+      $q$, lvl.tbl, lvl.width, chg);
+    IF TG_OP <> 'INSERT' THEN
+      -- Bins that reached 0, looked for only within the buckets this statement touched.
+      EXECUTE format('DELETE FROM %I WHERE n = 0 AND bucket >= date_bin(%L::interval, $1, ''1970-01-01 00:00:00+00''::timestamptz) AND bucket <= $2',
+                     lvl.tbl, lvl.width) USING lo, hi;
+    END IF;
+  END LOOP;
   RETURN NULL;
 END
 $$;
@@ -383,34 +392,34 @@ DECLARE
   chg text;
   lo timestamptz;
   hi timestamptz;
+  lvl record;
 BEGIN
   IF TG_OP = 'DELETE' AND current_setting('integration_monitor.retention', true) = 'on' THEN
     RETURN NULL;
   END IF;
   chg := integration_signed_changes(TG_OP, cols);
-  EXECUTE format($q$
-    WITH h AS (
-      SELECT date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, service_name,
-             sum(sign)::bigint AS calls, coalesce(sum(sign) FILTER (WHERE status = 'failed'), 0)::bigint AS failed
-      FROM (%s) c GROUP BY 1, 2
-      HAVING sum(sign) <> 0 OR coalesce(sum(sign) FILTER (WHERE status = 'failed'), 0) <> 0
-    ), up_h AS (
-      INSERT INTO integration_rollup_service_hour AS t
-      SELECT * FROM h ORDER BY 1, 2
-      ON CONFLICT (bucket, service_name) DO UPDATE SET calls = t.calls + excluded.calls, failed = t.failed + excluded.failed
-    )
-    INSERT INTO integration_rollup_service_day AS t
-    SELECT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, sum(calls), sum(failed)
-    FROM h GROUP BY 1, 2 ORDER BY 1, 2
-    ON CONFLICT (bucket, service_name) DO UPDATE SET calls = t.calls + excluded.calls, failed = t.failed + excluded.failed
-    $q$, chg);
   IF TG_OP <> 'INSERT' THEN
     EXECUTE format('SELECT min(created_at), max(created_at) FROM (%s) c', chg) INTO lo, hi;
-    DELETE FROM integration_rollup_service_hour
-     WHERE calls = 0 AND bucket >= date_bin('1 hour'::interval, lo, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= hi;
-    DELETE FROM integration_rollup_service_day
-     WHERE calls = 0 AND bucket >= date_bin('1 day'::interval, lo, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= hi;
   END IF;
+  -- hour, then day: one statement each, rows in key order (the lock order above)
+  FOR lvl IN
+    SELECT * FROM (VALUES (1, 'integration_rollup_service_hour', '1 hour'), (2, 'integration_rollup_service_day', '1 day')) v(ord, tbl, width)
+    ORDER BY ord
+  LOOP
+    EXECUTE format($q$
+      INSERT INTO %1$I AS t
+      SELECT date_bin(%2$L::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name,
+             sum(sign)::bigint, coalesce(sum(sign) FILTER (WHERE status = 'failed'), 0)::bigint
+      FROM (%3$s) c GROUP BY 1, 2
+      HAVING sum(sign) <> 0 OR coalesce(sum(sign) FILTER (WHERE status = 'failed'), 0) <> 0
+      ORDER BY 1, 2
+      ON CONFLICT (bucket, service_name) DO UPDATE SET calls = t.calls + excluded.calls, failed = t.failed + excluded.failed
+      $q$, lvl.tbl, lvl.width, chg);
+    IF TG_OP <> 'INSERT' THEN
+      EXECUTE format('DELETE FROM %I WHERE calls = 0 AND bucket >= date_bin(%L::interval, $1, ''1970-01-01 00:00:00+00''::timestamptz) AND bucket <= $2',
+                     lvl.tbl, lvl.width) USING lo, hi;
+    END IF;
+  END LOOP;
   RETURN NULL;
 END
 $$;
