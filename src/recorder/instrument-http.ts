@@ -19,6 +19,7 @@ import zlib from 'node:zlib';
 import { type AttemptFrame, currentFrame, useFrames } from './call-context';
 import { actionFor, failsInsideOk, judgeHttp, serviceForHost } from './providers';
 import { isSecretName } from './redact';
+import { type ObserveRequest, observeRequest } from './recorder';
 import { judgeError } from './retry';
 import { CredentialSet } from './taint';
 import type { Outcome, Recorder } from './types';
@@ -50,6 +51,9 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
   const hosts = new Map(Object.entries(options.hosts ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   const maxBody = options.maxBodyBytes ?? 64 * 1024;
   const byRequest = new WeakMap<object, Seen>();
+  // createRecorder's recorders take a row for an observed request without track()'s per-call
+  // promise and context; any other Recorder implementation gets the same row through track().
+  const observe = (recorder as Partial<Record<typeof observeRequest, ObserveRequest>>)[observeRequest]?.bind(recorder);
   // Requests repeat the same few endpoints (a bot's token and method, a CRM's entity path):
   // naming the action and finding the credentials in the URL are done once per distinct URL.
   const actions = new Map<string, string>();
@@ -116,8 +120,12 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
       action = actionFor(service, method, route);
       remember(actions, key, action);
     }
-    const result = new Promise<Outcome>((resolve) => (seen.settle = resolve));
-    recorder.track(service, action, () => result, { secrets, inspect: same }).catch(noop);
+    if (observe) {
+      seen.settle = observe(service, action, secrets);
+    } else {
+      const result = new Promise<Outcome>((resolve) => (seen.settle = resolve));
+      recorder.track(service, action, () => result, { secrets, inspect: same }).catch(noop);
+    }
     return seen;
   }
 
