@@ -18,6 +18,8 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import zlib from 'node:zlib';
 import { type AttemptFrame, currentFrame, useFrames } from './call-context';
 import { actionFor, failsInsideOk, judgeHttp, serviceForHost } from './providers';
+import { isSecretName } from './redact';
+import { type ObserveRequest, observeRequest } from './recorder';
 import { judgeError } from './retry';
 import { CredentialSet } from './taint';
 import type { Outcome, Recorder } from './types';
@@ -49,11 +51,14 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
   const hosts = new Map(Object.entries(options.hosts ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   const maxBody = options.maxBodyBytes ?? 64 * 1024;
   const byRequest = new WeakMap<object, Seen>();
+  // createRecorder's recorders take a row for an observed request without track()'s per-call
+  // promise and context; any other Recorder implementation gets the same row through track().
+  const observe = (recorder as Partial<Record<typeof observeRequest, ObserveRequest>>)[observeRequest]?.bind(recorder);
   // Requests repeat the same few endpoints (a bot's token and method, a CRM's entity path):
   // naming the action and finding the credentials in the URL are done once per distinct URL.
   const actions = new Map<string, string>();
   const urlSecrets = new Map<string, string[]>();
-  const secretsOfUrl = (set: CredentialSet, url: string): void => {
+  const secretsOfUrl = (url: string): string[] => {
     let found = urlSecrets.get(url);
     if (found === undefined) {
       const one = new CredentialSet();
@@ -61,31 +66,52 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
       found = [...one.values];
       remember(urlSecrets, url, found);
     }
-    for (const v of found) set.values.add(v);
+    return found;
   };
 
-  // Every request asks; the answer per host never changes ('' = not a provider).
-  const services = new Map<string, string>();
-  const serviceOf = (host: string, hostname: string): string | undefined => {
+  // Every request asks, to any host, and the answer per host never changes ('' = not a
+  // provider): one lookup in a map of maps, with no string built per request, so that requests
+  // to other hosts pay nearly nothing.
+  const services = new Map<string, Map<string, string>>();
+  const serviceOf = (host: string, hostname: string): string => {
     // The Host header (host) and the connection's target (hostname) can differ, e.g. a proxy
     // passing the original Host on: the known-provider table goes by the target.
-    const key = host === hostname ? host : `${host} ${hostname}`;
-    let service = services.get(key);
+    let byName = services.get(host);
+    if (byName === undefined) {
+      if (services.size >= 1000) services.clear(); // bounded, as remember()
+      byName = new Map();
+      services.set(host, byName);
+    }
+    let service = byName.get(hostname);
     if (service === undefined) {
       service = (hosts.size > 0 ? (hosts.get(host.toLowerCase()) ?? hosts.get(hostname.toLowerCase())) : undefined) ?? serviceForHost(hostname) ?? '';
-      remember(services, key, service);
+      remember(byName, hostname, service);
     }
-    return service || undefined;
+    return service;
+  };
+  // fetch: the origin string alone decides (an origin is scheme://host[:port], nothing more).
+  const originServices = new Map<string, string>();
+  const serviceOfOrigin = (origin: string): string => {
+    let service = originServices.get(origin);
+    if (service === undefined) {
+      const host = origin.slice(origin.indexOf('//') + 2);
+      service = serviceOf(host, hostnameOf(host));
+      remember(originServices, origin, service);
+    }
+    return service;
   };
 
-  /** Starts a row, or counts an attempt of the track() call the request runs in. */
-  function begin(service: string, method: string, path: string, secrets: (set: CredentialSet) => void): Seen {
+  /** Counts an attempt of the track() call the request runs in, if it runs in one. */
+  function attempt(service: string): Seen | undefined {
     const frame = currentFrame();
-    const seen: Seen = { service, frame, settle: undefined, status: 0, retryAfter: undefined, encoding: undefined, chunks: undefined, bytes: 0, done: false };
-    if (frame) {
-      frame.requests++;
-      return seen;
-    }
+    if (!frame) return undefined;
+    frame.requests++;
+    return { service, frame, settle: undefined, status: 0, retryAfter: undefined, encoding: undefined, chunks: undefined, bytes: 0, done: false };
+  }
+
+  /** Starts a row for a request made outside track(). */
+  function begin(service: string, method: string, path: string, secrets: string[]): Seen {
+    const seen: Seen = { service, frame: undefined, settle: undefined, status: 0, retryAfter: undefined, encoding: undefined, chunks: undefined, bytes: 0, done: false };
     const q = path.indexOf('?');
     const route = q < 0 ? path : path.slice(0, q);
     const key = `${service} ${method} ${route}`;
@@ -94,10 +120,12 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
       action = actionFor(service, method, route);
       remember(actions, key, action);
     }
-    const set = new CredentialSet();
-    secrets(set);
-    const result = new Promise<Outcome>((resolve) => (seen.settle = resolve));
-    recorder.track(service, action, () => result, { secrets: [...set.values], inspect: same }).catch(noop);
+    if (observe) {
+      seen.settle = observe(service, action, secrets);
+    } else {
+      const result = new Promise<Outcome>((resolve) => (seen.settle = resolve));
+      recorder.track(service, action, () => result, { secrets, inspect: same }).catch(noop);
+    }
     return seen;
   }
 
@@ -127,14 +155,11 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
   const undiciCreate = (m: unknown): void => {
     try {
       const { request } = m as { request: UndiciRequest };
-      const origin = String(request.origin);
-      const host = origin.slice(origin.indexOf('//') + 2); // an origin has no path
-      const service = serviceOf(host, hostnameOf(host));
+      const origin = request.origin;
+      const service = serviceOfOrigin(typeof origin === 'string' ? origin : String(origin));
       if (!service) return;
-      const seen = begin(service, String(request.method), String(request.path), (set) => {
-        secretsOfUrl(set, origin + String(request.path));
-        set.headers(headerPairs(request.headers));
-      });
+      const path = String(request.path);
+      const seen = attempt(service) ?? begin(service, String(request.method), path, undiciHeaderSecrets(request.headers, secretsOfUrl(String(origin) + path)));
       byRequest.set(request, seen);
     } catch {
       /* never break the caller's request */
@@ -197,19 +222,25 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
       }
       const service = serviceOf(host, hostname);
       if (!service) return;
-      const url = proxied ? req.path : `${req.protocol}//${host}${req.path}`;
-      const seen = begin(service, req.method, req.path.startsWith('/') ? req.path : new URL(url).pathname, (set) => {
-        secretsOfUrl(set, url);
+      let seen = attempt(service);
+      if (!seen) {
+        const url = proxied ? req.path : `${req.protocol}//${host}${req.path}`;
+        let set: CredentialSet | undefined;
+        const base = secretsOfUrl(url);
         for (const name of req.getHeaderNames()) {
+          if (!isSecretName(name, 'header')) continue; // CredentialSet.header would skip it too
+          set ??= seeded(base);
           const v = req.getHeader(name);
           if (typeof v === 'string') set.header(name, v);
           else if (Array.isArray(v)) for (const one of v) set.header(name, one);
         }
-      });
+        seen = begin(service, req.method, proxied ? new URL(url).pathname : req.path, set ? [...set.values] : base);
+      }
       byRequest.set(req, seen);
+      const s = seen;
       // Destroyed before any response, without an error event: the call was abandoned.
       req.once('close', () => {
-        if (seen.status === 0) end(seen, { ok: false, retryable: false, errorCode: 'ABORTED', errorMessage: 'request closed before a response' });
+        if (s.status === 0) end(s, { ok: false, retryable: false, errorCode: 'ABORTED', errorMessage: 'request closed before a response' });
       });
     } catch {
       /* never break the caller's request */
@@ -302,6 +333,45 @@ function hostnameOf(host: string): string {
   if (host.startsWith('[')) return host.slice(1, host.indexOf(']'));
   const i = host.lastIndexOf(':');
   return i < 0 ? host : host.slice(0, i);
+}
+
+/** A set holding the URL's credentials, made only once a request turns out to carry more. */
+function seeded(base: readonly string[]): CredentialSet {
+  const set = new CredentialSet();
+  for (const v of base) set.values.add(v);
+  return set;
+}
+
+/**
+ * The URL's credentials plus those of undici's secret-named request headers (a flat [name, value,
+ * …] array or "name: value\r\n" text, as headerPairs reads them). Most requests carry none: then
+ * the URL's cached list itself, with no pair, line or set allocated.
+ */
+function undiciHeaderSecrets(h: unknown, base: string[]): string[] {
+  let set: CredentialSet | undefined;
+  if (Array.isArray(h)) {
+    for (let i = 0; i + 1 < h.length; i += 2) {
+      const name = String(h[i]);
+      if (!isSecretName(name, 'header')) continue;
+      set ??= seeded(base);
+      set.header(name, String(h[i + 1]));
+    }
+  } else if (typeof h === 'string') {
+    for (let start = 0; start < h.length;) {
+      let end = h.indexOf('\r\n', start);
+      if (end < 0) end = h.length;
+      const i = h.indexOf(':', start);
+      if (i > start && i < end) {
+        const name = h.slice(start, i).trim();
+        if (isSecretName(name, 'header')) {
+          set ??= seeded(base);
+          set.header(name, h.slice(i + 1, end).trim());
+        }
+      }
+      start = end + 2;
+    }
+  }
+  return set ? [...set.values] : base;
 }
 
 /** undici's headers: a flat [name, value, …] array (of strings or Buffers), or "name: value\r\n" text. */

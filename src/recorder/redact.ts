@@ -44,18 +44,21 @@ function judgeName(name: string, where: Placement): boolean {
   return false;
 }
 
-// Names repeat endlessly (the same JSON keys, headers); judge each once. Bounded.
-const judged = new Map<string, boolean>();
+// Names repeat endlessly (the same JSON keys, headers); judge each once. Bounded. One map per
+// placement, so that a lookup builds no key string (instrumentHttp asks for every header of
+// every request to a provider).
+const judged = new Map<Placement, Map<string, boolean>>();
 
 /** Whether a name met at `where` holds a credential (secret-rules.ts). */
 export function isSecretName(name: string, where: Placement): boolean {
   if (name.length > 100) return judgeName(name, where);
-  const key = `${where}:${name}`;
-  let v = judged.get(key);
+  let known = judged.get(where);
+  if (known === undefined) judged.set(where, (known = new Map()));
+  let v = known.get(name);
   if (v === undefined) {
     v = judgeName(name, where);
-    if (judged.size >= 10_000) judged.clear();
-    judged.set(key, v);
+    if (known.size >= 10_000) known.clear();
+    known.set(name, v);
   }
   return v;
 }

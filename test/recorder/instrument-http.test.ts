@@ -161,6 +161,36 @@ test('after undo nothing is recorded', async () => {
   undo = instrumentHttp(rec, { hosts: s.hosts });
 });
 
+test('a Recorder that is not createRecorder’s (here a wrapper) gets the same row, through track()', async () => {
+  undo();
+  const services: string[] = [];
+  // Symbol-keyed members (createRecorder's internal entry) are not passed on: only track() is.
+  const wrapper = new Proxy(rec, {
+    get(target, key) {
+      if (typeof key === 'symbol') return undefined;
+      if (key === 'track') return (...args: Parameters<Recorder['track']>) => (services.push(args[0]), target.track(...args));
+      return Reflect.get(target, key) as unknown;
+    },
+  });
+  undo = instrumentHttp(wrapper, { hosts: s.hosts });
+  try {
+    await axiosLessGet(`${s.urls.whapi}/messages/text`);
+    const viaTrack = await newRows();
+    expect(services).toEqual(['whapi']);
+    undo();
+    undo = instrumentHttp(rec, { hosts: s.hosts });
+    await axiosLessGet(`${s.urls.whapi}/messages/text`);
+    const direct = await newRows();
+    expect(viaTrack).toHaveLength(1);
+    expect(direct).toHaveLength(1);
+    const fields = ({ service_name, action, status, error_code, error_message, retry_count }: StoredRow) => ({ service_name, action, status, error_code, error_message, retry_count });
+    expect(fields(viaTrack[0])).toEqual(fields(direct[0]));
+  } finally {
+    undo();
+    undo = instrumentHttp(rec, { hosts: s.hosts });
+  }
+});
+
 function axiosLessGet(url: string): Promise<void> {
   return new Promise((resolve) => http.get(url, (res) => res.resume().on('end', resolve)).on('error', () => resolve()));
 }
