@@ -196,7 +196,8 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
       );
     }
   };
-  const undiciError = (m: unknown): void => {
+  // Both clients publish { request, error } on their error channel: one handler serves the two.
+  const requestError = (m: unknown): void => {
     const { request, error } = m as { request: object; error: unknown };
     const seen = byRequest.get(request);
     if (seen) {
@@ -276,25 +277,14 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
       /* judged when the request closes */
     }
   };
-  const httpError = (m: unknown): void => {
-    const { request, error } = m as { request: object; error: unknown };
-    const seen = byRequest.get(request);
-    if (seen) {
-      end(
-        seen,
-        safeJudge(() => judgeError(error)),
-      );
-    }
-  };
-
   const subscriptions: [string, (m: unknown) => void][] = [
     ['undici:request:create', undiciCreate],
     ['undici:request:headers', undiciHeaders],
     ['undici:request:trailers', undiciTrailers],
-    ['undici:request:error', undiciError],
+    ['undici:request:error', requestError],
     ['http.client.request.start', httpStart],
     ['http.client.response.finish', httpResponse],
-    ['http.client.request.error', httpError],
+    ['http.client.request.error', requestError],
   ];
   const release = useFrames();
   for (const [name, fn] of subscriptions) dc.subscribe(name, fn);
