@@ -149,6 +149,27 @@ END
 $$;
 
 /**
+ * The statement that locks the rollup rows of the groups `keys` (a SELECT list over `src`) names in
+ * table `tbl` (key columns `keycols`), in key order, inserting an empty row (calls = 0) for a group
+ * that has none yet; ON CONFLICT DO UPDATE … WHERE false locks an existing row without writing a
+ * new version. integration_rollup_on_change recomputes a group's min/max from the rows below it
+ * (raw rows, hours): a writer that added to the group and committed while that statement waited
+ * for the row lock would be missing from the statement's snapshot, and its min or max lost (test/
+ * db/rollup-deadlocks.test.ts has the cases). So the locks come first, in a statement of their own;
+ * the next statement's snapshot (READ COMMITTED) holds every writer that had the lock before, and
+ * every later one waits and applies least()/greatest() (inserts) or recomputes (changes) after.
+ * Text to EXECUTE, not a function that runs it: transition tables are visible only to the trigger.
+ */
+CREATE OR REPLACE FUNCTION integration_lock_rollup_groups(tbl text, keycols text, keys text, src text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN format($q$
+    INSERT INTO %1$I AS t (%2$s, calls, duration_n, duration_sum, retry_sum, retried)
+    SELECT k.*, 0, 0, 0, 0, 0 FROM (SELECT DISTINCT %3$s FROM %4$s) k ORDER BY %2$s
+    ON CONFLICT (%2$s) DO UPDATE SET calls = t.calls WHERE false
+    $q$, tbl, keycols, keys, src);
+REVOKE ALL ON FUNCTION integration_lock_rollup_groups(text, text, text, text) FROM PUBLIC, anon, authenticated, service_role;
+
+/**
  * UPDATE and DELETE: applies the signed change (rows added +1, rows removed -1) to every level.
  * Transition tables are visible to EXECUTE, which lets one body serve both operations.
  */
@@ -187,6 +208,9 @@ BEGIN
       (3, 'integration_rollup_day', '1 day', 'integration_rollup_hour', '')) v(ord, tbl, width, below, filt)
     ORDER BY ord
   LOOP
+    EXECUTE integration_lock_rollup_groups(lvl.tbl, 'bucket, service_name, action, status',
+      format('date_bin(%L::interval, minute, ''1970-01-01 00:00:00+00''::timestamptz) AS bucket, service_name, action, status', lvl.width),
+      format('%s c %s', chg, lvl.filt));
     EXECUTE format($q$
       WITH d AS (
         SELECT date_bin(%2$L::interval, minute, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, service_name, action, status,
@@ -231,6 +255,9 @@ BEGIN
   -- such a day's min/max then come from its whole hours only; counts and sums stay exact (signed
   -- deltas).
   IF EXISTS (SELECT 1 FROM integration_monitor_day_zones) THEN
+    EXECUTE integration_lock_rollup_groups('integration_rollup_zone_day', 'zone, bucket, service_name, action, status',
+      'z.zone, date_trunc(''day'', c.minute, z.zone) AS bucket, c.service_name, c.action, c.status',
+      format('%s c CROSS JOIN integration_monitor_day_zones z', chg));
     EXECUTE format($q$
       WITH d AS (
         SELECT z.zone, date_trunc('day', c.minute, z.zone) AS bucket, c.service_name, c.action, c.status,
@@ -275,6 +302,10 @@ BEGIN
     -- local hour, looked for within 2 hours either side of its label (a DST change's ambiguous hour
     -- is labelled by its later instant and spans 2 hours). Raw rows are kept 90 days; an older hour
     -- keeps counts and sums exact and its min/max as they were (an UPDATE of rows that old is rare).
+    EXECUTE integration_lock_rollup_groups('integration_rollup_zone_hour', 'zone, bucket, service_name, action, status',
+      'z.zone, date_trunc(''hour'', c.minute, z.zone) AS bucket, c.service_name, c.action, c.status',
+      format('%s c CROSS JOIN integration_monitor_day_zones z
+              WHERE date_trunc(''hour'', c.minute, z.zone) <> date_bin(''1 hour''::interval, c.minute, ''1970-01-01 00:00:00+00''::timestamptz)', chg));
     EXECUTE format($q$
       WITH d AS (
         SELECT z.zone, date_trunc('hour', c.minute, z.zone) AS bucket, c.service_name, c.action, c.status,

@@ -202,8 +202,28 @@ suite.each(GENERATIONS)('plugin editors in Chromium with Grafana $grafana packag
     // The editor's only combobox. From 12.x its label is linked to it; 11.6's MultiCombobox drops
     // the `id` prop (@grafana/ui 11.6.9 MultiCombobox.mjs), so there the label is not associated.
     if (grafana !== '11.6') await expect(editor.getByRole('combobox', { name: 'Of services' }).count()).resolves.toBe(1);
-    await editor.getByRole('combobox').click();
-    await page.getByRole('option', { name: 'resend' }).click();
+    // The options arrive from the catalog while the menu is open and the list re-renders then; a
+    // click that lands during that render can be lost (CI saw it once), so the choice is retried
+    // until the editor reports it. The assertion below still checks the exact query.
+    for (let attempt = 1; ; attempt++) {
+      if ((await page.getByRole('option', { name: 'resend' }).count()) === 0) await editor.getByRole('combobox').click();
+      await page.getByRole('option', { name: 'resend' }).click();
+      const chosen = await page
+        .waitForFunction(
+          () => {
+            const q = (window as unknown as { __intmon: { variableQueries: Array<{ services?: string[] }> } }).__intmon.variableQueries;
+            return q.length > 0 && q[q.length - 1].services !== undefined;
+          },
+          undefined,
+          { timeout: 5_000 },
+        )
+        .then(
+          () => true,
+          () => false,
+        );
+      if (chosen) break;
+      if (attempt === 3) throw new Error('choosing "resend" in the variable editor never reached onChange');
+    }
     await page.keyboard.press('Escape');
     ({ variableQueries } = await recorded());
     expect(variableQueries[variableQueries.length - 1]).toEqual({ refId: 'variable', kind: 'actions', services: ['resend'] });
