@@ -8,11 +8,21 @@
 
 SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
 
-/** The seed's columns in its (and our) order, as copied; created_at as the NULL rule above says. */
-CREATE OR REPLACE FUNCTION integration_adopt_seed_columns(p_swapped_at timestamptz) RETURNS text
+/**
+ * The statement that copies the rows of p_source matching p_where into integration_logs: the seed's
+ * columns in its (and our) order, created_at as the NULL rule above says; oldest first. One text for
+ * the swap, the batches and the end, which EXECUTE it with their own parameters.
+ */
+CREATE OR REPLACE FUNCTION integration_adopt_seed_insert(p_source text, p_swapped_at timestamptz, p_where text) RETURNS text
 LANGUAGE sql STABLE
-RETURN format('id, service_name, action, status, related_entity_type, related_entity_id, request_payload, response_payload,
-               error_message, error_code, duration_ms, retry_count, coalesce(created_at, updated_at, %L::timestamptz), updated_at', p_swapped_at);
+RETURN format($q$INSERT INTO integration_logs (id, service_name, action, status, related_entity_type, related_entity_id,
+                   request_payload, response_payload, error_message, error_code, duration_ms, retry_count, created_at, updated_at)
+                 SELECT id, service_name, action, status, related_entity_type, related_entity_id, request_payload, response_payload,
+                        error_message, error_code, duration_ms, retry_count, coalesce(created_at, updated_at, %L::timestamptz), updated_at
+                 FROM %I WHERE %s ORDER BY created_at$q$, p_swapped_at, p_source, p_where);
+-- its column list, before the statement was one text; quiet on a database that never had it
+SET LOCAL client_min_messages = warning;
+DROP FUNCTION IF EXISTS integration_adopt_seed_columns(timestamptz);
 
 /**
  * The swap's part, run by `migrate` in the transaction that renamed the seed's table to p_source and
@@ -48,12 +58,8 @@ BEGIN
   IF lo IS NOT NULL AND hi - lo <= interval '1830 days' THEN
     PERFORM integration_ensure_log_partitions_between(lo, hi);
   END IF;
-  EXECUTE format($q$INSERT INTO integration_logs (id, service_name, action, status, related_entity_type, related_entity_id,
-                      request_payload, response_payload, error_message, error_code, duration_ms, retry_count, created_at, updated_at)
-                    SELECT %s FROM %I
-                    WHERE (created_at IS NULL AND coalesce(updated_at, $3) >= $2)
-                       OR (created_at >= $2 AND (created_at >= $1 OR status IN ('pending', 'retrying')))
-                    ORDER BY created_at$q$, integration_adopt_seed_columns(st.swapped_at), p_source)
+  EXECUTE integration_adopt_seed_insert(p_source, st.swapped_at,
+    '(created_at IS NULL AND coalesce(updated_at, $3) >= $2) OR (created_at >= $2 AND (created_at >= $1 OR status IN (''pending'', ''retrying'')))')
     USING st.recent_from, st.pending_from, st.swapped_at;
   GET DIAGNOSTICS st.copied_in_swap = ROW_COUNT;
   EXECUTE format('SELECT count(*), count(*) FILTER (WHERE updated_at IS NULL) FROM %I WHERE created_at IS NULL', p_source)
@@ -95,10 +101,8 @@ BEGIN
   -- This batch's last row, or NULL when fewer than p_batch are left.
   EXECUTE format('SELECT created_at, id FROM %I WHERE %s ORDER BY created_at DESC, id DESC OFFSET $4 LIMIT 1', st.source, pending_rows)
     INTO c, i USING st.recent_from, st.below_created_at, st.below_id, p_batch - 1, NULL::uuid, st.pending_from;
-  EXECUTE format($q$INSERT INTO integration_logs (id, service_name, action, status, related_entity_type, related_entity_id,
-                      request_payload, response_payload, error_message, error_code, duration_ms, retry_count, created_at, updated_at)
-                    SELECT %s FROM %I WHERE %s AND ($4::timestamptz IS NULL OR created_at > $4 OR (created_at = $4 AND id >= $5))
-                    ORDER BY created_at$q$, integration_adopt_seed_columns(st.swapped_at), st.source, pending_rows)
+  EXECUTE integration_adopt_seed_insert(st.source, st.swapped_at,
+    pending_rows || ' AND ($4::timestamptz IS NULL OR created_at > $4 OR (created_at = $4 AND id >= $5))')
     USING st.recent_from, st.below_created_at, st.below_id, c, i, st.pending_from;
   GET DIAGNOSTICS n = ROW_COUNT;
   UPDATE integration_monitor_adoption
@@ -133,10 +137,7 @@ BEGIN
     RAISE EXCEPTION 'adoption of %: batches not done yet', st.source;
   END IF;
   -- The rows without a created_at the swap left (updated before pending_from): the batches go by created_at.
-  EXECUTE format($q$INSERT INTO integration_logs (id, service_name, action, status, related_entity_type, related_entity_id,
-                      request_payload, response_payload, error_message, error_code, duration_ms, retry_count, created_at, updated_at)
-                    SELECT %s FROM %I WHERE created_at IS NULL AND coalesce(updated_at, $2) < $1$q$,
-                 integration_adopt_seed_columns(st.swapped_at), st.source)
+  EXECUTE integration_adopt_seed_insert(st.source, st.swapped_at, 'created_at IS NULL AND coalesce(updated_at, $2) < $1')
     USING st.pending_from, st.swapped_at;
   GET DIAGNOSTICS total = ROW_COUNT;
   st.copied := st.copied + total;
@@ -166,7 +167,7 @@ $$;
 
 REVOKE ALL ON FUNCTION integration_adopt_seed_status() FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION integration_adopt_seed_status() TO service_role;
-REVOKE ALL ON FUNCTION integration_adopt_seed_columns(timestamptz) FROM PUBLIC, anon, authenticated, service_role;
+REVOKE ALL ON FUNCTION integration_adopt_seed_insert(text, timestamptz, text) FROM PUBLIC, anon, authenticated, service_role;
 REVOKE ALL ON FUNCTION integration_adopt_seed_begin(text, interval, interval) FROM PUBLIC, anon, authenticated, service_role;
 REVOKE ALL ON FUNCTION integration_adopt_seed_copy(integer) FROM PUBLIC, anon, authenticated, service_role;
 REVOKE ALL ON FUNCTION integration_adopt_seed_finish() FROM PUBLIC, anon, authenticated, service_role;
