@@ -59,7 +59,19 @@ interface Sandbox {
 
 function sandbox(entity: string, cwd: string): Sandbox {
   const { argv } = readOnlyCwd(cwd);
-  const env = { ...process.env, DB_URL: roleUrl, MODE: 'wrap', CALLS: String(CALLS), ENTITY: entity, END: 'idle', COLLECT_ERRORS: '1', AWS_LAMBDA_FUNCTION_NAME: 'send-email' };
+  const env = {
+    ...process.env,
+    DB_URL: roleUrl,
+    MODE: 'wrap',
+    CALLS: String(CALLS),
+    ENTITY: entity,
+    END: 'idle',
+    COLLECT_ERRORS: '1',
+    AWS_LAMBDA_FUNCTION_NAME: 'send-email',
+    // what the flush may spend retrying past "too many connections" (default 10 s): 25 instances
+    // connecting with SCRAM to one server under a loaded CI machine took longer (60 of 100 stored)
+    WRITE_TIMEOUT_MS: '30000',
+  };
   const proc = spawn(argv[0], argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -115,6 +127,7 @@ it(`${INSTANCES} frozen instances, ${LIMIT} connections, read-only working direc
     const { rows: held } = await db.pool.query<{ n: string }>('SELECT count(*) n FROM pg_stat_activity WHERE usename = $1', [role]);
     expect(held[0].n).toBe('0');
     const { rows } = await db.pool.query<{ n: string }>('SELECT count(*) n FROM integration_logs WHERE related_entity_id = $1', [entity]);
+    if (Number(rows[0].n) !== INSTANCES * CALLS) console.log(`what the instances answered:\n${answers.join('\n')}`);
     expect(Number(rows[0].n)).toBe(INSTANCES * CALLS);
     // Nothing was written on the read-only disk (a mode-0555 directory would have refused it).
     for (const d of dirs) expect(fs.readdirSync(d)).toEqual([]);
