@@ -77,13 +77,7 @@ export async function startPgBouncer(o: PgBouncerOptions): Promise<PgBouncer> {
     pidfile: '',
     ...o.settings,
   };
-  const ini = [
-    '[databases]',
-    `${database} = host=${up.hostname} port=${up.port} dbname=${database}`,
-    '[pgbouncer]',
-    ...Object.entries(settings).map(([k, v]) => `${k} = ${v}`),
-    '',
-  ].join('\n');
+  const ini = ['[databases]', `${database} = host=${up.hostname} port=${up.port} dbname=${database}`, '[pgbouncer]', ...Object.entries(settings).map(([k, v]) => `${k} = ${v}`), ''].join('\n');
   fs.writeFileSync(path.join(dir, 'pgbouncer.ini'), ini);
   if (ids) for (const f of ['', 'userlist.txt', 'pgbouncer.ini']) fs.chownSync(path.join(dir, f), ids.uid, ids.gid);
 
@@ -126,7 +120,10 @@ export async function startPgBouncer(o: PgBouncerOptions): Promise<PgBouncer> {
     url,
     log: () => out,
     async serverPids() {
-      const admin = new Client({ connectionString: `postgres://${encodeURIComponent(owner.user)}:${encodeURIComponent(owner.password)}@127.0.0.1:${port}/pgbouncer`, connectionTimeoutMillis: BOUND_MS });
+      const admin = new Client({
+        connectionString: `postgres://${encodeURIComponent(owner.user)}:${encodeURIComponent(owner.password)}@127.0.0.1:${port}/pgbouncer`,
+        connectionTimeoutMillis: BOUND_MS,
+      });
       await admin.connect();
       try {
         const { rows } = await admin.query<{ remote_pid: string }>('SHOW SERVERS');

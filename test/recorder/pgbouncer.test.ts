@@ -35,10 +35,19 @@ interface Expected {
 
 /** Every call exactly once, with its fields; read directly from PostgreSQL, not through the pooler. */
 async function expectRows(expected: Expected[]): Promise<void> {
-  const { rows } = await db.pool.query<{ id: string; related_entity_id: string; service_name: string; action: string; status: string; error_code: string | null; error_message: string | null; retry_count: number; duration_ms: number | null }>(
-    'SELECT id, related_entity_id, service_name, action, status, error_code, error_message, retry_count, duration_ms FROM integration_logs WHERE related_entity_id = ANY($1::uuid[])',
-    [expected.map((e) => e.entity)],
-  );
+  const { rows } = await db.pool.query<{
+    id: string;
+    related_entity_id: string;
+    service_name: string;
+    action: string;
+    status: string;
+    error_code: string | null;
+    error_message: string | null;
+    retry_count: number;
+    duration_ms: number | null;
+  }>('SELECT id, related_entity_id, service_name, action, status, error_code, error_message, retry_count, duration_ms FROM integration_logs WHERE related_entity_id = ANY($1::uuid[])', [
+    expected.map((e) => e.entity),
+  ]);
   expect(rows).toHaveLength(expected.length);
   expect(new Set(rows.map((r) => r.id)).size).toBe(expected.length);
   const byEntity = new Map(rows.map((r) => [r.related_entity_id, r]));
@@ -226,8 +235,126 @@ suite('recorder through PgBouncer 1.18', () => {
       expect(errors).toEqual([]);
       await expectNoSessionState(b, apiLogin());
     });
+
+    test('PgBouncer killed (SIGKILL) and restarted mid-run: what it could not take is spooled and replayed, every call exactly once', async () => {
+      const b = bouncers[mode];
+      const errors: RecorderError[] = [];
+      const rec = recorder(b, errors);
+      const outage = async () => {
+        await sleep(300);
+        await b.stop('SIGKILL');
+        await sleep(400);
+        await b.start();
+      };
+      // 10 tasks × 80 calls, ~15 ms apart: calls before, during and after the outage.
+      const expected = await workload(rec, 10, 80, { gapMs: 30, slowEvery: 11, during: outage });
+      await rec.close();
+      await expectRows(expected);
+      const stats = rec.stats();
+      expect(stats).toMatchObject({ tracked: 800, dropped: 0, deadLettered: 0 });
+      expect(stats.spooled).toBeGreaterThan(0);
+      expect(stats.replayed).toBe(stats.spooled);
+      expect(errors.length).toBeGreaterThan(0);
+      for (const e of errors) expect(e.kind).toBe('database-down');
+      await expectNoSessionState(b);
+    });
+
+    test('its server connections terminated (pg_terminate_backend) every 100 ms mid-run: every call exactly once', async () => {
+      const b = bouncers[mode];
+      const errors: RecorderError[] = [];
+      const rec = recorder(b, errors);
+      let killed = 0;
+      const kills = async () => {
+        for (let i = 0; i < 8; i++) {
+          await sleep(100);
+          const pids = await b.serverPids();
+          const { rows } = await db.pool.query<{ n: number }>('SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int n FROM unnest($1::int[]) pid', [pids]);
+          killed += rows[0].n;
+        }
+      };
+      const expected = await workload(rec, 10, 80, { gapMs: 30, slowEvery: 11, during: kills });
+      await rec.close();
+      expect(killed).toBeGreaterThan(0);
+      await expectRows(expected);
+      const stats = rec.stats();
+      expect(stats).toMatchObject({ tracked: 800, dropped: 0, deadLettered: 0 });
+      // A write whose server connection died failed as "database down": its rows were spooled and replayed.
+      expect(stats.replayed).toBe(stats.spooled);
+      for (const e of errors) expect(e.kind).toBe('database-down');
+      await expectNoSessionState(b);
+    });
+  });
+
+  describe('more clients than PgBouncer admits (max_client_conn 4, transaction mode)', () => {
+    let small: PgBouncer;
+    const held: Client[] = [];
+    /** Takes `n` of the pooler's client slots until release(). */
+    const hold = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const c = new Client({ connectionString: small.url(), connectionTimeoutMillis: 10_000 });
+        await c.connect();
+        held.push(c);
+      }
+    };
+    const release = () => Promise.all(held.splice(0).map((c) => c.end()));
+    beforeAll(async () => {
+      small = await startPgBouncer({ upstream: db.url, poolMode: 'transaction', settings: { max_client_conn: 4 } });
+    });
+    afterAll(async () => {
+      await release();
+      await small?.close();
+    });
+
+    test('full for the whole handler: the handler still answers, PgBouncer’s refusal is reported as database-down, the rows wait in memory and land on the next flush', async () => {
+      await hold(4);
+      const errors: RecorderError[] = [];
+      const rec = recorder(small, errors, { shortLived: true, spoolDir: undefined, writeTimeoutMs: 1000 });
+      const expected: Expected[] = [];
+      const handler = rec.wrapHandler(async () => {
+        expected.push(...(await workload(rec, 1, 3)));
+        return 'answered';
+      });
+      await expect(handler()).resolves.toBe('answered');
+      expect(errors.length).toBeGreaterThan(0);
+      for (const e of errors) expect({ kind: e.kind, message: e.message }).toEqual({ kind: 'database-down', message: expect.stringContaining('no more connections allowed (max_client_conn)') });
+      expect(rec.stats()).toMatchObject({ written: 0, spooled: 3, dropped: 0, databaseUp: false });
+      const { rows } = await db.pool.query('SELECT 1 FROM integration_logs WHERE related_entity_id = ANY($1::uuid[])', [expected.map((e) => e.entity)]);
+      expect(rows).toEqual([]);
+
+      await release();
+      await rec.flush();
+      await expectRows(expected);
+      expect(rec.stats()).toMatchObject({ replayed: 3, dropped: 0, databaseUp: true });
+      await rec.close();
+    });
+
+    test('10 handlers in parallel through one free slot: refused ones retry within flush’s budget, every row lands', async () => {
+      await hold(3);
+      const errors: RecorderError[] = [];
+      const expected: Expected[] = [];
+      const results = await Promise.all(
+        Array.from({ length: 10 }, async (_, n) => {
+          const rec = recorder(small, errors, { shortLived: true, spoolDir: undefined });
+          const value = await rec.wrapHandler(async () => {
+            expected.push(...(await workload(rec, 1, 2)));
+            return n;
+          })();
+          expect(rec.stats()).toMatchObject({ tracked: 2, dropped: 0, databaseUp: true });
+          await rec.close();
+          return value;
+        }),
+      );
+      await release();
+      expect(results).toEqual(Array.from({ length: 10 }, (_, n) => n));
+      await expectRows(expected);
+      // Ten clients at once on one slot: some were turned away, and said so.
+      expect(errors.length).toBeGreaterThan(0);
+      for (const e of errors) expect({ kind: e.kind, message: e.message }).toEqual({ kind: 'database-down', message: expect.stringContaining('no more connections allowed (max_client_conn)') });
+    });
   });
 });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Login = { user: string; password: string };
 
