@@ -34,8 +34,13 @@ export const debianPg15JitAvailable = (): boolean => debianPg15Available() && fs
  * .ci/run installs `packages`.
  */
 export function debianPg15Suite(available: boolean, what: string, packages: string): typeof describe {
-  if (!available && process.env.CI) throw new Error(`${what}: ${DEBIAN_PG15} is missing under CI (.ci/run installs ${packages})`);
-  if (!available) console.warn(`SKIPPED ${what}: no ${DEBIAN_PG15} (apt-get install -y ${packages}). Under CI this is a failure.`);
+  return debianPackageSuite(available, what, DEBIAN_PG15, packages);
+}
+
+/** As debianPg15Suite for any Debian package: `missing` is the file whose absence skips (locally) or fails (CI). */
+export function debianPackageSuite(available: boolean, what: string, missing: string, packages: string): typeof describe {
+  if (!available && process.env.CI) throw new Error(`${what}: ${missing} is missing under CI (.ci/run installs ${packages})`);
+  if (!available) console.warn(`SKIPPED ${what}: no ${missing} (apt-get install -y ${packages}). Under CI this is a failure.`);
   return available ? describe : describe.skip;
 }
 

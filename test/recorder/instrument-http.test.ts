@@ -4,6 +4,7 @@
  * error code and message, the caller's duration, no credential stored.
  */
 import axios from 'axios';
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -34,10 +35,61 @@ async function newRows(): Promise<StoredRow[]> {
   return rows;
 }
 
-async function timed(f: () => Promise<unknown>): Promise<number> {
+/**
+ * ms this process's main thread has spent runnable but waiting for a CPU, as the kernel counts it
+ * (/proc/self/schedstat, second field); 0 where that cannot be read (then the bar is 5 ms flat).
+ */
+function cpuWaitMs(): number {
+  try {
+    const ns = Number(fs.readFileSync('/proc/self/schedstat', 'utf8').split(' ')[1]);
+    return Number.isFinite(ns) ? ns / 1e6 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * One call as its caller sees it: wall time around it, the CPU time the process used meanwhile
+ * (process.cpuUsage: exact for the running thread, unlike schedstat's first field, which lags by
+ * up to a scheduler tick) and the main thread's wait for a CPU.
+ */
+interface Timed {
+  ms: number;
+  cpuMs: number;
+  waitMs: number;
+}
+
+async function timed(f: () => Promise<unknown>): Promise<Timed> {
+  const wait = cpuWaitMs();
+  const cpu = process.cpuUsage();
   const t = performance.now();
   await f().catch(() => undefined);
-  return performance.now() - t;
+  const ms = performance.now() - t;
+  const used = process.cpuUsage(cpu);
+  return { ms, cpuMs: (used.user + used.system) / 1000, waitMs: cpuWaitMs() - wait };
+}
+
+/**
+ * The issue's bar, per row: duration_ms within 5 ms of what the caller measured around that very
+ * call (each call's one row is read before the next call: rows match calls one to one), and never
+ * longer (+1: the row is rounded). The row times the HTTP exchange, from the request's creation
+ * to the response's last byte; the caller also times the SDK's own work around it — 1 to 3 ms of
+ * CPU on an idle machine, which the 5 ms are for. On a machine whose CPUs are oversubscribed (the
+ * tests share two cores with other jobs) that work stretches: the thread waits for a CPU (up to
+ * 50 ms per call seen at load 12) and runs slower once on it (a busy sibling hyperthread, cold
+ * caches, the event loop's other work: 12 ms of CPU for a 1 ms axios call). The kernel counts
+ * both: the wait, and CPU time beyond the 5 ms, are allowed on top — on an idle machine that
+ * allowance is 0. What no allowance covers is time the thread sat idle outside the row, i.e.
+ * waiting on the network: a row started late or ended early (at the headers) is short by exactly
+ * that — unless a heavy CPU wait in the same call hides it, which is why the slow-provider cases
+ * below also require each row to cover the provider's 60 ms.
+ */
+function expectCallerDuration(row: StoredRow, t: Timed): void {
+  const gap = t.ms - (row.duration_ms ?? Number.NaN);
+  const allowed = 5 + t.waitMs + Math.max(0, t.cpuMs - 5);
+  const round = (n: number) => Math.round(n * 10) / 10;
+  const seen = { callerMs: round(t.ms), cpuMs: round(t.cpuMs), waitMs: round(t.waitMs), rowMs: row.duration_ms };
+  expect({ ...seen, within: gap >= -1 && gap <= allowed }).toEqual({ ...seen, within: true });
 }
 
 beforeAll(async () => {
@@ -70,39 +122,39 @@ describe.each(CLIENTS)('$name', (client) => {
     const send = client.connect(base(), s.credentials);
     await send(false); // the SDK's first call loads and warms its own code
     await newRows();
-    // The row times the HTTP exchange, from the request's creation to the response's last byte;
-    // the caller also times the SDK's own work around it and, on a busy machine (tests share two
-    // cores), event-loop delays before the request is even created: the closest of a few calls.
-    const diffs: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const ms = await timed(() => send(false));
+      const t = await timed(() => send(false));
       const rows = await newRows();
       expect(rows).toHaveLength(1);
       expect(rows[0]).toMatchObject({ service_name: client.service, status: 'success', error_code: null, retry_count: 0 });
-      expect(rows[0].duration_ms).toBeLessThanOrEqual(ms + 1);
-      diffs.push(ms - (rows[0].duration_ms ?? -99));
+      expectCallerDuration(rows[0], t);
     }
-    expect(Math.min(...diffs)).toBeLessThanOrEqual(5);
   });
 
   test.each(['bad', 'rate_limit', 'server_error'] as const)('%s: one failed row in the provider’s words', async (kind) => {
-    if (kind !== 'bad') s.script(client.service, kind === 'rate_limit' ? { kind: 'rate_limit', retryAfterSec: 1 } : 'server_error');
     const send = client.connect(base(), s.credentials);
-    const ms = await timed(() => send(kind === 'bad'));
-    const rows = await newRows();
-    expect(rows).toHaveLength(1);
-    const [code, message] = EXPECTED[client.service][kind];
-    expect(rows[0]).toMatchObject({ service_name: client.service, status: 'failed', error_code: code });
-    expect(rows[0].error_message).toMatch(message);
-    expect(rows[0].duration_ms).toBeLessThanOrEqual(ms + 1); // never longer than the caller's call
+    // The first call runs the SDK's error path cold (its code loads, compiles): timed is the second.
+    for (const timing of [false, true]) {
+      if (kind !== 'bad') s.script(client.service, kind === 'rate_limit' ? { kind: 'rate_limit', retryAfterSec: 1 } : 'server_error');
+      const t = await timed(() => send(kind === 'bad'));
+      const rows = await newRows();
+      expect(rows).toHaveLength(1);
+      const [code, message] = EXPECTED[client.service][kind];
+      expect(rows[0]).toMatchObject({ service_name: client.service, status: 'failed', error_code: code });
+      expect(rows[0].error_message).toMatch(message);
+      if (timing) expectCallerDuration(rows[0], t);
+    }
   });
 
   test('refused connection: one failed row, ECONNREFUSED', async () => {
     const send = client.connect(deadBase, s.credentials);
-    await timed(() => send(false));
-    const rows = await newRows();
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ status: 'failed', error_code: 'ECONNREFUSED' });
+    for (const timing of [false, true]) {
+      const t = await timed(() => send(false));
+      const rows = await newRows();
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ status: 'failed', error_code: 'ECONNREFUSED' });
+      if (timing) expectCallerDuration(rows[0], t);
+    }
   });
 });
 
@@ -194,6 +246,49 @@ test('a Recorder that is not createRecorder’s (here a wrapper) gets the same r
 function axiosLessGet(url: string): Promise<void> {
   return new Promise((resolve) => http.get(url, (res) => res.resume().on('end', resolve)).on('error', () => resolve()));
 }
+
+describe('a slow provider: headers after 30 ms, the body 30 ms later', () => {
+  let server: http.Server;
+  let base: string;
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      req.resume();
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.flushHeaders();
+        setTimeout(() => res.end(JSON.stringify({ sent: true, message: { id: 'm1' } })), 30);
+      }, 30);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    undo();
+    undo = instrumentHttp(rec, { hosts: { ...s.hosts, [base.slice('http://'.length)]: 'whapi' } });
+  });
+  afterAll(async () => {
+    undo();
+    undo = instrumentHttp(rec, { hosts: s.hosts });
+    await new Promise((r) => server.close(r));
+  });
+
+  // Each row must span the whole exchange, to the body's last byte: one ended at the headers
+  // would be 30 ms short of the caller's.
+  test.each([
+    ['global fetch', () => fetch(`${base}/messages/text`, { method: 'POST', body: '{}' }).then((r) => r.json())],
+    ['axios', () => axios.post(`${base}/messages/text`, {})],
+    ['node:http', () => axiosLessGet(`${base}/messages/text`)],
+  ])('%s: every row the caller’s duration', async (_name, call) => {
+    await call();
+    await newRows();
+    for (let i = 0; i < 3; i++) {
+      const t = await timed(call);
+      const rows = await newRows();
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ service_name: 'whapi', status: 'success' });
+      expect(rows[0].duration_ms).toBeGreaterThanOrEqual(58);
+      expectCallerDuration(rows[0], t);
+    }
+  });
+});
 
 describe('reading the error body without taking it from the caller', () => {
   // Telegram's error answer (https://core.telegram.org/bots/api#making-requests), gzip-encoded as
