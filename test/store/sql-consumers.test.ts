@@ -11,8 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ClientBase, PoolClient } from 'pg';
 import { provisionedDashboards } from '../../bench/dashboards';
-import * as queries from '../../src/api/queries';
-import type { Metric } from '../../src/api/contract';
+import * as queries from '../../src/store/queries';
+import type { Metric } from '../../src/contract';
 import { SQL_SIGNATURES_FILE, type SqlFunction } from '../../src/store/sql-signatures';
 import { asRole, createTestDatabase, TestDatabase } from '../helpers/db';
 import { ALL_VALUE, expandAlertSql, expandPanelSql, type TemplateVariable } from '../helpers/grafana-macros';
@@ -190,11 +190,11 @@ describe('the API’s query module, every branch run on a migrated database', ()
 
   it('calls only functions of the list, with arguments they take', () => {
     const calls = sent.flatMap((s) => extractCalls(s, relations));
-    expect(checkCalls(calls, FUNCTIONS, { where: 'src/api/queries.ts' })).toEqual([]);
+    expect(checkCalls(calls, FUNCTIONS, { where: 'src/store/queries.ts' })).toEqual([]);
     // Every function the module names was reached by a statement run above.
     const named = new Set(
       fs
-        .readFileSync(path.join(ROOT, 'src/api/queries.ts'), 'utf8')
+        .readFileSync(path.join(ROOT, 'src/store/queries.ts'), 'utf8')
         .match(/\bintegration_\w+/g)
         ?.filter((n) => !relations.has(n)),
     );
