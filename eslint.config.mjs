@@ -31,6 +31,16 @@ export default tseslint.config(
     files: ['**/*.mjs'],
     languageOptions: { globals: globals.node },
   },
+  // The server's rooms depend one way (docs/schema.md "The store"): api/, db/ and cli/ build on
+  // store/ (queries, role transactions, sessions); store/ and the shared modules at src/ (config,
+  // contract, secret, log redaction) build on none of them; db/ never reaches into api/, and cli/
+  // only through its entry point (api/server: `serve` starts the API).
+  ...[
+    ['src/db/**/*.ts', '^\\.\\./api(/|$)', 'src/db may not import src/api: what both need belongs in src/store'],
+    ['src/cli/**/*.ts', '^\\.\\./api/(?!server$)', 'src/cli may import src/api only through api/server: what both need belongs in src/store'],
+    ['src/store/**/*.ts', '^\\.\\./(api|db|cli|demo|plugin)(/|$)', 'src/store is the data layer the others build on: it may not import them'],
+    ['src/{config,contract,secret,log-redaction}.ts', '^\\./(api|db|cli)(/|$)', 'the shared modules at src/ may not import src/api, src/db or src/cli (config.ts and api/ imported each other once)'],
+  ].map(([files, regex, message]) => ({ files: [files], rules: { 'no-restricted-imports': ['error', { patterns: [{ regex, message }] }] } })),
   {
     // These tests read Grafana's dashboard JSON and rule YAML, which have no types here: `any` is the honest type.
     files: ['test/provisioning/**/*.ts'],

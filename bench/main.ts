@@ -22,7 +22,7 @@ import { pipeline } from 'node:stream/promises';
 import { Client, type ClientBase } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { EmbeddedDatabase, startEmbedded } from '../src/db/embedded';
-import { addDayZone } from '../src/api/queries';
+import { addDayZone } from '../src/store/queries';
 import { migrate } from '../src/db/migrate';
 import { run as runAdoption } from './adoption';
 import { run as runApi } from './api';

@@ -1,10 +1,10 @@
 /**
  * The dashboard's queries, each in two forms over the same rows: the seed's (its views and its
- * report's SQL, on schema `seed`) and ours (the views and src/api/queries.ts, on public, run as
+ * report's SQL, on schema `seed`) and ours (the views and src/store/queries.ts, on public, run as
  * `authenticated` so RLS is part of the cost, exactly as the API runs them).
  */
 import type { ClientBase } from 'pg';
-import { queryFailures, queryHealth, queryLogs, queryStats, queryTimeseries } from '../src/api/queries';
+import { queryFailures, queryHealth, queryLogs, queryStats, queryTimeseries } from '../src/store/queries';
 import { benchNow } from './clock';
 
 export interface DashboardQuery {

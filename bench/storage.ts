@@ -17,7 +17,7 @@ export interface RelationSize {
 }
 
 export async function storageBreakdown(c: ClientBase): Promise<RelationSize[]> {
-  // The SQL lives with the bench (not src/api/queries.ts): it is a measurement, not an app read.
+  // The SQL lives with the bench (not src/store/queries.ts): it is a measurement, not an app read.
   const { rows } = await c.query(`
     WITH rel AS (
       SELECT c.oid, n.nspname, coalesce(p.relname, c.relname) AS name, (i.inhparent IS NOT NULL) AS is_part, greatest(c.reltuples, 0) AS tuples

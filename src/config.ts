@@ -7,9 +7,7 @@
 import path from 'node:path';
 import { FormatRegistry, Type, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { DEFAULT_HEALTH_THRESHOLDS, type HealthThresholds, resolveHealthThresholds } from './api/health-state';
-import { DEFAULT_CACHE_TTL_MS } from './api/response-cache';
-import { DEFAULT_TIME_ZONE, isTimeZoneName } from './api/time-zone';
+import { DEFAULT_TIME_ZONE, isTimeZoneName } from './store/time-zone';
 
 export interface Config {
   /** Postgres to use; unset means "start the embedded one". */
@@ -54,6 +52,40 @@ export interface TokenRules {
 
 export const DEFAULT_DB_TIMEOUT_MS = 5000;
 export const DEFAULT_CACHE_MAX_BYTES = 32 * 1024 * 1024;
+/** MONITOR_API_CACHE_MS's default: a dashboard's panels refreshing together share one answer. */
+export const DEFAULT_CACHE_TTL_MS = 1000;
+
+/** When /health calls a service degraded or down (src/api/health-state.ts judges by them). */
+export interface HealthThresholds {
+  /** Calls in the window needed before a failure rate can make a service `down`. */
+  minRequests: number;
+  /** Failure rate (percent) at or above which a service is `degraded`. */
+  degradedFailureRatePercent: number;
+  /** Failure rate (percent) at or above which a service is `down`. */
+  downFailureRatePercent: number;
+  /** p95 latency (ms) at or above which a service with enough calls is `degraded`; 0 disables. */
+  degradedP95Ms: number;
+}
+
+export const DEFAULT_HEALTH_THRESHOLDS: HealthThresholds = {
+  minRequests: 20,
+  degradedFailureRatePercent: 5,
+  downFailureRatePercent: 50,
+  degradedP95Ms: 0,
+};
+
+/** Merges overrides over the defaults and rejects nonsense (negative, NaN, degraded above down). */
+export function resolveHealthThresholds(overrides: Partial<HealthThresholds> = {}): HealthThresholds {
+  const t = { ...DEFAULT_HEALTH_THRESHOLDS, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+  for (const [k, v] of Object.entries(t)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`health threshold ${k} must be a non-negative number, got ${String(v)}`);
+  }
+  if (t.degradedFailureRatePercent > t.downFailureRatePercent) {
+    throw new Error('health threshold degradedFailureRatePercent must not exceed downFailureRatePercent');
+  }
+  if (t.downFailureRatePercent > 100) throw new Error('health threshold downFailureRatePercent must be at most 100');
+  return t;
+}
 /** A year as jose counts it (365.25 days), so a token minted with '1y' or '365d' fits the default. */
 export const DEFAULT_JWT_MAX_TTL = '1y';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -21,7 +21,7 @@ GRANT EXECUTE ON FUNCTION integration_read_claim() TO service_role;
  * true when the current caller may read under the read claim: none is set, or
  * request.jwt.claims holds the value at the path (a string, number or boolean whose JSON text is
  * the value, or an array with such an element). A setting without `=` or claims that are not JSON
- * read as "no": fail closed. The one check every read policy uses; src/api/read-claim.ts matches
+ * read as "no": fail closed. The one check every read policy uses; src/store/read-claim.ts matches
  * claims the same way.
  * Policies call it as (SELECT integration_read_allowed()) so it runs once per query, not per row.
  */

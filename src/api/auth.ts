@@ -1,25 +1,14 @@
 /**
- * Who is calling, and running their request as them. Tokens are Supabase-compatible HS256 JWTs
- * whose `role` claim names a Postgres role; each request then runs in one transaction as that role
- * with the claims in `request.jwt.claims`, so Postgres grants and RLS — not code here — decide what
- * the caller may read.
+ * Who is calling. Tokens are Supabase-compatible HS256 JWTs whose `role` claim names a Postgres
+ * role; each request then runs in one transaction as that role with the claims in
+ * `request.jwt.claims` (src/store/role-transaction.ts), so Postgres grants and RLS — not code
+ * here — decide what the caller may read.
  */
 import { errors as joseErrors, jwtVerify, JWTPayload } from 'jose';
-import type { Pool, PoolClient } from 'pg';
-import { withClient } from './db-session';
+import { type Claims, isRole } from '../store/role-transaction';
 import { HttpError } from './errors';
 import { JwksUnavailableError } from './jwks';
 import { TokenKeys, tokenKeys } from './token-keys';
-
-/** The only roles a token may switch to; anything else never reaches SQL. */
-export const ROLES = ['anon', 'authenticated', 'service_role'] as const;
-export type Role = (typeof ROLES)[number];
-
-export interface Claims extends JWTPayload {
-  role: Role;
-}
-
-export const isRole = (value: unknown): value is Role => typeof value === 'string' && (ROLES as readonly string[]).includes(value);
 
 const unauthorized = (message: string) => new HttpError(401, message);
 
@@ -104,38 +93,4 @@ export function createVerifier(keys: string | TokenKeys, opts: VerifyOptions = {
     if (!isRole(role)) throw new HttpError(403, `unknown role ${JSON.stringify(role).slice(0, 60)}`);
     return { ...payload, role };
   };
-}
-
-export interface TransactionOptions {
-  readOnly?: boolean;
-  /** Budget of the whole transaction (connect + statements), after which the caller gets a 503; default 5 s. */
-  timeoutMs?: number;
-}
-
-/**
- * Runs `fn` in one transaction as the caller: claims in `request.jwt.claims` (transaction-local)
- * and `SET LOCAL ROLE`. Commits on success, rolls back on error; a connection that fails to roll
- * back, errors, or outlives the budget is discarded rather than returned to the pool.
- */
-export async function withRoleTransaction<T>(pool: Pool, claims: Claims, fn: (db: PoolClient) => Promise<T>, opts: TransactionOptions = {}): Promise<T> {
-  // Re-checked here because this is the one place a value is spliced into SQL text.
-  if (!isRole(claims.role)) throw new HttpError(403, 'unknown role');
-  const budget = Math.max(1, Math.floor(opts.timeoutMs ?? 5000));
-  return withClient(pool, budget, async (client, discard, remainingMs) => {
-    // The server cancels a slow statement a little before the client-side deadline (what connecting
-    // took is already spent), so a merely slow query ends as Postgres' own cancel and the
-    // connection is kept; the deadline is for a server that does not answer at all.
-    const statementTimeout = Math.max(1, Math.floor(remainingMs() * 0.8));
-    // One round trip: the role is from the allow-list above and the timeout is an integer.
-    await client.query(`BEGIN${opts.readOnly === false ? '' : ' READ ONLY'}; SET LOCAL ROLE ${claims.role}; SET LOCAL statement_timeout = ${statementTimeout}`);
-    try {
-      await client.query("SELECT set_config('request.jwt.claims', $1, true)", [JSON.stringify(claims)]);
-      const out = await fn(client);
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(discard);
-      throw err;
-    }
-  });
 }

@@ -3,7 +3,7 @@
  * text Postgres gave, so microseconds survive (a JS Date would round them and skip or repeat rows).
  */
 import { badRequest } from './errors';
-import type { Cursor } from './queries';
+import type { Cursor } from '../store/queries';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?(Z|[+-]\d{2}(:?\d{2})?)$/;

@@ -6,9 +6,9 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Pool } from 'pg';
-import { withClient } from './db-session';
+import { withClient } from '../store/db-session';
 import { isDatabaseUnavailable } from './errors';
-import { pingDatabase } from './queries';
+import { pingDatabase } from '../store/queries';
 
 const PROBE_EVERY_MS = 1000;
 

@@ -5,7 +5,9 @@
  */
 import http from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ErrorBody } from './contract';
+import type { ErrorBody } from '../contract';
+import { DatabaseTimeout, PoolExhausted } from '../store/db-session';
+import { UnknownRole } from '../store/role-transaction';
 import { logRequest } from './request-log';
 
 /** An error that already knows its HTTP status and, for 400s, the parameter to blame. */
@@ -86,6 +88,9 @@ export function toErrorResponse(err: FastifyError & { code?: unknown }): { statu
   if (err instanceof HttpError) {
     return { status: err.statusCode, body: err.field ? { error: err.message, field: err.field } : { error: err.message } };
   }
+  // The store's own refusals, in its words: the budget or the pool ran out, or a role it will not splice.
+  if (err instanceof DatabaseTimeout || err instanceof PoolExhausted) return { status: 503, body: { error: err.message } };
+  if (err instanceof UnknownRole) return { status: 403, body: { error: 'unknown role' } };
   if (Array.isArray(err.validation)) {
     const { field, message } = fieldOfValidation(err.validation as AjvIssue[]);
     return { status: 400, body: field ? { error: `${field}: ${message}`, field } : { error: message } };

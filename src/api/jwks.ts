@@ -18,7 +18,7 @@
  * with those masked.
  */
 import { createLocalJWKSet, errors as joseErrors, JWTVerifyGetKey } from 'jose';
-import { redactUrl, redactUrlSecrets } from './log-redaction';
+import { redactUrl, redactUrlSecrets } from '../log-redaction';
 
 export class JwksUnavailableError extends Error {}
 

@@ -4,7 +4,7 @@
  * and conversions (durations, repeated parameters).
  */
 import { badRequest } from './errors';
-import type { Filters } from './queries';
+import type { Filters } from '../store/queries';
 
 export const MAX_RANGE_DAYS = 400;
 const DAY_MS = 86_400_000;

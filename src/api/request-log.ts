@@ -4,7 +4,7 @@
  * like a JWT in the URL, however encoded, is masked (log-redaction.ts). Levels: 5xx error (503 warn), everything else info.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify';
-import { loggableUrl } from './log-redaction';
+import { loggableUrl } from '../log-redaction';
 
 export interface LogOptions {
   level?: string;

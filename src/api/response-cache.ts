@@ -30,9 +30,6 @@ export interface CacheLimits {
   sizeOf?: (value: unknown) => number;
 }
 
-/** MONITOR_API_CACHE_MS's default: a dashboard's panels refreshing together share one answer. */
-export const DEFAULT_CACHE_TTL_MS = 1000;
-
 /**
  * Bounded two ways: entries and bytes. The Map is kept in least-recently-used order (a hit moves
  * its entry to the end), so eviction drops from the front. An answer bigger than the whole byte

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
-import { withClient } from '../api/db-session';
+import { withClient } from '../store/db-session';
 import { checkLeastPrivilege } from './doctor';
 
 /** Checks the pool's login; on a ✘ writes a WARNING banner line and a warn log entry. Never throws. */

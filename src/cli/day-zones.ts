@@ -4,7 +4,7 @@
  * service_role) or on the embedded database.
  */
 import { Client } from 'pg';
-import { addDayZone, listDayZones, removeDayZone } from '../api/queries';
+import { addDayZone, listDayZones, removeDayZone } from '../store/queries';
 
 export const DAY_ZONES_USAGE = 'usage: integration-monitor day-zones list | add <zone> | remove <zone>';
 

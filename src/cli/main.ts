@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { isRole, ROLES } from '../api/auth';
-import { claimsCarrying, parseReadClaim } from '../api/read-claim';
-import { resolveJwtSecret, signToken } from '../api/secret';
+import { isRole, ROLES } from '../store/role-transaction';
+import { claimsCarrying, parseReadClaim } from '../store/read-claim';
+import { resolveJwtSecret, signToken } from '../secret';
 import { CONFIG_SCHEMA, loadConfig, parseSpanSeconds } from '../config';
 import { API_PASSWORD_FILE, DEFAULT_API_ROLE, urlWithLogin } from '../db/api-role';
 import { describeConnectionError, isConnectionError } from '../db/connection-error';

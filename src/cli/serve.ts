@@ -6,9 +6,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
-import { withRoleTransaction } from '../api/auth';
+import { withRoleTransaction } from '../store/role-transaction';
 import { probeDatabase, buildServer } from '../api/server';
-import { resolveJwtSecret } from '../api/secret';
+import { resolveJwtSecret } from '../secret';
 import type { Config } from '../config';
 import { dayZoneAdvice, ensureDayZone } from '../db/day-zones';
 import { createApiPool } from '../db/pool';

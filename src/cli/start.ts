@@ -1,9 +1,9 @@
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Pool } from 'pg';
-import { redactUrl } from '../api/log-redaction';
-import { claimsCarrying, parseReadClaim } from '../api/read-claim';
-import { resolveJwtSecret, signToken } from '../api/secret';
+import { redactUrl } from '../log-redaction';
+import { claimsCarrying, parseReadClaim } from '../store/read-claim';
+import { resolveJwtSecret, signToken } from '../secret';
 import type { Config } from '../config';
 import { API_PASSWORD_FILE, DEFAULT_API_ROLE, ensureApiRole, urlWithLogin } from '../db/api-role';
 import { isConnectionError } from '../db/connection-error';

@@ -5,7 +5,7 @@
  * embedded database; on any other database the operator runs the same statements (docs/production.md).
  */
 import { Client } from 'pg';
-import { ROLES } from '../api/auth';
+import { ROLES } from '../store/role-transaction';
 
 export const DEFAULT_API_ROLE = 'integration_monitor_api';
 export const API_PASSWORD_FILE = 'postgres-api-password';

@@ -6,8 +6,8 @@
  * costs one lookup.
  */
 import type { ClientBase } from 'pg';
-import { addDayZone, isDayZone } from '../api/queries';
-import { isUtc } from '../api/time-zone';
+import { addDayZone, isDayZone } from '../store/queries';
+import { isUtc } from '../store/time-zone';
 import { isConnectionError } from './connection-error';
 
 export interface DayZoneOutcome {

@@ -7,7 +7,7 @@ import { Pool } from 'pg';
  *
  * Every client carries an 'error' listener for its whole life, attached on the pool's 'connect'
  * (emitted for each new client before it is handed out). pg-pool listens only while a client is
- * idle and the per-request guard (src/api/db-session.ts) only once the borrower holds it; between
+ * idle and the per-request guard (src/store/db-session.ts) only once the borrower holds it; between
  * the two — a new connection whose ReadyForQuery and the server's FATAL 57P01 (shutdown) arrive in
  * one read, so the error is parsed before the borrower's promise resumes — nobody listened and the
  * process died on an unhandled 'error'. The error itself needs no handling here: the client is

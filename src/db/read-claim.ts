@@ -7,7 +7,7 @@
  * (that would open every row to every signed-in user): it is reported instead.
  */
 import type { ClientBase } from 'pg';
-import { parseReadClaim } from '../api/read-claim';
+import { parseReadClaim } from '../store/read-claim';
 import { isConnectionError } from './connection-error';
 
 export interface ReadClaimOutcome {

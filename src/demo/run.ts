@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Config } from '../config';
 import { startMonitor, RunningMonitor } from '../cli/start';
 import { createRecorder, instrumentFetch, Recorder } from '../recorder/index';
-import { API_PREFIX } from '../api/contract';
+import { API_PREFIX } from '../contract';
 import { ProviderStandIns, startProviderStandIns } from './providers';
 import { startTraffic, Traffic } from './traffic';
 

@@ -8,7 +8,7 @@ import { getBackendSrv } from '@grafana/runtime';
 // Operators from 'rxjs' itself: only the exact 'rxjs' request is external (shared by Grafana).
 import { catchError, firstValueFrom, forkJoin, map, Observable, of, throwError } from 'rxjs';
 
-import type { HealthResponse, LogPage, ServicesResponse, TimeseriesResponse } from '../api/contract';
+import type { HealthResponse, LogPage, ServicesResponse, TimeseriesResponse } from '../contract';
 import { annotationSupport } from './annotations';
 import { ApiError, isUnreachable, toApiError } from './errors';
 import { failuresFrame, healthFrame, logsFrame, timeseriesFrames } from './frames';

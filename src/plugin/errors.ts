@@ -4,7 +4,7 @@
  */
 import { isFetchError } from '@grafana/runtime';
 
-import type { ErrorBody } from '../api/contract';
+import type { ErrorBody } from '../contract';
 
 export class ApiError extends Error {
   constructor(

@@ -5,7 +5,7 @@
  */
 import { createDataFrame, DataFrame, DataFrameType, FieldType, MappingType } from '@grafana/data';
 
-import type { HealthResponse, LogPage, LogRecord, TimeseriesResponse } from '../api/contract';
+import type { HealthResponse, LogPage, LogRecord, TimeseriesResponse } from '../contract';
 import { isMetric, Metric, METRIC_LABELS } from './types';
 
 type Unit = 'percent' | 'ms' | 'short';

@@ -3,7 +3,7 @@
  * handed) decides what a role sees: changing a policy changes the answer with no API change.
  */
 
-import { withRoleTransaction } from '../../src/api/auth';
+import { withRoleTransaction } from '../../src/store/role-transaction';
 import { Harness, insertRows, rawToken, startHarness } from './harness';
 
 let h: Harness;

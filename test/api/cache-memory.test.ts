@@ -5,8 +5,8 @@
  * cache would keep every answer (plain + gzip, ~230 MB for 300 of them).
  */
 import fs from 'node:fs';
-import { signToken } from '../../src/api/secret';
-import { API_PREFIX } from '../../src/api/contract';
+import { signToken } from '../../src/secret';
+import { API_PREFIX } from '../../src/contract';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { ApiProcess, get, startApiProcess } from './serve-process';
 

@@ -1,11 +1,11 @@
 /**
- * The per-request database borrow (src/api/db-session.ts via withRoleTransaction): a slow statement
+ * The per-request database borrow (src/store/db-session.ts via withRoleTransaction): a slow statement
  * is cancelled by PostgreSQL within the budget (connection kept), a silent one is given up on
  * client-side (connection destroyed), and a checked-out connection killed mid-request is an error
  * for that request only — never an unhandled 'error' event.
  */
-import { withRoleTransaction } from '../../src/api/auth';
-import { DatabaseTimeout, withClient } from '../../src/api/db-session';
+import { withRoleTransaction } from '../../src/store/role-transaction';
+import { DatabaseTimeout, withClient } from '../../src/store/db-session';
 import { toErrorResponse } from '../../src/api/errors';
 import { createApiPool } from '../../src/db/pool';
 import { createTestDatabase, TestDatabase } from '../helpers/db';

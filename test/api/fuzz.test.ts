@@ -4,7 +4,7 @@
  * `{ error: string, field?: string }` — including 414/431, which node and fastify answer
  * before any route runs.
  */
-import { API_PREFIX } from '../../src/api/contract';
+import { API_PREFIX } from '../../src/contract';
 import { Harness, insertRows, rawToken, startHarness } from './harness';
 import { prng } from '../helpers/prng';
 

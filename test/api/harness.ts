@@ -11,9 +11,9 @@ import { SignJWT } from 'jose';
 import type { Pool } from 'pg';
 import { buildServer, ServerOptions } from '../../src/api/server';
 import { createApiPool } from '../../src/db/pool';
-import { signToken } from '../../src/api/secret';
-import type { HealthThresholds } from '../../src/api/health-state';
-import { API_PREFIX } from '../../src/api/contract';
+import { signToken } from '../../src/secret';
+import type { HealthThresholds } from '../../src/config';
+import { API_PREFIX } from '../../src/contract';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 
 export const SECRET = 'test-secret-for-the-monitoring-api-0123456789';

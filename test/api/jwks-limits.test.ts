@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { exportJWK, generateKeyPair, JWK, KeyLike, SignJWT } from 'jose';
-import { API_PREFIX } from '../../src/api/contract';
+import { API_PREFIX } from '../../src/contract';
 import { DEFAULT_JWKS_MAX_BYTES, DEFAULT_JWKS_MAX_KEYS } from '../../src/api/jwks';
 import { buildServer, ServerOptions } from '../../src/api/server';
 import { Harness, startHarness } from './harness';

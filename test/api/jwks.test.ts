@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { exportJWK, generateKeyPair, JWK, KeyLike, SignJWT } from 'jose';
 import { buildServer, ServerOptions } from '../../src/api/server';
-import { API_PREFIX } from '../../src/api/contract';
+import { API_PREFIX } from '../../src/contract';
 import { startMonitorProcess } from '../helpers/monitor-process';
 import { Harness, insertRows, SECRET, startHarness } from './harness';
 

@@ -1,5 +1,5 @@
 import { validate } from '@readme/openapi-parser';
-import { API_PREFIX } from '../../src/api/contract';
+import { API_PREFIX } from '../../src/contract';
 import { servedRoutes } from '../../src/api/server';
 import { Harness, startHarness } from './harness';
 

@@ -5,7 +5,7 @@
  */
 import { Pool } from 'pg';
 import { buildServer } from '../../src/api/server';
-import { signToken } from '../../src/api/secret';
+import { signToken } from '../../src/secret';
 import { startMonitorProcess } from '../helpers/monitor-process';
 import { Harness, insertRows, rawToken, SECRET, startHarness } from './harness';
 

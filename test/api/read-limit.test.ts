@@ -5,7 +5,7 @@
  * what it is — a statement timeout (`query_timeout`, warn), never `database_lost`.
  */
 import { Writable } from 'node:stream';
-import { API_PREFIX } from '../../src/api/contract';
+import { API_PREFIX } from '../../src/contract';
 import { DEFAULT_READ_LIMIT } from '../../src/api/server';
 import { Harness, rawToken, startHarness } from './harness';
 

@@ -7,11 +7,11 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { signToken } from '../../src/api/secret';
+import { signToken } from '../../src/secret';
 import { ensureApiRole, urlWithLogin } from '../../src/db/api-role';
 import { EmbeddedDatabase, startEmbedded } from '../../src/db/embedded';
 import { migrate } from '../../src/db/migrate';
-import { API_PREFIX } from '../../src/api/contract';
+import { API_PREFIX } from '../../src/contract';
 import { ApiProcess, get, startApiProcess } from './serve-process';
 
 const SECRET = 'resilience-test-secret-0123456789abcdefghij';

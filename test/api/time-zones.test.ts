@@ -3,7 +3,7 @@
  * (Asia/Almaty is UTC+5 all year since March 2024; New York's 2026 DST changes are 8 March and
  * 1 November, each at 02:00 local; Asia/Kolkata is UTC+5:30).
  */
-import { DEFAULT_TIME_ZONE, isTimeZoneName } from '../../src/api/time-zone';
+import { DEFAULT_TIME_ZONE, isTimeZoneName } from '../../src/store/time-zone';
 import { loadConfig } from '../../src/config';
 import { Harness, insertRows, startHarness } from './harness';
 

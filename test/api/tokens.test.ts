@@ -4,7 +4,7 @@
  * Every refusal is a 401 `{error}` that says why.
  */
 import { SignJWT } from 'jose';
-import { signToken } from '../../src/api/secret';
+import { signToken } from '../../src/secret';
 import { Harness, SECRET, startHarness } from './harness';
 
 const now = () => Math.floor(Date.now() / 1000);

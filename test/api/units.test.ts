@@ -3,11 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { decodeCursor, encodeCursor, isTimestamp } from '../../src/api/cursor';
 import { HttpError } from '../../src/api/errors';
-import { DEFAULT_HEALTH_THRESHOLDS, healthState, resolveHealthThresholds } from '../../src/api/health-state';
+import { healthState } from '../../src/api/health-state';
 import { list, parseDuration, resolveRange } from '../../src/api/params';
 import { createVerifier } from '../../src/api/auth';
-import { DEFAULT_CACHE_MAX_BYTES, loadConfig, parseSpanSeconds } from '../../src/config';
-import { resolveJwtSecret, signToken } from '../../src/api/secret';
+import { DEFAULT_CACHE_MAX_BYTES, DEFAULT_HEALTH_THRESHOLDS, loadConfig, parseSpanSeconds, resolveHealthThresholds } from '../../src/config';
+import { resolveJwtSecret, signToken } from '../../src/secret';
 import { bucketWidthMs } from '../../src/api/routes/timeseries';
 
 const fieldOf = (fn: () => unknown): string | undefined => {

@@ -8,8 +8,8 @@ import { COLUMNS, generateSql, STAGING_TABLE } from '../../bench/data';
 import { dbTimer } from '../../bench/db-time';
 import { dashboardQueries, zoneQueries, type DashboardQuery } from '../../bench/queries';
 import { SEED_SCHEMA_SQL } from '../../bench/seed-schema';
-import type { HealthNumbers, LogPageResult } from '../../src/api/queries';
-import type { TimeseriesSeries } from '../../src/api/contract';
+import type { HealthNumbers, LogPageResult } from '../../src/store/queries';
+import type { TimeseriesSeries } from '../../src/contract';
 import { asRole, createTestDatabase, TestDatabase } from '../helpers/db';
 
 const DAYS = 40;

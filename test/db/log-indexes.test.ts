@@ -2,7 +2,7 @@
 // the logs/failures lists still page newest first by (created_at, id) from them, reading about a
 // page of index entries per partition rather than sorting the range.
 import type { PoolClient, QueryConfig } from 'pg';
-import { type Cursor, queryFailures, queryLogs } from '../../src/api/queries';
+import { type Cursor, queryFailures, queryLogs } from '../../src/store/queries';
 import { asRole, createTestDatabase, TestDatabase } from '../helpers/db';
 
 const LEAD = '11111111-2222-4333-8444-555555555555';

@@ -1,6 +1,6 @@
 import type { PoolClient } from 'pg';
 import { decodeCursor, encodeCursor } from '../../src/api/cursor';
-import { type Cursor, queryFailures, queryHealth, queryLog, queryLogs, queryServices, queryStats, queryTimeseries } from '../../src/api/queries';
+import { type Cursor, queryFailures, queryHealth, queryLog, queryLogs, queryServices, queryStats, queryTimeseries } from '../../src/store/queries';
 import { asRole, createTestDatabase, TestDatabase } from '../helpers/db';
 
 const LEAD = '11111111-2222-4333-8444-555555555555';

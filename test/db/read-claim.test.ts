@@ -5,7 +5,7 @@
  * or EXECUTE), so a table or function added later without the check fails this test.
  */
 import { Pool, PoolClient } from 'pg';
-import { carriesClaim, parseReadClaim } from '../../src/api/read-claim';
+import { carriesClaim, parseReadClaim } from '../../src/store/read-claim';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 
 let db: TestDatabase;

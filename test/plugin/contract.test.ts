@@ -8,7 +8,7 @@ import * as path from 'path';
 import { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 
-import * as contract from '../../src/api/contract';
+import * as contract from '../../src/contract';
 import * as types from '../../src/plugin/types';
 
 test('runtime lists equal the contract', () => {

@@ -5,7 +5,7 @@
 import { DataFrame, DataSourceInstanceSettings, FieldType, getDisplayProcessor, createTheme } from '@grafana/data';
 import { firstValueFrom, lastValueFrom } from 'rxjs';
 
-import type { HealthResponse, LogPage, TimeseriesResponse } from '../../src/api/contract';
+import type { HealthResponse, LogPage, TimeseriesResponse } from '../../src/contract';
 import { failureEvents } from '../../src/plugin/annotations';
 import { DataSource } from '../../src/plugin/datasource';
 import { failuresFrame } from '../../src/plugin/frames';

@@ -12,7 +12,7 @@ import { DataQueryRequest, dateTime, TimeRange } from '@grafana/data';
 import { BackendSrv, BackendSrvRequest, FetchError, FetchResponse, setBackendSrv, setTemplateSrv, TemplateSrv } from '@grafana/runtime';
 import { Observable, of, throwError } from 'rxjs';
 
-import { API_PREFIX } from '../../src/api/contract';
+import { API_PREFIX } from '../../src/contract';
 import { GrafanaTemplateSrv } from '../helpers/template-srv';
 
 export interface Fixture<T = unknown> {

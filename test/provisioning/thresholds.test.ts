@@ -2,7 +2,7 @@
  * One definition of "bad": provisioning/thresholds.json. The alert rules' windows and thresholds,
  * the API's /health defaults and the dashboards' colour thresholds must all carry its numbers.
  */
-import { DEFAULT_HEALTH_THRESHOLDS } from '../../src/api/health-state';
+import { DEFAULT_HEALTH_THRESHOLDS } from '../../src/config';
 import { readJson, readYaml, uids } from './support/provisioning';
 
 const T = readJson('thresholds.json');
@@ -13,7 +13,7 @@ const query = (r: any, refId: string) => r.data.find((d: any) => d.refId === ref
 const math = (r: any) => r.data.find((d: any) => d.model.type === 'math').model.expression as string;
 
 describe('thresholds.json is the one definition', () => {
-  it('/health defaults (src/api/health-state.ts) are the same numbers', () => {
+  it('/health defaults (src/config.ts) are the same numbers', () => {
     expect(DEFAULT_HEALTH_THRESHOLDS.minRequests).toBe(T.minCalls);
     expect(DEFAULT_HEALTH_THRESHOLDS.degradedFailureRatePercent).toBe(T.health.degradedFailurePercent);
     expect(DEFAULT_HEALTH_THRESHOLDS.downFailureRatePercent).toBe(T.health.downFailurePercent);

@@ -3,8 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { PoolClient } from 'pg';
 import { TSchema, Type } from '@sinclair/typebox';
-import { ErrorBody } from '../contract';
-import type { HealthThresholds } from '../health-state';
+import { ErrorBody } from '../../contract';
+import type { HealthThresholds } from '../../config';
 
 export type Api = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 

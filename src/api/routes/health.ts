@@ -1,8 +1,8 @@
-import { HealthQuery, HealthResponse } from '../contract';
+import { HealthQuery, HealthResponse } from '../../contract';
 import { badRequest } from '../errors';
 import { healthState } from '../health-state';
 import { DAY_MS, MAX_RANGE_DAYS, parseDuration } from '../params';
-import { queryHealth } from '../queries';
+import { queryHealth } from '../../store/queries';
 import { Api, ERROR_RESPONSES, RouteContext, SECURED } from './context';
 
 /** Per-service health over a trailing window, with a state judged by the configured thresholds. */

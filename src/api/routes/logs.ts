@@ -1,8 +1,8 @@
-import { ErrorBody, FailuresQuery, LogPage, LogParams, LogRecord, LogsQuery } from '../contract';
+import { ErrorBody, FailuresQuery, LogPage, LogParams, LogRecord, LogsQuery } from '../../contract';
 import { encodeCursor, decodeCursor } from '../cursor';
 import { HttpError } from '../errors';
 import { filters, resolveOptionalRange } from '../params';
-import { LogPageResult, queryFailures, queryLog, queryLogs } from '../queries';
+import { LogPageResult, queryFailures, queryLog, queryLogs } from '../../store/queries';
 import { Api, ERROR_RESPONSES, NoQuery, RouteContext, SECURED } from './context';
 
 /** The page as the client sees it: `next_before` is the query's next cursor, encoded opaque. */

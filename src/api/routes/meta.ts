@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { API_PREFIX, ErrorBody } from '../contract';
+import { API_PREFIX, ErrorBody } from '../../contract';
 import { HttpError } from '../errors';
 import { Api, NoQuery } from './context';
 

@@ -1,5 +1,5 @@
-import { ServicesResponse } from '../contract';
-import { queryServices } from '../queries';
+import { ServicesResponse } from '../../contract';
+import { queryServices } from '../../store/queries';
 import { Api, ERROR_RESPONSES, NoQuery, RouteContext, SECURED } from './context';
 
 /** Service names and their actions, for Grafana template variables. */

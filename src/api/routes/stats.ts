@@ -1,6 +1,6 @@
-import { StatsQuery, StatsResponse } from '../contract';
+import { StatsQuery, StatsResponse } from '../../contract';
 import { filters, resolveRange } from '../params';
-import { queryStats } from '../queries';
+import { queryStats } from '../../store/queries';
 import { requestTimeZone } from '../time-zone';
 import { Api, epochMs, ERROR_RESPONSES, RouteContext, SECURED } from './context';
 

@@ -1,6 +1,6 @@
-import { Metric, TimeseriesQuery, TimeseriesResponse } from '../contract';
+import { Metric, TimeseriesQuery, TimeseriesResponse } from '../../contract';
 import { filters, parseDuration, resolveRange } from '../params';
-import { queryTimeseries } from '../queries';
+import { queryTimeseries } from '../../store/queries';
 import { requestTimeZone } from '../time-zone';
 import { Api, ERROR_RESPONSES, RouteContext, SECURED } from './context';
 

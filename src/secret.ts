@@ -7,8 +7,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SignJWT } from 'jose';
-import type { Config } from '../config';
-import { isRole, Role } from './auth';
+import type { Config } from './config';
+import { isRole, Role } from './store/role-transaction';
 
 const JWT_SECRET_FILE = 'jwt-secret';
 /** HS256 with fewer than 32 bytes of key is guessable; Supabase's own secrets are longer. */

@@ -12,7 +12,7 @@
  */
 import crypto from 'node:crypto';
 import type { ClientBase } from 'pg';
-import type { GroupBy, HealthRow, LogRecord, Metric, ServicesResponse, StatsRow, TimeseriesSeries } from './contract';
+import type { GroupBy, HealthRow, LogRecord, Metric, ServicesResponse, StatsRow, TimeseriesSeries } from '../contract';
 import { isUtc } from './time-zone';
 
 export interface Filters {

@@ -7,11 +7,11 @@
  * destroyed, never returned to the pool.
  */
 import type { Pool, PoolClient } from 'pg';
-import { HttpError } from './errors';
 
-export class DatabaseTimeout extends HttpError {
+/** The budget ran out before the database answered (the API answers 503 with this message). */
+export class DatabaseTimeout extends Error {
   constructor(ms: number) {
-    super(503, `the database did not answer within ${ms} ms; try again shortly`);
+    super(`the database did not answer within ${ms} ms; try again shortly`);
     this.name = 'DatabaseTimeout';
   }
 }
@@ -20,9 +20,9 @@ export class DatabaseTimeout extends HttpError {
  * Every connection was in use by other requests for the whole budget: the database may be fine,
  * the API is busy. Not a sign of an outage (DatabaseState ignores it).
  */
-export class PoolExhausted extends HttpError {
+export class PoolExhausted extends Error {
   constructor() {
-    super(503, 'all database connections are busy; try again shortly');
+    super('all database connections are busy; try again shortly');
     this.name = 'PoolExhausted';
   }
 }
