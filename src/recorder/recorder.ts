@@ -51,13 +51,28 @@ interface Call {
 const OK: Outcome = { ok: true };
 
 /**
- * instrumentHttp's way in (not part of the public Recorder interface): a row for one request it
+ * instrumentHttp's way in (not part of the public Recorder interface): rows for requests it
  * observed. The request is already running — there is nothing to call, frame or retry — so this
  * is track()'s begin and finish without its promise, async function and AsyncLocalStorage context
- * per request. Returns the function that ends the row with the request's outcome.
+ * per request. What requests of one kind share (service, action, their credentials' scrubber) is
+ * settled once by kind(); start() then costs an id, two clock reads and the call's object.
  */
 export const observeRequest = Symbol('observeRequest');
-export type ObserveRequest = (service: string, action: string, secrets: readonly string[]) => (outcome: Outcome) => void;
+export interface RequestObserver<K = unknown, C = unknown> {
+  /** Names cleaned and the credentials' scrubber for requests to one endpoint with the same credentials. */
+  kind(service: string, action: string, secrets: readonly string[]): K;
+  /** A row begins for one request of that kind. */
+  start(kind: K): C;
+  /** The row ends with the request's outcome. */
+  end(call: C, outcome: Outcome): void;
+}
+
+/** What every call of one kind shares (RequestObserver.kind). */
+interface CallKind {
+  service: string;
+  action: string;
+  scrub: Scrubber | undefined;
+}
 
 export function createRecorder(options: RecorderOptions = {}): Recorder {
   return new RecorderImpl(options);
@@ -166,16 +181,19 @@ class RecorderImpl implements Recorder, LiveRecorder {
     return Promise.resolve(value as Awaited<T>);
   }
 
-  /** As track(service, action, () => outcomePromise, { secrets, inspect: o => o }), with less work per call. */
-  [observeRequest](service: string, action: string, secrets: readonly string[]): (outcome: Outcome) => void {
-    let call: Call | undefined;
-    try {
-      call = this.begin(service, action, { secrets });
-    } catch (e) {
-      this.reporter.internal(e);
-    }
-    return (outcome) => this.finish(call, outcome, outcome, undefined);
-  }
+  /** As track(service, action, () => outcomePromise, { secrets, inspect: o => o }), with less work per request. */
+  readonly [observeRequest]: RequestObserver<CallKind, Call | undefined> = {
+    kind: (service, action, secrets) => this.kind(service, action, secrets.length > 0 ? taint(secrets, undefined) : undefined),
+    start: (kind) => {
+      try {
+        return this.open(kind, wallMs(), null, null, null);
+      } catch (e) {
+        this.reporter.internal(e);
+        return undefined;
+      }
+    },
+    end: (call, outcome) => this.finish(call, undefined, outcome, undefined),
+  };
 
   /** Retries and/or inspection of returned values (e.g. HTTP responses). */
   private async trackSlow<T>(service: string, call: Call | undefined, fn: (ctx: AttemptContext) => T | Promise<T>, options: TrackOptions<Awaited<T>>): Promise<Awaited<T>> {
@@ -255,21 +273,29 @@ class RecorderImpl implements Recorder, LiveRecorder {
       }
       if (options.request !== undefined) request = payloadJson(options.request, this.redaction, scrub);
     }
+    return this.open(this.kind(service, action, scrub), createdAt, entityType, entityId, request);
+  }
+
+  private kind(service: string, action: string, scrub: Scrubber | undefined): CallKind {
     let cleanAction = this.cleanName(action, 'action');
     let cleanService = this.cleanName(service, 'service');
     // A name holding a credential of this call is no name; it must not reach the catalog.
     if (scrub && scrub(cleanAction) !== cleanAction) cleanAction = 'unknown';
     if (scrub && scrub(cleanService) !== cleanService) cleanService = 'unknown';
+    return { service: cleanService, action: cleanAction, scrub };
+  }
+
+  private open(kind: CallKind, createdAt: number, entityType: string | null, entityId: string | null, request: string | null): Call {
     const call: Call = {
       id: uuidv7(createdAt),
-      service: cleanService,
-      action: cleanAction,
+      service: kind.service,
+      action: kind.action,
       createdAt,
       startMono: monotonicMs(),
       entityType,
       entityId,
       request,
-      scrub,
+      scrub: kind.scrub,
       attempt: 1,
       extra: 0,
       interim: false,
