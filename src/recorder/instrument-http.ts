@@ -58,13 +58,24 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
   const seenOf = (request: object): Seen | undefined => (request as Record<symbol, Seen | undefined>)[SEEN];
   const observer = (recorder as Partial<Record<typeof observeRequest, RequestObserver>>)[observeRequest] ?? viaTrack(recorder);
   // Requests repeat the same few endpoints (a bot's token and method, a CRM's entity path): the
-  // action, the URL's credentials and the row's kind are settled once per method and URL, and
-  // once per distinct set of secret-named request headers (an API key) on it.
-  const endpoints = new Map<string, Endpoint>();
-  const endpoint = (service: string, method: string, url: string, path: string, proxied: boolean): Endpoint => {
-    const key = `${service} ${method} ${url}`;
-    let ep = endpoints.get(key);
+  // action, the URL's credentials and the row's kind are settled once per service, path and
+  // method (lookups of strings the client already made: no key built per request), and once per
+  // distinct set of secret-named request headers (an API key) on it. The scheme and host add
+  // nothing: no credential is in them, and the service already says which provider it is.
+  const targets = new Map<string, Target>();
+  const targetOf = (service: string): Target => {
+    let t = targets.get(service);
+    if (t === undefined) targets.set(service, (t = { service, byPath: new Map() }));
+    return t;
+  };
+  /** `path` as the client sends it (absolute when `proxied`), `origin` the scheme://host it goes to. */
+  const endpoint = (target: Target, method: string, origin: string, path: string, proxied: boolean): Endpoint => {
+    let byMethod = target.byPath.get(path);
+    if (byMethod === undefined) remember(target.byPath, path, (byMethod = new Map()));
+    let ep = byMethod.get(method);
     if (ep === undefined) {
+      const service = target.service;
+      const url = proxied ? path : origin + path;
       const q = path.indexOf('?');
       const route = proxied ? new URL(url).pathname : q < 0 ? path : path.slice(0, q);
       const action = actionFor(service, method, route);
@@ -72,7 +83,7 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
       one.url(url);
       const secrets = [...one.values];
       ep = { service, action, secrets, kind: observer.kind(service, action, secrets), byHeaders: new Map() };
-      remember(endpoints, key, ep);
+      remember(byMethod, method, ep);
     }
     return ep;
   };
@@ -90,11 +101,11 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
     return kind;
   };
 
-  // Every request asks, to any host, and the answer per host never changes ('' = not a
+  // Every request asks, to any host, and the answer per host never changes (null = not a
   // provider): one lookup in a map of maps, with no string built per request, so that requests
   // to other hosts pay nearly nothing.
-  const services = new Map<string, Map<string, string>>();
-  const serviceOf = (host: string, hostname: string): string => {
+  const services = new Map<string, Map<string, Target | null>>();
+  const serviceOf = (host: string, hostname: string): Target | null => {
     // The Host header (host) and the connection's target (hostname) can differ, e.g. a proxy
     // passing the original Host on: the known-provider table goes by the target.
     let byName = services.get(host);
@@ -103,23 +114,24 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
       byName = new Map();
       services.set(host, byName);
     }
-    let service = byName.get(hostname);
-    if (service === undefined) {
-      service = (hosts.size > 0 ? (hosts.get(host.toLowerCase()) ?? hosts.get(hostname.toLowerCase())) : undefined) ?? serviceForHost(hostname) ?? '';
-      remember(byName, hostname, service);
+    let target = byName.get(hostname);
+    if (target === undefined) {
+      const service = (hosts.size > 0 ? (hosts.get(host.toLowerCase()) ?? hosts.get(hostname.toLowerCase())) : undefined) ?? serviceForHost(hostname);
+      target = service ? targetOf(service) : null;
+      remember(byName, hostname, target);
     }
-    return service;
+    return target;
   };
   // fetch: the origin string alone decides (an origin is scheme://host[:port], nothing more).
-  const originServices = new Map<string, string>();
-  const serviceOfOrigin = (origin: string): string => {
-    let service = originServices.get(origin);
-    if (service === undefined) {
+  const originTargets = new Map<string, Target | null>();
+  const serviceOfOrigin = (origin: string): Target | null => {
+    let target = originTargets.get(origin);
+    if (target === undefined) {
       const host = origin.slice(origin.indexOf('//') + 2);
-      service = serviceOf(host, hostnameOf(host));
-      remember(originServices, origin, service);
+      target = serviceOf(host, hostnameOf(host));
+      remember(originTargets, origin, target);
     }
-    return service;
+    return target;
   };
 
   /** A request made inside a track() call: an attempt of that call, not a row of its own. */
@@ -167,15 +179,12 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
     try {
       const { request } = m as { request: UndiciRequest };
       const origin = typeof request.origin === 'string' ? request.origin : String(request.origin);
-      const service = serviceOfOrigin(origin);
-      if (!service) return;
+      const target = serviceOfOrigin(origin);
+      if (!target) return;
       const frame = currentFrame();
       let seen: Seen;
-      if (frame) seen = attempt(frame, service);
-      else {
-        const path = String(request.path);
-        seen = row(service, kindOf(endpoint(service, String(request.method), origin + path, path, false), undiciSecretHeaders(request.headers)));
-      }
+      if (frame) seen = attempt(frame, target.service);
+      else seen = row(target.service, kindOf(endpoint(target, String(request.method), origin, String(request.path), false), undiciSecretHeaders(request.headers)));
       request[SEEN] = seen;
     } catch {
       /* never break the caller's request */
@@ -227,15 +236,12 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
         host = u.host;
         hostname = u.hostname;
       }
-      const service = serviceOf(host, hostname);
-      if (!service) return;
+      const target = serviceOf(host, hostname);
+      if (!target) return;
       const frame = currentFrame();
       let seen: Seen;
-      if (frame) seen = attempt(frame, service);
-      else {
-        const url = proxied ? req.path : `${req.protocol}//${host}${req.path}`;
-        seen = row(service, kindOf(endpoint(service, req.method, url, req.path, proxied), httpSecretHeaders(req)));
-      }
+      if (frame) seen = attempt(frame, target.service);
+      else seen = row(target.service, kindOf(endpoint(target, req.method, `${req.protocol}//${host}`, req.path, proxied), httpSecretHeaders(req)));
       (req as unknown as Record<symbol, Seen>)[SEEN] = seen;
       const s = seen;
       // Destroyed before any response, without an error event: the call was abandoned.
@@ -301,7 +307,13 @@ interface UndiciRequest {
   [seen: symbol]: Seen | undefined;
 }
 
-/** What requests with one method and URL share (instrumentHttp's endpoint cache). */
+/** A provider, with its endpoints by path, then method. */
+interface Target {
+  service: string;
+  byPath: Map<string, Map<string, Endpoint>>;
+}
+
+/** What requests with one service, path and method share (instrumentHttp's endpoint cache). */
 interface Endpoint {
   service: string;
   action: string;
