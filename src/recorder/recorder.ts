@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import { Pool } from 'pg';
-import { monotonicMs, sleep, wallMs } from './clock';
+import { monotonicMs, sleep, wallAt, wallMs } from './clock';
 import { type AttemptFrame, framesOn, runInFrame } from './call-context';
 import { DeadLetters } from './dead-letter';
 import { isUuid, uuidv7 } from './ids';
@@ -30,6 +30,7 @@ import type { AttemptContext, LogRow, LogStatus, Outcome, Recorder, RecorderOpti
 import { PgWriter } from './writer';
 
 interface Call {
+  /** '' until a version of the row is queued that later versions must merge with (push). */
   id: string;
   service: string;
   action: string;
@@ -186,7 +187,8 @@ class RecorderImpl implements Recorder, LiveRecorder {
     kind: (service, action, secrets) => this.kind(service, action, secrets.length > 0 ? taint(secrets, undefined) : undefined),
     start: (kind) => {
       try {
-        return this.open(kind, wallMs(), null, null, null);
+        const mono = monotonicMs();
+        return this.open(kind, wallAt(mono), mono, null, null, null);
       } catch (e) {
         this.reporter.internal(e);
         return undefined;
@@ -273,7 +275,7 @@ class RecorderImpl implements Recorder, LiveRecorder {
       }
       if (options.request !== undefined) request = payloadJson(options.request, this.redaction, scrub);
     }
-    return this.open(this.kind(service, action, scrub), createdAt, entityType, entityId, request);
+    return this.open(this.kind(service, action, scrub), createdAt, monotonicMs(), entityType, entityId, request);
   }
 
   private kind(service: string, action: string, scrub: Scrubber | undefined): CallKind {
@@ -285,13 +287,13 @@ class RecorderImpl implements Recorder, LiveRecorder {
     return { service: cleanService, action: cleanAction, scrub };
   }
 
-  private open(kind: CallKind, createdAt: number, entityType: string | null, entityId: string | null, request: string | null): Call {
+  private open(kind: CallKind, createdAt: number, startMono: number, entityType: string | null, entityId: string | null, request: string | null): Call {
     const call: Call = {
-      id: uuidv7(createdAt),
+      id: '',
       service: kind.service,
       action: kind.action,
       createdAt,
-      startMono: monotonicMs(),
+      startMono,
       entityType,
       entityId,
       request,
@@ -350,10 +352,15 @@ class RecorderImpl implements Recorder, LiveRecorder {
 
   private push(call: Call, status: LogStatus, outcome: Outcome, response: string | null): void {
     const interimBefore = call.interim;
+    const mono = monotonicMs();
     // updated_at must grow between versions even if the wall clock steps back.
-    const now = Math.max(wallMs(), call.lastUpdated + (interimBefore ? 1 : 0));
+    const now = Math.max(wallAt(mono), call.lastUpdated + (interimBefore ? 1 : 0));
     call.lastUpdated = now;
     const ended = status === 'success' || status === 'failed';
+    const merge = interimBefore || !ended;
+    // A row queued once, final, gets its id when it is encoded (queue.ts lineOf), off the
+    // caller's path; versions that must merge share one id, drawn with the first of them.
+    if (merge && call.id === '') call.id = uuidv7(call.createdAt);
     const row: LogRow = {
       id: call.id,
       service_name: call.service,
@@ -365,12 +372,12 @@ class RecorderImpl implements Recorder, LiveRecorder {
       response_payload: response,
       error_message: outcome.ok ? null : redactMessage(outcome.errorMessage, this.redaction.maskPii, call.scrub),
       error_code: outcome.ok ? null : errorCode(outcome.errorCode, call.scrub),
-      duration_ms: ended || status === 'retrying' || status === 'pending' ? Math.round(monotonicMs() - call.startMono) : null,
+      duration_ms: ended || status === 'retrying' || status === 'pending' ? Math.round(mono - call.startMono) : null,
       retry_count: (status === 'retrying' ? call.attempt : call.attempt - 1) + call.extra,
       created_at: call.createdAt,
       updated_at: now,
     };
-    this.shipper.enqueue({ row, merge: interimBefore || !ended });
+    this.shipper.enqueue({ row, merge });
   }
 
   // ---------------------------------------------------------------- background
