@@ -62,7 +62,7 @@ export interface Spread {
 }
 
 const REQUESTS = Number(process.env.BENCH_HTTP_REQUESTS ?? 10_000); // per variant and run
-const RUNS = Number(process.env.BENCH_HTTP_RUNS ?? 5);
+const RUNS = Number(process.env.BENCH_HTTP_RUNS ?? 7);
 const BLOCK = 250;
 
 const CHANNELS: Record<Client, { provider: string[]; all: string[] }> = {

@@ -4,14 +4,15 @@
  * node-telegram-bot-api…) — from the diagnostics_channel messages Node publishes for both:
  *  - undici (Node 20 bundles 6.x): undici:request:create / :headers / :trailers / :error;
  *  - node:http: http.client.request.start / .error, http.client.response.finish.
- * No client and no request is wrapped or changed: a proxy agent, a Request's body and headers
- * reach the network exactly as built. Neither channel family carries response body chunks on
- * Node 20, so when a body must be read to judge the call (status ≥ 400, or Mobizon's errors on
- * HTTP 200) this one response gets a tap on the method its parser hands chunks to (undici's
- * request.onData, IncomingMessage.push): the tap sees each chunk and passes it on unchanged,
- * without reading, pausing or resuming the stream, so the caller's flow mode and data are
- * untouched. A request made inside track() is an attempt of that call (call-context.ts), not a
- * row of its own: instrumentFetch's requests, and an SDK's own retries, are never rows twice.
+ * No client is wrapped and nothing a request sends is changed: a proxy agent, a Request's body
+ * and headers reach the network exactly as built (a provider request only carries its record
+ * under a symbol-keyed property, which nothing reads or sends). Neither channel family carries
+ * response body chunks on Node 20, so when a body must be read to judge the call (status ≥ 400,
+ * or Mobizon's errors on HTTP 200) this one response gets a tap on the method its parser hands
+ * chunks to (undici's request.onData, IncomingMessage.push): the tap sees each chunk and passes
+ * it on unchanged, without reading, pausing or resuming the stream, so the caller's flow mode and
+ * data are untouched. A request made inside track() is an attempt of that call (call-context.ts),
+ * not a row of its own: instrumentFetch's requests, and an SDK's own retries, are never rows twice.
  */
 import dc from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingMessage } from 'node:http';
