@@ -7,10 +7,11 @@
  *  - other: installed, requests to a host it does not know;
  *  - timed: installed, its channel handlers timed one by one (provider and other host).
  * The machine is shared and noisy (2 cores, load 1.5–4 and more), so: blocks of BLOCK requests of
- * each variant are interleaved, the order rotating every round; each run gives per-variant
- * medians (wall time per request, and this process's CPU time per request per block — client,
- * server and recorder all run here, and CPU time does not count waiting for a core); and the
- * figures reported are medians over RUNS runs, with the spread of the per-run differences.
+ * each variant are interleaved, in a random order every round, with the rows queued so far
+ * written before each block; each run gives per-variant medians (wall time per request, and this
+ * process's CPU time per request per block — client, server and recorder all run here, and CPU
+ * time does not count waiting for a core); and the figures reported are medians over RUNS runs,
+ * with the spread of the per-run differences.
  *
  * Two figures machine noise cannot hide: the time inside instrumentHttp's handlers per request
  * (per-channel medians summed over the channels one request passes through; this includes the
@@ -236,11 +237,20 @@ async function oneRun(rec: Recorder, hosts: Record<string, string>, client: Clie
     () => timed(timesProvider, toProvider),
     () => timed(timesOther, toOther),
   ];
-  // The order rotates every round: whatever builds up over a round (garbage, the writer's
-  // backlog) falls on each variant equally.
+  // A fresh random order every round, and the rows queued so far written before each block
+  // (outside the timed calls): the rows of a provider block must not be written, nor their
+  // garbage collected, during whichever block always came next. (A rotating order keeps the same
+  // neighbours: "other host" always ran right after "provider" and paid for its rows.)
+  const order = variants.map((_, i) => i);
   for (let round = 0; round * BLOCK < REQUESTS; round++) {
-    for (let k = 0; k < variants.length; k++) await variants[(round + k) % variants.length]();
-    await new Promise((r) => setImmediate(r)); // the writer's turn, outside the timed calls
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (const k of order) {
+      await rec.flush();
+      await variants[k]();
+    }
   }
   const us = (a: number[]) => median(a) * 1000;
   return {

@@ -8,6 +8,7 @@ import { maskPiiString, payloadJson, redactHeaders, redactString, redactUrl, red
 import { lineOf, type Queued } from '../../src/recorder/queue';
 import { judgeError, nextDelay, resolvePolicy } from '../../src/recorder/retry';
 import type { LogRow } from '../../src/recorder/types';
+import { logRow } from './helpers';
 
 describe('redaction', () => {
   it('removes secret headers, keeps the rest', () => {
@@ -197,14 +198,14 @@ describe('COPY encoding and ids', () => {
     expect(ids[0][14]).toBe('7');
   });
   it('gives a row queued without an id one id, at its first encoding, kept when encoded again', () => {
-    const q: Queued = { row: { ...row(), id: '' }, merge: false };
+    const q: Queued = { row: { ...logRow(), id: '' }, merge: false };
     const first = lineOf(q);
     const id = first.split('\t')[0];
     expect(isUuid(id)).toBe(true);
     expect(q.row.id).toBe(id);
     expect(lineOf(q)).toBe(first); // a batch written again after a failure keeps its ids
     const given = uuidv7();
-    expect(lineOf({ row: { ...row(), id: given }, merge: true }).split('\t')[0]).toBe(given);
+    expect(lineOf({ row: { ...logRow(), id: given }, merge: true }).split('\t')[0]).toBe(given);
   });
 });
 
@@ -219,22 +220,3 @@ describe('clock', () => {
     expect(Math.abs(wallAt(mono + 500) - (Date.now() + 500))).toBeLessThan(50);
   });
 });
-
-function row(): LogRow {
-  return {
-    id: uuidv7(),
-    service_name: 'svc',
-    action: 'a',
-    status: 'success',
-    related_entity_type: null,
-    related_entity_id: null,
-    request_payload: null,
-    response_payload: null,
-    error_message: null,
-    error_code: null,
-    duration_ms: 1,
-    retry_count: 0,
-    created_at: Date.now(),
-    updated_at: Date.now(),
-  };
-}
