@@ -1,39 +1,81 @@
 /**
- * instrumentHttp's cost (part of the "recorder" section of `npm run bench`): the median time of
- * one HTTP request to a local keep-alive server, through node:http and through global fetch,
- * with instrumentHttp off, on for a provider host (each request becomes a row), and on for a host
- * it does not know (the channels publish, nothing is recorded). Blocks of the three run
- * interleaved so that machine noise falls on all three alike; the added cost is the difference
- * of medians, both of wall time per request and of this process's CPU time per request (client,
- * server and recorder all run here; CPU time does not count waiting for a core, which on a shared
- * machine swamps wall time). Rows go to a real database through the recorder, as in production.
+ * instrumentHttp's cost (part of the "recorder" section of `npm run bench`; alone:
+ * `npm run bench:http`). One HTTP request at a time to a local keep-alive server, through
+ * node:http and through global fetch, in four variants run side by side:
+ *  - off: instrumentHttp not installed;
+ *  - provider: installed, requests to a provider host (each becomes a row in a real database);
+ *  - other: installed, requests to a host it does not know;
+ *  - timed: installed, its channel handlers timed one by one (provider and other host).
+ * The machine is shared and noisy (2 cores, load 1.5–4 and more), so: blocks of BLOCK requests of
+ * each variant are interleaved, in a random order every round, with the rows queued so far
+ * written before each block; each run gives per-variant medians (wall time per request, and this
+ * process's CPU time per request per block — client, server and recorder all run here, and CPU
+ * time does not count waiting for a core); and the figures reported are medians over RUNS runs,
+ * with the spread of the per-run differences.
+ *
+ * Two figures machine noise cannot hide: the time inside instrumentHttp's handlers per request
+ * (per-channel medians summed over the channels one request passes through; this includes the
+ * recorder's synchronous start and end of the row), and, for other hosts, the channel traffic of
+ * one request replayed in a tight loop — the messages Node builds once anything subscribes, plus
+ * our handlers' answer "not a provider" — against the same loop with nothing subscribed.
  */
 import dc from 'node:diagnostics_channel';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { instrumentHttp } from '../src/recorder/instrument-http';
+import { createRecorder } from '../src/recorder/recorder';
 import type { Recorder } from '../src/recorder/types';
+import { withBenchServer, withFreshDatabase } from './database';
 
-/**
- * Medians in µs per request: wall time and CPU time, with instrumentHttp off / on (provider host)
- * / on (other host); and `handlersUs`: the median time spent inside instrumentHttp's channel
- * handlers (which include track()'s synchronous start of the row), summed over the channels one
- * recorded request passes through — the part of the added cost that machine noise cannot hide.
- */
+type Client = 'node:http' | 'fetch';
+
+/** µs per request; each a median over runs of per-run medians (see the module comment). */
 export interface HttpOverhead {
+  client: Client;
+  runs: number;
+  /** Time inside instrumentHttp's handlers per recorded request (provider host). */
   handlersUs: number;
-  client: 'node:http' | 'fetch';
+  /** The same per request to another host. */
+  handlersOtherUs: number;
+  /** One request's channel traffic to another host, replayed: added time with instrumentHttp on. */
+  replayOtherUs: number;
   offUs: number;
   providerUs: number;
   otherUs: number;
   offCpuUs: number;
   providerCpuUs: number;
   otherCpuUs: number;
+  /** Per-run (provider − off) and (other − off), wall and CPU: median and [min, max] over runs. */
+  addedProvider: Spread;
+  addedOther: Spread;
+  addedProviderCpu: Spread;
+  addedOtherCpu: Spread;
 }
 
-const REQUESTS = Number(process.env.BENCH_HTTP_REQUESTS ?? 20_000);
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+const REQUESTS = Number(process.env.BENCH_HTTP_REQUESTS ?? 10_000); // per variant and run
+const RUNS = Number(process.env.BENCH_HTTP_RUNS ?? 7);
 const BLOCK = 250;
+
+const CHANNELS: Record<Client, { provider: string[]; all: string[] }> = {
+  fetch: {
+    provider: ['undici:request:create', 'undici:request:headers', 'undici:request:trailers'],
+    all: ['undici:request:create', 'undici:request:headers', 'undici:request:trailers', 'undici:request:error'],
+  },
+  'node:http': {
+    provider: ['http.client.request.start', 'http.client.response.finish'],
+    all: ['http.client.request.start', 'http.client.response.finish', 'http.client.request.error'],
+  },
+};
 
 async function server(): Promise<{ url: string; close: () => Promise<void> }> {
   const body = JSON.stringify({ ok: true, result: { message_id: 1 } });
@@ -47,20 +89,21 @@ async function server(): Promise<{ url: string; close: () => Promise<void> }> {
 }
 
 /**
- * Times each call of the handlers instrumentHttp subscribes (measurement only: the bench wraps
- * diagnostics_channel.subscribe while instrumentHttp subscribes, never the product code).
+ * instrumentHttp with each call of the handlers it subscribes timed into `times` (measurement
+ * only: the bench wraps diagnostics_channel.subscribe while instrumentHttp subscribes, never the
+ * product code).
  */
 function timedInstrument(rec: Recorder, hosts: Record<string, string>, times: Map<string, number[]>): () => void {
   const subscribe = dc.subscribe;
   const unsubscribe = dc.unsubscribe;
   const wrapped = new Map<(m: unknown, name: string | symbol) => void, (m: unknown, name: string | symbol) => void>();
   dc.subscribe = (name, fn) => {
+    const list: number[] = [];
+    times.set(String(name), list);
     const w = (m: unknown, n: string | symbol) => {
       const t = performance.now();
       fn(m, n);
-      const list = times.get(String(name)) ?? [];
       list.push(performance.now() - t);
-      times.set(String(name), list);
     };
     wrapped.set(fn, w);
     subscribe(name, w);
@@ -81,7 +124,26 @@ function timedInstrument(rec: Recorder, hosts: Record<string, string>, times: Ma
   };
 }
 
-export async function httpOverhead(rec: Recorder): Promise<HttpOverhead[]> {
+const median = (a: number[]): number => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const spread = (a: number[]): Spread => ({ median: median(a), min: Math.min(...a), max: Math.max(...a) });
+/** Sum over `channels` of the median time (µs) of one handler call. */
+const handlerSum = (times: Map<string, number[]>, channels: string[]): number => channels.reduce((sum, c) => sum + median(times.get(c) ?? [0]) * 1000, 0);
+
+interface Run {
+  off: number;
+  provider: number;
+  other: number;
+  offCpu: number;
+  providerCpu: number;
+  otherCpu: number;
+  handlers: number;
+  handlersOther: number;
+}
+
+export async function httpOverhead(rec: Recorder, log: (line: string) => void = () => undefined): Promise<HttpOverhead[]> {
   const provider = await server();
   const other = await server();
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -99,45 +161,34 @@ export async function httpOverhead(rec: Recorder): Promise<HttpOverhead[]> {
       ['node:http', viaHttp],
       ['fetch', viaFetch],
     ] as const) {
-      const off: number[] = [];
-      const onProvider: number[] = [];
-      const onOther: number[] = [];
-      const cpu = { off: [] as number[], provider: [] as number[], other: [] as number[] };
-      const block = async (call: () => Promise<void>, into: number[], cpuInto: number[]) => {
-        const c = process.cpuUsage();
-        for (let i = 0; i < BLOCK; i++) {
-          const t = performance.now();
-          await call();
-          into.push(performance.now() - t);
-        }
-        const d = process.cpuUsage(c);
-        cpuInto.push((d.user + d.system) / BLOCK);
-      };
       const toProvider = make(provider.url);
       const toOther = make(other.url);
       for (let i = 0; i < 2_000; i++) await toOther(); // warm-up
-      const runs = [() => block(toProvider, off, cpu.off), () => on(() => block(toProvider, onProvider, cpu.provider)), () => on(() => block(toOther, onOther, cpu.other))];
-      const handlerTimes = new Map<string, number[]>();
-      let timing = false;
-      const on = async (f: () => Promise<void>) => {
-        const undo = timing ? timedInstrument(rec, hosts, handlerTimes) : instrumentHttp(rec, { hosts });
-        await f();
-        undo();
-      };
-      // The order rotates every round: whatever builds up over a round (garbage, the writer's
-      // backlog) falls on each variant equally.
-      for (let round = 0; round * BLOCK < REQUESTS; round++) {
-        for (let k = 0; k < runs.length; k++) await runs[(round + k) % runs.length]();
-        await new Promise((r) => setImmediate(r)); // the writer's turn, outside the timed calls
+      const runs: Run[] = [];
+      for (let r = 0; r < RUNS; r++) {
+        runs.push(await oneRun(rec, hosts, client, toProvider, toOther));
+        await new Promise((res) => setTimeout(res, 50)); // the writer catches up between runs
       }
-      const mid = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-      const med = (a: number[]) => mid(a) * 1000;
-      // Then the handlers alone, on requests to the provider host.
-      timing = true;
-      for (let done = 0; done < REQUESTS / 2; done += BLOCK) await on(() => block(toProvider, [], []));
-      const channels = client === 'fetch' ? ['undici:request:create', 'undici:request:headers', 'undici:request:trailers'] : ['http.client.request.start', 'http.client.response.finish'];
-      const handlersUs = channels.reduce((sum, c) => sum + med(handlerTimes.get(c) ?? [0]), 0);
-      out.push({ client, handlersUs, offUs: med(off), providerUs: med(onProvider), otherUs: med(onOther), offCpuUs: mid(cpu.off), providerCpuUs: mid(cpu.provider), otherCpuUs: mid(cpu.other) });
+      const replay = replayOther(rec, client);
+      const result: HttpOverhead = {
+        client,
+        runs: RUNS,
+        handlersUs: median(runs.map((x) => x.handlers)),
+        handlersOtherUs: median(runs.map((x) => x.handlersOther)),
+        replayOtherUs: replay,
+        offUs: median(runs.map((x) => x.off)),
+        providerUs: median(runs.map((x) => x.provider)),
+        otherUs: median(runs.map((x) => x.other)),
+        offCpuUs: median(runs.map((x) => x.offCpu)),
+        providerCpuUs: median(runs.map((x) => x.providerCpu)),
+        otherCpuUs: median(runs.map((x) => x.otherCpu)),
+        addedProvider: spread(runs.map((x) => x.provider - x.off)),
+        addedOther: spread(runs.map((x) => x.other - x.off)),
+        addedProviderCpu: spread(runs.map((x) => x.providerCpu - x.offCpu)),
+        addedOtherCpu: spread(runs.map((x) => x.otherCpu - x.offCpu)),
+      };
+      log(`instrumentHttp (${client}): ${JSON.stringify(runs.map((x) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, Math.round(v * 100) / 100]))))}`);
+      out.push(result);
     }
   } finally {
     agent.destroy();
@@ -145,4 +196,168 @@ export async function httpOverhead(rec: Recorder): Promise<HttpOverhead[]> {
     await other.close();
   }
   return out;
+}
+
+/** One run: REQUESTS requests of each variant, in interleaved blocks; medians in µs. */
+async function oneRun(rec: Recorder, hosts: Record<string, string>, client: Client, toProvider: () => Promise<void>, toOther: () => Promise<void>): Promise<Run> {
+  const wall = { off: [] as number[], provider: [] as number[], other: [] as number[] };
+  const cpu = { off: [] as number[], provider: [] as number[], other: [] as number[] };
+  const timesProvider = new Map<string, number[]>();
+  const timesOther = new Map<string, number[]>();
+  const block = async (call: () => Promise<void>, into: number[], cpuInto: number[]) => {
+    const c = process.cpuUsage();
+    for (let i = 0; i < BLOCK; i++) {
+      const t = performance.now();
+      await call();
+      into.push(performance.now() - t);
+    }
+    const d = process.cpuUsage(c);
+    cpuInto.push((d.user + d.system) / BLOCK);
+  };
+  const on = async (f: () => Promise<void>) => {
+    const undo = instrumentHttp(rec, { hosts });
+    try {
+      await f();
+    } finally {
+      undo();
+    }
+  };
+  const timed = async (times: Map<string, number[]>, call: () => Promise<void>) => {
+    const undo = timedInstrument(rec, hosts, times);
+    try {
+      await block(call, [], []);
+    } finally {
+      undo();
+    }
+  };
+  const variants = [
+    () => block(toProvider, wall.off, cpu.off),
+    () => on(() => block(toProvider, wall.provider, cpu.provider)),
+    () => on(() => block(toOther, wall.other, cpu.other)),
+    () => timed(timesProvider, toProvider),
+    () => timed(timesOther, toOther),
+  ];
+  // A fresh random order every round, and the rows queued so far written before each block
+  // (outside the timed calls): the rows of a provider block must not be written, nor their
+  // garbage collected, during whichever block always came next. (A rotating order keeps the same
+  // neighbours: "other host" always ran right after "provider" and paid for its rows.)
+  const order = variants.map((_, i) => i);
+  for (let round = 0; round * BLOCK < REQUESTS; round++) {
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (const k of order) {
+      await rec.flush();
+      await variants[k]();
+    }
+  }
+  const us = (a: number[]) => median(a) * 1000;
+  return {
+    off: us(wall.off),
+    provider: us(wall.provider),
+    other: us(wall.other),
+    offCpu: median(cpu.off),
+    providerCpu: median(cpu.provider),
+    otherCpu: median(cpu.other),
+    handlers: handlerSum(timesProvider, CHANNELS[client].provider),
+    // Another host's request passes create/start and the response channels; only the first does work.
+    handlersOther: handlerSum(timesOther, CHANNELS[client].provider),
+  };
+}
+
+/**
+ * What a request to another host pays, resolved below machine noise: the messages Node publishes
+ * for one such request (built only while something subscribes: `if (channel.hasSubscribers)
+ * channel.publish({ … })`, as undici and node:http do), replayed in a tight loop with the same
+ * shapes, with instrumentHttp on minus with it off. Median of interleaved blocks, µs per request.
+ */
+function replayOther(rec: Recorder, client: Client): number {
+  const names = CHANNELS[client].provider;
+  const channels = names.map((n) => dc.channel(n));
+  const headers = ['content-type', 'application/json', 'content-length', '40'];
+  const node = {
+    host: '127.0.0.1',
+    path: '/bot1:secret/sendMessage',
+    protocol: 'http:',
+    method: 'GET',
+    getHeader: (n: string) => (n === 'host' ? '127.0.0.1:9' : undefined),
+  };
+  // One request's traffic: its creation, then its response (and, for fetch, its end).
+  const one =
+    client === 'fetch'
+      ? () => {
+          const request = { origin: 'http://127.0.0.1:9', path: '/bot1:secret/sendMessage', method: 'GET', headers: ['accept', '*/*'] };
+          if (channels[0].hasSubscribers) channels[0].publish({ request });
+          if (channels[1].hasSubscribers) channels[1].publish({ request, response: { statusCode: 200, headers, statusText: 'OK' } });
+          if (channels[2].hasSubscribers) channels[2].publish({ request, trailers: [] });
+          return request;
+        }
+      : () => {
+          const request = { ...node };
+          if (channels[0].hasSubscribers) channels[0].publish({ request });
+          if (channels[1].hasSubscribers) channels[1].publish({ request, response: { statusCode: 200, headers: {} } });
+          return request;
+        };
+  const N = 2_000;
+  const keep: unknown[] = new Array(N);
+  const blockUs = () => {
+    const t = performance.now();
+    for (let i = 0; i < N; i++) keep[i] = one();
+    return ((performance.now() - t) * 1000) / N;
+  };
+  const off: number[] = [];
+  const on: number[] = [];
+  for (let i = 0; i < 20; i++) blockUs(); // warm-up
+  for (let r = 0; r < 200; r++) {
+    const first = r % 2 === 0;
+    if (first) off.push(blockUs());
+    const undo = instrumentHttp(rec, { hosts: { 'example.invalid': 'telegram' } });
+    on.push(blockUs());
+    undo();
+    if (!first) off.push(blockUs());
+  }
+  return median(on) - median(off);
+}
+
+/** The figures side by side, one table per client. */
+export function httpMarkdown(results: HttpOverhead[]): string {
+  const f = (x: number) => x.toFixed(1);
+  const s = (x: Spread) => `${f(x.median)} (${f(x.min)} … ${f(x.max)})`;
+  const lines = [`| client | µs per request (median of ${results[0]?.runs} runs) | off | on, provider host | on, other host |`, '|---|---|---|---|---|'];
+  for (const h of results) {
+    lines.push(`| ${h.client} | wall | ${f(h.offUs)} | ${f(h.providerUs)} | ${f(h.otherUs)} |`);
+    lines.push(`| ${h.client} | CPU | ${f(h.offCpuUs)} | ${f(h.providerCpuUs)} | ${f(h.otherCpuUs)} |`);
+    lines.push(`| ${h.client} | added wall, per run (min … max) | | ${s(h.addedProvider)} | ${s(h.addedOther)} |`);
+    lines.push(`| ${h.client} | added CPU, per run (min … max) | | ${s(h.addedProviderCpu)} | ${s(h.addedOtherCpu)} |`);
+    lines.push(`| ${h.client} | **time in its handlers** | | **${h.handlersUs.toFixed(2)}** | ${h.handlersOtherUs.toFixed(2)} |`);
+    lines.push(`| ${h.client} | other host's channel traffic replayed, on − off | | | ${h.replayOtherUs.toFixed(2)} |`);
+  }
+  return lines.join('\n');
+}
+
+/** `npm run bench:http`: this bench alone, against DATABASE_URL's server or an embedded one. */
+if (require.main === module) {
+  void withBenchServer((server) =>
+    withFreshDatabase(server, `intmon_bench_http_${process.pid}`, async (url) => {
+      const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'intmon-bench-http-'));
+      const rec = createRecorder({ databaseUrl: url, spoolDir });
+      try {
+        const log = (l: string) => process.stderr.write(`${l}\n`);
+        log(
+          `instrumentHttp bench: ${RUNS} runs × ${REQUESTS} requests per variant, blocks of ${BLOCK}; load ${os
+            .loadavg()
+            .map((x) => x.toFixed(1))
+            .join(' ')}`,
+        );
+        process.stdout.write(`${httpMarkdown(await httpOverhead(rec, log))}\n`);
+      } finally {
+        await rec.close();
+        fs.rmSync(spoolDir, { recursive: true, force: true });
+      }
+    }),
+  ).catch((err) => {
+    process.stderr.write(`${(err as Error).stack ?? err}\n`);
+    process.exitCode = 1;
+  });
 }

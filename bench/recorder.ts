@@ -6,16 +6,16 @@
  *  - the seed: each call awaiting its own single-row INSERT — its rows/s and its per-call cost.
  * Ingestion goes into a fresh migrated database of its own on the bench server, dropped afterwards.
  * Standalone: `node -r ./test/recorder/fixtures/ts-register.js bench/recorder.ts` (DATABASE_URL, or
- * an embedded server is started).
+ * an embedded server is started); instrumentHttp's part alone: `npm run bench:http`.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Client, Pool } from 'pg';
-import { startEmbedded } from '../src/db/embedded';
+import { Pool } from 'pg';
 import { migrate } from '../src/db/migrate';
 import { createRecorder } from '../src/recorder/recorder';
+import { admin, withBenchServer, withDatabase } from './database';
 import { httpOverhead } from './instrument-http';
 import type { BenchContext, BenchRow } from './types';
 
@@ -51,7 +51,7 @@ export async function run(ctx: BenchContext & { benchDbUrl?: string }): Promise<
       const seed = await seedInserts(pool);
       ctx.log('recorder: instrumentHttp, requests side by side with it off');
       const httpRec = createRecorder({ databaseUrl: url, spoolDir: path.join(spoolRoot, 'd') });
-      const http = await httpOverhead(httpRec).finally(() => httpRec.close());
+      const http = await httpOverhead(httpRec, ctx.log).finally(() => httpRec.close());
       const r = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
       return [
         {
@@ -88,14 +88,14 @@ export async function run(ctx: BenchContext & { benchDbUrl?: string }): Promise<
             name: `instrumentHttp, added per recorded request (${h.client}), median`,
             ours: r(h.handlersUs, 2),
             unit: 'µs',
-            note: `time in its channel handlers; whole request ${r(h.offUs)} µs off → ${r(h.providerUs)} µs on (wall), ${r(h.offCpuUs)} → ${r(h.providerCpuUs)} µs CPU`,
+            note: `time in its channel handlers, median of ${h.runs} runs; whole request ${r(h.offUs)} µs off → ${r(h.providerUs)} µs on (wall), ${r(h.offCpuUs)} → ${r(h.providerCpuUs)} µs CPU; per-run added wall ${r(h.addedProvider.min)} … ${r(h.addedProvider.max)} µs`,
           },
           {
             section: 'recorder' as const,
             name: `instrumentHttp, added per request to another host (${h.client}), median`,
-            ours: r(Math.max(0, h.otherUs - h.offUs), 2),
+            ours: r(h.replayOtherUs, 2),
             unit: 'µs',
-            note: `whole request ${r(h.offUs)} µs off → ${r(h.otherUs)} µs on (wall), ${r(h.offCpuUs)} → ${r(h.otherCpuUs)} µs CPU`,
+            note: `its channel traffic replayed, on − off (handlers ${r(h.handlersOtherUs, 2)} µs); whole request ${r(h.offUs)} µs off → ${r(h.otherUs)} µs on (wall), ${r(h.offCpuUs)} → ${r(h.otherCpuUs)} µs CPU; per-run added wall ${r(h.addedOther.min)} … ${r(h.addedOther.max)} µs, CPU ${r(h.addedOtherCpu.min)} … ${r(h.addedOtherCpu.max)} µs`,
           },
         ]),
       ];
@@ -184,41 +184,9 @@ async function seedInserts(pool: Pool): Promise<{ rowsPerSec: number; medianUs: 
   }
 }
 
-async function admin(url: string, sql: string): Promise<void> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
-function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
-
 if (require.main === module) {
-  void (async () => {
-    let url: string = process.env.DATABASE_URL ?? '';
-    let stop: (() => Promise<void>) | undefined;
-    if (!url) {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'intmon-bench-pg-'));
-      fs.chmodSync(dir, 0o777);
-      const db = await startEmbedded(path.join(dir, 'data'), { quiet: true });
-      url = db.url;
-      stop = async () => {
-        await db.stop();
-        fs.rmSync(dir, { recursive: true, force: true });
-      };
-    }
-    try {
-      const rows = await run({ databaseUrl: url, sizes: [], log: (l) => process.stderr.write(`${l}\n`) });
-      console.table(rows);
-    } finally {
-      await stop?.();
-    }
-  })();
+  void withBenchServer(async (url) => {
+    const rows = await run({ databaseUrl: url, sizes: [], log: (l) => process.stderr.write(`${l}\n`) });
+    console.table(rows);
+  });
 }

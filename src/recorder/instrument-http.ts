@@ -4,14 +4,15 @@
  * node-telegram-bot-api…) — from the diagnostics_channel messages Node publishes for both:
  *  - undici (Node 20 bundles 6.x): undici:request:create / :headers / :trailers / :error;
  *  - node:http: http.client.request.start / .error, http.client.response.finish.
- * No client and no request is wrapped or changed: a proxy agent, a Request's body and headers
- * reach the network exactly as built. Neither channel family carries response body chunks on
- * Node 20, so when a body must be read to judge the call (status ≥ 400, or Mobizon's errors on
- * HTTP 200) this one response gets a tap on the method its parser hands chunks to (undici's
- * request.onData, IncomingMessage.push): the tap sees each chunk and passes it on unchanged,
- * without reading, pausing or resuming the stream, so the caller's flow mode and data are
- * untouched. A request made inside track() is an attempt of that call (call-context.ts), not a
- * row of its own: instrumentFetch's requests, and an SDK's own retries, are never rows twice.
+ * No client is wrapped and nothing a request sends is changed: a proxy agent, a Request's body
+ * and headers reach the network exactly as built (a provider request only carries its record
+ * under a symbol-keyed property, which nothing reads or sends). Neither channel family carries
+ * response body chunks on Node 20, so when a body must be read to judge the call (status ≥ 400,
+ * or Mobizon's errors on HTTP 200) this one response gets a tap on the method its parser hands
+ * chunks to (undici's request.onData, IncomingMessage.push): the tap sees each chunk and passes
+ * it on unchanged, without reading, pausing or resuming the stream, so the caller's flow mode and
+ * data are untouched. A request made inside track() is an attempt of that call (call-context.ts),
+ * not a row of its own: instrumentFetch's requests, and an SDK's own retries, are never rows twice.
  */
 import dc from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingMessage } from 'node:http';
@@ -19,7 +20,7 @@ import zlib from 'node:zlib';
 import { type AttemptFrame, currentFrame, useFrames } from './call-context';
 import { actionFor, failsInsideOk, judgeHttp, serviceForHost } from './providers';
 import { isSecretName } from './redact';
-import { type ObserveRequest, observeRequest } from './recorder';
+import { observeRequest, type RequestObserver } from './recorder';
 import { judgeError } from './retry';
 import { CredentialSet } from './taint';
 import type { Outcome, Recorder } from './types';
@@ -35,7 +36,8 @@ export interface InstrumentHttpOptions {
 interface Seen {
   service: string;
   frame: AttemptFrame | undefined;
-  settle: ((o: Outcome) => void) | undefined;
+  /** The row's call (RequestObserver.start), for a request outside track(). */
+  call: unknown;
   status: number;
   retryAfter: string | undefined;
   encoding: string | undefined;
@@ -50,30 +52,61 @@ const same = (o: Outcome): Outcome => o;
 export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOptions = {}): () => void {
   const hosts = new Map(Object.entries(options.hosts ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
   const maxBody = options.maxBodyBytes ?? 64 * 1024;
-  const byRequest = new WeakMap<object, Seen>();
-  // createRecorder's recorders take a row for an observed request without track()'s per-call
-  // promise and context; any other Recorder implementation gets the same row through track().
-  const observe = (recorder as Partial<Record<typeof observeRequest, ObserveRequest>>)[observeRequest]?.bind(recorder);
-  // Requests repeat the same few endpoints (a bot's token and method, a CRM's entity path):
-  // naming the action and finding the credentials in the URL are done once per distinct URL.
-  const actions = new Map<string, string>();
-  const urlSecrets = new Map<string, string[]>();
-  const secretsOfUrl = (url: string): string[] => {
-    let found = urlSecrets.get(url);
-    if (found === undefined) {
+  // Each observed request carries its Seen under a symbol of this instrumentHttp: a WeakMap entry
+  // per request cost ~1 µs (ephemeron table churn), more than the rest of the handlers together.
+  // Nothing reads or sends symbol-keyed properties; the request is otherwise untouched.
+  const SEEN = Symbol('instrumentHttp.seen');
+  const seenOf = (request: object): Seen | undefined => (request as Record<symbol, Seen | undefined>)[SEEN];
+  const observer = (recorder as Partial<Record<typeof observeRequest, RequestObserver>>)[observeRequest] ?? viaTrack(recorder);
+  // Requests repeat the same few endpoints (a bot's token and method, a CRM's entity path): the
+  // action, the URL's credentials and the row's kind are settled once per service, path and
+  // method (lookups of strings the client already made: no key built per request), and once per
+  // distinct set of secret-named request headers (an API key) on it. The scheme and host add
+  // nothing: no credential is in them, and the service already says which provider it is.
+  const targets = new Map<string, Target>();
+  const targetOf = (service: string): Target => {
+    let t = targets.get(service);
+    if (t === undefined) targets.set(service, (t = { service, byPath: new Map() }));
+    return t;
+  };
+  /** `path` as the client sends it (absolute when `proxied`), `origin` the scheme://host it goes to. */
+  const endpoint = (target: Target, method: string, origin: string, path: string, proxied: boolean): Endpoint => {
+    let byMethod = target.byPath.get(path);
+    if (byMethod === undefined) remember(target.byPath, path, (byMethod = new Map()));
+    let ep = byMethod.get(method);
+    if (ep === undefined) {
+      const service = target.service;
+      const url = proxied ? path : origin + path;
+      const q = path.indexOf('?');
+      const route = proxied ? new URL(url).pathname : q < 0 ? path : path.slice(0, q);
+      const action = actionFor(service, method, route);
       const one = new CredentialSet();
       one.url(url);
-      found = [...one.values];
-      remember(urlSecrets, url, found);
+      const secrets = [...one.values];
+      ep = { service, action, secrets, kind: observer.kind(service, action, secrets), byHeaders: new Map() };
+      remember(byMethod, method, ep);
     }
-    return found;
+    return ep;
+  };
+  /** The row's kind for a request to `ep` whose secret-named headers are `headers` (headerKey's text). */
+  const kindOf = (ep: Endpoint, headers: string | undefined): unknown => {
+    if (headers === undefined) return ep.kind;
+    let kind = ep.byHeaders.get(headers);
+    if (kind === undefined) {
+      const set = seeded(ep.secrets);
+      const parts = headers.split('\0');
+      for (let i = 0; i + 1 < parts.length; i += 2) set.header(parts[i], parts[i + 1]);
+      kind = observer.kind(ep.service, ep.action, [...set.values]);
+      remember(ep.byHeaders, headers, kind);
+    }
+    return kind;
   };
 
-  // Every request asks, to any host, and the answer per host never changes ('' = not a
+  // Every request asks, to any host, and the answer per host never changes (null = not a
   // provider): one lookup in a map of maps, with no string built per request, so that requests
   // to other hosts pay nearly nothing.
-  const services = new Map<string, Map<string, string>>();
-  const serviceOf = (host: string, hostname: string): string => {
+  const services = new Map<string, Map<string, Target | null>>();
+  const serviceOf = (host: string, hostname: string): Target | null => {
     // The Host header (host) and the connection's target (hostname) can differ, e.g. a proxy
     // passing the original Host on: the known-provider table goes by the target.
     let byName = services.get(host);
@@ -82,51 +115,35 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
       byName = new Map();
       services.set(host, byName);
     }
-    let service = byName.get(hostname);
-    if (service === undefined) {
-      service = (hosts.size > 0 ? (hosts.get(host.toLowerCase()) ?? hosts.get(hostname.toLowerCase())) : undefined) ?? serviceForHost(hostname) ?? '';
-      remember(byName, hostname, service);
+    let target = byName.get(hostname);
+    if (target === undefined) {
+      const service = (hosts.size > 0 ? (hosts.get(host.toLowerCase()) ?? hosts.get(hostname.toLowerCase())) : undefined) ?? serviceForHost(hostname);
+      target = service ? targetOf(service) : null;
+      remember(byName, hostname, target);
     }
-    return service;
+    return target;
   };
   // fetch: the origin string alone decides (an origin is scheme://host[:port], nothing more).
-  const originServices = new Map<string, string>();
-  const serviceOfOrigin = (origin: string): string => {
-    let service = originServices.get(origin);
-    if (service === undefined) {
+  const originTargets = new Map<string, Target | null>();
+  const serviceOfOrigin = (origin: string): Target | null => {
+    let target = originTargets.get(origin);
+    if (target === undefined) {
       const host = origin.slice(origin.indexOf('//') + 2);
-      service = serviceOf(host, hostnameOf(host));
-      remember(originServices, origin, service);
+      target = serviceOf(host, hostnameOf(host));
+      remember(originTargets, origin, target);
     }
-    return service;
+    return target;
   };
 
-  /** Counts an attempt of the track() call the request runs in, if it runs in one. */
-  function attempt(service: string): Seen | undefined {
-    const frame = currentFrame();
-    if (!frame) return undefined;
+  /** A request made inside a track() call: an attempt of that call, not a row of its own. */
+  function attempt(frame: AttemptFrame, service: string): Seen {
     frame.requests++;
-    return { service, frame, settle: undefined, status: 0, retryAfter: undefined, encoding: undefined, chunks: undefined, bytes: 0, done: false };
+    return { service, frame, call: undefined, status: 0, retryAfter: undefined, encoding: undefined, chunks: undefined, bytes: 0, done: false };
   }
 
-  /** Starts a row for a request made outside track(). */
-  function begin(service: string, method: string, path: string, secrets: string[]): Seen {
-    const seen: Seen = { service, frame: undefined, settle: undefined, status: 0, retryAfter: undefined, encoding: undefined, chunks: undefined, bytes: 0, done: false };
-    const q = path.indexOf('?');
-    const route = q < 0 ? path : path.slice(0, q);
-    const key = `${service} ${method} ${route}`;
-    let action = actions.get(key);
-    if (action === undefined) {
-      action = actionFor(service, method, route);
-      remember(actions, key, action);
-    }
-    if (observe) {
-      seen.settle = observe(service, action, secrets);
-    } else {
-      const result = new Promise<Outcome>((resolve) => (seen.settle = resolve));
-      recorder.track(service, action, () => result, { secrets, inspect: same }).catch(noop);
-    }
-    return seen;
+  /** A request made outside track(): its row begins. */
+  function row(service: string, kind: unknown): Seen {
+    return { service, frame: undefined, call: observer.start(kind), status: 0, retryAfter: undefined, encoding: undefined, chunks: undefined, bytes: 0, done: false };
   }
 
   function end(seen: Seen, outcome: Outcome): void {
@@ -134,11 +151,18 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
     seen.done = true;
     seen.chunks = undefined;
     if (seen.frame) seen.frame.last = outcome;
-    else seen.settle?.(outcome);
+    else observer.end(seen.call, outcome);
   }
 
+  /** The response's outcome from its status and, when it was read, its body. Never throws. */
   function judged(seen: Seen): Outcome {
-    return judgeHttp(seen.service, seen.status, seen.chunks ? decode(seen.chunks, seen.encoding) : undefined, seen.retryAfter);
+    // Unread body and status < 400: judgeHttp's answer is always this.
+    if (!seen.chunks && seen.status < 400) return { ok: true };
+    try {
+      return judgeHttp(seen.service, seen.status, seen.chunks ? decode(seen.chunks, seen.encoding) : undefined, seen.retryAfter);
+    } catch {
+      return UNJUDGEABLE;
+    }
   }
 
   function collect(seen: Seen, chunk: unknown): void {
@@ -155,12 +179,14 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
   const undiciCreate = (m: unknown): void => {
     try {
       const { request } = m as { request: UndiciRequest };
-      const origin = request.origin;
-      const service = serviceOfOrigin(typeof origin === 'string' ? origin : String(origin));
-      if (!service) return;
-      const path = String(request.path);
-      const seen = attempt(service) ?? begin(service, String(request.method), path, undiciHeaderSecrets(request.headers, secretsOfUrl(String(origin) + path)));
-      byRequest.set(request, seen);
+      const origin = typeof request.origin === 'string' ? request.origin : String(request.origin);
+      const target = serviceOfOrigin(origin);
+      if (!target) return;
+      const frame = currentFrame();
+      let seen: Seen;
+      if (frame) seen = attempt(frame, target.service);
+      else seen = row(target.service, kindOf(endpoint(target, String(request.method), origin, String(request.path), false), undiciSecretHeaders(request.headers)));
+      request[SEEN] = seen;
     } catch {
       /* never break the caller's request */
     }
@@ -168,7 +194,7 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
   const undiciHeaders = (m: unknown): void => {
     try {
       const { request, response } = m as { request: UndiciRequest; response: { statusCode: number; headers: unknown[] } };
-      const seen = byRequest.get(request);
+      const seen = request[SEEN];
       if (!seen) return;
       seen.status = response.statusCode;
       if (seen.status < 400 && !failsInsideOk(seen.service)) return;
@@ -188,24 +214,14 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
     }
   };
   const undiciTrailers = (m: unknown): void => {
-    const seen = byRequest.get((m as { request: object }).request);
-    if (seen) {
-      end(
-        seen,
-        safeJudge(() => judged(seen)),
-      );
-    }
+    const seen = seenOf((m as { request: object }).request);
+    if (seen) end(seen, judged(seen));
   };
   // Both clients publish { request, error } on their error channel: one handler serves the two.
   const requestError = (m: unknown): void => {
     const { request, error } = m as { request: object; error: unknown };
-    const seen = byRequest.get(request);
-    if (seen) {
-      end(
-        seen,
-        safeJudge(() => judgeError(error)),
-      );
-    }
+    const seen = seenOf(request);
+    if (seen) end(seen, errorOutcome(error));
   };
 
   // ---------------------------------------------------------------- node:http / node:https
@@ -221,23 +237,13 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
         host = u.host;
         hostname = u.hostname;
       }
-      const service = serviceOf(host, hostname);
-      if (!service) return;
-      let seen = attempt(service);
-      if (!seen) {
-        const url = proxied ? req.path : `${req.protocol}//${host}${req.path}`;
-        let set: CredentialSet | undefined;
-        const base = secretsOfUrl(url);
-        for (const name of req.getHeaderNames()) {
-          if (!isSecretName(name, 'header')) continue; // CredentialSet.header would skip it too
-          set ??= seeded(base);
-          const v = req.getHeader(name);
-          if (typeof v === 'string') set.header(name, v);
-          else if (Array.isArray(v)) for (const one of v) set.header(name, one);
-        }
-        seen = begin(service, req.method, proxied ? new URL(url).pathname : req.path, set ? [...set.values] : base);
-      }
-      byRequest.set(req, seen);
+      const target = serviceOf(host, hostname);
+      if (!target) return;
+      const frame = currentFrame();
+      let seen: Seen;
+      if (frame) seen = attempt(frame, target.service);
+      else seen = row(target.service, kindOf(endpoint(target, req.method, `${req.protocol}//${host}`, req.path, proxied), httpSecretHeaders(req)));
+      (req as unknown as Record<symbol, Seen>)[SEEN] = seen;
       const s = seen;
       // Destroyed before any response, without an error event: the call was abandoned.
       req.once('close', () => {
@@ -250,7 +256,7 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
   const httpResponse = (m: unknown): void => {
     try {
       const { request, response: res } = m as { request: object; response: IncomingMessage & { push: (chunk: unknown, enc?: BufferEncoding) => boolean } };
-      const seen = byRequest.get(request);
+      const seen = seenOf(request);
       if (!seen) return;
       seen.status = res.statusCode ?? 0;
       if (seen.status >= 400 || failsInsideOk(seen.service)) {
@@ -262,16 +268,12 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
       // The parser pushes each body chunk, then null at the end of the message.
       const push = res.push;
       res.push = function tap(this: IncomingMessage, chunk: unknown, enc?: BufferEncoding) {
-        if (chunk === null) {
-          end(
-            seen,
-            safeJudge(() => judged(seen)),
-          );
-        } else collect(seen, chunk);
+        if (chunk === null) end(seen, judged(seen));
+        else collect(seen, chunk);
         return push.call(this, chunk, enc);
       };
       res.once('close', () => {
-        if (!seen.done) end(seen, res.complete ? safeJudge(() => judged(seen)) : judgeError(Object.assign(new Error('response closed before its end'), { code: 'ECONNRESET' })));
+        if (!seen.done) end(seen, res.complete ? judged(seen) : judgeError(Object.assign(new Error('response closed before its end'), { code: 'ECONNRESET' })));
       });
     } catch {
       /* judged when the request closes */
@@ -303,6 +305,44 @@ interface UndiciRequest {
   method: unknown;
   headers: unknown;
   onData: (chunk: unknown) => unknown;
+  [seen: symbol]: Seen | undefined;
+}
+
+/** A provider, with its endpoints by path, then method. */
+interface Target {
+  service: string;
+  byPath: Map<string, Map<string, Endpoint>>;
+}
+
+/** What requests with one service, path and method share (instrumentHttp's endpoint cache). */
+interface Endpoint {
+  service: string;
+  action: string;
+  /** The URL's credentials. */
+  secrets: string[];
+  /** The row's kind when no secret-named header is sent. */
+  kind: unknown;
+  /** The row's kind per secret-named headers sent (headerKey's text). */
+  byHeaders: Map<string, unknown>;
+}
+
+const UNJUDGEABLE: Outcome = { ok: false, errorCode: null, errorMessage: 'unjudgeable response' };
+
+/**
+ * Any other Recorder implementation: each observed request's row through track(), ended by a
+ * promise the request's outcome resolves.
+ */
+function viaTrack(recorder: Recorder): RequestObserver<{ service: string; action: string; secrets: readonly string[] }, (o: Outcome) => void> {
+  return {
+    kind: (service, action, secrets) => ({ service, action, secrets }),
+    start: (kind) => {
+      let settle: (o: Outcome) => void = noop;
+      const result = new Promise<Outcome>((resolve) => (settle = resolve));
+      recorder.track(kind.service, kind.action, () => result, { secrets: kind.secrets, inspect: same }).catch(noop);
+      return settle;
+    },
+    end: (settle, outcome) => settle(outcome),
+  };
 }
 
 /** Bounded cache: cleared when full, so URLs built from ids cannot grow it without limit. */
@@ -311,11 +351,11 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): void {
   cache.set(key, value);
 }
 
-function safeJudge(f: () => Outcome): Outcome {
+function errorOutcome(error: unknown): Outcome {
   try {
-    return f();
+    return judgeError(error);
   } catch {
-    return { ok: false, errorCode: null, errorMessage: 'unjudgeable response' };
+    return UNJUDGEABLE;
   }
 }
 
@@ -333,18 +373,16 @@ function seeded(base: readonly string[]): CredentialSet {
 }
 
 /**
- * The URL's credentials plus those of undici's secret-named request headers (a flat [name, value,
- * …] array or "name: value\r\n" text, as headerPairs reads them). Most requests carry none: then
- * the URL's cached list itself, with no pair, line or set allocated.
+ * The secret-named request headers as one "name\0value\0…" text (the key of a kind in
+ * Endpoint.byHeaders; header names and values cannot hold NUL), or undefined when there are none,
+ * as for most requests. undici's headers are a flat [name, value, …] array or "name: value\r\n" text.
  */
-function undiciHeaderSecrets(h: unknown, base: string[]): string[] {
-  let set: CredentialSet | undefined;
+function undiciSecretHeaders(h: unknown): string | undefined {
+  let key: string | undefined;
   if (Array.isArray(h)) {
     for (let i = 0; i + 1 < h.length; i += 2) {
       const name = String(h[i]);
-      if (!isSecretName(name, 'header')) continue;
-      set ??= seeded(base);
-      set.header(name, String(h[i + 1]));
+      if (isSecretName(name, 'header')) key = `${key ?? ''}${name}\0${String(h[i + 1])}\0`;
     }
   } else if (typeof h === 'string') {
     for (let start = 0; start < h.length;) {
@@ -353,15 +391,24 @@ function undiciHeaderSecrets(h: unknown, base: string[]): string[] {
       const i = h.indexOf(':', start);
       if (i > start && i < end) {
         const name = h.slice(start, i).trim();
-        if (isSecretName(name, 'header')) {
-          set ??= seeded(base);
-          set.header(name, h.slice(i + 1, end).trim());
-        }
+        if (isSecretName(name, 'header')) key = `${key ?? ''}${name}\0${h.slice(i + 1, end).trim()}\0`;
       }
       start = end + 2;
     }
   }
-  return set ? [...set.values] : base;
+  return key;
+}
+
+/** node:http's secret-named request headers, as undiciSecretHeaders. */
+function httpSecretHeaders(req: ClientRequest): string | undefined {
+  let key: string | undefined;
+  for (const name of req.getHeaderNames()) {
+    if (!isSecretName(name, 'header')) continue; // CredentialSet.header would skip it too
+    const v = req.getHeader(name);
+    if (typeof v === 'string') key = `${key ?? ''}${name}\0${v}\0`;
+    else if (Array.isArray(v)) for (const one of v) key = `${key ?? ''}${name}\0${one}\0`;
+  }
+  return key;
 }
 
 /** undici's headers: a flat [name, value, …] array (of strings or Buffers), or "name: value\r\n" text. */

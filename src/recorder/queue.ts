@@ -3,6 +3,7 @@
  * holding up to maxBatchRows rows, so taking a batch costs O(1).
  */
 import { encodeRow, rowBytes } from './copy-format';
+import { uuidv7 } from './ids';
 import type { LogRow } from './types';
 
 export interface Queued {
@@ -11,8 +12,13 @@ export interface Queued {
   merge: boolean;
 }
 
-/** The row as a COPY line (encoded off the caller's path, when written or spooled). */
+/**
+ * The row as a COPY line (encoded off the caller's path, when written or spooled). A row queued
+ * without an id (recorder.ts push: its only version) gets it here, once: a batch written again
+ * after a failure keeps its ids.
+ */
 export function lineOf(q: Queued): string {
+  if (q.row.id === '') q.row.id = uuidv7(q.row.created_at);
   return encodeRow(q.row);
 }
 

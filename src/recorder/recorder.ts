@@ -10,7 +10,7 @@
  */
 import path from 'node:path';
 import { Pool } from 'pg';
-import { monotonicMs, sleep, wallMs } from './clock';
+import { monotonicMs, sleep, wallAt, wallMs } from './clock';
 import { type AttemptFrame, framesOn, runInFrame } from './call-context';
 import { DeadLetters } from './dead-letter';
 import { isUuid, uuidv7 } from './ids';
@@ -30,6 +30,7 @@ import type { AttemptContext, LogRow, LogStatus, Outcome, Recorder, RecorderOpti
 import { PgWriter } from './writer';
 
 interface Call {
+  /** '' until a version of the row is queued that later versions must merge with (push). */
   id: string;
   service: string;
   action: string;
@@ -51,13 +52,28 @@ interface Call {
 const OK: Outcome = { ok: true };
 
 /**
- * instrumentHttp's way in (not part of the public Recorder interface): a row for one request it
+ * instrumentHttp's way in (not part of the public Recorder interface): rows for requests it
  * observed. The request is already running — there is nothing to call, frame or retry — so this
  * is track()'s begin and finish without its promise, async function and AsyncLocalStorage context
- * per request. Returns the function that ends the row with the request's outcome.
+ * per request. What requests of one kind share (service, action, their credentials' scrubber) is
+ * settled once by kind(); start() then costs an id, two clock reads and the call's object.
  */
 export const observeRequest = Symbol('observeRequest');
-export type ObserveRequest = (service: string, action: string, secrets: readonly string[]) => (outcome: Outcome) => void;
+export interface RequestObserver<K = unknown, C = unknown> {
+  /** Names cleaned and the credentials' scrubber for requests to one endpoint with the same credentials. */
+  kind(service: string, action: string, secrets: readonly string[]): K;
+  /** A row begins for one request of that kind. */
+  start(kind: K): C;
+  /** The row ends with the request's outcome. */
+  end(call: C, outcome: Outcome): void;
+}
+
+/** What every call of one kind shares (RequestObserver.kind). */
+interface CallKind {
+  service: string;
+  action: string;
+  scrub: Scrubber | undefined;
+}
 
 export function createRecorder(options: RecorderOptions = {}): Recorder {
   return new RecorderImpl(options);
@@ -166,16 +182,20 @@ class RecorderImpl implements Recorder, LiveRecorder {
     return Promise.resolve(value as Awaited<T>);
   }
 
-  /** As track(service, action, () => outcomePromise, { secrets, inspect: o => o }), with less work per call. */
-  [observeRequest](service: string, action: string, secrets: readonly string[]): (outcome: Outcome) => void {
-    let call: Call | undefined;
-    try {
-      call = this.begin(service, action, { secrets });
-    } catch (e) {
-      this.reporter.internal(e);
-    }
-    return (outcome) => this.finish(call, outcome, outcome, undefined);
-  }
+  /** As track(service, action, () => outcomePromise, { secrets, inspect: o => o }), with less work per request. */
+  readonly [observeRequest]: RequestObserver<CallKind, Call | undefined> = {
+    kind: (service, action, secrets) => this.kind(service, action, secrets.length > 0 ? taint(secrets, undefined) : undefined),
+    start: (kind) => {
+      try {
+        const mono = monotonicMs();
+        return this.open(kind, wallAt(mono), mono, null, null, null);
+      } catch (e) {
+        this.reporter.internal(e);
+        return undefined;
+      }
+    },
+    end: (call, outcome) => this.finish(call, undefined, outcome, undefined),
+  };
 
   /** Retries and/or inspection of returned values (e.g. HTTP responses). */
   private async trackSlow<T>(service: string, call: Call | undefined, fn: (ctx: AttemptContext) => T | Promise<T>, options: TrackOptions<Awaited<T>>): Promise<Awaited<T>> {
@@ -255,21 +275,29 @@ class RecorderImpl implements Recorder, LiveRecorder {
       }
       if (options.request !== undefined) request = payloadJson(options.request, this.redaction, scrub);
     }
+    return this.open(this.kind(service, action, scrub), createdAt, monotonicMs(), entityType, entityId, request);
+  }
+
+  private kind(service: string, action: string, scrub: Scrubber | undefined): CallKind {
     let cleanAction = this.cleanName(action, 'action');
     let cleanService = this.cleanName(service, 'service');
     // A name holding a credential of this call is no name; it must not reach the catalog.
     if (scrub && scrub(cleanAction) !== cleanAction) cleanAction = 'unknown';
     if (scrub && scrub(cleanService) !== cleanService) cleanService = 'unknown';
+    return { service: cleanService, action: cleanAction, scrub };
+  }
+
+  private open(kind: CallKind, createdAt: number, startMono: number, entityType: string | null, entityId: string | null, request: string | null): Call {
     const call: Call = {
-      id: uuidv7(createdAt),
-      service: cleanService,
-      action: cleanAction,
+      id: '',
+      service: kind.service,
+      action: kind.action,
       createdAt,
-      startMono: monotonicMs(),
+      startMono,
       entityType,
       entityId,
       request,
-      scrub,
+      scrub: kind.scrub,
       attempt: 1,
       extra: 0,
       interim: false,
@@ -324,10 +352,15 @@ class RecorderImpl implements Recorder, LiveRecorder {
 
   private push(call: Call, status: LogStatus, outcome: Outcome, response: string | null): void {
     const interimBefore = call.interim;
+    const mono = monotonicMs();
     // updated_at must grow between versions even if the wall clock steps back.
-    const now = Math.max(wallMs(), call.lastUpdated + (interimBefore ? 1 : 0));
+    const now = Math.max(wallAt(mono), call.lastUpdated + (interimBefore ? 1 : 0));
     call.lastUpdated = now;
     const ended = status === 'success' || status === 'failed';
+    const merge = interimBefore || !ended;
+    // A row queued once, final, gets its id when it is encoded (queue.ts lineOf), off the
+    // caller's path; versions that must merge share one id, drawn with the first of them.
+    if (merge && call.id === '') call.id = uuidv7(call.createdAt);
     const row: LogRow = {
       id: call.id,
       service_name: call.service,
@@ -339,12 +372,12 @@ class RecorderImpl implements Recorder, LiveRecorder {
       response_payload: response,
       error_message: outcome.ok ? null : redactMessage(outcome.errorMessage, this.redaction.maskPii, call.scrub),
       error_code: outcome.ok ? null : errorCode(outcome.errorCode, call.scrub),
-      duration_ms: ended || status === 'retrying' || status === 'pending' ? Math.round(monotonicMs() - call.startMono) : null,
+      duration_ms: ended || status === 'retrying' || status === 'pending' ? Math.round(mono - call.startMono) : null,
       retry_count: (status === 'retrying' ? call.attempt : call.attempt - 1) + call.extra,
       created_at: call.createdAt,
       updated_at: now,
     };
-    this.shipper.enqueue({ row, merge: interimBefore || !ended });
+    this.shipper.enqueue({ row, merge });
   }
 
   // ---------------------------------------------------------------- background

@@ -2,7 +2,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
+import type { LogRow } from '../../src/recorder/types';
 
 export interface StoredRow {
   id: string;
@@ -30,6 +32,27 @@ export async function allRows(pool: Pool): Promise<StoredRow[]> {
 export async function rowTexts(pool: Pool): Promise<string[]> {
   const { rows } = await pool.query<{ t: string }>('SELECT row_to_json(l)::text AS t FROM integration_logs l');
   return rows.map((r) => r.t);
+}
+
+/** A successful row of `service`, as the recorder queues it. */
+export function logRow(service = 'resend'): LogRow {
+  const now = Date.now();
+  return {
+    id: randomUUID(),
+    service_name: service,
+    action: 'send_email',
+    status: 'success',
+    related_entity_type: null,
+    related_entity_id: null,
+    request_payload: null,
+    response_payload: null,
+    error_message: null,
+    error_code: null,
+    duration_ms: 12,
+    retry_count: 0,
+    created_at: now,
+    updated_at: now,
+  };
 }
 
 const made: string[] = [];

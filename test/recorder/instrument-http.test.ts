@@ -206,6 +206,20 @@ test('a Request object to a provider reaches the stand-in with its body and head
   expect(rows[0]).toMatchObject({ status: 'failed', error_code: '400' });
 });
 
+test('a second instrumentHttp keeps its own record of each request (as documented, each is recorded twice), fetch and node:http', async () => {
+  const second = instrumentHttp(rec, { hosts: s.hosts });
+  try {
+    await (await fetch(`${s.urls.whapi}/messages/text`, { method: 'POST', body: '{}' })).text();
+    await axiosLessGet(`${s.urls.whapi}/messages/text`);
+    const rows = await newRows();
+    expect(rows).toHaveLength(4);
+    // Every row ended with the response's outcome (none left running for a `pending` version).
+    for (const r of rows) expect(r).toMatchObject({ service_name: 'whapi', status: 'failed', error_code: '401' }); // no token sent
+  } finally {
+    second();
+  }
+});
+
 test('after undo nothing is recorded', async () => {
   undo();
   await axiosLessGet(`${s.urls.whapi}/messages/text`);

@@ -3,7 +3,6 @@
  * and merge paths, isolating refused rows by halving, conflicts, and spooling while "down" then
  * replaying. The spool and dead letters are the real ones, in a temporary directory.
  */
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { COLUMNS } from '../../src/recorder/copy-format';
 import { DeadLetters } from '../../src/recorder/dead-letter';
@@ -11,8 +10,7 @@ import type { Queued } from '../../src/recorder/queue';
 import { RecorderError, Reporter } from '../../src/recorder/report';
 import { RowWriter, Shipper } from '../../src/recorder/shipper';
 import { Spool } from '../../src/recorder/spool';
-import type { LogRow } from '../../src/recorder/types';
-import { removeTempDirs, tempDir } from './helpers';
+import { logRow as row, removeTempDirs, tempDir } from './helpers';
 
 const SERVICE = COLUMNS.indexOf('service_name');
 const ID = COLUMNS.indexOf('id');
@@ -42,26 +40,6 @@ class FakeWriter implements RowWriter {
     }
     this.stored.push(...call.fresh, ...call.merge);
   }
-}
-
-function row(service = 'resend'): LogRow {
-  const now = Date.now();
-  return {
-    id: randomUUID(),
-    service_name: service,
-    action: 'send_email',
-    status: 'success',
-    related_entity_type: null,
-    related_entity_id: null,
-    request_payload: null,
-    response_payload: null,
-    error_message: null,
-    error_code: null,
-    duration_ms: 12,
-    retry_count: 0,
-    created_at: now,
-    updated_at: now,
-  };
 }
 
 interface Setup {

@@ -17,7 +17,7 @@ import { uuidv7 } from '../../src/recorder/ids';
 import type { RecorderError } from '../../src/recorder/report';
 import { encodeFrame } from '../../src/recorder/spool-frame';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
-import { removeTempDirs, tempDir } from './helpers';
+import { logRow, removeTempDirs, tempDir } from './helpers';
 
 const OTHER = 65534;
 const DOWN = 'postgres://x:y@127.0.0.1:1/unreachable';
@@ -63,23 +63,7 @@ function victim(): { file: string; content: string } {
 
 /** A forged `success` row for a service of the attacker's choosing, framed as a segment of a dead owner. */
 function forgedSegment(service: string): Buffer {
-  const now = Date.now();
-  const line = encodeRow({
-    id: uuidv7(now),
-    service_name: service,
-    action: 'forged',
-    status: 'success',
-    related_entity_type: null,
-    related_entity_id: null,
-    request_payload: null,
-    response_payload: null,
-    error_message: null,
-    error_code: null,
-    duration_ms: 1,
-    retry_count: 0,
-    created_at: now,
-    updated_at: now,
-  });
+  const line = encodeRow({ ...logRow(service), id: uuidv7(), action: 'forged', duration_ms: 1 });
   return encodeFrame(line, 1);
 }
 const FORGED_NAME = 'seg-1-000000-00000000000000ee.00000000000000ee.copy';

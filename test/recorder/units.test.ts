@@ -1,10 +1,14 @@
 /** Pure rules of the recorder: redaction, provider recognition and error bodies, retry decisions, COPY encoding, ids. */
+import { performance } from 'node:perf_hooks';
+import { wallAt } from '../../src/recorder/clock';
 import { encodeRow } from '../../src/recorder/copy-format';
 import { isUuid, uuidv7 } from '../../src/recorder/ids';
 import { actionFor, judgeHttp, parseRetryAfter, serviceForHost } from '../../src/recorder/providers';
 import { maskPiiString, payloadJson, redactHeaders, redactString, redactUrl, redactValue, REDACTED } from '../../src/recorder/redact';
+import { lineOf, type Queued } from '../../src/recorder/queue';
 import { judgeError, nextDelay, resolvePolicy } from '../../src/recorder/retry';
 import type { LogRow } from '../../src/recorder/types';
+import { logRow } from './helpers';
 
 describe('redaction', () => {
   it('removes secret headers, keeps the rest', () => {
@@ -192,5 +196,27 @@ describe('COPY encoding and ids', () => {
     expect(ids.every(isUuid)).toBe(true);
     expect([...ids].sort()).toEqual(ids);
     expect(ids[0][14]).toBe('7');
+  });
+  it('gives a row queued without an id one id, at its first encoding, kept when encoded again', () => {
+    const q: Queued = { row: { ...logRow(), id: '' }, merge: false };
+    const first = lineOf(q);
+    const id = first.split('\t')[0];
+    expect(isUuid(id)).toBe(true);
+    expect(q.row.id).toBe(id);
+    expect(lineOf(q)).toBe(first); // a batch written again after a failure keeps its ids
+    const given = uuidv7();
+    expect(lineOf({ row: { ...logRow(), id: given }, merge: true }).split('\t')[0]).toBe(given);
+  });
+});
+
+describe('clock', () => {
+  it('derives wall time from a monotonic reading within a few ms of the wall clock', () => {
+    const mono = performance.now();
+    const wall = wallAt(mono);
+    expect(Math.abs(wall - Date.now())).toBeLessThan(50);
+    expect(Number.isInteger(wall)).toBe(true);
+    // Later readings never give earlier times, and follow the monotonic clock.
+    expect(wallAt(mono + 30)).toBeGreaterThanOrEqual(wall + 29);
+    expect(Math.abs(wallAt(mono + 500) - (Date.now() + 500))).toBeLessThan(50);
   });
 });
