@@ -61,3 +61,14 @@ BEGIN
   RETURN lo_val + frac * (coalesce(hi_val, lo_val) - lo_val);
 END
 $$;
+
+/**
+ * The (bin, n) rows of one stored histogram row (017: the occupied bins ascending in `bins`, their
+ * counts in `ns`), in the arrays' order. Every reader of the histogram tables expands them through this one
+ * definition; a set-returning SQL function of one SELECT, so the planner inlines it into the
+ * caller's query (a LATERAL unnest of the row's arrays).
+ */
+CREATE OR REPLACE FUNCTION integration_hist_bins(bins smallint[], ns integer[])
+RETURNS TABLE (bin integer, n bigint)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT u.b::integer, u.c::bigint FROM unnest(bins, ns) AS u(b, c) $$;

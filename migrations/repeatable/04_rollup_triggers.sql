@@ -48,6 +48,33 @@ RETURN CASE op
 END;
 REVOKE ALL ON FUNCTION integration_signed_changes(text, text) FROM PUBLIC, anon, authenticated, service_role;
 
+/**
+ * The statement that adds a change set to a latency histogram table `tbl` (017: one row per key, the
+ * occupied bins ascending in `bins`, their counts in `ns`). `src` is the change set (rows with
+ * duration_ms and sign, integration_signed_changes), `keys` a SELECT list over it naming the key
+ * columns `keycols`. A stored key gets the counts added bin by bin; a bin that reaches 0 is left
+ * out, so the arrays stay sorted, exact and free of zeros, and equal whatever the order of the
+ * writes. A key left with no bin keeps empty arrays until the caller deletes it (an upsert cannot
+ * delete). Rows in key order: the lock order below. Histogram counts are purely additive, so no
+ * lock-first step (integration_lock_rollup_groups) is needed. Text to EXECUTE, not a function that
+ * runs it: transition tables are visible only to the trigger.
+ */
+CREATE OR REPLACE FUNCTION integration_hist_upsert(tbl text, keycols text, keys text, src text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN format($q$
+    INSERT INTO %1$I AS t (%2$s, bins, ns)
+    SELECT %2$s, array_agg(g.bin ORDER BY g.bin), array_agg(g.n ORDER BY g.bin)
+    FROM (SELECT %3$s, integration_latency_bin(duration_ms)::smallint AS bin, sum(sign)::integer AS n
+          FROM %4$s WHERE duration_ms IS NOT NULL GROUP BY %2$s, bin HAVING sum(sign) <> 0) g
+    GROUP BY %2$s ORDER BY %2$s
+    ON CONFLICT (%2$s) DO UPDATE SET (bins, ns) = (
+      SELECT coalesce(array_agg(m.bin ORDER BY m.bin), '{}'), coalesce(array_agg(m.n ORDER BY m.bin), '{}')
+      FROM (SELECT u.bin, sum(u.n)::integer AS n
+            FROM (SELECT * FROM unnest(t.bins, t.ns) UNION ALL SELECT * FROM unnest(excluded.bins, excluded.ns)) u(bin, n)
+            GROUP BY u.bin HAVING sum(u.n) <> 0) m)
+    $q$, tbl, keycols, keys, src);
+REVOKE ALL ON FUNCTION integration_hist_upsert(text, text, text, text) FROM PUBLIC, anon, authenticated, service_role;
+
 -- Lock order. Every trigger path upserts the rollup tables one statement at a time in this order:
 -- minute, hour, day, zone_day, zone_hour, latency_hist_hour, latency_hist_day, service_actions (this
 -- trigger and integration_rollup_on_change), then latency_hist_service_hour, _day
@@ -63,6 +90,8 @@ CREATE OR REPLACE FUNCTION integration_rollup_on_insert() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
 SET jit = off
 AS $$
+DECLARE
+  lvl record;
 BEGIN
   -- minutes only within the window (older ones are summed into hours and days all the same)
   INSERT INTO integration_rollup_minute AS t
@@ -129,17 +158,15 @@ BEGIN
       retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried;
   END IF;
 
-  INSERT INTO integration_latency_hist_hour AS t
-  SELECT date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
-         integration_latency_bin(duration_ms), count(*)
-  FROM new_rows WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-  ON CONFLICT (bucket, service_name, action, status, bin) DO UPDATE SET n = t.n + excluded.n;
-
-  INSERT INTO integration_latency_hist_day AS t
-  SELECT date_bin('1 day'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
-         integration_latency_bin(duration_ms), count(*)
-  FROM new_rows WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-  ON CONFLICT (bucket, service_name, action, status, bin) DO UPDATE SET n = t.n + excluded.n;
+  -- one statement per table, in the lock order above
+  FOR lvl IN
+    SELECT * FROM (VALUES (1, 'integration_latency_hist_hour', '1 hour'), (2, 'integration_latency_hist_day', '1 day')) v(ord, tbl, width)
+    ORDER BY ord
+  LOOP
+    EXECUTE integration_hist_upsert(lvl.tbl, 'bucket, service_name, action, status',
+      format('date_bin(%L::interval, created_at, ''1970-01-01 00:00:00+00''::timestamptz) AS bucket, service_name, action, status', lvl.width),
+      format('(%s) c', integration_signed_changes('INSERT', 'created_at, service_name, action, status, duration_ms')));
+  END LOOP;
 
   INSERT INTO integration_service_actions (service_name, action)
   SELECT DISTINCT service_name, action FROM new_rows ORDER BY 1, 2
@@ -344,16 +371,11 @@ BEGIN
     SELECT * FROM (VALUES (1, 'integration_latency_hist_hour', '1 hour'), (2, 'integration_latency_hist_day', '1 day')) v(ord, tbl, width)
     ORDER BY ord
   LOOP
-    EXECUTE format($q$
-      INSERT INTO %1$I AS t
-      SELECT date_bin(%2$L::interval, minute, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
-             integration_latency_bin(duration_ms), sum(sign)::bigint
-      FROM %3$s c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5
-      HAVING sum(sign) <> 0
-      ORDER BY 1, 2, 3, 4, 5
-      ON CONFLICT (bucket, service_name, action, status, bin) DO UPDATE SET n = t.n + excluded.n
-      $q$, lvl.tbl, lvl.width, chg);
-    EXECUTE format('DELETE FROM %I WHERE n = 0 AND bucket >= date_bin(%L::interval, $1, ''1970-01-01 00:00:00+00''::timestamptz) AND bucket <= $2',
+    EXECUTE integration_hist_upsert(lvl.tbl, 'bucket, service_name, action, status',
+      format('date_bin(%L::interval, minute, ''1970-01-01 00:00:00+00''::timestamptz) AS bucket, service_name, action, status', lvl.width),
+      format('%s c', chg));
+    -- keys left without a bin, looked for only within the buckets this statement touched
+    EXECUTE format('DELETE FROM %I WHERE bins = ''{}'' AND bucket >= date_bin(%L::interval, $1, ''1970-01-01 00:00:00+00''::timestamptz) AND bucket <= $2',
                    lvl.tbl, lvl.width) USING lo, hi;
   END LOOP;
 
@@ -368,8 +390,9 @@ $$;
 REVOKE ALL ON FUNCTION integration_rollup_on_insert(), integration_rollup_on_change() FROM PUBLIC, anon, authenticated, service_role;
 
 -- Per-service histograms: kept exact by their own statement triggers (same transition-table
--- pattern; histogram counts are purely additive, so UPDATE/DELETE apply a signed delta and drop
--- bins that reach 0; retention deletes are skipped as in integration_rollup_on_change).
+-- pattern; histogram counts are purely additive, so UPDATE/DELETE apply a signed delta, drop bins
+-- that reach 0 and keys left with none; retention deletes are skipped as in
+-- integration_rollup_on_change).
 CREATE OR REPLACE FUNCTION integration_service_hist_on_write() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
 SET jit = off
@@ -393,17 +416,12 @@ BEGIN
     SELECT * FROM (VALUES (1, 'integration_latency_hist_service_hour', '1 hour'), (2, 'integration_latency_hist_service_day', '1 day')) v(ord, tbl, width)
     ORDER BY ord
   LOOP
-    EXECUTE format($q$
-      INSERT INTO %1$I AS t
-      SELECT date_bin(%2$L::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name,
-             integration_latency_bin(duration_ms), sum(sign)::bigint
-      FROM (%3$s) c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3 HAVING sum(sign) <> 0
-      ORDER BY 1, 2, 3
-      ON CONFLICT (bucket, service_name, bin) DO UPDATE SET n = t.n + excluded.n
-      $q$, lvl.tbl, lvl.width, chg);
+    EXECUTE integration_hist_upsert(lvl.tbl, 'bucket, service_name',
+      format('date_bin(%L::interval, created_at, ''1970-01-01 00:00:00+00''::timestamptz) AS bucket, service_name', lvl.width),
+      format('(%s) c', chg));
     IF TG_OP <> 'INSERT' THEN
-      -- Bins that reached 0, looked for only within the buckets this statement touched.
-      EXECUTE format('DELETE FROM %I WHERE n = 0 AND bucket >= date_bin(%L::interval, $1, ''1970-01-01 00:00:00+00''::timestamptz) AND bucket <= $2',
+      -- Keys left without a bin, looked for only within the buckets this statement touched.
+      EXECUTE format('DELETE FROM %I WHERE bins = ''{}'' AND bucket >= date_bin(%L::interval, $1, ''1970-01-01 00:00:00+00''::timestamptz) AND bucket <= $2',
                      lvl.tbl, lvl.width) USING lo, hi;
     END IF;
   END LOOP;
