@@ -140,12 +140,21 @@ BEGIN
   END IF;
   RETURN QUERY
   SELECT m.bucket, ARRAY(SELECT integration_hist_percentile(m.bins, m.ns, p) FROM unnest(p_ps) WITH ORDINALITY AS q(p, i) ORDER BY q.i)
-  FROM (SELECT g.bucket, array_agg(g.bin ORDER BY g.bin) AS bins, array_agg(g.n ORDER BY g.bin) AS ns
-        FROM (SELECT r.bucket, u.bin, sum(u.n)::bigint AS n
-              FROM integration_latency_hist_service_day r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u
-              WHERE r.bucket >= k.d_lo AND r.bucket < k.d_hi AND r.service_name = ANY(p_services) GROUP BY 1, 2
-              UNION ALL
-              SELECT h.bucket, h.bin, sum(h.n)::bigint FROM integration_hist_range_service(p_from, k.d_lo, p_width) h
+  FROM (-- whole days: each day's rows of the selected services merged on their own (one row a
+        -- service: a small sort per day, where merging every day's bins at once was one sort of
+        -- them all, 37k at 90 days of 5 services at 1M calls, planned from an estimate of 30)
+        SELECT d.bucket, x.bins, x.ns
+        FROM (SELECT DISTINCT r.bucket FROM integration_latency_hist_service_day r
+              WHERE r.bucket >= k.d_lo AND r.bucket < k.d_hi AND r.service_name = ANY(p_services)) d
+        CROSS JOIN LATERAL (
+          SELECT array_agg(s.bin ORDER BY s.bin) AS bins, array_agg(s.n ORDER BY s.bin) AS ns
+          FROM (SELECT u.bin, sum(u.n)::bigint AS n
+                FROM integration_latency_hist_service_day r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u
+                WHERE r.bucket = d.bucket AND r.service_name = ANY(p_services) GROUP BY u.bin) s) x
+        UNION ALL
+        -- the two partial end days, each its own bucket
+        SELECT g.bucket, array_agg(g.bin ORDER BY g.bin), array_agg(g.n ORDER BY g.bin)
+        FROM (SELECT h.bucket, h.bin, sum(h.n)::bigint AS n FROM integration_hist_range_service(p_from, k.d_lo, p_width) h
               WHERE h.service_name = ANY(p_services) GROUP BY 1, 2
               UNION ALL
               SELECT h.bucket, h.bin, sum(h.n)::bigint FROM integration_hist_range_service(k.d_hi, p_to, p_width) h
