@@ -241,7 +241,8 @@ export function floorQueries(range: TimeRange): Array<{ title: string; sql: stri
   if (level) {
     out.push({
       title: `per-service ${level} histogram rows in the range: sum(n)`,
-      sql: `SELECT count(*), sum(n) FROM integration_latency_hist_service_${level} WHERE bucket >= '${from}' AND bucket < '${to}'`,
+      sql: `SELECT count(*), sum(u.n) FROM integration_latency_hist_service_${level} h CROSS JOIN LATERAL integration_hist_bins(h.bins, h.ns) u
+            WHERE h.bucket >= '${from}' AND h.bucket < '${to}'`,
     });
   }
   return out;

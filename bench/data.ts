@@ -66,6 +66,21 @@ export const COLUMNS = 'service_name, action, status, related_entity_type, relat
 /** COLUMNS and the generated UUIDv7 id: what the load copies from the staging table into both schemas. */
 export const LOAD_COLUMNS = `id, ${COLUMNS}`;
 
+const HIST_KEY = 'bucket, service_name, action, status';
+
+/** INSERT INTO a histogram table of migration 017 the (key…, bin, n) rows of `rows`, one row per key. */
+function packHist(tbl: string, keys: string, rows: string): string {
+  return `INSERT INTO ${tbl} (${keys}, bins, ns)
+SELECT ${keys}, array_agg(bin::smallint ORDER BY bin), array_agg(n::integer ORDER BY bin)
+FROM (${rows}) g GROUP BY ${keys} ORDER BY ${keys}`;
+}
+
+/** The stored histogram rows of `tbl` expanded to (bucket, `others`…, bin, n), summed per bin under `bucket`. */
+function histRows(tbl: string, bucket: string, others: string): string {
+  return `SELECT ${bucket} AS bucket, ${others}, u.bin, sum(u.n) AS n
+     FROM ${tbl} h CROSS JOIN LATERAL integration_hist_bins(h.bins, h.ns) u GROUP BY 1, ${others}, u.bin`;
+}
+
 /**
  * Rollups rebuilt from raw rows in one pass per level (what migrations/004_rollups.sql's triggers
  * would have written row by row). BENCH_FAST_LOAD=1 loads raw rows with triggers off and then runs these, for runs too
@@ -91,17 +106,23 @@ FROM integration_logs GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
 SELECT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
        sum(calls), sum(duration_n), sum(duration_sum), min(duration_min), max(duration_max), sum(retry_sum), sum(retried)
 FROM integration_rollup_hour GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
-  `INSERT INTO integration_latency_hist_hour
-SELECT date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
-       integration_latency_bin(duration_ms), count(*)
-FROM integration_logs WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`,
-  `INSERT INTO integration_latency_hist_day
-SELECT date_bin('1 day'::interval, bucket, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status, bin, sum(n)
-FROM integration_latency_hist_hour GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`,
+  // histograms: one row per key, the occupied bins ascending (migration 017)
+  packHist(
+    'integration_latency_hist_hour',
+    HIST_KEY,
+    `SELECT date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, service_name, action, status,
+            integration_latency_bin(duration_ms) AS bin, count(*) AS n
+     FROM integration_logs WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5`,
+  ),
+  packHist(
+    'integration_latency_hist_day',
+    HIST_KEY,
+    histRows('integration_latency_hist_hour', `date_bin('1 day'::interval, h.bucket, '1970-01-01 00:00:00+00'::timestamptz)`, 'h.service_name, h.action, h.status'),
+  ),
   `INSERT INTO integration_service_actions (service_name, action) SELECT DISTINCT service_name, action FROM integration_logs`,
   // per-service histograms from the full ones
-  `INSERT INTO integration_latency_hist_service_hour SELECT bucket, service_name, bin, sum(n) FROM integration_latency_hist_hour GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-  `INSERT INTO integration_latency_hist_service_day SELECT bucket, service_name, bin, sum(n) FROM integration_latency_hist_day GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+  packHist('integration_latency_hist_service_hour', 'bucket, service_name', histRows('integration_latency_hist_hour', 'h.bucket', 'h.service_name')),
+  packHist('integration_latency_hist_service_day', 'bucket, service_name', histRows('integration_latency_hist_day', 'h.bucket', 'h.service_name')),
   // per-service call and failure counts from the full rollups
   `INSERT INTO integration_rollup_service_hour SELECT bucket, service_name, sum(calls), coalesce(sum(calls) FILTER (WHERE status = 'failed'), 0) FROM integration_rollup_hour GROUP BY 1, 2 ORDER BY 1, 2`,
   `INSERT INTO integration_rollup_service_day SELECT bucket, service_name, sum(calls), coalesce(sum(calls) FILTER (WHERE status = 'failed'), 0) FROM integration_rollup_day GROUP BY 1, 2 ORDER BY 1, 2`,

@@ -157,8 +157,8 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
   // Guard: the rollups the queries read must account for every raw row.
   const { rows: check } = await c.query(`SELECT
       (SELECT count(*) FROM integration_logs) AS raw, (SELECT sum(calls) FROM integration_rollup_day) AS day_calls,
-      (SELECT count(duration_ms) FROM integration_logs) AS raw_n, (SELECT sum(n) FROM integration_latency_hist_day) AS hist_n,
-      (SELECT sum(n) FROM integration_latency_hist_service_day) AS svc_n, (SELECT sum(calls) FROM integration_rollup_service_day) AS svc_calls`);
+      (SELECT count(duration_ms) FROM integration_logs) AS raw_n, (SELECT sum(u.n) FROM integration_latency_hist_day h, integration_hist_bins(h.bins, h.ns) u) AS hist_n,
+      (SELECT sum(u.n) FROM integration_latency_hist_service_day h, integration_hist_bins(h.bins, h.ns) u) AS svc_n, (SELECT sum(calls) FROM integration_rollup_service_day) AS svc_calls`);
   const k = check[0];
   if (k.raw !== k.day_calls || k.raw_n !== k.hist_n || k.raw_n !== k.svc_n || k.raw !== k.svc_calls) throw new Error(`rollups do not match raw rows: ${JSON.stringify(k)}`);
   log(`[${tag}]   ours loaded (${fast ? 'raw, then rollups rebuilt' : 'through the rollup triggers'}) in ${(oursLoad / 1000).toFixed(1)} s`);

@@ -61,3 +61,16 @@ BEGIN
   RETURN lo_val + frac * (coalesce(hi_val, lo_val) - lo_val);
 END
 $$;
+
+/**
+ * The (bin, n) rows of one stored histogram row (017: the occupied bins ascending in `bins`, their
+ * counts in `ns`), in the arrays' order. Every reader of the histogram tables expands them through this one
+ * definition; a set-returning SQL function of one SELECT, so the planner inlines it into the
+ * caller's query. The two unnests stand in the SELECT list (they step together, pair by pair):
+ * planned as a ProjectSet per row, where `FROM unnest(bins, ns)` is a function scan that fills a
+ * tuplestore per row, 1.5-2x the time (656k bins at 1M calls: 77-112 against 131-148 ms).
+ */
+CREATE OR REPLACE FUNCTION integration_hist_bins(bins smallint[], ns integer[])
+RETURNS TABLE (bin integer, n bigint)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT unnest(bins)::integer, unnest(ns)::bigint $$;

@@ -48,6 +48,55 @@ RETURN CASE op
 END;
 REVOKE ALL ON FUNCTION integration_signed_changes(text, text) FROM PUBLIC, anon, authenticated, service_role;
 
+/**
+ * The statements that add a change set to the latency histograms (017: one row per key, the
+ * occupied bins ascending in `bins`, their counts in `ns`), hour table then day table (the lock
+ * order below): per (bucket, service, action, status), or per (bucket, service) when `per_service`.
+ * `src` is the change set (rows with `tcol`, the key columns, duration_ms and sign;
+ * integration_signed_changes). A stored key gets the counts added bin by bin and a bin that reaches
+ * 0 is left out, so the arrays stay sorted, exact and free of zeros whatever the order of the
+ * writes; each upsert's rows in key order. With `lo`/`hi` (UPDATE, DELETE: the change set's first
+ * and last instant) each upsert is followed by the delete of the keys it left without a bin in the
+ * buckets touched (an upsert cannot delete). Counts are purely additive, so no lock-first step
+ * (integration_lock_rollup_groups). Text to EXECUTE: transition tables are visible only to the trigger.
+ */
+CREATE OR REPLACE FUNCTION integration_hist_statements(per_service boolean, tcol text, src text, lo timestamptz, hi timestamptz)
+RETURNS text[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+DECLARE
+  others constant text := CASE WHEN per_service THEN 'service_name' ELSE 'service_name, action, status' END;
+  keycols constant text := 'bucket, ' || others;
+  unit text;
+  tbl text;
+  out text[] := '{}';
+BEGIN
+  FOREACH unit IN ARRAY ARRAY['hour', 'day'] LOOP
+    tbl := format('integration_latency_hist_%s%s', CASE WHEN per_service THEN 'service_' END, unit);
+    out := out || format($q$
+      INSERT INTO %1$I AS t (%2$s, bins, ns)
+      SELECT %2$s, array_agg(g.bin ORDER BY g.bin), array_agg(g.n ORDER BY g.bin)
+      FROM (SELECT date_bin(%3$L::interval, %4$I, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, %6$s,
+                   integration_latency_bin(duration_ms)::smallint AS bin, sum(sign)::integer AS n
+            FROM %5$s WHERE duration_ms IS NOT NULL GROUP BY %2$s, bin HAVING sum(sign) <> 0) g
+      GROUP BY %2$s ORDER BY %2$s
+      ON CONFLICT (%2$s) DO UPDATE SET (bins, ns) = (
+        SELECT coalesce(array_agg(m.bin ORDER BY m.bin), '{}'), coalesce(array_agg(m.n ORDER BY m.bin), '{}')
+        -- one unnest of both rows' arrays end to end: a third of the time of a UNION ALL of two
+        -- (16 against 47 us a key of 25 bins at 1M calls)
+        FROM (SELECT u.bin, sum(u.n)::integer AS n FROM unnest(t.bins || excluded.bins, t.ns || excluded.ns) u(bin, n)
+              GROUP BY u.bin HAVING sum(u.n) <> 0) m)
+      $q$, tbl, keycols, '1 ' || unit, tcol, src, others);
+    IF lo IS NOT NULL THEN
+      out := out || format($q$DELETE FROM %I WHERE bins = '{}' AND bucket >= date_bin(%L::interval, %L::timestamptz, '1970-01-01 00:00:00+00'::timestamptz) AND bucket <= %L::timestamptz$q$,
+                           tbl, '1 ' || unit, lo, hi);
+    END IF;
+  END LOOP;
+  RETURN out;
+END
+$$;
+REVOKE ALL ON FUNCTION integration_hist_statements(boolean, text, text, timestamptz, timestamptz) FROM PUBLIC, anon, authenticated, service_role;
+
 -- Lock order. Every trigger path upserts the rollup tables one statement at a time in this order:
 -- minute, hour, day, zone_day, zone_hour, latency_hist_hour, latency_hist_day, service_actions (this
 -- trigger and integration_rollup_on_change), then latency_hist_service_hour, _day
@@ -63,6 +112,8 @@ CREATE OR REPLACE FUNCTION integration_rollup_on_insert() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
 SET jit = off
 AS $$
+DECLARE
+  q text;
 BEGIN
   -- minutes only within the window (older ones are summed into hours and days all the same)
   INSERT INTO integration_rollup_minute AS t
@@ -129,17 +180,11 @@ BEGIN
       retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried;
   END IF;
 
-  INSERT INTO integration_latency_hist_hour AS t
-  SELECT date_bin('1 hour'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
-         integration_latency_bin(duration_ms), count(*)
-  FROM new_rows WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-  ON CONFLICT (bucket, service_name, action, status, bin) DO UPDATE SET n = t.n + excluded.n;
-
-  INSERT INTO integration_latency_hist_day AS t
-  SELECT date_bin('1 day'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
-         integration_latency_bin(duration_ms), count(*)
-  FROM new_rows WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-  ON CONFLICT (bucket, service_name, action, status, bin) DO UPDATE SET n = t.n + excluded.n;
+  -- one statement per table, in the lock order above
+  FOREACH q IN ARRAY integration_hist_statements(false, 'created_at',
+      format('(%s) c', integration_signed_changes('INSERT', 'created_at, service_name, action, status, duration_ms')), NULL, NULL) LOOP
+    EXECUTE q;
+  END LOOP;
 
   INSERT INTO integration_service_actions (service_name, action)
   SELECT DISTINCT service_name, action FROM new_rows ORDER BY 1, 2
@@ -185,6 +230,7 @@ DECLARE
   lo timestamptz;
   hi timestamptz;
   lvl record;
+  q text;
 BEGIN
   IF TG_OP = 'DELETE' AND current_setting('integration_monitor.retention', true) = 'on' THEN
     RETURN NULL;
@@ -340,21 +386,8 @@ BEGIN
   END IF;
 
   -- one statement per table, in the lock order above (a data-modifying CTE's order is unspecified)
-  FOR lvl IN
-    SELECT * FROM (VALUES (1, 'integration_latency_hist_hour', '1 hour'), (2, 'integration_latency_hist_day', '1 day')) v(ord, tbl, width)
-    ORDER BY ord
-  LOOP
-    EXECUTE format($q$
-      INSERT INTO %1$I AS t
-      SELECT date_bin(%2$L::interval, minute, '1970-01-01 00:00:00+00'::timestamptz), service_name, action, status,
-             integration_latency_bin(duration_ms), sum(sign)::bigint
-      FROM %3$s c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5
-      HAVING sum(sign) <> 0
-      ORDER BY 1, 2, 3, 4, 5
-      ON CONFLICT (bucket, service_name, action, status, bin) DO UPDATE SET n = t.n + excluded.n
-      $q$, lvl.tbl, lvl.width, chg);
-    EXECUTE format('DELETE FROM %I WHERE n = 0 AND bucket >= date_bin(%L::interval, $1, ''1970-01-01 00:00:00+00''::timestamptz) AND bucket <= $2',
-                   lvl.tbl, lvl.width) USING lo, hi;
+  FOREACH q IN ARRAY integration_hist_statements(false, 'minute', format('%s c', chg), lo, hi) LOOP
+    EXECUTE q;
   END LOOP;
 
   IF TG_OP = 'UPDATE' THEN
@@ -368,8 +401,9 @@ $$;
 REVOKE ALL ON FUNCTION integration_rollup_on_insert(), integration_rollup_on_change() FROM PUBLIC, anon, authenticated, service_role;
 
 -- Per-service histograms: kept exact by their own statement triggers (same transition-table
--- pattern; histogram counts are purely additive, so UPDATE/DELETE apply a signed delta and drop
--- bins that reach 0; retention deletes are skipped as in integration_rollup_on_change).
+-- pattern; histogram counts are purely additive, so UPDATE/DELETE apply a signed delta, drop bins
+-- that reach 0 and keys left with none; retention deletes are skipped as in
+-- integration_rollup_on_change).
 CREATE OR REPLACE FUNCTION integration_service_hist_on_write() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
 SET jit = off
@@ -379,7 +413,7 @@ DECLARE
   chg text;
   lo timestamptz;
   hi timestamptz;
-  lvl record;
+  q text;
 BEGIN
   IF TG_OP = 'DELETE' AND current_setting('integration_monitor.retention', true) = 'on' THEN
     RETURN NULL;
@@ -389,23 +423,8 @@ BEGIN
     EXECUTE format('SELECT min(created_at), max(created_at) FROM (%s) c', chg) INTO lo, hi;
   END IF;
   -- hour, then day: one statement each, rows in key order (the lock order above)
-  FOR lvl IN
-    SELECT * FROM (VALUES (1, 'integration_latency_hist_service_hour', '1 hour'), (2, 'integration_latency_hist_service_day', '1 day')) v(ord, tbl, width)
-    ORDER BY ord
-  LOOP
-    EXECUTE format($q$
-      INSERT INTO %1$I AS t
-      SELECT date_bin(%2$L::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz), service_name,
-             integration_latency_bin(duration_ms), sum(sign)::bigint
-      FROM (%3$s) c WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3 HAVING sum(sign) <> 0
-      ORDER BY 1, 2, 3
-      ON CONFLICT (bucket, service_name, bin) DO UPDATE SET n = t.n + excluded.n
-      $q$, lvl.tbl, lvl.width, chg);
-    IF TG_OP <> 'INSERT' THEN
-      -- Bins that reached 0, looked for only within the buckets this statement touched.
-      EXECUTE format('DELETE FROM %I WHERE n = 0 AND bucket >= date_bin(%L::interval, $1, ''1970-01-01 00:00:00+00''::timestamptz) AND bucket <= $2',
-                     lvl.tbl, lvl.width) USING lo, hi;
-    END IF;
+  FOREACH q IN ARRAY integration_hist_statements(true, 'created_at', format('(%s) c', chg), lo, hi) LOOP
+    EXECUTE q;
   END LOOP;
   RETURN NULL;
 END

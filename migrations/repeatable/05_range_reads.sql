@@ -128,14 +128,14 @@ BEGIN
   SELECT CASE WHEN p_width IS NULL THEN p_from ELSE date_bin(p_width, x.b, '1970-01-01 00:00:00+00'::timestamptz) END,
          x.service_name, x.action, x.status, x.bin, sum(x.n)::bigint
   FROM (
-    SELECT r.bucket AS b, r.service_name, r.action, r.status, r.bin, r.n
-    FROM integration_latency_hist_day r WHERE r.bucket >= k.d_lo AND r.bucket < k.d_hi
+    SELECT r.bucket AS b, r.service_name, r.action, r.status, u.bin, u.n
+    FROM integration_latency_hist_day r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE r.bucket >= k.d_lo AND r.bucket < k.d_hi
     UNION ALL
-    SELECT r.bucket, r.service_name, r.action, r.status, r.bin, r.n
-    FROM integration_latency_hist_hour r WHERE r.bucket >= k.h_lo AND r.bucket < k.d_lo
+    SELECT r.bucket, r.service_name, r.action, r.status, u.bin, u.n
+    FROM integration_latency_hist_hour r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE r.bucket >= k.h_lo AND r.bucket < k.d_lo
     UNION ALL
-    SELECT r.bucket, r.service_name, r.action, r.status, r.bin, r.n
-    FROM integration_latency_hist_hour r WHERE r.bucket >= k.d_hi AND r.bucket < k.h_hi
+    SELECT r.bucket, r.service_name, r.action, r.status, u.bin, u.n
+    FROM integration_latency_hist_hour r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE r.bucket >= k.d_hi AND r.bucket < k.h_hi
     UNION ALL
     SELECT l.created_at, l.service_name, l.action, l.status, integration_latency_bin(l.duration_ms), 1::bigint
     FROM integration_logs l WHERE l.created_at >= p_from AND l.created_at < k.h_lo AND l.duration_ms IS NOT NULL
@@ -164,14 +164,14 @@ BEGIN
   SELECT CASE WHEN p_width IS NULL THEN p_from ELSE date_bin(p_width, x.b, '1970-01-01 00:00:00+00'::timestamptz) END,
          x.service_name, x.bin, sum(x.n)::bigint
   FROM (
-    SELECT r.bucket AS b, r.service_name, r.bin, r.n
-    FROM integration_latency_hist_service_day r WHERE r.bucket >= k.d_lo AND r.bucket < k.d_hi
+    SELECT r.bucket AS b, r.service_name, u.bin, u.n
+    FROM integration_latency_hist_service_day r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE r.bucket >= k.d_lo AND r.bucket < k.d_hi
     UNION ALL
-    SELECT r.bucket, r.service_name, r.bin, r.n
-    FROM integration_latency_hist_service_hour r WHERE r.bucket >= k.h_lo AND r.bucket < k.d_lo
+    SELECT r.bucket, r.service_name, u.bin, u.n
+    FROM integration_latency_hist_service_hour r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE r.bucket >= k.h_lo AND r.bucket < k.d_lo
     UNION ALL
-    SELECT r.bucket, r.service_name, r.bin, r.n
-    FROM integration_latency_hist_service_hour r WHERE r.bucket >= k.d_hi AND r.bucket < k.h_hi
+    SELECT r.bucket, r.service_name, u.bin, u.n
+    FROM integration_latency_hist_service_hour r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE r.bucket >= k.d_hi AND r.bucket < k.h_hi
     UNION ALL
     SELECT l.created_at, l.service_name, integration_latency_bin(l.duration_ms), 1::bigint
     FROM integration_logs l WHERE l.created_at >= p_from AND l.created_at < k.h_lo AND l.duration_ms IS NOT NULL

@@ -509,11 +509,13 @@ BEGIN
   WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
   SELECT x.b, x.service_name, x.action, x.status, x.bin, sum(x.n)::bigint
   FROM (
-    SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.action, r.status, r.bin, r.n
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('d', 'D')
+    SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.action, r.status, u.bin, u.n
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r
+    CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE p.lvl IN ('d', 'D')
     UNION ALL
-    SELECT coalesce(p.label, r.bucket), r.service_name, r.action, r.status, r.bin, r.n
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('h', 'H')
+    SELECT coalesce(p.label, r.bucket), r.service_name, r.action, r.status, u.bin, u.n
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r
+    CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE p.lvl IN ('h', 'H')
     UNION ALL
     SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, l.action, l.status,
            integration_latency_bin(l.duration_ms), 1::bigint
@@ -549,11 +551,13 @@ BEGIN
   WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
   SELECT x.b, x.service_name, x.bin, sum(x.n)::bigint
   FROM (
-    SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.bin, r.n
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_service_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('d', 'D')
+    SELECT coalesce(p.label, r.bucket) AS b, r.service_name, u.bin, u.n
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_service_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r
+    CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE p.lvl IN ('d', 'D')
     UNION ALL
-    SELECT coalesce(p.label, r.bucket), r.service_name, r.bin, r.n
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_service_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('h', 'H')
+    SELECT coalesce(p.label, r.bucket), r.service_name, u.bin, u.n
+    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_service_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r
+    CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE p.lvl IN ('h', 'H')
     UNION ALL
     SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, integration_latency_bin(l.duration_ms), 1::bigint
     FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi AND l.duration_ms IS NOT NULL) l

@@ -32,7 +32,7 @@ DECLARE
     -- called by the readers above as their caller, or inlined into the caller's query
     'integration_zone_pieces', 'integration_zone_day_pieces', 'integration_zone_hour_pieces', 'integration_zone_work_ok',
     'integration_range_bounds', 'integration_minute_read_from', 'integration_zone_bucket', 'integration_zone_same_as_utc', 'integration_raw_percentile_width',
-    'integration_latency_bin', 'integration_latency_bin_value', 'integration_hist_percentile',
+    'integration_latency_bin', 'integration_latency_bin_value', 'integration_hist_percentile', 'integration_hist_bins',
     -- the read policies' check, and its short cut for argument-bound work
     'integration_read_allowed', 'integration_may_read'];
   f record;

@@ -34,6 +34,15 @@ export interface MigrateOptions {
 /** A repeatable file whose first line says this is applied after the others, and whenever any of them is. */
 const REAPPLY_LAST = /^-- reapply: after any other file\n/;
 
+/**
+ * A numbered migration whose first line says the repeatable files are applied in its own transaction
+ * (after it): one that changes a table so that today's functions over it fail until they are
+ * re-created (017's histogram shape), so that no writer or reader runs the old functions against
+ * the new table. Only when it is the last pending migration: a repeatable file may depend on a
+ * later one, and the run re-applies them all after the last anyway.
+ */
+const WITH_REPEATABLES = /^-- with: the repeatable files\n/;
+
 /** Where the repeatable files live, and the prefix their bookkeeping rows carry. */
 const REPEATABLE_DIR = 'repeatable';
 
@@ -78,7 +87,9 @@ export function resolveMigrationsDir(): string {
  * whose checksum differs from the one recorded (or that were never applied), and all of them when
  * this run applied a numbered migration, since a run-once change (say, a dropped column and the
  * view over it) may have removed what a repeatable file defines. A file starting
- * `-- reapply: after any other file` runs last, and whenever any other file ran.
+ * `-- reapply: after any other file` runs last, and whenever any other file ran. A numbered file
+ * starting `-- with: the repeatable files` gets them all in its own transaction too, when it is the
+ * last pending one (WITH_REPEATABLES).
  * A database that ran the seed's MIGRATION 004 (a plain integration_logs of the seed's shape) is
  * adopted (src/db/adopt-seed.ts): every file is applied inside the one transaction that renames the
  * seed's table aside, and its history is then copied in batches, here or by the next run if this one
@@ -107,6 +118,7 @@ export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): P
     // A migration's own NOTICE/WARNING (e.g. "service_role created without BYPASSRLS") is for the
     // operator; attached only now so the bookkeeping's "already exists, skipping" stays quiet.
     client.on('notice', (n) => opts.log?.(`${n.severity ?? 'NOTICE'}: ${n.message}`));
+    const pending = migrations.filter((m) => !done.has(m.name));
     for (const m of migrations) {
       const prior = done.get(m.name);
       if (prior !== undefined) {
@@ -114,7 +126,9 @@ export async function migrate(databaseUrl: string, opts: MigrateOptions = {}): P
         result.skipped.push(m.name);
         continue;
       }
-      await applyInTransaction(client, m, 'migration', last, inTransaction);
+      const withRepeatables = WITH_REPEATABLES.test(m.sql) && m === pending[pending.length - 1];
+      const after = withRepeatables ? [...repeatables.filter((x) => !last.includes(x)), ...last] : last;
+      await applyInTransaction(client, m, 'migration', after, inTransaction);
       result.applied.push(m.name);
       opts.log?.(`applied ${m.name}`);
     }

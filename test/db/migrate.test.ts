@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { migrate, readMigrations, readRepeatables } from '../../src/db/migrate';
 import { createTestDatabase } from '../helpers/db';
+import { migrationsCopy } from '../helpers/migrations-copy';
 
 describe('migrations', () => {
   test('applying twice is a no-op the second time', async () => {
@@ -50,6 +51,41 @@ describe('migrations', () => {
       expect(rec.rows.map((r) => r.name)).toEqual(readMigrations().map((m) => m.name));
       const roll = await db.pool.query(`SELECT count(*)::int AS n FROM integration_rollup_minute`);
       expect(roll.rows[0].n).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      await db.drop();
+    }
+  });
+
+  test('a migration marked "-- with: the repeatable files" gets them in its own transaction when it is the last pending one', async () => {
+    const db = await createTestDatabase();
+    const dir = migrationsCopy(
+      readMigrations().map((m) => m.name),
+      true,
+    );
+    try {
+      // each file records the transaction it ran in
+      const mark = (name: string, first = '') =>
+        fs.writeFileSync(path.join(dir, name), `${first}CREATE TABLE IF NOT EXISTS tx_seen (file text, tx bigint); INSERT INTO tx_seen VALUES ('${name}', txid_current());`);
+      mark('repeatable/99_mark.sql');
+      mark('997_marked.sql', '-- with: the repeatable files\n');
+      await migrate(db.url, { dir });
+      const seen = async () => (await db.pool.query(`SELECT file, tx::text FROM tx_seen ORDER BY tx, file`)).rows.map((r) => [r.file, r.tx]);
+      const [m, ...rest] = await seen();
+      expect(m[0]).toBe('997_marked.sql');
+      // in 997's transaction, then again (with every repeatable file) after the last migration
+      expect(rest.map((r) => r[0])).toEqual(['repeatable/99_mark.sql', 'repeatable/99_mark.sql']);
+      expect(rest[0][1]).toBe(m[1]);
+      expect(rest[1][1]).not.toBe(m[1]);
+
+      // not the last pending one: a repeatable file may need a later migration, so only after it
+      await db.pool.query('TRUNCATE tx_seen');
+      mark('998_marked.sql', '-- with: the repeatable files\n');
+      mark('999_plain.sql');
+      await migrate(db.url, { dir });
+      const txs = await seen();
+      expect(txs.map((r) => r[0])).toEqual(['998_marked.sql', '999_plain.sql', 'repeatable/99_mark.sql']);
+      expect(new Set(txs.map((r) => r[1])).size).toBe(3);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
       await db.drop();

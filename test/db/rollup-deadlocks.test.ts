@@ -1,5 +1,6 @@
 import { Pool } from 'pg';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
+import { sparseHist } from '../helpers/sparse-hist';
 
 // The seed's writers (through PostgREST, autocommit): INSERT a pending call, then UPDATE it by id to
 // success or failed. Concurrently these hit the same rollup and histogram rows (same services,
@@ -28,13 +29,20 @@ const EXPECTED: Array<[string, string]> = [
   ...(['hour', 'day'] as const).flatMap((l): Array<[string, string]> => [
     [
       `integration_latency_hist_${l}`,
-      `SELECT date_bin('1 ${l}'::interval, created_at, '1970-01-01 00:00:00+00'), service_name, action, status, integration_latency_bin(duration_ms), count(*)
-        FROM integration_logs WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5`,
+      sparseHist(
+        `SELECT date_bin('1 ${l}'::interval, created_at, '1970-01-01 00:00:00+00') AS bucket, service_name, action, status,
+                integration_latency_bin(duration_ms) AS bin, count(*) AS n
+         FROM integration_logs WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5`,
+        'bucket, service_name, action, status',
+      ),
     ],
     [
       `integration_latency_hist_service_${l}`,
-      `SELECT date_bin('1 ${l}'::interval, created_at, '1970-01-01 00:00:00+00'), service_name, integration_latency_bin(duration_ms), count(*)
-        FROM integration_logs WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3`,
+      sparseHist(
+        `SELECT date_bin('1 ${l}'::interval, created_at, '1970-01-01 00:00:00+00') AS bucket, service_name, integration_latency_bin(duration_ms) AS bin, count(*) AS n
+         FROM integration_logs WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3`,
+        'bucket, service_name',
+      ),
     ],
     [
       `integration_rollup_service_${l}`,

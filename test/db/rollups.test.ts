@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { from as copyFrom } from 'pg-copy-streams';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
 import { prng as rng } from '../helpers/prng';
+import { sparseHist } from '../helpers/sparse-hist';
 
 const SERVICES = ['amocrm', 'resend', 'telegram', 'mobizon', 'whapi'];
 const ACTIONS = ['sync_lead', 'send_email', 'send_message'];
@@ -81,15 +82,15 @@ async function expectRollupsExact(db: TestDatabase) {
     ['hour', '1 hour'],
     ['day', '1 day'],
   ]) {
-    expect(await differences(db, `SELECT * FROM integration_latency_hist_${level}`, RAW_HIST(width))).toBe(0);
+    expect(await differences(db, `SELECT * FROM integration_latency_hist_${level}`, sparseHist(RAW_HIST(width), 'bucket, service_name, action, status'))).toBe(0);
   }
   for (const [level, width] of [
     ['hour', '1 hour'],
     ['day', '1 day'],
   ]) {
-    const raw = `SELECT date_bin('${width}'::interval, created_at, '1970-01-01 00:00:00+00'), service_name, integration_latency_bin(duration_ms), count(*)
+    const raw = `SELECT date_bin('${width}'::interval, created_at, '1970-01-01 00:00:00+00') AS bucket, service_name, integration_latency_bin(duration_ms) AS bin, count(*) AS n
                  FROM integration_logs WHERE duration_ms IS NOT NULL GROUP BY 1, 2, 3`;
-    expect(await differences(db, `SELECT * FROM integration_latency_hist_service_${level}`, raw)).toBe(0);
+    expect(await differences(db, `SELECT * FROM integration_latency_hist_service_${level}`, sparseHist(raw, 'bucket, service_name'))).toBe(0);
     const rawCalls = `SELECT date_bin('${width}'::interval, created_at, '1970-01-01 00:00:00+00'), service_name, count(*), count(*) FILTER (WHERE status = 'failed')
                       FROM integration_logs GROUP BY 1, 2`;
     expect(await differences(db, `SELECT * FROM integration_rollup_service_${level}`, rawCalls)).toBe(0);
@@ -339,6 +340,20 @@ describe('latency bin functions', () => {
     const plan = rows.map((r) => r['QUERY PLAN'] as string).join('\n');
     expect(plan).toContain('CASE WHEN');
     expect(plan).not.toMatch(/integration_latency_bin(_value)?\(/);
+  });
+
+  test('integration_hist_bins(bins, ns) is inlined into the query: an unnest of the row', async () => {
+    const { rows } = await db.pool.query(`EXPLAIN (VERBOSE, COSTS OFF) SELECT u.bin, u.n FROM integration_latency_hist_hour h CROSS JOIN LATERAL integration_hist_bins(h.bins, h.ns) u`);
+    const plan = rows.map((r) => r['QUERY PLAN'] as string).join('\n');
+    expect(plan).toContain('unnest(h.bins), unnest(h.ns)');
+    expect(plan).not.toContain('integration_hist_bins');
+  });
+
+  test('every integer duration has a bin a smallint holds (the histogram tables store bins as smallint, 017)', async () => {
+    const { rows } = await db.pool.query(`SELECT integration_latency_bin(2147483647) AS hi, integration_latency_bin(-2147483648) AS lo`);
+    expect(rows[0].hi).toBeGreaterThan(0);
+    expect(rows[0].hi).toBeLessThanOrEqual(32767);
+    expect(rows[0].lo).toBeGreaterThanOrEqual(-32768);
   });
 
   test('NULL in, NULL out; 0, positive and negative durations mirror', async () => {

@@ -35,6 +35,7 @@ export const AUTHENTICATED_FUNCTIONS: Record<string, string> = {
   'integration_latency_bin(integer)': 'arithmetic, inlined into the readers’ raw edges',
   'integration_latency_bin_value(integer)': 'arithmetic, inlined',
   'integration_hist_percentile(integer[],bigint[],double precision)': 'arithmetic over the caller’s own arrays (API, dashboards)',
+  'integration_hist_bins(smallint[],integer[])': 'arithmetic, inlined: a stored histogram row’s (bin, n) rows for the readers',
   // The read policies' check.
   'integration_read_allowed()': 'the check every read policy runs as the caller',
   'integration_may_read()': 'the same, for argument-bound work',
