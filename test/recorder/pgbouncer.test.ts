@@ -333,7 +333,9 @@ suite('recorder through PgBouncer 1.18', () => {
       const barrier = new Promise<void>((r) => (allTracked = r));
       const results = await Promise.all(
         Array.from({ length: 10 }, async (_, n) => {
-          const rec = recorder(small, errors, { shortLived: true, spoolDir: undefined, flushIntervalMs: 60_000 });
+          // flush's retry budget 30 s (default 10 s): on a loaded CI machine ten handlers taking
+          // turns on one slot can need longer, which is not what this test is about
+          const rec = recorder(small, errors, { shortLived: true, spoolDir: undefined, flushIntervalMs: 60_000, writeTimeoutMs: 30_000 });
           const value = await rec.wrapHandler(async () => {
             expected.push(...(await workload(rec, 1, 2)));
             if (++tracked === 10) allTracked();
