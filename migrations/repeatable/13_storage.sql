@@ -8,7 +8,8 @@ SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
  * its rows (the planner's estimate, no scan), its bytes now (heap, indexes and TOAST), and what
  * p_days of data would take at the current rate:
  *   integration_logs: bytes per row now × calls per day × p_days, the calls per day being those of
- *     the last 7 days / 7 (an index-only count: ~600k index entries at 10M calls);
+ *     the last 7 days / 7 (the week's heap pages, found by the BRIN on created_at: ~600k rows at
+ *     10M calls);
  *   a rollup table (one with a bucket column): bytes now per day it covers × p_days, at most 8
  *     days for the minute level (its window, 015);
  *   anything else (settings, the service list): as it is now.
@@ -52,7 +53,12 @@ BEGIN
     calls_per_day := rate;
     days_covered := NULL;
     IF r.name = 'integration_logs' THEN
-      SELECT min(l.created_at), max(l.created_at) INTO lo, hi FROM integration_logs l;
+      -- each known service's first and last call from the service index (created_at alone has only
+      -- a BRIN since 018, which gives no order)
+      SELECT min(e.lo), max(e.hi) INTO lo, hi
+      FROM (SELECT DISTINCT s.service_name FROM integration_service_actions s) k
+      CROSS JOIN LATERAL (SELECT (SELECT min(l.created_at) FROM integration_logs l WHERE l.service_name = k.service_name) AS lo,
+                                 (SELECT max(l.created_at) FROM integration_logs l WHERE l.service_name = k.service_name) AS hi) e;
       days_covered := extract(epoch FROM hi - lo) / 86400;
       projected_bytes := CASE WHEN row_estimate > 0 THEN round(bytes::float8 / row_estimate * rate * p_days) ELSE bytes END;
     ELSIF r.bucketed THEN

@@ -292,7 +292,10 @@ function prepared(text: string, values: unknown[]) {
 /**
  * Newest first by (created_at, id), one row more than asked to know whether a next page exists.
  * Only the conditions in use are in the SQL text (no `$n IS NULL OR …`), so a cached plan keeps
- * using the index that fits.
+ * using the index that fits. Failures come in that order from idx_integration_logs_failed and an
+ * entity's calls are few; any other list merges each known service's newest rows, read in order
+ * from idx_integration_logs_service_name (migration 018: created_at alone has only a BRIN, which
+ * finds a range's pages but gives no order).
  */
 async function logPage(
   db: ClientBase,
@@ -310,19 +313,33 @@ async function logPage(
   if (p.from) where.push(`l.created_at >= ${arg(p.from, 'timestamptz')}`);
   if (p.to) where.push(`l.created_at < ${arg(p.to, 'timestamptz')}`);
   const services = list(p.filters.services);
-  if (services) where.push(`l.service_name = ANY (${arg(services, 'text[]')})`);
+  const perService = !p.failedOnly && p.entityId === undefined;
+  if (services && !perService) where.push(`l.service_name = ANY (${arg(services, 'text[]')})`);
   const actions = list(p.filters.actions);
   if (actions) where.push(`l.action = ANY (${arg(actions, 'text[]')})`);
   const statuses = list(p.filters.statuses);
   if (statuses) where.push(`l.status = ANY (${arg(statuses, 'text[]')})`);
   if (p.entityType !== undefined) where.push(`l.related_entity_type = ${arg(p.entityType, 'text')} AND l.related_entity_id IS NOT NULL`);
   if (p.entityId !== undefined) where.push(`l.related_entity_id = ${arg(p.entityId, 'uuid')}`);
-  const text = `SELECT ${LOG_COLUMNS}
+  const pageRows = arg(limit + 1, 'integer');
+  // qualified: the bare names would sort by the text output columns of the same name
+  const order = 'ORDER BY l.created_at DESC, l.id DESC';
+  const text = perService
+    ? `SELECT ${LOG_COLUMNS}
+     FROM (SELECT DISTINCT s.service_name AS known FROM integration_service_actions s
+           ${services ? `WHERE s.service_name = ANY (${arg(services, 'text[]')})` : ''}) k
+     CROSS JOIN LATERAL (
+       SELECT * FROM integration_logs l
+       WHERE ${['l.service_name = k.known', ...where].join('\n         AND ')}
+       ${order}
+       LIMIT ${pageRows}) l
+     ${order}
+     LIMIT ${pageRows}`
+    : `SELECT ${LOG_COLUMNS}
      FROM integration_logs l
      ${where.length ? `WHERE ${where.join('\n       AND ')}` : ''}
-     -- qualified: the bare names would sort by the text output columns of the same name
-     ORDER BY l.created_at DESC, l.id DESC
-     LIMIT ${arg(limit + 1, 'integer')}`;
+     ${order}
+     LIMIT ${pageRows}`;
   const { rows } = await db.query(prepared(text, values));
   const page = rows.slice(0, limit).map(toLogRecord);
   const last = page[page.length - 1];
