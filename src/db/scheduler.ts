@@ -32,25 +32,36 @@ function maintenanceSql(): string {
 
 /**
  * Closed weeks' B-tree indexes packed full (repeatable/15_compaction.sql), after retention so that
- * no week about to be dropped is rebuilt; a transaction of its own, so the rebuilt indexes' locks
- * end with it. Indexes of a busy partition are left for the next run (bytes_after NULL).
+ * no week about to be dropped is rebuilt: one partition per call, each call a transaction of its
+ * own, so a rebuilt partition's locks (which readers planning over every partition wait on) end
+ * with it rather than with the last week's. Indexes of a busy partition are left for the next run
+ * (bytes_after NULL).
  */
 const COMPACTION_SQL = `SELECT count(bytes_after) AS compacted, count(*) - count(bytes_after) AS busy,
     coalesce(sum(bytes_before - bytes_after), 0) AS bytes_freed
-  FROM integration_compact_partitions()`;
+  FROM integration_compact_partitions(p_max_partitions => 1)`;
+
+/** Calls COMPACTION_SQL until a call rebuilds nothing; the busy indexes are those the last call still found busy. */
+async function compactClosedWeeks(pool: Pool) {
+  let compacted = 0;
+  let bytesFreed = 0;
+  for (;;) {
+    const r = (await pool.query(COMPACTION_SQL)).rows[0] as { compacted: string; busy: string; bytes_freed: string };
+    compacted += Number(r.compacted);
+    bytesFreed += Number(r.bytes_freed);
+    if (Number(r.compacted) === 0) return { indexesCompacted: compacted, indexesBusy: Number(r.busy), bytesFreed };
+  }
+}
 
 /** Runs the maintenance once; minute rollups are trimmed to their window (015) or raw retention, whichever is shorter. */
 async function runMaintenance(pool: Pool, opts: Pick<SchedulerOptions, 'rawRetention' | 'rollupRetention'>) {
   const { rows } = await pool.query(maintenanceSql(), [opts.rawRetention, opts.rollupRetention]);
   const r = rows[0] as { partitions_created: string; raw_rows_removed: string; rollup_rows_removed: string };
-  const c = (await pool.query(COMPACTION_SQL)).rows[0] as { compacted: string; busy: string; bytes_freed: string };
   return {
     partitionsCreated: Number(r.partitions_created),
     rawRowsRemoved: Number(r.raw_rows_removed),
     rollupRowsRemoved: Number(r.rollup_rows_removed),
-    indexesCompacted: Number(c.compacted),
-    indexesBusy: Number(c.busy),
-    bytesFreed: Number(c.bytes_freed),
+    ...(await compactClosedWeeks(pool)),
   };
 }
 

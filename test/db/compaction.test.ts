@@ -17,7 +17,7 @@ interface IndexState {
 
 const ROWS_PER_WEEK = 5000;
 let db: TestDatabase;
-/** The two closed weeks' partitions (oldest first) and the current week's. */
+/** The three closed weeks' partitions (oldest first) and the current week's. */
 let closed: string[];
 let open: string;
 let brin: string;
@@ -36,8 +36,8 @@ async function indexes(): Promise<IndexState[]> {
   return rows;
 }
 
-const compact = async (minAge = '0 seconds') =>
-  (await db.pool.query(`SELECT index_name, bytes_before::int, bytes_after::int FROM integration_compact_partitions($1::interval)`, [minAge])).rows as Array<{
+const compact = async (minAge = '0 seconds', maxPartitions: number | null = null) =>
+  (await db.pool.query(`SELECT index_name, bytes_before::int, bytes_after::int FROM integration_compact_partitions($1::interval, $2::integer)`, [minAge, maxPartitions])).rows as Array<{
     index_name: string;
     bytes_before: number;
     bytes_after: number | null;
@@ -71,12 +71,13 @@ beforeAll(async () => {
   db = await createTestDatabase();
   const { rows } = await db.pool.query(`SELECT integration_week_start(now()) AS w`);
   const week: Date = rows[0].w;
-  await db.pool.query(`SELECT count(*) FROM integration_ensure_log_partitions_between($1::timestamptz - interval '14 days', $1::timestamptz)`, [week]);
-  const names = await db.pool.query(`SELECT integration_log_partition_name($1::timestamptz - make_interval(days => d)) AS n FROM unnest(ARRAY[14, 7, 0]) d`, [week]);
-  [closed, open] = [[names.rows[0].n, names.rows[1].n], names.rows[2].n];
+  await db.pool.query(`SELECT count(*) FROM integration_ensure_log_partitions_between($1::timestamptz - interval '21 days', $1::timestamptz)`, [week]);
+  const names = await db.pool.query(`SELECT integration_log_partition_name($1::timestamptz - make_interval(days => d)) AS n FROM unnest(ARRAY[21, 14, 7, 0]) d`, [week]);
+  [closed, open] = [names.rows.slice(0, 3).map((r) => r.n), names.rows[3].n];
   // Newest first, so that B-tree pages split in halves and stay about half full; the current week
   // up to now only (its rows are in the past like any recorded call).
   for (const [from, to] of [
+    [`$1::timestamptz - interval '21 days'`, `$1::timestamptz - interval '14 days'`],
     [`$1::timestamptz - interval '14 days'`, `$1::timestamptz - interval '7 days'`],
     [`$1::timestamptz - interval '7 days'`, `$1::timestamptz`],
     [`$1::timestamptz`, `greatest(now(), $1::timestamptz + interval '1 minute')`],
@@ -111,7 +112,7 @@ describe('integration_compact_partitions', () => {
     expect(await indexes()).toEqual(before);
   });
 
-  test('a partition a writer holds is skipped without waiting; the other closed week is compacted, smaller', async () => {
+  test('a partition a writer holds is skipped without waiting; the next closed week is compacted, smaller; p_max_partitions => 1 stops there', async () => {
     const writer: PoolClient = await db.pool.connect();
     try {
       // A late row for the older closed week, not committed yet: its partition is busy.
@@ -121,7 +122,7 @@ describe('integration_compact_partitions', () => {
         [closed[0]],
       );
       const t = Date.now();
-      const out = await compact();
+      const out = await compact('0 seconds', 1); // a skipped partition does not count: closed[1] is the one
       expect(Date.now() - t).toBeLessThan(10_000); // lock_timeout is 200 ms per index: skipped, not waited on
 
       const busy = before.filter((i) => i.partition === closed[0] && i.am === 'btree').map((i) => i.index);
@@ -144,7 +145,7 @@ describe('integration_compact_partitions', () => {
           expect(i.bytes).toBeLessThanOrEqual(was.bytes);
           expect(out.find((r) => r.index_name === i.index)).toEqual({ index_name: i.index, bytes_before: was.bytes, bytes_after: i.bytes });
         } else {
-          expect(i).toEqual(was); // the busy week, the open week, the BRIN: untouched
+          expect(i).toEqual(was); // the busy week, the week after the limit, the open week, the BRIN: untouched
         }
       }
       // Half-full pages packed full: the indexes over every row shrink by a fifth at least.
@@ -158,11 +159,11 @@ describe('integration_compact_partitions', () => {
     }
   });
 
-  test('the next run compacts the week that was busy, the one after compacts nothing', async () => {
+  test('the next run compacts the week that was busy and the one past the limit, the one after compacts nothing', async () => {
     const out = await compact();
     expect(out.map((r) => r.index_name).sort()).toEqual(
       before
-        .filter((i) => i.partition === closed[0] && i.am === 'btree')
+        .filter((i) => (i.partition === closed[0] || i.partition === closed[2]) && i.am === 'btree')
         .map((i) => i.index)
         .sort(),
     );
@@ -188,5 +189,6 @@ describe('integration_compact_partitions', () => {
     const { rows } = await asRole(db.pool, 'service_role', (c) => c.query(`SELECT count(*)::int AS n FROM integration_compact_partitions()`));
     expect(rows[0].n).toBe(0); // all done already
     await expect(db.pool.query(`SELECT * FROM integration_compact_partitions('-1 day')`)).rejects.toMatchObject({ code: '22023' });
+    await expect(db.pool.query(`SELECT * FROM integration_compact_partitions(p_max_partitions => 0)`)).rejects.toMatchObject({ code: '22023' });
   });
 });
