@@ -79,9 +79,10 @@ function quoteLiteral(s: string): string {
 }
 
 /**
- * Schedules partition creation, both retentions and the closed weeks' index compaction: inside Postgres via pg_cron when the extension
- * is installed in this database (jobs keep running without this process), otherwise in this process
- * with croner, running once right away so a fresh database gets its partitions immediately.
+ * Schedules partition creation, both retentions and the closed weeks' index compaction: inside
+ * Postgres via pg_cron when the extension is installed in this database (jobs keep running without
+ * this process), otherwise in this process with croner, running once right away so a fresh database
+ * gets its partitions immediately.
  */
 export async function startScheduler(pool: Pool, opts: SchedulerOptions): Promise<Scheduler> {
   // Validate the intervals once, with the database's own parser, before anything is scheduled.
