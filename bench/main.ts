@@ -4,13 +4,15 @@
  *
  * Starts an embedded Postgres in a temp dir unless DATABASE_URL is set, creates database
  * `intmon_bench`, migrates ours into public and builds the seed's literal design in schema `seed`,
- * generates rows server-side (bench/data.ts) into both, then times every dashboard query
+ * generates rows server-side (bench/data.ts) into both, compacts the closed weeks' indexes as the
+ * daily job would (storage printed before and after: the steady state), then times every dashboard query
  * (bench/queries.ts; p50/p95 over repeated runs, as the client sees it and in the database, see
  * bench/db-time.ts) and ingestion (COPY batches by one and by two writers, with and without rollup
  * upkeep). Then runs the recorder and API benches (bench/recorder.ts, bench/api.ts) on the same
  * database. Prints one table; writes bench/results/<date>.md and .json.
  * BENCH_ONLY=writes: load and UPDATE/DELETE of N rows with and without the rollup triggers (bench/writes.ts).
- * BENCH_ONLY=dashboards: load and the dashboard bench only; BENCH_ONLY=zones: load and the views and
+ * BENCH_ONLY=dashboards: load and the dashboard bench only (with BENCH_DASHBOARDS_BEFORE_COMPACTION=1
+ * also before the compaction); BENCH_ONLY=zones: load and the views and
  * /stats per time zone against UTC only (the zones made day zones first, as `start` does).
  * test/bench/ checks that the seed's and our form of each query answer the same on the same rows.
  */
@@ -34,7 +36,7 @@ import { dashboardQueries, zoneQueries } from './queries';
 import { run as runRecorder } from './recorder';
 import { SEED_SCHEMA_SQL } from './seed-schema';
 import { human, ms, pct, round } from './stats';
-import { storageBreakdown, storageMarkdown } from './storage';
+import { compactionMarkdown, rawIndexBytes, storageBreakdown, storageMarkdown } from './storage';
 import { writeCosts } from './writes';
 import type { BenchContext, BenchRow } from './types';
 
@@ -112,7 +114,7 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
     const { rows: end } = await c.query(`SELECT max(created_at) + interval '1 second' AS t FROM ${STAGING_TABLE}`);
     setBenchNow(end[0].t);
     log(`[${tag}] reusing the kept database (BENCH_REUSE=1): ${size} rows on both sides, ending ${end[0].t.toISOString()}`);
-    return out.concat(await storageRows(c, tag, 'the kept database of an earlier run (BENCH_REUSE=1)'));
+    return out.concat(await storageRows(c, `${tag} before compaction`, 'the kept database of an earlier run (BENCH_REUSE=1)'));
   }
   if (REUSE) throw new Error(`BENCH_REUSE=1 needs the database of an earlier run with BENCH_KEEP=1 holding ${size} rows`);
   log(`[${tag}] resetting both schemas`);
@@ -172,7 +174,32 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
     note: fast ? 'ours: raw rows with triggers off, then rollups rebuilt in one pass (BENCH_FAST_LOAD=1)' : 'ours: one INSERT per day of data through the rollup triggers',
   });
 
-  return out.concat(await storageRows(c, tag, fast ? 'ours: raw rows with triggers off, then rollups rebuilt in one pass' : 'ours: through the rollup triggers'));
+  return out.concat(await storageRows(c, `${tag} before compaction`, fast ? 'ours: raw rows with triggers off, then rollups rebuilt in one pass' : 'ours: through the rollup triggers'));
+}
+
+/**
+ * The daily job's compaction (repeatable/15_compaction.sql) on the loaded weeks, as maintenance
+ * would run it the day after: closed weeks' B-tree indexes packed full. Then storage again: the
+ * steady state a user's database reaches, which `storage @<size>` reports.
+ */
+async function compaction(c: Client, size: number): Promise<BenchRow[]> {
+  const tag = `@${human(size)}`;
+  const before = await rawIndexBytes(c);
+  const t = process.hrtime.bigint();
+  const { rows } = await c.query(`SELECT count(bytes_after)::int AS done, (count(*) - count(bytes_after))::int AS busy FROM integration_compact_partitions()`);
+  const took = ms(t);
+  const after = await rawIndexBytes(c);
+  const total = (m: Map<string, number>) => Math.round([...m.values()].reduce((a, b) => a + b, 0) / 1048576);
+  log(`[${tag}]   compaction: ${rows[0].done} indexes rebuilt (${rows[0].busy} busy) in ${(took / 1000).toFixed(1)} s, raw indexes ${total(before)} -> ${total(after)} MB`);
+  extraMarkdown.push(compactionMarkdown(before, after, tag));
+  const row: BenchRow = {
+    section: 'storage',
+    name: `compaction ${tag}`,
+    ours: round(took / 1000),
+    unit: 's',
+    note: `${rows[0].done} indexes of closed weeks rebuilt with fillfactor 100 (${rows[0].busy} busy); raw indexes ${total(before)} -> ${total(after)} MB`,
+  };
+  return [row, ...(await storageRows(c, tag, 'after the daily compaction of closed weeks'))];
 }
 
 /** VACUUM ANALYZE both sides, then the storage rows (total and per relation). */
@@ -231,18 +258,18 @@ async function storageRows(c: Client, tag: string, how: string): Promise<BenchRo
 
 /** Long per-relation and per-panel tables, written after the main table in the results file. */
 const extraMarkdown: string[] = [];
-const dashboardResults: Array<{ size: number; results: PanelResult[] }> = [];
+const dashboardResults: Array<{ size: number; stage: string; results: PanelResult[] }> = [];
 
 /** The provisioned dashboards as Grafana runs them, beside the hand-made one on the seed schema. */
-async function dashboards(c: Client, size: number): Promise<BenchRow[]> {
-  const tag = `@${human(size)}`;
+async function dashboards(c: Client, size: number, stage = ''): Promise<BenchRow[]> {
+  const tag = `@${human(size)}${stage}`;
   const { rows: ent } = await c.query(`SELECT related_entity_type AS type, related_entity_id::text AS id FROM ${STAGING_TABLE} WHERE related_entity_id IS NOT NULL ORDER BY created_at DESC LIMIT 1`);
   log(`[${tag}] dashboards as Grafana runs them (reader role)`);
   const results = await benchDashboards(c, (l) => log(`[${tag}]${l}`), ent[0]);
   extraMarkdown.push(dashboardsMarkdown(results, tag));
   const floors = await benchFloors(c, (l) => log(`[${tag}]${l}`));
   extraMarkdown.push(floorsMarkdown(floors, tag));
-  dashboardResults.push({ size, results: [...results, ...floors] });
+  dashboardResults.push({ size, stage, results: [...results, ...floors] });
   return dashboardRows(results, tag);
 }
 
@@ -530,6 +557,10 @@ async function main(): Promise<void> {
     const rows: BenchRow[] = [];
     for (const size of sizes) {
       rows.push(...(await load(c, size)));
+      // BENCH_DASHBOARDS_BEFORE_COMPACTION=1: the dashboards also timed on the indexes as loaded, to
+      // compare with the compacted ones timed below (a packed index must not read slower).
+      if (only === 'dashboards' && process.env.BENCH_DASHBOARDS_BEFORE_COMPACTION === '1') rows.push(...(await dashboards(c, size, ' before compaction')));
+      rows.push(...(await compaction(c, size)));
       if (only === 'zones') {
         rows.push(...(await zoneRows(c, `@${human(size)}`, dbRunsOn(c))));
         continue;

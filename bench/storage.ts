@@ -62,3 +62,22 @@ export function storageMarkdown(sizes: RelationSize[], tag: string): string {
     '\n'
   );
 }
+
+/** The raw table's indexes, each summed over its partitions, in bytes (how compaction shrinks them). */
+export async function rawIndexBytes(c: ClientBase): Promise<Map<string, number>> {
+  const { rows } = await c.query(`
+    SELECT pg_partition_root(x.indexrelid)::text AS index, sum(pg_relation_size(x.indexrelid))::bigint AS bytes
+    FROM pg_inherits i JOIN pg_index x ON x.indrelid = i.inhrelid
+    WHERE i.inhparent = 'integration_logs'::regclass
+    GROUP BY 1 ORDER BY 2 DESC`);
+  return new Map(rows.map((r) => [r.index as string, Number(r.bytes)]));
+}
+
+/** Each raw index before and after compaction (repeatable/15_compaction.sql), as a markdown table. */
+export function compactionMarkdown(before: Map<string, number>, after: Map<string, number>, tag: string): string {
+  const mb = (b: number) => Math.round((b / 1048576) * 10) / 10;
+  const rows = [...before].map(([index, b]) => [index, mb(b), mb(after.get(index) ?? 0)]);
+  const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  rows.push(["all of integration_logs' indexes", mb(sum(before)), mb(sum(after))]);
+  return `## Raw indexes before and after compaction ${tag}\n\n| index | before MB | after MB |\n|---|---|---|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}\n`;
+}

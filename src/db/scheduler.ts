@@ -30,11 +30,39 @@ function maintenanceSql(): string {
     cleanup_integration_rollups($2::interval, $1::interval) AS rollup_rows_removed`;
 }
 
+/**
+ * Closed weeks' B-tree indexes packed full (repeatable/15_compaction.sql), after retention so that
+ * no week about to be dropped is rebuilt: one partition per call, each call a transaction of its
+ * own, so a rebuilt partition's locks (which readers planning over every partition wait on) end
+ * with it rather than with the last week's. Indexes of a busy partition are left for the next run
+ * (bytes_after NULL).
+ */
+const COMPACTION_SQL = `SELECT count(bytes_after) AS compacted, count(*) - count(bytes_after) AS busy,
+    coalesce(sum(bytes_before - bytes_after), 0) AS bytes_freed
+  FROM integration_compact_partitions(p_max_partitions => 1)`;
+
+/** Calls COMPACTION_SQL until a call rebuilds nothing; the busy indexes are those the last call still found busy. */
+async function compactClosedWeeks(pool: Pool) {
+  let compacted = 0;
+  let bytesFreed = 0;
+  for (;;) {
+    const r = (await pool.query(COMPACTION_SQL)).rows[0] as { compacted: string; busy: string; bytes_freed: string };
+    compacted += Number(r.compacted);
+    bytesFreed += Number(r.bytes_freed);
+    if (Number(r.compacted) === 0) return { indexesCompacted: compacted, indexesBusy: Number(r.busy), bytesFreed };
+  }
+}
+
 /** Runs the maintenance once; minute rollups are trimmed to their window (015) or raw retention, whichever is shorter. */
 async function runMaintenance(pool: Pool, opts: Pick<SchedulerOptions, 'rawRetention' | 'rollupRetention'>) {
   const { rows } = await pool.query(maintenanceSql(), [opts.rawRetention, opts.rollupRetention]);
   const r = rows[0] as { partitions_created: string; raw_rows_removed: string; rollup_rows_removed: string };
-  return { partitionsCreated: Number(r.partitions_created), rawRowsRemoved: Number(r.raw_rows_removed), rollupRowsRemoved: Number(r.rollup_rows_removed) };
+  return {
+    partitionsCreated: Number(r.partitions_created),
+    rawRowsRemoved: Number(r.raw_rows_removed),
+    rollupRowsRemoved: Number(r.rollup_rows_removed),
+    ...(await compactClosedWeeks(pool)),
+  };
 }
 
 async function pgCronAvailable(pool: Pool): Promise<boolean> {
@@ -51,9 +79,10 @@ function quoteLiteral(s: string): string {
 }
 
 /**
- * Schedules partition creation and both retentions: inside Postgres via pg_cron when the extension
- * is installed in this database (jobs keep running without this process), otherwise in this process
- * with croner, running once right away so a fresh database gets its partitions immediately.
+ * Schedules partition creation, both retentions and the closed weeks' index compaction: inside
+ * Postgres via pg_cron when the extension is installed in this database (jobs keep running without
+ * this process), otherwise in this process with croner, running once right away so a fresh database
+ * gets its partitions immediately.
  */
 export async function startScheduler(pool: Pool, opts: SchedulerOptions): Promise<Scheduler> {
   // Validate the intervals once, with the database's own parser, before anything is scheduled.
@@ -63,7 +92,8 @@ export async function startScheduler(pool: Pool, opts: SchedulerOptions): Promis
     const raw = quoteLiteral(opts.rawRetention);
     const command = `SELECT count(*) FROM ensure_integration_log_partitions(7, 0);
 SELECT cleanup_old_integration_logs(${raw}::interval);
-SELECT cleanup_integration_rollups(${quoteLiteral(opts.rollupRetention)}::interval, ${raw}::interval);`;
+SELECT cleanup_integration_rollups(${quoteLiteral(opts.rollupRetention)}::interval, ${raw}::interval);
+SELECT count(*) FROM integration_compact_partitions();`;
     // cron.schedule with a job name replaces an earlier job of that name: restarts do not pile up.
     await pool.query('SELECT cron.schedule($1, $2, $3)', [CRON_JOB_NAME, CRON_SCHEDULE, command]);
     opts.log(`scheduler pg_cron job "${CRON_JOB_NAME}" at "${CRON_SCHEDULE}" (UTC)`);
@@ -73,7 +103,13 @@ SELECT cleanup_integration_rollups(${quoteLiteral(opts.rollupRetention)}::interv
   let running: Promise<void> = Promise.resolve();
   const tick = () => {
     running = runMaintenance(pool, opts)
-      .then((r) => opts.log(`maintenance: ${r.partitionsCreated} partitions created, ${r.rawRowsRemoved} raw rows and ${r.rollupRowsRemoved} rollup rows past retention removed`))
+      .then((r) =>
+        opts.log(
+          `maintenance: ${r.partitionsCreated} partitions created, ${r.rawRowsRemoved} raw rows and ${r.rollupRowsRemoved} rollup rows past retention removed, ` +
+            `${r.indexesCompacted} indexes of closed weeks compacted (${(r.bytesFreed / 1048576).toFixed(1)} MB freed)` +
+            (r.indexesBusy ? `, ${r.indexesBusy} busy ones left for the next run` : ''),
+        ),
+      )
       .catch((err) => opts.log(`maintenance failed: ${(err as Error).message}`, 'error'));
     return running;
   };

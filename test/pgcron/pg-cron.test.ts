@@ -54,6 +54,7 @@ suite('pg_cron on PostgreSQL 15', () => {
     const jobs = (await pool.query(`SELECT jobid, jobname, schedule, command, database, username, active FROM cron.job ORDER BY jobid`)).rows;
     expect(jobs.map((j) => [j.jobname, j.schedule, j.database, j.active])).toEqual([[CRON_JOB_NAME, CRON_SCHEDULE, 'postgres', true]]);
     expect(jobs[0].command).toMatch(/cleanup_old_integration_logs\('30 days'::interval\)/);
+    expect(jobs[0].command).toMatch(/integration_compact_partitions\(\)/);
 
     // pg_cron 1.5+ takes interval schedules ('2 seconds'); Debian 12's 1.4 only cron syntax, whose
     // finest step is every minute.
@@ -89,6 +90,12 @@ suite('pg_cron on PostgreSQL 15', () => {
     expect((await pool.query(`SELECT to_regclass($1) AS r`, [expiredPartition])).rows[0].r).toBeNull();
     expect((await pool.query(`SELECT service_name FROM integration_logs ORDER BY 1`)).rows).toEqual([{ service_name: 'fresh' }]);
     expect((await pool.query(`SELECT DISTINCT service_name FROM integration_rollup_day ORDER BY 1`)).rows.map((r) => r.service_name)).toEqual(['expired', 'fresh']);
+    // A closed week kept (70 days of partitions, 30 kept) has its B-tree indexes packed (the last statement).
+    const packed = await pool.query(
+      `SELECT count(*)::int AS n FROM integration_log_partitions() p JOIN pg_index x ON x.indrelid = p.partition_name::regclass JOIN pg_class c ON c.oid = x.indexrelid
+       WHERE p.hi <= now() - interval '1 day' AND c.reloptions @> '{fillfactor=100}'`,
+    );
+    expect(packed.rows[0].n).toBeGreaterThanOrEqual(5);
     // Partitions ahead exist (the job's first statement).
     expect((await pool.query(`SELECT count(*)::int AS n FROM integration_log_partitions() WHERE hi > now() + interval '7 days'`)).rows[0].n).toBeGreaterThan(0);
     await s.stop();
