@@ -22,6 +22,15 @@ export const CRON_JOB_NAME = 'integration-monitor-maintenance';
  */
 export const CRON_SCHEDULE = '5 0 * * *';
 
+/**
+ * The closed weeks' index compaction under pg_cron: a job of its own, hourly, one week per run.
+ * pg_cron runs a job's command as one transaction, and a rebuilt week's indexes stay locked (readers
+ * planning over every partition wait) until it ends: one week an hour keeps that wait to a single
+ * week's rebuild, and the weeks closed before an upgrade are all packed within a day.
+ */
+export const CRON_COMPACTION_JOB_NAME = 'integration-monitor-compaction';
+export const CRON_COMPACTION_SCHEDULE = '35 * * * *';
+
 /** The maintenance transaction: partitions ahead, raw retention, rollup retention. */
 function maintenanceSql(): string {
   return `SELECT
@@ -92,11 +101,11 @@ export async function startScheduler(pool: Pool, opts: SchedulerOptions): Promis
     const raw = quoteLiteral(opts.rawRetention);
     const command = `SELECT count(*) FROM ensure_integration_log_partitions(7, 0);
 SELECT cleanup_old_integration_logs(${raw}::interval);
-SELECT cleanup_integration_rollups(${quoteLiteral(opts.rollupRetention)}::interval, ${raw}::interval);
-SELECT count(*) FROM integration_compact_partitions();`;
+SELECT cleanup_integration_rollups(${quoteLiteral(opts.rollupRetention)}::interval, ${raw}::interval);`;
     // cron.schedule with a job name replaces an earlier job of that name: restarts do not pile up.
     await pool.query('SELECT cron.schedule($1, $2, $3)', [CRON_JOB_NAME, CRON_SCHEDULE, command]);
-    opts.log(`scheduler pg_cron job "${CRON_JOB_NAME}" at "${CRON_SCHEDULE}" (UTC)`);
+    await pool.query('SELECT cron.schedule($1, $2, $3)', [CRON_COMPACTION_JOB_NAME, CRON_COMPACTION_SCHEDULE, 'SELECT count(*) FROM integration_compact_partitions(p_max_partitions => 1);']);
+    opts.log(`scheduler pg_cron jobs "${CRON_JOB_NAME}" at "${CRON_SCHEDULE}" and "${CRON_COMPACTION_JOB_NAME}" at "${CRON_COMPACTION_SCHEDULE}" (UTC)`);
     return { mode: 'pg_cron', stop: async () => undefined };
   }
 
