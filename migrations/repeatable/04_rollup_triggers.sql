@@ -257,25 +257,39 @@ BEGIN
     EXECUTE integration_lock_rollup_groups(lvl.tbl, 'bucket, service_name, action, status',
       format('date_bin(%L::interval, minute, ''1970-01-01 00:00:00+00''::timestamptz) AS bucket, service_name, action, status', lvl.width),
       format('%s c %s', chg, lvl.filt));
+    -- One statement per level on the rows just locked: a group the change leaves without calls is
+    -- deleted outright (no update first, no min/max lookup); a surviving group gets the deltas, and
+    -- its min/max from the rows below only when a removed value was its min or its max (otherwise
+    -- the stored one, widened by the values added). `d` is materialized so both halves read the
+    -- transition table once; they write disjoint rows (calls reaching 0 or not).
     EXECUTE format($q$
-      WITH d AS (
+      WITH d AS MATERIALIZED (
         SELECT date_bin(%2$L::interval, minute, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, service_name, action, status,
                sum(sign)::bigint AS calls,
                coalesce(sum(sign) FILTER (WHERE duration_ms IS NOT NULL), 0)::bigint AS duration_n,
                coalesce(sum(sign * duration_ms::bigint), 0)::bigint AS duration_sum,
                coalesce(sum(sign * retry_count::bigint), 0)::bigint AS retry_sum,
-               coalesce(sum(sign) FILTER (WHERE retry_count > 0), 0)::bigint AS retried
+               coalesce(sum(sign) FILTER (WHERE retry_count > 0), 0)::bigint AS retried,
+               min(duration_ms) FILTER (WHERE sign > 0) AS add_min, max(duration_ms) FILTER (WHERE sign > 0) AS add_max,
+               min(duration_ms) FILTER (WHERE sign < 0) AS del_min, max(duration_ms) FILTER (WHERE sign < 0) AS del_max
         FROM %3$s c %5$s GROUP BY 1, 2, 3, 4
+      ), emptied AS (
+        DELETE FROM %1$I t USING d
+        WHERE t.bucket = d.bucket AND t.service_name = d.service_name AND t.action = d.action AND t.status = d.status
+          AND t.calls + d.calls = 0
       )
-      INSERT INTO %1$I AS t (bucket, service_name, action, status, calls, duration_n, duration_sum, duration_min, duration_max, retry_sum, retried)
-      SELECT d.bucket, d.service_name, d.action, d.status, d.calls, d.duration_n, d.duration_sum, x.mn, x.mx, d.retry_sum, d.retried
-      FROM d CROSS JOIN LATERAL (%4$s) x
-      ORDER BY 1, 2, 3, 4
-      ON CONFLICT (bucket, service_name, action, status) DO UPDATE SET
-        calls = t.calls + excluded.calls, duration_n = t.duration_n + excluded.duration_n,
-        duration_sum = t.duration_sum + excluded.duration_sum,
-        duration_min = excluded.duration_min, duration_max = excluded.duration_max,
-        retry_sum = t.retry_sum + excluded.retry_sum, retried = t.retried + excluded.retried
+      UPDATE %1$I t SET
+        calls = t.calls + d.calls, duration_n = t.duration_n + d.duration_n, duration_sum = t.duration_sum + d.duration_sum,
+        retry_sum = t.retry_sum + d.retry_sum, retried = t.retried + d.retried,
+        (duration_min, duration_max) = (
+          -- `r.rc` in the lookup's WHERE is a one-time filter: no scan for a group that needs none
+          SELECT CASE WHEN r.rc THEN x.mn ELSE least(t.duration_min, d.add_min) END,
+                 CASE WHEN r.rc THEN x.mx ELSE greatest(t.duration_max, d.add_max) END
+          FROM (SELECT coalesce(d.del_min <= t.duration_min OR d.del_max >= t.duration_max, d.del_min IS NOT NULL) AS rc) r
+          CROSS JOIN LATERAL (%4$s AND r.rc) x)
+      FROM d
+      WHERE t.bucket = d.bucket AND t.service_name = d.service_name AND t.action = d.action AND t.status = d.status
+        AND t.calls + d.calls <> 0
       $q$, lvl.tbl, lvl.width, chg,
       CASE WHEN lvl.below IS NULL THEN
         -- `+ 0`: without it the planner answers min and max from idx_integration_logs_slowest
@@ -291,8 +305,6 @@ BEGIN
                   WHERE b.bucket >= d.bucket AND b.bucket < d.bucket + %L::interval
                     AND b.service_name = d.service_name AND b.action = d.action AND b.status = d.status$s$, lvl.below, lvl.width)
       END, lvl.filt);
-    EXECUTE format('DELETE FROM %I WHERE calls = 0 AND bucket >= date_bin(%L::interval, $1, ''1970-01-01 00:00:00+00''::timestamptz) AND bucket <= $2',
-                   lvl.tbl, lvl.width) USING lo, hi;
   END LOOP;
 
   -- Days of the configured day zones (011), after the hour level they recompute min/max from:
