@@ -271,6 +271,7 @@ BEGIN
                coalesce(sum(sign * retry_count::bigint), 0)::bigint AS retry_sum,
                coalesce(sum(sign) FILTER (WHERE retry_count > 0), 0)::bigint AS retried,
                min(duration_ms) FILTER (WHERE sign > 0) AS add_min, max(duration_ms) FILTER (WHERE sign > 0) AS add_max,
+               count(*) FILTER (WHERE sign < 0) AS removed,
                min(duration_ms) FILTER (WHERE sign < 0) AS del_min, max(duration_ms) FILTER (WHERE sign < 0) AS del_max
         FROM %3$s c %5$s GROUP BY 1, 2, 3, 4
       ), emptied AS (
@@ -282,10 +283,13 @@ BEGIN
         calls = t.calls + d.calls, duration_n = t.duration_n + d.duration_n, duration_sum = t.duration_sum + d.duration_sum,
         retry_sum = t.retry_sum + d.retry_sum, retried = t.retried + d.retried,
         (duration_min, duration_max) = (
-          -- `r.rc` in the lookup's WHERE is a one-time filter: no scan for a group that needs none
-          SELECT CASE WHEN r.rc THEN x.mn ELSE least(t.duration_min, d.add_min) END,
-                 CASE WHEN r.rc THEN x.mx ELSE greatest(t.duration_max, d.add_max) END
-          FROM (SELECT coalesce(d.del_min <= t.duration_min OR d.del_max >= t.duration_max, d.del_min IS NOT NULL) AS rc) r
+          -- every row of the group replaced (an UPDATE of a whole range; a new group): the values
+          -- added; an extreme removed: looked up; else widened. `r.rc` in the lookup's WHERE is a
+          -- one-time filter: no scan for a group that needs none.
+          SELECT CASE WHEN r.all_new THEN d.add_min WHEN r.rc THEN x.mn ELSE least(t.duration_min, d.add_min) END,
+                 CASE WHEN r.all_new THEN d.add_max WHEN r.rc THEN x.mx ELSE greatest(t.duration_max, d.add_max) END
+          FROM (SELECT d.removed = t.calls AS all_new,
+                       d.removed <> t.calls AND coalesce(d.del_min <= t.duration_min OR d.del_max >= t.duration_max, d.del_min IS NOT NULL) AS rc) r
           CROSS JOIN LATERAL (%4$s AND r.rc) x)
       FROM d
       WHERE t.bucket = d.bucket AND t.service_name = d.service_name AND t.action = d.action AND t.status = d.status

@@ -210,6 +210,9 @@ describe('rollups stay exactly consistent with integration_logs', () => {
     expect(await groups()).toEqual(each('kept', 3, 10, 100).sort((x, y) => x.level.localeCompare(y.level)));
     await db.pool.query(`UPDATE integration_logs SET duration_ms = 15 WHERE service_name = 'trigger_probe' AND duration_ms = 10`);
     expect(await groups()).toEqual(each('kept', 3, 15, 100).sort((x, y) => x.level.localeCompare(y.level)));
+    // every row of the group rewritten: its min and max are the new values' (none of the old ones left)
+    await db.pool.query(`UPDATE integration_logs SET duration_ms = duration_ms * 2 WHERE service_name = 'trigger_probe'`);
+    expect(await groups()).toEqual(each('kept', 3, 30, 200).sort((x, y) => x.level.localeCompare(y.level)));
     await expectRollupsExact(db);
   });
 
