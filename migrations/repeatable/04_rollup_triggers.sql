@@ -221,6 +221,12 @@ REVOKE ALL ON FUNCTION integration_lock_rollup_groups(text, text, text, text) FR
 CREATE OR REPLACE FUNCTION integration_rollup_on_change() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
 SET jit = off
+-- Its statements join the touched groups to a rollup table by primary key. The planner guesses the
+-- groups of a transition table as a tenth of its rows and then prefers hashing the whole rollup
+-- table: a 5k-row DELETE of 1M calls read all 49k minute and 58k hour rows, twice (400 ms against
+-- 210 ms with index lookups per group). Lookups keep each level's cost with the groups touched.
+SET enable_hashjoin = off
+SET enable_mergejoin = off
 -- UTC, so that its `bucket + '1 day'` windows (min/max of a day from its hours) are 24 hours.
 SET TimeZone = 'UTC'
 AS $$
@@ -244,9 +250,9 @@ BEGIN
     RETURN NULL; -- nothing that rollups see has changed
   END IF;
 
-  -- Stats, finest level first: minutes (within the window only) and hours recompute the min/max of
-  -- the groups they touch from raw rows, days from the hours the previous statement has already
-  -- brought up to date.
+  -- Stats, finest level first: minutes (within the window only) and hours look a group's min/max up
+  -- in raw rows when they must, days in the hours the previous statement has already brought up to
+  -- date.
   FOR lvl IN
     SELECT * FROM (VALUES
       (1, 'integration_rollup_minute', '1 minute', NULL::text, 'WHERE minute >= integration_minute_kept_from()'),
