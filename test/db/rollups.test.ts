@@ -173,6 +173,49 @@ describe('rollups stay exactly consistent with integration_logs', () => {
     await expectRollupsExact(db);
   });
 
+  test('a DELETE drops the groups it empties at every level; survivors that lost their min or max get them from the rows left', async () => {
+    // A group of one minute (so of one hour and one day) and a group of a single row, in a service
+    // no other test writes: what the change trigger does per group is visible row by row.
+    const minute = Math.floor((now - 2 * 3600e3) / 60e3) * 60e3;
+    const at = (s: number) => new Date(minute + s * 1000);
+    const rows: Row[] = [5, 10, 12, 20, 40].map((d, i) => ({ s: 'trigger_probe', a: 'kept', st: 'success', d, r: 0, at: at(i + 1) }));
+    rows.push({ s: 'trigger_probe', a: 'emptied', st: 'success', d: 7, r: 0, at: at(10) });
+    await insertRows(db, rows);
+    const groups = async () => {
+      const { rows: got } = await db.pool.query(
+        `SELECT l.level, r.action, r.calls::int, r.duration_min AS mn, r.duration_max AS mx
+         FROM (VALUES ('minute'), ('hour'), ('day')) l(level)
+         CROSS JOIN LATERAL (SELECT * FROM integration_rollup_minute WHERE l.level = 'minute' UNION ALL
+                             SELECT * FROM integration_rollup_hour WHERE l.level = 'hour' UNION ALL
+                             SELECT * FROM integration_rollup_day WHERE l.level = 'day') r
+         WHERE r.service_name = 'trigger_probe' ORDER BY 1, 2`,
+      );
+      return got;
+    };
+    const each = (action: string, calls: number, mn: number, mx: number) => ['day', 'hour', 'minute'].map((level) => ({ level, action, calls, mn, mx }));
+    expect(await groups()).toEqual([...each('emptied', 1, 7, 7), ...each('kept', 5, 5, 40)].sort((x, y) => x.level.localeCompare(y.level)));
+
+    // its min and its max, and the only row of the other group
+    const del = await db.pool.query(`DELETE FROM integration_logs WHERE service_name = 'trigger_probe' AND (duration_ms IN (5, 40) OR action = 'emptied')`);
+    expect(del.rowCount).toBe(3);
+    expect(await groups()).toEqual(each('kept', 3, 10, 20).sort((x, y) => x.level.localeCompare(y.level)));
+    const { rows: left } = await db.pool.query(
+      `SELECT (SELECT count(*) FROM integration_latency_hist_hour WHERE service_name = 'trigger_probe' AND action = 'emptied')
+            + (SELECT count(*) FROM integration_latency_hist_day WHERE service_name = 'trigger_probe' AND action = 'emptied') AS n`,
+    );
+    expect(Number(left[0].n)).toBe(0);
+
+    // a value that was neither min nor max becomes the max; then the min moves up
+    await db.pool.query(`UPDATE integration_logs SET duration_ms = 100 WHERE service_name = 'trigger_probe' AND duration_ms = 12`);
+    expect(await groups()).toEqual(each('kept', 3, 10, 100).sort((x, y) => x.level.localeCompare(y.level)));
+    await db.pool.query(`UPDATE integration_logs SET duration_ms = 15 WHERE service_name = 'trigger_probe' AND duration_ms = 10`);
+    expect(await groups()).toEqual(each('kept', 3, 15, 100).sort((x, y) => x.level.localeCompare(y.level)));
+    // every row of the group rewritten: its min and max are the new values' (none of the old ones left)
+    await db.pool.query(`UPDATE integration_logs SET duration_ms = duration_ms * 2 WHERE service_name = 'trigger_probe'`);
+    expect(await groups()).toEqual(each('kept', 3, 30, 200).sort((x, y) => x.level.localeCompare(y.level)));
+    await expectRollupsExact(db);
+  });
+
   test('one UPDATE and one DELETE of thousands of rows (every row of a dense range) stay exact', async () => {
     // what bench/writes.ts times: the newest rows of a service rewritten, then deleted, in one statement each
     await copyRows(db, randomRows(rand, 3000, now - 2 * 3600e3, 2 * 3600e3));
