@@ -4,7 +4,10 @@
  *
  * AsyncLocalStorage follows the caller through awaits, timers and the HTTP clients' callbacks.
  * On Node 20 it costs every promise of the process a hook once used, so it stays off until
- * instrumentHttp asks for it: without instrumentHttp there is nothing to attribute.
+ * instrumentHttp asks for it (without instrumentHttp there is nothing to attribute), and is
+ * disabled again when the last instrumentHttp is undone: the hook would otherwise stay on for
+ * the rest of the process. A track() call still running then loses its frame (nothing observes
+ * its requests any more); its later attempts run without one (track() asks framesOn() for each).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Outcome } from './types';
@@ -25,8 +28,9 @@ export function useFrames(): () => void {
   users++;
   let done = false;
   return () => {
-    if (!done) users--;
+    if (done) return;
     done = true;
+    if (--users === 0) frames.disable(); // the promise hook goes too, unless another storage needs it
   };
 }
 
