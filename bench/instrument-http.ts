@@ -15,10 +15,11 @@
  * with the spread of the per-run differences.
  *
  * Another host (otherHost): whether a whole request costs measurably more with instrumentHttp on
- * at all. Many short rounds of three blocks in a random order — off, off again, and on
- * (instrumentHttp installed just before its block and undone after it) — give per round the
- * paired differences on − off and, as an A/A control, off − off: what "no difference" looks like
- * on this machine at this moment. Reported: the median of each with a bootstrap 95% confidence
+ * at all. Many short rounds of four blocks in a random order — off, off again, on (instrumentHttp
+ * installed just before its block and undone after it), and on after a track() call (which
+ * switches AsyncLocalStorage's promise hook on, for every promise of the process, until the undo)
+ * — give per round the paired differences on − off and, as an A/A control, off − off: what "no
+ * difference" looks like on this machine at this moment. Reported: the median of each with a bootstrap 95% confidence
  * interval, wall and CPU, the garbage collections per variant, and the load average.
  *
  * Two figures machine noise cannot hide: the time inside instrumentHttp's handlers per request
@@ -62,6 +63,8 @@ export interface HttpOverhead {
   other: OtherHost;
 }
 
+type Variant = 'off' | 'offAgain' | 'on' | 'tracked';
+
 /** Requests to another host, on − off beside off − off (see the module comment). µs per request. */
 export interface OtherHost {
   rounds: number;
@@ -72,10 +75,13 @@ export interface OtherHost {
   /** Per round: the on block minus the first off block; the second off block minus the first. */
   onWall: MedianCI;
   onCpu: MedianCI;
+  /** The same for the block run after a track() call. */
+  trackedWall: MedianCI;
+  trackedCpu: MedianCI;
   aaWall: MedianCI;
   aaCpu: MedianCI;
   /** Garbage collections per 1,000 requests and their time per request (µs), per variant. */
-  gc: Record<'off' | 'offAgain' | 'on', { per1000: number; us: number }>;
+  gc: Record<Variant, { per1000: number; us: number }>;
   /** 1-minute load average before and after. */
   load: [number, number];
 }
@@ -190,7 +196,7 @@ export async function httpOverhead(rec: Recorder, log: (line: string) => void = 
         await new Promise((res) => setTimeout(res, 50)); // the writer catches up between runs
       }
       const replay = replayOther(rec, client);
-      log(`instrumentHttp (${client}): another host, ${ROUNDS_OTHER} rounds of off / off / on`);
+      log(`instrumentHttp (${client}): another host, ${ROUNDS_OTHER} rounds of off / off / on / on after track()`);
       const otherHost = await otherHostPaired(rec, toOther);
       const result: HttpOverhead = {
         client,
@@ -283,13 +289,12 @@ async function oneRun(rec: Recorder, hosts: Record<string, string>, client: Clie
 }
 
 /**
- * Requests to another host, ROUNDS_OTHER rounds of three blocks of BLOCK_OTHER requests in a
- * random order: off, off again, on. Each block's figure is its wall and CPU time per request
+ * Requests to another host, ROUNDS_OTHER rounds of four blocks of BLOCK_OTHER requests in a
+ * random order: off, off again, on, on after a track() call. Each block's figure is its wall and CPU time per request
  * (garbage collection included: it is part of what a request costs). A collection falls in the
  * block during which it started (PerformanceObserver entries, matched by start time afterwards).
  */
 async function otherHostPaired(rec: Recorder, toOther: () => Promise<void>): Promise<OtherHost> {
-  type Variant = 'off' | 'offAgain' | 'on';
   const load0 = os.loadavg()[0];
   const blocks: { variant: Variant; start: number; end: number }[] = [];
   const gcs: { start: number; ms: number }[] = [];
@@ -300,8 +305,9 @@ async function otherHostPaired(rec: Recorder, toOther: () => Promise<void>): Pro
   const perRound: Record<Variant, { wall: number; cpu: number }>[] = [];
   try {
     const block = async (variant: Variant) => {
-      const undo = variant === 'on' ? instrumentHttp(rec, { hosts: { 'example.invalid': 'telegram' } }) : undefined;
+      const undo = variant === 'on' || variant === 'tracked' ? instrumentHttp(rec, { hosts: { 'example.invalid': 'telegram' } }) : undefined;
       try {
+        if (variant === 'tracked') await rec.track('telegram', 'send_message', () => Promise.resolve());
         const c = process.cpuUsage();
         const start = performance.now();
         for (let i = 0; i < BLOCK_OTHER; i++) await toOther();
@@ -313,7 +319,7 @@ async function otherHostPaired(rec: Recorder, toOther: () => Promise<void>): Pro
         undo?.();
       }
     };
-    const order: Variant[] = ['off', 'offAgain', 'on'];
+    const order: Variant[] = ['off', 'offAgain', 'on', 'tracked'];
     for (let round = 0; round < ROUNDS_OTHER; round++) {
       for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(Math.random() * (i + 1));
@@ -327,7 +333,7 @@ async function otherHostPaired(rec: Recorder, toOther: () => Promise<void>): Pro
   } finally {
     observer.disconnect();
   }
-  const gc = { off: { per1000: 0, us: 0 }, offAgain: { per1000: 0, us: 0 }, on: { per1000: 0, us: 0 } };
+  const gc = { off: { per1000: 0, us: 0 }, offAgain: { per1000: 0, us: 0 }, on: { per1000: 0, us: 0 }, tracked: { per1000: 0, us: 0 } };
   for (const g of gcs) {
     const b = blocks.find((x) => g.start >= x.start && g.start < x.end);
     if (!b) continue;
@@ -346,6 +352,8 @@ async function otherHostPaired(rec: Recorder, toOther: () => Promise<void>): Pro
     offCpuUs: median(perRound.map((r) => r.off.cpu)),
     onWall: medianCI(perRound.map((r) => r.on.wall - r.off.wall)),
     onCpu: medianCI(perRound.map((r) => r.on.cpu - r.off.cpu)),
+    trackedWall: medianCI(perRound.map((r) => r.tracked.wall - r.off.wall)),
+    trackedCpu: medianCI(perRound.map((r) => r.tracked.cpu - r.off.cpu)),
     aaWall: medianCI(perRound.map((r) => r.offAgain.wall - r.off.wall)),
     aaCpu: medianCI(perRound.map((r) => r.offAgain.cpu - r.off.cpu)),
     gc,
@@ -424,14 +432,19 @@ export function httpMarkdown(results: HttpOverhead[]): string {
     lines.push(`| ${h.client} | other host's channel traffic replayed, on − off | | | ${h.replayOtherUs.toFixed(2)} |`);
   }
   const ci = (x: MedianCI) => `${f(x.median)} [${f(x.lo)}, ${f(x.hi)}]`;
-  lines.push('', '| another host, µs per request: median [bootstrap 95% CI] of per-round differences | on − off | A/A: off − off | distinguishable from A/A |', '|---|---|---|---|');
+  const yes = (x: MedianCI, aa: MedianCI) => (distinguishable(x, aa) ? 'yes' : 'no');
+  lines.push(
+    '',
+    '| another host, µs per request: median [bootstrap 95% CI] of per-round differences | on − off | on after a track() call − off | A/A: off − off | distinguishable from A/A (on; after track()) |',
+    '|---|---|---|---|---|',
+  );
   for (const h of results) {
     const o = h.other;
     const label = `${h.client}, ${o.rounds} rounds × ${o.block} requests, off ${f(o.offUs)} wall / ${f(o.offCpuUs)} CPU, load ${f(o.load[0])}→${f(o.load[1])}`;
-    lines.push(`| ${label}: wall | ${ci(o.onWall)} | ${ci(o.aaWall)} | ${distinguishable(o.onWall, o.aaWall) ? 'yes' : 'no'} |`);
-    lines.push(`| ${label}: CPU | ${ci(o.onCpu)} | ${ci(o.aaCpu)} | ${distinguishable(o.onCpu, o.aaCpu) ? 'yes' : 'no'} |`);
-    const g = (v: { per1000: number; us: number }) => `${v.per1000.toFixed(2)} GCs per 1,000 requests, ${v.us.toFixed(1)} µs per request`;
-    lines.push(`| ${h.client}: garbage collection | on: ${g(o.gc.on)} | off: ${g(o.gc.off)}; off again: ${g(o.gc.offAgain)} | |`);
+    lines.push(`| ${label}: wall | ${ci(o.onWall)} | ${ci(o.trackedWall)} | ${ci(o.aaWall)} | ${yes(o.onWall, o.aaWall)}; ${yes(o.trackedWall, o.aaWall)} |`);
+    lines.push(`| ${label}: CPU | ${ci(o.onCpu)} | ${ci(o.trackedCpu)} | ${ci(o.aaCpu)} | ${yes(o.onCpu, o.aaCpu)}; ${yes(o.trackedCpu, o.aaCpu)} |`);
+    const g = (v: { per1000: number; us: number }) => `${v.per1000.toFixed(2)} per 1,000 requests, ${v.us.toFixed(1)} µs per request`;
+    lines.push(`| ${h.client}: garbage collections | ${g(o.gc.on)} | ${g(o.gc.tracked)} | off ${g(o.gc.off)}; off again ${g(o.gc.offAgain)} | |`);
   }
   return lines.join('\n');
 }

@@ -97,7 +97,7 @@ export async function run(ctx: BenchContext & { benchDbUrl?: string }): Promise<
             name: `instrumentHttp, added per request to another host (${h.client}), median of paired blocks`,
             ours: r(h.other.onWall.median, 2),
             unit: 'µs',
-            note: `whole request, on − off, wall ${ci(h.other.onWall)} (A/A off − off ${ci(h.other.aaWall)}), CPU ${ci(h.other.onCpu)} (A/A ${ci(h.other.aaCpu)}), ${distinguishable(h.other.onWall, h.other.aaWall) || distinguishable(h.other.onCpu, h.other.aaCpu) ? '' : 'not '}distinguishable from A/A; channel traffic replayed ${r(h.replayOtherUs, 2)} µs, handlers ${r(h.handlersOtherUs, 2)} µs; load ${r(h.other.load[0])}→${r(h.other.load[1])}`,
+            note: `whole request, on − off, wall ${ci(h.other.onWall)} (A/A off − off ${ci(h.other.aaWall)}), CPU ${ci(h.other.onCpu)} (A/A ${ci(h.other.aaCpu)}); after a track() call wall ${ci(h.other.trackedWall)}, CPU ${ci(h.other.trackedCpu)}; on − off ${distinguishable(h.other.onWall, h.other.aaWall) || distinguishable(h.other.onCpu, h.other.aaCpu) ? '' : 'not '}distinguishable from A/A; channel traffic replayed ${r(h.replayOtherUs, 2)} µs, handlers ${r(h.handlersOtherUs, 2)} µs; load ${r(h.other.load[0])}→${r(h.other.load[1])}`,
           },
         ]),
       ];

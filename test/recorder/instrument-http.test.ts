@@ -232,7 +232,7 @@ test('a request to another host carries nothing of instrumentHttp (a provider re
   await newRows();
 });
 
-test('undo switches off what instrumentHttp switched on: its channels, and AsyncLocalStorage’s promise hook once the last is undone (a fresh process)', async () => {
+test('AsyncLocalStorage’s promise hook is on only while a tracked call runs with instrumentHttp on, and undo switches its channels off (a fresh process)', async () => {
   const out = execFileSync(process.execPath, ['-r', path.join(__dirname, 'fixtures/ts-register.js'), path.join(__dirname, 'fixtures/promise-hook-child.ts')], {
     env: { ...process.env, DB_URL: db.url, SPOOL_DIR: tempDir('intmon-hook-') },
     encoding: 'utf8',
@@ -240,10 +240,17 @@ test('undo switches off what instrumentHttp switched on: its channels, and Async
   });
   expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({
     atStart: false,
-    installed: false, // switched on by the first track() call that runs with instrumentHttp on
-    afterTrack: true,
-    afterUndo: false,
+    installed: false,
+    duringCall: true,
+    afterCall: false,
+    duringSlowCall: true,
+    duringQuickCall: true,
+    slowCallStillRunning: true,
+    afterBothCalls: false,
+    beforeUndo: true,
+    undoneDuringCall: false,
     channelsAfterUndo: false,
+    withTwo: true,
     oneOfTwoUndone: true,
     bothUndone: false,
     retryAfterUndo: false,
