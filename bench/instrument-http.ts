@@ -15,11 +15,11 @@
  * with the spread of the per-run differences.
  *
  * Another host (otherHost): whether a whole request costs measurably more with instrumentHttp on
- * at all. Many short rounds of four blocks in a random order — off, off again, on (instrumentHttp
- * installed just before its block and undone after it), and on after a track() call (which
- * switches AsyncLocalStorage's promise hook on, for every promise of the process, until the undo)
- * — give per round the paired differences on − off and, as an A/A control, off − off: what "no
- * difference" looks like on this machine at this moment. Reported: the median of each with a bootstrap 95% confidence
+ * at all. Many short rounds of blocks in a random order — off, off again, on (instrumentHttp
+ * installed just before its block and undone after it), on after a track() call has ended, and on
+ * while a track() call runs (AsyncLocalStorage's promise hook, which costs every promise of the
+ * process, is on only then) — give per round the paired differences variant − off and, as an A/A
+ * control, off − off: what "no difference" looks like on this machine at this moment. Reported: the median of each with a bootstrap 95% confidence
  * interval, wall and CPU, the garbage collections per variant, and the load average.
  *
  * Two figures machine noise cannot hide: the time inside instrumentHttp's handlers per request
@@ -63,23 +63,30 @@ export interface HttpOverhead {
   other: OtherHost;
 }
 
-type Variant = 'off' | 'offAgain' | 'on' | 'tracked';
+/**
+ * Another host's blocks: instrumentHttp off, off again (the A/A control), on; on after a track()
+ * call has ended; on with a track() call running through the block (AsyncLocalStorage's promise
+ * hook on meanwhile).
+ */
+const VARIANTS = ['off', 'offAgain', 'on', 'afterTrack', 'duringTrack'] as const;
+type Variant = (typeof VARIANTS)[number];
+/** The variants compared with off, and their columns. */
+const COMPARED: [Exclude<Variant, 'off'>, string][] = [
+  ['on', 'on − off'],
+  ['afterTrack', 'on, after a track() call − off'],
+  ['duringTrack', 'on, a track() call running − off'],
+  ['offAgain', 'A/A: off − off'],
+];
 
-/** Requests to another host, on − off beside off − off (see the module comment). µs per request. */
+/** Requests to another host, each variant − off beside off − off (see the module comment). µs per request. */
 export interface OtherHost {
   rounds: number;
   block: number;
   /** Whole request, instrumentHttp off: median over blocks. */
   offUs: number;
   offCpuUs: number;
-  /** Per round: the on block minus the first off block; the second off block minus the first. */
-  onWall: MedianCI;
-  onCpu: MedianCI;
-  /** The same for the block run after a track() call. */
-  trackedWall: MedianCI;
-  trackedCpu: MedianCI;
-  aaWall: MedianCI;
-  aaCpu: MedianCI;
+  /** Per round: the variant's block minus the (first) off block; offAgain's is the A/A control. */
+  vsOff: Record<Exclude<Variant, 'off'>, { wall: MedianCI; cpu: MedianCI }>;
   /** Garbage collections per 1,000 requests and their time per request (µs), per variant. */
   gc: Record<Variant, { per1000: number; us: number }>;
   /** 1-minute load average before and after. */
@@ -196,7 +203,7 @@ export async function httpOverhead(rec: Recorder, log: (line: string) => void = 
         await new Promise((res) => setTimeout(res, 50)); // the writer catches up between runs
       }
       const replay = replayOther(rec, client);
-      log(`instrumentHttp (${client}): another host, ${ROUNDS_OTHER} rounds of off / off / on / on after track()`);
+      log(`instrumentHttp (${client}): another host, ${ROUNDS_OTHER} rounds of ${VARIANTS.join(' / ')}`);
       const otherHost = await otherHostPaired(rec, toOther);
       const result: HttpOverhead = {
         client,
@@ -289,9 +296,9 @@ async function oneRun(rec: Recorder, hosts: Record<string, string>, client: Clie
 }
 
 /**
- * Requests to another host, ROUNDS_OTHER rounds of four blocks of BLOCK_OTHER requests in a
- * random order: off, off again, on, on after a track() call. Each block's figure is its wall and CPU time per request
- * (garbage collection included: it is part of what a request costs). A collection falls in the
+ * Requests to another host, ROUNDS_OTHER rounds of one block of BLOCK_OTHER requests per
+ * variant in a random order. Each block's figure is its wall and CPU time per request (garbage
+ * collection included: it is part of what a request costs). A collection falls in the
  * block during which it started (PerformanceObserver entries, matched by start time afterwards).
  */
 async function otherHostPaired(rec: Recorder, toOther: () => Promise<void>): Promise<OtherHost> {
@@ -305,9 +312,11 @@ async function otherHostPaired(rec: Recorder, toOther: () => Promise<void>): Pro
   const perRound: Record<Variant, { wall: number; cpu: number }>[] = [];
   try {
     const block = async (variant: Variant) => {
-      const undo = variant === 'on' || variant === 'tracked' ? instrumentHttp(rec, { hosts: { 'example.invalid': 'telegram' } }) : undefined;
+      const undo = variant === 'off' || variant === 'offAgain' ? undefined : instrumentHttp(rec, { hosts: { 'example.invalid': 'telegram' } });
+      let endCall = (): void => undefined;
+      const running = variant === 'duringTrack' ? rec.track('telegram', 'send_message', () => new Promise<void>((r) => (endCall = r))) : undefined;
       try {
-        if (variant === 'tracked') await rec.track('telegram', 'send_message', () => Promise.resolve());
+        if (variant === 'afterTrack') await rec.track('telegram', 'send_message', () => Promise.resolve());
         const c = process.cpuUsage();
         const start = performance.now();
         for (let i = 0; i < BLOCK_OTHER; i++) await toOther();
@@ -316,10 +325,12 @@ async function otherHostPaired(rec: Recorder, toOther: () => Promise<void>): Pro
         blocks.push({ variant, start, end });
         return { wall: ((end - start) * 1000) / BLOCK_OTHER, cpu: (d.user + d.system) / BLOCK_OTHER };
       } finally {
+        endCall();
+        await running;
         undo?.();
       }
     };
-    const order: Variant[] = ['off', 'offAgain', 'on', 'tracked'];
+    const order: Variant[] = [...VARIANTS];
     for (let round = 0; round < ROUNDS_OTHER; round++) {
       for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(Math.random() * (i + 1));
@@ -333,7 +344,7 @@ async function otherHostPaired(rec: Recorder, toOther: () => Promise<void>): Pro
   } finally {
     observer.disconnect();
   }
-  const gc = { off: { per1000: 0, us: 0 }, offAgain: { per1000: 0, us: 0 }, on: { per1000: 0, us: 0 }, tracked: { per1000: 0, us: 0 } };
+  const gc = Object.fromEntries(VARIANTS.map((v) => [v, { per1000: 0, us: 0 }])) as OtherHost['gc'];
   for (const g of gcs) {
     const b = blocks.find((x) => g.start >= x.start && g.start < x.end);
     if (!b) continue;
@@ -350,19 +361,16 @@ async function otherHostPaired(rec: Recorder, toOther: () => Promise<void>): Pro
     block: BLOCK_OTHER,
     offUs: median(perRound.map((r) => r.off.wall)),
     offCpuUs: median(perRound.map((r) => r.off.cpu)),
-    onWall: medianCI(perRound.map((r) => r.on.wall - r.off.wall)),
-    onCpu: medianCI(perRound.map((r) => r.on.cpu - r.off.cpu)),
-    trackedWall: medianCI(perRound.map((r) => r.tracked.wall - r.off.wall)),
-    trackedCpu: medianCI(perRound.map((r) => r.tracked.cpu - r.off.cpu)),
-    aaWall: medianCI(perRound.map((r) => r.offAgain.wall - r.off.wall)),
-    aaCpu: medianCI(perRound.map((r) => r.offAgain.cpu - r.off.cpu)),
+    vsOff: Object.fromEntries(
+      COMPARED.map(([v]) => [v, { wall: medianCI(perRound.map((r) => r[v].wall - r.off.wall)), cpu: medianCI(perRound.map((r) => r[v].cpu - r.off.cpu)) }]),
+    ) as OtherHost['vsOff'],
     gc,
     load: [load0, os.loadavg()[0]],
   };
 }
 
-/** Whether on − off stands apart from the A/A control: their 95% intervals do not overlap. */
-export const distinguishable = (on: MedianCI, aa: MedianCI): boolean => on.lo > aa.hi || on.hi < aa.lo;
+/** Whether a difference stands apart from the A/A control's: their 95% intervals do not overlap. */
+export const distinguishable = (x: MedianCI, aa: MedianCI): boolean => x.lo > aa.hi || x.hi < aa.lo;
 
 /**
  * What a request to another host pays, resolved below machine noise: the messages Node publishes
@@ -432,19 +440,19 @@ export function httpMarkdown(results: HttpOverhead[]): string {
     lines.push(`| ${h.client} | other host's channel traffic replayed, on − off | | | ${h.replayOtherUs.toFixed(2)} |`);
   }
   const ci = (x: MedianCI) => `${f(x.median)} [${f(x.lo)}, ${f(x.hi)}]`;
-  const yes = (x: MedianCI, aa: MedianCI) => (distinguishable(x, aa) ? 'yes' : 'no');
+  // A difference whose interval overlaps the A/A control's is marked "≈ A/A".
+  const cell = (x: MedianCI, aa: MedianCI, v: string) => `${ci(x)}${v === 'offAgain' || distinguishable(x, aa) ? '' : ' ≈ A/A'}`;
   lines.push(
     '',
-    '| another host, µs per request: median [bootstrap 95% CI] of per-round differences | on − off | on after a track() call − off | A/A: off − off | distinguishable from A/A (on; after track()) |',
-    '|---|---|---|---|---|',
+    `| another host, µs per request: median [bootstrap 95% CI] of per-round differences | ${COMPARED.map(([, title]) => title).join(' | ')} |`,
+    `|---|${COMPARED.map(() => '---|').join('')}`,
   );
   for (const h of results) {
     const o = h.other;
     const label = `${h.client}, ${o.rounds} rounds × ${o.block} requests, off ${f(o.offUs)} wall / ${f(o.offCpuUs)} CPU, load ${f(o.load[0])}→${f(o.load[1])}`;
-    lines.push(`| ${label}: wall | ${ci(o.onWall)} | ${ci(o.trackedWall)} | ${ci(o.aaWall)} | ${yes(o.onWall, o.aaWall)}; ${yes(o.trackedWall, o.aaWall)} |`);
-    lines.push(`| ${label}: CPU | ${ci(o.onCpu)} | ${ci(o.trackedCpu)} | ${ci(o.aaCpu)} | ${yes(o.onCpu, o.aaCpu)}; ${yes(o.trackedCpu, o.aaCpu)} |`);
-    const g = (v: { per1000: number; us: number }) => `${v.per1000.toFixed(2)} per 1,000 requests, ${v.us.toFixed(1)} µs per request`;
-    lines.push(`| ${h.client}: garbage collections | ${g(o.gc.on)} | ${g(o.gc.tracked)} | off ${g(o.gc.off)}; off again ${g(o.gc.offAgain)} | |`);
+    for (const m of ['wall', 'cpu'] as const) lines.push(`| ${label}: ${m === 'wall' ? 'wall' : 'CPU'} | ${COMPARED.map(([v]) => cell(o.vsOff[v][m], o.vsOff.offAgain[m], v)).join(' | ')} |`);
+    const g = (v: { per1000: number; us: number }) => `${v.per1000.toFixed(2)} GCs per 1,000 requests, ${v.us.toFixed(1)} µs per request`;
+    lines.push(`| ${h.client}: garbage collection (off: ${g(o.gc.off)}) | ${COMPARED.map(([v]) => g(o.gc[v])).join(' | ')} |`);
   }
   return lines.join('\n');
 }

@@ -95,9 +95,9 @@ export async function run(ctx: BenchContext & { benchDbUrl?: string }): Promise<
           {
             section: 'recorder' as const,
             name: `instrumentHttp, added per request to another host (${h.client}), median of paired blocks`,
-            ours: r(h.other.onWall.median, 2),
+            ours: r(h.other.vsOff.on.wall.median, 2),
             unit: 'µs',
-            note: `whole request, on − off, wall ${ci(h.other.onWall)} (A/A off − off ${ci(h.other.aaWall)}), CPU ${ci(h.other.onCpu)} (A/A ${ci(h.other.aaCpu)}); after a track() call wall ${ci(h.other.trackedWall)}, CPU ${ci(h.other.trackedCpu)}; on − off ${distinguishable(h.other.onWall, h.other.aaWall) || distinguishable(h.other.onCpu, h.other.aaCpu) ? '' : 'not '}distinguishable from A/A; channel traffic replayed ${r(h.replayOtherUs, 2)} µs, handlers ${r(h.handlersOtherUs, 2)} µs; load ${r(h.other.load[0])}→${r(h.other.load[1])}`,
+            note: `whole request, on − off, wall ${ci(h.other.vsOff.on.wall)} (A/A off − off ${ci(h.other.vsOff.offAgain.wall)}), CPU ${ci(h.other.vsOff.on.cpu)} (A/A ${ci(h.other.vsOff.offAgain.cpu)}); ${distinguishable(h.other.vsOff.on.wall, h.other.vsOff.offAgain.wall) || distinguishable(h.other.vsOff.on.cpu, h.other.vsOff.offAgain.cpu) ? '' : 'not '}distinguishable from A/A; while a track() call runs CPU ${ci(h.other.vsOff.duringTrack.cpu)}; channel traffic replayed ${r(h.replayOtherUs, 2)} µs, handlers ${r(h.handlersOtherUs, 2)} µs; load ${r(h.other.load[0])}→${r(h.other.load[1])}`,
           },
         ]),
       ];
