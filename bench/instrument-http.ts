@@ -297,8 +297,9 @@ async function oneRun(rec: Recorder, hosts: Record<string, string>, client: Clie
 
 /**
  * Requests to another host, ROUNDS_OTHER rounds of one block of BLOCK_OTHER requests per
- * variant in a random order. Each block's figure is its wall and CPU time per request (garbage
- * collection included: it is part of what a request costs). A collection falls in the
+ * variant in a random order, the rows queued so far (the track() calls') written before each.
+ * Each block's figure is its wall and CPU time per request (garbage collection included: it is
+ * part of what a request costs). A collection falls in the
  * block during which it started (PerformanceObserver entries, matched by start time afterwards).
  */
 async function otherHostPaired(rec: Recorder, toOther: () => Promise<void>): Promise<OtherHost> {
@@ -317,6 +318,7 @@ async function otherHostPaired(rec: Recorder, toOther: () => Promise<void>): Pro
       const running = variant === 'duringTrack' ? rec.track('telegram', 'send_message', () => new Promise<void>((r) => (endCall = r))) : undefined;
       try {
         if (variant === 'afterTrack') await rec.track('telegram', 'send_message', () => Promise.resolve());
+        await rec.flush(); // the rows queued so far are written now, not during the block
         const c = process.cpuUsage();
         const start = performance.now();
         for (let i = 0; i < BLOCK_OTHER; i++) await toOther();
