@@ -66,15 +66,17 @@ export interface HttpOverhead {
 /**
  * Another host's blocks: instrumentHttp off, off again (the A/A control), on; on after a track()
  * call has ended; on with a track() call running through the block (AsyncLocalStorage's promise
- * hook on meanwhile).
+ * hook on meanwhile); and no-op functions subscribed to instrumentHttp's channels instead (what
+ * Node does once anything subscribes, without our handlers).
  */
-const VARIANTS = ['off', 'offAgain', 'on', 'afterTrack', 'duringTrack'] as const;
+const VARIANTS = ['off', 'offAgain', 'on', 'afterTrack', 'duringTrack', 'noop'] as const;
 type Variant = (typeof VARIANTS)[number];
 /** The variants compared with off, and their columns. */
 const COMPARED: [Exclude<Variant, 'off'>, string][] = [
   ['on', 'on − off'],
   ['afterTrack', 'on, after a track() call − off'],
   ['duringTrack', 'on, a track() call running − off'],
+  ['noop', 'no-op subscribers − off'],
   ['offAgain', 'A/A: off − off'],
 ];
 
@@ -313,7 +315,7 @@ async function otherHostPaired(rec: Recorder, toOther: () => Promise<void>): Pro
   const perRound: Record<Variant, { wall: number; cpu: number }>[] = [];
   try {
     const block = async (variant: Variant) => {
-      const undo = variant === 'off' || variant === 'offAgain' ? undefined : instrumentHttp(rec, { hosts: { 'example.invalid': 'telegram' } });
+      const undo = variant === 'off' || variant === 'offAgain' ? undefined : variant === 'noop' ? subscribeNoop() : instrumentHttp(rec, { hosts: { 'example.invalid': 'telegram' } });
       let endCall = (): void => undefined;
       const running = variant === 'duringTrack' ? rec.track('telegram', 'send_message', () => new Promise<void>((r) => (endCall = r))) : undefined;
       try {
@@ -368,6 +370,16 @@ async function otherHostPaired(rec: Recorder, toOther: () => Promise<void>): Pro
     ) as OtherHost['vsOff'],
     gc,
     load: [load0, os.loadavg()[0]],
+  };
+}
+
+/** No-op functions on every channel instrumentHttp subscribes to; returns their unsubscribe. */
+function subscribeNoop(): () => void {
+  const names = [...CHANNELS.fetch.all, ...CHANNELS['node:http'].all];
+  const noop = (): void => undefined;
+  for (const n of names) dc.subscribe(n, noop);
+  return () => {
+    for (const n of names) dc.unsubscribe(n, noop);
   };
 }
 
