@@ -16,11 +16,12 @@
  *
  * Another host (otherHost): whether a whole request costs measurably more with instrumentHttp on
  * at all. Many short rounds of blocks in a random order — off, off again, on (instrumentHttp
- * installed just before its block and undone after it), on after a track() call has ended, and on
+ * installed just before its block and undone after it), on after a track() call has ended, on
  * while a track() call runs (AsyncLocalStorage's promise hook, which costs every promise of the
- * process, is on only then) — give per round the paired differences variant − off and, as an A/A
- * control, off − off: what "no difference" looks like on this machine at this moment. Reported: the median of each with a bootstrap 95% confidence
- * interval, wall and CPU, the garbage collections per variant, and the load average.
+ * process, is on only then), and no-op subscribers on the same channels — give per round the
+ * paired differences variant − off and, as an A/A control, off − off: what "no difference" looks
+ * like on this machine at this moment. Reported: the median of each with a bootstrap 95%
+ * confidence interval, wall and CPU, the garbage collections per variant, and the load average.
  *
  * Two figures machine noise cannot hide: the time inside instrumentHttp's handlers per request
  * (per-channel medians summed over the channels one request passes through; this includes the
