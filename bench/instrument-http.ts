@@ -1,10 +1,11 @@
 /**
  * instrumentHttp's cost (part of the "recorder" section of `npm run bench`; alone:
  * `npm run bench:http`). One HTTP request at a time to a local keep-alive server, through
- * node:http and through global fetch, in four variants run side by side:
+ * node:http and through global fetch.
+ *
+ * Provider host, in variants run side by side:
  *  - off: instrumentHttp not installed;
  *  - provider: installed, requests to a provider host (each becomes a row in a real database);
- *  - other: installed, requests to a host it does not know;
  *  - timed: installed, its channel handlers timed one by one (provider and other host).
  * The machine is shared and noisy (2 cores, load 1.5–4 and more), so: blocks of BLOCK requests of
  * each variant are interleaved, in a random order every round, with the rows queued so far
@@ -12,6 +13,15 @@
  * process's CPU time per request per block — client, server and recorder all run here, and CPU
  * time does not count waiting for a core); and the figures reported are medians over RUNS runs,
  * with the spread of the per-run differences.
+ *
+ * Another host (otherHost): whether a whole request costs measurably more with instrumentHttp on
+ * at all. Many short rounds of blocks in a random order — off, off again, on (instrumentHttp
+ * installed just before its block and undone after it), on after a track() call has ended, on
+ * while a track() call runs (AsyncLocalStorage's promise hook, which costs every promise of the
+ * process, is on only then), and no-op subscribers on the same channels — give per round the
+ * paired differences variant − off and, as an A/A control, off − off: what "no difference" looks
+ * like on this machine at this moment. Reported: the median of each with a bootstrap 95%
+ * confidence interval, wall and CPU, the garbage collections per variant, and the load average.
  *
  * Two figures machine noise cannot hide: the time inside instrumentHttp's handlers per request
  * (per-channel medians summed over the channels one request passes through; this includes the
@@ -25,11 +35,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { instrumentHttp } from '../src/recorder/instrument-http';
 import { createRecorder } from '../src/recorder/recorder';
 import type { Recorder } from '../src/recorder/types';
 import { withBenchServer, withFreshDatabase } from './database';
+import { median, type MedianCI, medianCI } from './stats';
 
 type Client = 'node:http' | 'fetch';
 
@@ -45,15 +56,44 @@ export interface HttpOverhead {
   replayOtherUs: number;
   offUs: number;
   providerUs: number;
-  otherUs: number;
   offCpuUs: number;
   providerCpuUs: number;
-  otherCpuUs: number;
-  /** Per-run (provider − off) and (other − off), wall and CPU: median and [min, max] over runs. */
+  /** Per-run (provider − off), wall and CPU: median and [min, max] over runs. */
   addedProvider: Spread;
-  addedOther: Spread;
   addedProviderCpu: Spread;
-  addedOtherCpu: Spread;
+  other: OtherHost;
+}
+
+/**
+ * Another host's blocks: instrumentHttp off, off again (the A/A control), on; on after a track()
+ * call has ended; on with a track() call running through the block (AsyncLocalStorage's promise
+ * hook on meanwhile); and no-op functions subscribed to instrumentHttp's channels instead (what
+ * Node does once anything subscribes, without our handlers).
+ */
+const VARIANTS = ['off', 'offAgain', 'on', 'afterTrack', 'duringTrack', 'noop'] as const;
+type Variant = (typeof VARIANTS)[number];
+/** The variants compared with off, and their columns. */
+const COMPARED: [Exclude<Variant, 'off'>, string][] = [
+  ['on', 'on − off'],
+  ['afterTrack', 'on, after a track() call − off'],
+  ['duringTrack', 'on, a track() call running − off'],
+  ['noop', 'no-op subscribers − off'],
+  ['offAgain', 'A/A: off − off'],
+];
+
+/** Requests to another host, each variant − off beside off − off (see the module comment). µs per request. */
+export interface OtherHost {
+  rounds: number;
+  block: number;
+  /** Whole request, instrumentHttp off: median over blocks. */
+  offUs: number;
+  offCpuUs: number;
+  /** Per round: the variant's block minus the (first) off block; offAgain's is the A/A control. */
+  vsOff: Record<Exclude<Variant, 'off'>, { wall: MedianCI; cpu: MedianCI }>;
+  /** Garbage collections per 1,000 requests and their time per request (µs), per variant. */
+  gc: Record<Variant, { per1000: number; us: number }>;
+  /** 1-minute load average before and after. */
+  load: [number, number];
 }
 
 export interface Spread {
@@ -65,6 +105,8 @@ export interface Spread {
 const REQUESTS = Number(process.env.BENCH_HTTP_REQUESTS ?? 10_000); // per variant and run
 const RUNS = Number(process.env.BENCH_HTTP_RUNS ?? 7);
 const BLOCK = 250;
+const ROUNDS_OTHER = Number(process.env.BENCH_HTTP_ROUNDS ?? 300);
+const BLOCK_OTHER = 100;
 
 const CHANNELS: Record<Client, { provider: string[]; all: string[] }> = {
   fetch: {
@@ -124,10 +166,6 @@ function timedInstrument(rec: Recorder, hosts: Record<string, string>, times: Ma
   };
 }
 
-const median = (a: number[]): number => {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const spread = (a: number[]): Spread => ({ median: median(a), min: Math.min(...a), max: Math.max(...a) });
 /** Sum over `channels` of the median time (µs) of one handler call. */
 const handlerSum = (times: Map<string, number[]>, channels: string[]): number => channels.reduce((sum, c) => sum + median(times.get(c) ?? [0]) * 1000, 0);
@@ -135,10 +173,8 @@ const handlerSum = (times: Map<string, number[]>, channels: string[]): number =>
 interface Run {
   off: number;
   provider: number;
-  other: number;
   offCpu: number;
   providerCpu: number;
-  otherCpu: number;
   handlers: number;
   handlersOther: number;
 }
@@ -170,6 +206,8 @@ export async function httpOverhead(rec: Recorder, log: (line: string) => void = 
         await new Promise((res) => setTimeout(res, 50)); // the writer catches up between runs
       }
       const replay = replayOther(rec, client);
+      log(`instrumentHttp (${client}): another host, ${ROUNDS_OTHER} rounds of ${VARIANTS.join(' / ')}`);
+      const otherHost = await otherHostPaired(rec, toOther);
       const result: HttpOverhead = {
         client,
         runs: RUNS,
@@ -178,14 +216,11 @@ export async function httpOverhead(rec: Recorder, log: (line: string) => void = 
         replayOtherUs: replay,
         offUs: median(runs.map((x) => x.off)),
         providerUs: median(runs.map((x) => x.provider)),
-        otherUs: median(runs.map((x) => x.other)),
         offCpuUs: median(runs.map((x) => x.offCpu)),
         providerCpuUs: median(runs.map((x) => x.providerCpu)),
-        otherCpuUs: median(runs.map((x) => x.otherCpu)),
         addedProvider: spread(runs.map((x) => x.provider - x.off)),
-        addedOther: spread(runs.map((x) => x.other - x.off)),
         addedProviderCpu: spread(runs.map((x) => x.providerCpu - x.offCpu)),
-        addedOtherCpu: spread(runs.map((x) => x.otherCpu - x.offCpu)),
+        other: otherHost,
       };
       log(`instrumentHttp (${client}): ${JSON.stringify(runs.map((x) => Object.fromEntries(Object.entries(x).map(([k, v]) => [k, Math.round(v * 100) / 100]))))}`);
       out.push(result);
@@ -200,8 +235,8 @@ export async function httpOverhead(rec: Recorder, log: (line: string) => void = 
 
 /** One run: REQUESTS requests of each variant, in interleaved blocks; medians in µs. */
 async function oneRun(rec: Recorder, hosts: Record<string, string>, client: Client, toProvider: () => Promise<void>, toOther: () => Promise<void>): Promise<Run> {
-  const wall = { off: [] as number[], provider: [] as number[], other: [] as number[] };
-  const cpu = { off: [] as number[], provider: [] as number[], other: [] as number[] };
+  const wall = { off: [] as number[], provider: [] as number[] };
+  const cpu = { off: [] as number[], provider: [] as number[] };
   const timesProvider = new Map<string, number[]>();
   const timesOther = new Map<string, number[]>();
   const block = async (call: () => Promise<void>, into: number[], cpuInto: number[]) => {
@@ -233,7 +268,6 @@ async function oneRun(rec: Recorder, hosts: Record<string, string>, client: Clie
   const variants = [
     () => block(toProvider, wall.off, cpu.off),
     () => on(() => block(toProvider, wall.provider, cpu.provider)),
-    () => on(() => block(toOther, wall.other, cpu.other)),
     () => timed(timesProvider, toProvider),
     () => timed(timesOther, toOther),
   ];
@@ -256,15 +290,102 @@ async function oneRun(rec: Recorder, hosts: Record<string, string>, client: Clie
   return {
     off: us(wall.off),
     provider: us(wall.provider),
-    other: us(wall.other),
     offCpu: median(cpu.off),
     providerCpu: median(cpu.provider),
-    otherCpu: median(cpu.other),
     handlers: handlerSum(timesProvider, CHANNELS[client].provider),
     // Another host's request passes create/start and the response channels; only the first does work.
     handlersOther: handlerSum(timesOther, CHANNELS[client].provider),
   };
 }
+
+/**
+ * Requests to another host, ROUNDS_OTHER rounds of one block of BLOCK_OTHER requests per
+ * variant in a random order, the rows queued so far (the track() calls') written before each.
+ * Each block's figure is its wall and CPU time per request (garbage collection included: it is
+ * part of what a request costs). A collection falls in the
+ * block during which it started (PerformanceObserver entries, matched by start time afterwards).
+ */
+async function otherHostPaired(rec: Recorder, toOther: () => Promise<void>): Promise<OtherHost> {
+  const load0 = os.loadavg()[0];
+  const blocks: { variant: Variant; start: number; end: number }[] = [];
+  const gcs: { start: number; ms: number }[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push({ start: e.startTime, ms: e.duration });
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const perRound: Record<Variant, { wall: number; cpu: number }>[] = [];
+  try {
+    const block = async (variant: Variant) => {
+      const undo = variant === 'off' || variant === 'offAgain' ? undefined : variant === 'noop' ? subscribeNoop() : instrumentHttp(rec, { hosts: { 'example.invalid': 'telegram' } });
+      let endCall = (): void => undefined;
+      const running = variant === 'duringTrack' ? rec.track('telegram', 'send_message', () => new Promise<void>((r) => (endCall = r))) : undefined;
+      try {
+        if (variant === 'afterTrack') await rec.track('telegram', 'send_message', () => Promise.resolve());
+        await rec.flush(); // the rows queued so far are written now, not during the block
+        const c = process.cpuUsage();
+        const start = performance.now();
+        for (let i = 0; i < BLOCK_OTHER; i++) await toOther();
+        const end = performance.now();
+        const d = process.cpuUsage(c);
+        blocks.push({ variant, start, end });
+        return { wall: ((end - start) * 1000) / BLOCK_OTHER, cpu: (d.user + d.system) / BLOCK_OTHER };
+      } finally {
+        endCall();
+        await running;
+        undo?.();
+      }
+    };
+    const order: Variant[] = [...VARIANTS];
+    for (let round = 0; round < ROUNDS_OTHER; round++) {
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = Math.floor(Math.random() * (i + 1));
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+      const r: Partial<Record<Variant, { wall: number; cpu: number }>> = {};
+      for (const v of order) r[v] = await block(v);
+      perRound.push(r as Record<Variant, { wall: number; cpu: number }>);
+    }
+    await new Promise((r) => setImmediate(r)); // the last collections' entries are delivered
+  } finally {
+    observer.disconnect();
+  }
+  const gc = Object.fromEntries(VARIANTS.map((v) => [v, { per1000: 0, us: 0 }])) as OtherHost['gc'];
+  for (const g of gcs) {
+    const b = blocks.find((x) => g.start >= x.start && g.start < x.end);
+    if (!b) continue;
+    gc[b.variant].per1000++;
+    gc[b.variant].us += g.ms * 1000;
+  }
+  const requests = ROUNDS_OTHER * BLOCK_OTHER;
+  for (const v of Object.values(gc)) {
+    v.us /= requests;
+    v.per1000 = (v.per1000 * 1000) / requests;
+  }
+  return {
+    rounds: ROUNDS_OTHER,
+    block: BLOCK_OTHER,
+    offUs: median(perRound.map((r) => r.off.wall)),
+    offCpuUs: median(perRound.map((r) => r.off.cpu)),
+    vsOff: Object.fromEntries(
+      COMPARED.map(([v]) => [v, { wall: medianCI(perRound.map((r) => r[v].wall - r.off.wall)), cpu: medianCI(perRound.map((r) => r[v].cpu - r.off.cpu)) }]),
+    ) as OtherHost['vsOff'],
+    gc,
+    load: [load0, os.loadavg()[0]],
+  };
+}
+
+/** No-op functions on every channel instrumentHttp subscribes to; returns their unsubscribe. */
+function subscribeNoop(): () => void {
+  const names = [...CHANNELS.fetch.all, ...CHANNELS['node:http'].all];
+  const noop = (): void => undefined;
+  for (const n of names) dc.subscribe(n, noop);
+  return () => {
+    for (const n of names) dc.unsubscribe(n, noop);
+  };
+}
+
+/** Whether a difference stands apart from the A/A control's: their 95% intervals do not overlap. */
+export const distinguishable = (x: MedianCI, aa: MedianCI): boolean => x.lo > aa.hi || x.hi < aa.lo;
 
 /**
  * What a request to another host pays, resolved below machine noise: the messages Node publishes
@@ -320,18 +441,33 @@ function replayOther(rec: Recorder, client: Client): number {
   return median(on) - median(off);
 }
 
-/** The figures side by side, one table per client. */
+/** The figures side by side, one table per client, then another host's paired comparison. */
 export function httpMarkdown(results: HttpOverhead[]): string {
   const f = (x: number) => x.toFixed(1);
   const s = (x: Spread) => `${f(x.median)} (${f(x.min)} … ${f(x.max)})`;
   const lines = [`| client | µs per request (median of ${results[0]?.runs} runs) | off | on, provider host | on, other host |`, '|---|---|---|---|---|'];
   for (const h of results) {
-    lines.push(`| ${h.client} | wall | ${f(h.offUs)} | ${f(h.providerUs)} | ${f(h.otherUs)} |`);
-    lines.push(`| ${h.client} | CPU | ${f(h.offCpuUs)} | ${f(h.providerCpuUs)} | ${f(h.otherCpuUs)} |`);
-    lines.push(`| ${h.client} | added wall, per run (min … max) | | ${s(h.addedProvider)} | ${s(h.addedOther)} |`);
-    lines.push(`| ${h.client} | added CPU, per run (min … max) | | ${s(h.addedProviderCpu)} | ${s(h.addedOtherCpu)} |`);
+    lines.push(`| ${h.client} | wall | ${f(h.offUs)} | ${f(h.providerUs)} | |`);
+    lines.push(`| ${h.client} | CPU | ${f(h.offCpuUs)} | ${f(h.providerCpuUs)} | |`);
+    lines.push(`| ${h.client} | added wall, per run (min … max) | | ${s(h.addedProvider)} | |`);
+    lines.push(`| ${h.client} | added CPU, per run (min … max) | | ${s(h.addedProviderCpu)} | |`);
     lines.push(`| ${h.client} | **time in its handlers** | | **${h.handlersUs.toFixed(2)}** | ${h.handlersOtherUs.toFixed(2)} |`);
     lines.push(`| ${h.client} | other host's channel traffic replayed, on − off | | | ${h.replayOtherUs.toFixed(2)} |`);
+  }
+  const ci = (x: MedianCI) => `${f(x.median)} [${f(x.lo)}, ${f(x.hi)}]`;
+  // A difference whose interval overlaps the A/A control's is marked "≈ A/A".
+  const cell = (x: MedianCI, aa: MedianCI, v: string) => `${ci(x)}${v === 'offAgain' || distinguishable(x, aa) ? '' : ' ≈ A/A'}`;
+  lines.push(
+    '',
+    `| another host, µs per request: median [bootstrap 95% CI] of per-round differences | ${COMPARED.map(([, title]) => title).join(' | ')} |`,
+    `|---|${COMPARED.map(() => '---|').join('')}`,
+  );
+  for (const h of results) {
+    const o = h.other;
+    const label = `${h.client}, ${o.rounds} rounds × ${o.block} requests, off ${f(o.offUs)} wall / ${f(o.offCpuUs)} CPU, load ${f(o.load[0])}→${f(o.load[1])}`;
+    for (const m of ['wall', 'cpu'] as const) lines.push(`| ${label}: ${m === 'wall' ? 'wall' : 'CPU'} | ${COMPARED.map(([v]) => cell(o.vsOff[v][m], o.vsOff.offAgain[m], v)).join(' | ')} |`);
+    const g = (v: { per1000: number; us: number }) => `${v.per1000.toFixed(2)} GCs per 1,000 requests, ${v.us.toFixed(1)} µs per request`;
+    lines.push(`| ${h.client}: garbage collection (off: ${g(o.gc.off)}) | ${COMPARED.map(([v]) => g(o.gc[v])).join(' | ')} |`);
   }
   return lines.join('\n');
 }

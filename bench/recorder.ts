@@ -16,7 +16,8 @@ import { Pool } from 'pg';
 import { migrate } from '../src/db/migrate';
 import { createRecorder } from '../src/recorder/recorder';
 import { admin, withBenchServer, withDatabase } from './database';
-import { httpOverhead } from './instrument-http';
+import { distinguishable, httpOverhead } from './instrument-http';
+import type { MedianCI } from './stats';
 import type { BenchContext, BenchRow } from './types';
 
 // Sizes can be lowered for a quick run (BENCH_RECORDER_ROWS, BENCH_RECORDER_CALLS).
@@ -53,6 +54,7 @@ export async function run(ctx: BenchContext & { benchDbUrl?: string }): Promise<
       const httpRec = createRecorder({ databaseUrl: url, spoolDir: path.join(spoolRoot, 'd') });
       const http = await httpOverhead(httpRec, ctx.log).finally(() => httpRec.close());
       const r = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+      const ci = (x: MedianCI) => `${r(x.median)} [${r(x.lo)}, ${r(x.hi)}] µs`;
       return [
         {
           section: 'recorder',
@@ -92,10 +94,10 @@ export async function run(ctx: BenchContext & { benchDbUrl?: string }): Promise<
           },
           {
             section: 'recorder' as const,
-            name: `instrumentHttp, added per request to another host (${h.client}), median`,
-            ours: r(h.replayOtherUs, 2),
+            name: `instrumentHttp, added per request to another host (${h.client}), median of paired blocks`,
+            ours: r(h.other.vsOff.on.wall.median, 2),
             unit: 'µs',
-            note: `its channel traffic replayed, on − off (handlers ${r(h.handlersOtherUs, 2)} µs); whole request ${r(h.offUs)} µs off → ${r(h.otherUs)} µs on (wall), ${r(h.offCpuUs)} → ${r(h.otherCpuUs)} µs CPU; per-run added wall ${r(h.addedOther.min)} … ${r(h.addedOther.max)} µs, CPU ${r(h.addedOtherCpu.min)} … ${r(h.addedOtherCpu.max)} µs`,
+            note: `whole request, on − off, wall ${ci(h.other.vsOff.on.wall)} (A/A off − off ${ci(h.other.vsOff.offAgain.wall)}), CPU ${ci(h.other.vsOff.on.cpu)} (A/A ${ci(h.other.vsOff.offAgain.cpu)}); ${distinguishable(h.other.vsOff.on.wall, h.other.vsOff.offAgain.wall) || distinguishable(h.other.vsOff.on.cpu, h.other.vsOff.offAgain.cpu) ? '' : 'not '}distinguishable from A/A; while a track() call runs CPU ${ci(h.other.vsOff.duringTrack.cpu)}; channel traffic replayed ${r(h.replayOtherUs, 2)} µs, handlers ${r(h.handlersOtherUs, 2)} µs; load ${r(h.other.load[0])}→${r(h.other.load[1])}`,
           },
         ]),
       ];

@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { Pool } from 'pg';
 import { monotonicMs, sleep, wallAt, wallMs } from './clock';
-import { type AttemptFrame, framesOn, runInFrame } from './call-context';
+import { type AttemptFrame, framesOn, leaveFrame, runInFrame } from './call-context';
 import { DeadLetters } from './dead-letter';
 import { isUuid, uuidv7 } from './ids';
 import { cap, LIMITS } from './limits';
@@ -219,7 +219,7 @@ class RecorderImpl implements Recorder, LiveRecorder {
       }
       let outcome: Outcome = OK;
       if (options.inspect) {
-        countRequests(call, frame);
+        attemptEnded(call, frame);
         try {
           outcome = await options.inspect(value);
         } catch (e) {
@@ -240,7 +240,7 @@ class RecorderImpl implements Recorder, LiveRecorder {
 
   private judgeErr(call: Call | undefined, service: string, options: TrackOptions<never> | undefined, err: unknown, frame: AttemptFrame | undefined): Outcome {
     try {
-      countRequests(call, frame);
+      attemptEnded(call, frame);
       if (options?.inspectError) return options.inspectError(err);
       return judgeThrown(service, err, frame?.last) ?? judgeError(err);
     } catch (e) {
@@ -252,7 +252,7 @@ class RecorderImpl implements Recorder, LiveRecorder {
   /** A returned value: failed when it is a known SDK's failure (sdk-results.ts). Never throws. */
   private judgeValue(call: Call | undefined, service: string, value: unknown, frame: AttemptFrame | undefined): Outcome {
     try {
-      countRequests(call, frame);
+      attemptEnded(call, frame);
       return judgeReturned(service, value, frame?.last) ?? OK;
     } catch (e) {
       this.reporter.internal(e);
@@ -529,8 +529,12 @@ function newFrame(): AttemptFrame | undefined {
   return framesOn() ? { requests: 0, last: undefined } : undefined;
 }
 
-/** An attempt that made n > 1 HTTP requests (the SDK retried on its own) made n − 1 retries. */
-function countRequests(call: Call | undefined, frame: AttemptFrame | undefined): void {
+/**
+ * An attempt has ended (called once per attempt, before it is judged): it leaves its frame, and
+ * if it made n > 1 HTTP requests (the SDK retried on its own) it made n − 1 retries.
+ */
+function attemptEnded(call: Call | undefined, frame: AttemptFrame | undefined): void {
+  leaveFrame(frame);
   if (call && frame && frame.requests > 1) call.extra += frame.requests - 1;
 }
 

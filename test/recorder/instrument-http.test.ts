@@ -4,9 +4,12 @@
  * error code and message, the caller's duration, no credential stored.
  */
 import axios from 'axios';
+import { execFileSync } from 'node:child_process';
+import dc from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import zlib from 'node:zlib';
 import { startProviderStandIns, ProviderStandIns } from '../../src/demo/providers';
@@ -194,6 +197,66 @@ test('requests to other hosts are not recorded, and reach the network unchanged'
   other.close();
   expect(rows).toHaveLength(0);
   expect(got).toEqual([expect.objectContaining({ method: 'PUT', body: 'payload', headers: expect.objectContaining({ 'x-one': '1' }) })]);
+});
+
+test('a request to another host carries nothing of instrumentHttp (a provider request carries its record), fetch and node:http', async () => {
+  const other = http.createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  const otherBase = `http://127.0.0.1:${(other.address() as net.AddressInfo).port}`;
+  const made: object[] = [];
+  const keep = (m: unknown) => made.push((m as { request: object }).request);
+  dc.subscribe('undici:request:create', keep);
+  dc.subscribe('http.client.request.start', keep);
+  /** Each request's own keys and symbols (by description), once it has ended. */
+  const shapes = async (base: string) => {
+    made.length = 0;
+    await (await fetch(`${base}/messages/text`)).text();
+    await axiosLessGet(`${base}/messages/text`);
+    return made.map((r) => [...Object.keys(r), ...Object.getOwnPropertySymbols(r).map(String)].sort());
+  };
+  try {
+    const on = await shapes(otherBase);
+    const provider = await shapes(s.urls.whapi);
+    undo();
+    const off = await shapes(otherBase);
+    undo = instrumentHttp(rec, { hosts: s.hosts });
+    expect(off).toHaveLength(2);
+    expect(on).toEqual(off);
+    // What the comparison would catch: a provider request's record rides on it.
+    for (const shape of provider) expect(shape).toContain('Symbol(instrumentHttp.seen)');
+  } finally {
+    dc.unsubscribe('undici:request:create', keep);
+    dc.unsubscribe('http.client.request.start', keep);
+    other.close();
+  }
+  await newRows();
+});
+
+test('AsyncLocalStorage’s promise hook is on only while a tracked call runs with instrumentHttp on, and undo switches its channels off (a fresh process)', async () => {
+  const out = execFileSync(process.execPath, ['-r', path.join(__dirname, 'fixtures/ts-register.js'), path.join(__dirname, 'fixtures/promise-hook-child.ts')], {
+    env: { ...process.env, DB_URL: db.url, SPOOL_DIR: tempDir('intmon-hook-') },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(JSON.parse(out.trim().split('\n').pop()!)).toEqual({
+    atStart: false,
+    installed: false,
+    duringCall: true,
+    afterCall: false,
+    duringSlowCall: true,
+    duringQuickCall: true,
+    slowCallStillRunning: true,
+    afterBothCalls: false,
+    beforeUndo: true,
+    undoneDuringCall: false,
+    channelsAfterUndo: false,
+    withTwo: true,
+    oneOfTwoUndone: true,
+    bothUndone: false,
+    retryAfterUndo: false,
+    retried: true,
+  });
+  await newRows(); // the child's rows (it shares the database), not for the tests after this one
 });
 
 test('a Request object to a provider reaches the stand-in with its body and headers as built', async () => {
