@@ -28,6 +28,26 @@ AS $$
   WHERE i.inhparent = 'integration_logs'::regclass AND m IS NOT NULL
 $$;
 
+/**
+ * A weekly partition's created_at index: a BRIN (018). Rows reach a week in time order (the recorder
+ * writes them as they happen; rows moved out of the default partition are sorted), so each 32-page
+ * range covers a short stretch of time and a range read finds its pages for ~0.5 MB in all at 1M
+ * calls instead of a 21.7 MB B-tree. Per partition rather than on the parent, because the default
+ * partition holds rows in any order and keeps a B-tree (018).
+ */
+CREATE OR REPLACE FUNCTION integration_index_log_partition(p_partition text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $$
+BEGIN
+  IF to_regclass(p_partition || '_created_at_brin') IS NULL THEN
+    EXECUTE format('CREATE INDEX %I ON %I USING brin (created_at) WITH (pages_per_range = 32, autosummarize = on)',
+                   p_partition || '_created_at_brin', p_partition);
+  END IF;
+END
+$$;
+
 /** Creates partition [lo, hi), moving any rows the default partition holds for it. */
 CREATE OR REPLACE FUNCTION integration_create_log_partition(lo timestamptz, hi timestamptz)
 RETURNS bigint
@@ -43,9 +63,10 @@ BEGIN
   EXECUTE format('CREATE TABLE %I (LIKE integration_logs INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', name);
   EXECUTE format(
     'WITH moved AS (DELETE FROM integration_logs_default WHERE created_at >= $1 AND created_at < $2 RETURNING *)
-     INSERT INTO %I SELECT * FROM moved', name) USING lo, hi;
+     INSERT INTO %I SELECT * FROM moved ORDER BY created_at', name) USING lo, hi; -- in time order, for its BRIN
   GET DIAGNOSTICS n = ROW_COUNT;
   EXECUTE format('ALTER TABLE integration_logs ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', name, lo, hi);
+  PERFORM integration_index_log_partition(name);
   EXECUTE format('REVOKE ALL ON %I FROM PUBLIC, anon, authenticated, service_role', name);
   IF n > 0 THEN
     RAISE NOTICE 'integration_logs: moved % rows from the default partition into %', n, name;
@@ -111,8 +132,12 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION integration_create_log_partition(timestamptz, timestamptz) FROM PUBLIC, anon, authenticated, service_role;
+REVOKE ALL ON FUNCTION integration_index_log_partition(text) FROM PUBLIC, anon, authenticated, service_role;
 REVOKE ALL ON FUNCTION integration_log_partitions() FROM PUBLIC, anon;
 REVOKE ALL ON FUNCTION ensure_integration_log_partitions(integer, integer) FROM PUBLIC, anon, authenticated, service_role;
 REVOKE ALL ON FUNCTION integration_ensure_log_partitions_between(timestamptz, timestamptz) FROM PUBLIC, anon, authenticated, service_role;
 GRANT EXECUTE ON FUNCTION ensure_integration_log_partitions(integer, integer) TO service_role;
 GRANT EXECUTE ON FUNCTION integration_ensure_log_partitions_between(timestamptz, timestamptz) TO service_role;
+
+-- Weeks created before 018 (or by hand) get their BRIN when this file is applied.
+SELECT integration_index_log_partition(p.partition_name) FROM integration_log_partitions() p;

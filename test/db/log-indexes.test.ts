@@ -31,17 +31,29 @@ afterAll(async () => {
   await db.drop();
 });
 
-test('the four secondary indexes: ascending B-trees without the id, a BRIN on created_at', async () => {
+test('the secondary indexes: ascending B-trees without the id; created_at a BRIN per week, a B-tree on the default partition', async () => {
   const { rows } = await db.pool.query(
     `SELECT c.relname, pg_get_indexdef(i.indexrelid) AS def FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
      WHERE i.indrelid = 'integration_logs'::regclass AND c.relname IN ('idx_integration_logs_created_at', 'idx_integration_logs_service_name', 'idx_integration_logs_entity', 'idx_integration_logs_failed')
      ORDER BY 1`,
   );
   expect(rows.map((r) => [r.relname, r.def.replace(/^.* ON ONLY public\.integration_logs USING /, '')])).toEqual([
-    ['idx_integration_logs_created_at', "brin (created_at) WITH (pages_per_range='32', autosummarize='on')"],
     ['idx_integration_logs_entity', 'btree (related_entity_type, related_entity_id) WHERE (related_entity_id IS NOT NULL)'],
     ['idx_integration_logs_failed', "btree (created_at) WHERE (status = 'failed'::text)"],
     ['idx_integration_logs_service_name', 'btree (service_name, created_at)'],
+  ]);
+  // every partition's own created_at index (the weeks this fixture made, and the default partition)
+  const own = await db.pool.query(
+    `SELECT t.relname AS partition, pg_get_indexdef(i.indexrelid) AS def
+     FROM pg_inherits h JOIN pg_class t ON t.oid = h.inhrelid JOIN pg_index i ON i.indrelid = t.oid
+     WHERE h.inhparent = 'integration_logs'::regclass AND NOT EXISTS (SELECT 1 FROM pg_inherits ih WHERE ih.inhrelid = i.indexrelid)
+     ORDER BY 1`,
+  );
+  const weeks = own.rows.filter((r) => r.partition !== 'integration_logs_default');
+  expect(weeks.length).toBeGreaterThanOrEqual(3);
+  for (const r of weeks) expect(r.def).toBe(`CREATE INDEX ${r.partition}_created_at_brin ON public.${r.partition} USING brin (created_at) WITH (pages_per_range='32', autosummarize='on')`);
+  expect(own.rows.filter((r) => r.partition === 'integration_logs_default').map((r) => r.def)).toEqual([
+    'CREATE INDEX integration_logs_default_created_at ON public.integration_logs_default USING btree (created_at)',
   ]);
 });
 
