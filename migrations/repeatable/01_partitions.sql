@@ -38,6 +38,7 @@ $$;
 CREATE OR REPLACE FUNCTION integration_index_log_partition(p_partition text)
 RETURNS void
 LANGUAGE plpgsql
+SET jit = off
 SET search_path FROM CURRENT
 AS $$
 BEGIN
