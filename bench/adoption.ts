@@ -10,18 +10,13 @@
 import { Client } from 'pg';
 import { migrate } from '../src/db/migrate';
 import { COLUMNS, generateSql, STAGING_TABLE } from './data';
+import { withDatabase } from './database';
 import { seedMigration004Sql } from './seed-schema';
 import { human } from './stats';
 import type { BenchContext, BenchRow } from './types';
 
 const DB = 'intmon_bench_adopt';
 const DAYS = 120;
-
-function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
 
 /** Inserts a pending call and updates it by id, each its own transaction as service_role, until stopped. */
 function writer(url: string, stats: { longest: number; pairs: number; deadlocks: number; errors: string[] }, stopped: () => boolean): Promise<void> {

@@ -35,6 +35,7 @@ import { benchDashboards, benchFloors, dashboardRows, dashboardsMarkdown, floors
 import { dashboardQueries, zoneQueries } from './queries';
 import { run as runRecorder } from './recorder';
 import { SEED_SCHEMA_SQL } from './seed-schema';
+import { withDatabase } from './database';
 import { human, ms, pct, round } from './stats';
 import { compactionMarkdown, rawIndexBytes, storageBreakdown, storageMarkdown } from './storage';
 import { writeCosts } from './writes';
@@ -51,12 +52,6 @@ const INGEST_BATCH_ROWS = 10_000;
 const INGEST_ROUNDS = 3;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-
-function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
 
 /** Repeats `run` (which returns one run's ms) up to maxRuns times, at least 3, within budgetMs. */
 async function repeatRuns(run: () => Promise<number>, maxRuns: number, budgetMs: number): Promise<number[]> {

@@ -18,7 +18,8 @@ SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
  * (reads of those partitions, and plans over all of them such as the newest-first list, wait) until
  * the caller's transaction ends: p_max_partitions stops after that many partitions had an index
  * rebuilt, so a caller can commit partition by partition (the in-process job calls it with 1 until
- * a call rebuilds nothing); NULL does every closed week in one go (the pg_cron job's last statement).
+ * a call rebuilds nothing; the pg_cron job calls it with 1 every hour); NULL does every closed week
+ * in one go (the bench, after its load).
  */
 CREATE OR REPLACE FUNCTION integration_compact_partitions(p_min_age interval DEFAULT '1 day', p_max_partitions integer DEFAULT NULL)
 RETURNS TABLE (index_name text, bytes_before bigint, bytes_after bigint)
