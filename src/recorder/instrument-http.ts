@@ -11,7 +11,8 @@
  * or Mobizon's errors on HTTP 200) this one response gets a tap on the method its parser hands
  * chunks to (undici's request.onData, IncomingMessage.push): the tap sees each chunk and passes
  * it on unchanged, without reading, pausing or resuming the stream, so the caller's flow mode and
- * data are untouched. A request made inside track() is an attempt of that call (call-context.ts),
+ * data are untouched. Requests to other hosts pay one message and one map lookup each: the
+ * response channels are subscribed only while a provider request is in flight (and a second after). A request made inside track() is an attempt of that call (call-context.ts),
  * not a row of its own: instrumentFetch's requests, and an SDK's own retries, are never rows twice.
  */
 import dc from 'node:diagnostics_channel';
@@ -19,6 +20,7 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import zlib from 'node:zlib';
 import { type AttemptFrame, currentFrame, useFrames } from './call-context';
 import { actionFor, failsInsideOk, judgeHttp, serviceForHost } from './providers';
+import { lingeringSubscriptions } from './lingering-subscriptions';
 import { isSecretName } from './redact';
 import { observeRequest, type RequestObserver } from './recorder';
 import { judgeError } from './retry';
@@ -123,6 +125,21 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
     }
     return target;
   };
+  // node:http: the connection's target hostname (a string the request holds, its hash cached)
+  // rules out other hosts before anything else is read, e.g. the Host header (a string Node
+  // concatenated, hashed anew on every lookup). A hostname can be a provider's, or a `hosts`
+  // key's (with or without its port).
+  const hostsByName = new Set([...hosts.keys()].map((k) => hostnameOf(k)));
+  const candidates = new Map<string, boolean>();
+  const maybeProvider = (hostname: string): boolean => {
+    let yes = candidates.get(hostname);
+    if (yes === undefined) {
+      const h = hostname.toLowerCase();
+      yes = hostsByName.has(h) || serviceForHost(h) !== undefined;
+      remember(candidates, hostname, yes);
+    }
+    return yes;
+  };
   // fetch: the origin string alone decides (an origin is scheme://host[:port], nothing more).
   const originTargets = new Map<string, Target | null>();
   const serviceOfOrigin = (origin: string): Target | null => {
@@ -137,18 +154,21 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
 
   /** A request made inside a track() call: an attempt of that call, not a row of its own. */
   function attempt(frame: AttemptFrame, service: string): Seen {
+    following.hold();
     frame.requests++;
     return { service, frame, call: undefined, status: 0, retryAfter: undefined, encoding: undefined, chunks: undefined, bytes: 0, done: false };
   }
 
   /** A request made outside track(): its row begins. */
   function row(service: string, kind: unknown): Seen {
+    following.hold();
     return { service, frame: undefined, call: observer.start(kind), status: 0, retryAfter: undefined, encoding: undefined, chunks: undefined, bytes: 0, done: false };
   }
 
   function end(seen: Seen, outcome: Outcome): void {
     if (seen.done) return;
     seen.done = true;
+    following.release();
     seen.chunks = undefined;
     if (seen.frame) seen.frame.last = outcome;
     else observer.end(seen.call, outcome);
@@ -229,9 +249,10 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
   const httpStart = (m: unknown): void => {
     try {
       const req = (m as { request: ClientRequest }).request;
+      const proxied = req.path.charCodeAt(0) !== 47; // not '/': through a plain HTTP proxy the path is the target's absolute URL
+      if (!proxied && !maybeProvider(req.host)) return;
       let host = String(req.getHeader('host') ?? req.host);
       let hostname = req.host;
-      const proxied = req.path.charCodeAt(0) !== 47; // not '/': through a plain HTTP proxy the path is the target's absolute URL
       if (proxied) {
         const u = new URL(req.path);
         host = u.host;
@@ -279,15 +300,22 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
       /* judged when the request closes */
     }
   };
+  // Every request publishes on its creation channel; the error channels carry only failures.
   const subscriptions: [string, (m: unknown) => void][] = [
     ['undici:request:create', undiciCreate],
-    ['undici:request:headers', undiciHeaders],
-    ['undici:request:trailers', undiciTrailers],
     ['undici:request:error', requestError],
     ['http.client.request.start', httpStart],
-    ['http.client.response.finish', httpResponse],
     ['http.client.request.error', requestError],
   ];
+  // A provider request's row needs its response; other hosts' requests need nothing more.
+  const following = lingeringSubscriptions(
+    [
+      ['undici:request:headers', undiciHeaders],
+      ['undici:request:trailers', undiciTrailers],
+      ['http.client.response.finish', httpResponse],
+    ],
+    FOLLOW_LINGER_MS,
+  );
   const release = useFrames();
   for (const [name, fn] of subscriptions) dc.subscribe(name, fn);
   let undone = false;
@@ -295,6 +323,7 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
     if (undone) return;
     undone = true;
     for (const [name, fn] of subscriptions) dc.unsubscribe(name, fn);
+    following.close();
     release();
   };
 }
@@ -325,6 +354,9 @@ interface Endpoint {
   /** The row's kind per secret-named headers sent (headerKey's text). */
   byHeaders: Map<string, unknown>;
 }
+
+/** How long the response channels stay subscribed after the last provider request ended. */
+const FOLLOW_LINGER_MS = 1000;
 
 const UNJUDGEABLE: Outcome = { ok: false, errorCode: null, errorMessage: 'unjudgeable response' };
 

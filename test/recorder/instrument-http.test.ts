@@ -232,6 +232,39 @@ test('a request to another host carries nothing of instrumentHttp (a provider re
   await newRows();
 });
 
+test('requests to other hosts pass only the creation channels; a provider request subscribes the response channels until a second after it ends', async () => {
+  const other = http.createServer((_req, res) => res.end('ok'));
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  const otherBase = `http://127.0.0.1:${(other.address() as net.AddressInfo).port}`;
+  const RESPONSE = ['http.client.response.finish', 'undici:request:headers', 'undici:request:trailers'];
+  const following = () => RESPONSE.map((name) => dc.channel(name).hasSubscribers);
+  undo(); // this file's instrumentHttp may still follow an earlier test's provider request
+  const mine = instrumentHttp(rec, { hosts: s.hosts });
+  try {
+    expect(['undici:request:create', 'http.client.request.start'].map((n) => dc.channel(n).hasSubscribers)).toEqual([true, true]);
+    expect(following()).toEqual([false, false, false]);
+    await (await fetch(`${otherBase}/x`)).text();
+    await axiosLessGet(`${otherBase}/x`);
+    expect(following()).toEqual([false, false, false]);
+    await axiosLessGet(`${s.urls.whapi}/messages/text`);
+    expect(following()).toEqual([true, true, true]); // lingering after the call
+    // The stand-in refuses a GET without a token: one failed row in Whapi's words, judged from the
+    // response those channels carried.
+    const first = (await newRows()).map((r) => [r.status, r.error_code, r.action]);
+    expect(first).toEqual([['failed', expect.any(String), expect.any(String)]]);
+    const t = Date.now();
+    while (following().some(Boolean) && Date.now() - t < 10_000) await new Promise((r) => setTimeout(r, 50));
+    expect(following()).toEqual([false, false, false]);
+    // Subscribed again by the next provider request, which is recorded whole (fetch this time).
+    await (await fetch(`${s.urls.whapi}/messages/text`)).text();
+    expect((await newRows()).map((r) => [r.status, r.error_code, r.action])).toEqual(first);
+  } finally {
+    mine();
+    undo = instrumentHttp(rec, { hosts: s.hosts });
+    other.close();
+  }
+});
+
 test('AsyncLocalStorage’s promise hook is on only while a tracked call runs with instrumentHttp on, and undo switches its channels off (a fresh process)', async () => {
   const out = execFileSync(process.execPath, ['-r', path.join(__dirname, 'fixtures/ts-register.js'), path.join(__dirname, 'fixtures/promise-hook-child.ts')], {
     env: { ...process.env, DB_URL: db.url, SPOOL_DIR: tempDir('intmon-hook-') },
