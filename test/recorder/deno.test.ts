@@ -110,7 +110,8 @@ function isolate(fn: string, env: Record<string, string> = {}, extra: string[] =
         return m ? Number(m[1]) : undefined;
       }, 'listening'),
     settled: (n) => until(() => ((out.match(/settled \d+/g) ?? []).length >= n ? true : undefined), `settled ${n}`).then(() => undefined),
-    exited: new Promise((resolve) => proc.on('exit', resolve)),
+    // 'close': after the child's output has all arrived ('exit' may come before the last of it).
+    exited: new Promise((resolve) => proc.on('close', resolve)),
     stderr: () => err,
   };
 }

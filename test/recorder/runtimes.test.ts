@@ -50,7 +50,9 @@ function instance(env: Record<string, string>, argv: string[] = [process.execPat
     });
   });
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', resolve));
+  // 'close', not 'exit': the child's stderr may still be arriving when 'exit' fires (a loaded
+  // machine once read a Bun child's warning as missing); 'close' comes after its streams ended.
+  const exited = new Promise<number | null>((resolve) => proc.on('close', resolve));
   return { proc, answered, exited, stderr: () => err, out: () => out };
 }
 
