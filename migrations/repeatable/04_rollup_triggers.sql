@@ -333,30 +333,32 @@ BEGIN
   END LOOP;
 
   -- Days of the configured day zones (011), after the hour level they recompute min/max from:
-  -- the hours lying wholly inside the local day, and the raw rows of the (at most two) hours a
-  -- :30/:45 midnight cuts. Older than raw retention (90 days by default) those rows are gone, and
-  -- such a day's min/max then come from its whole hours only; counts and sums stay exact (signed
-  -- deltas).
+  -- the UTC hours lying wholly inside the local day, and the raw rows of the day in the hours its
+  -- midnights cut (a :30/:45 offset's). The day is what date_trunc('day', created_at, zone) says,
+  -- not [label, next label): where a DST change repeats the hour after midnight (01:00 back to
+  -- 00:00, as in Havana), both midnights get the later instant as their label, so the day begins
+  -- an hour before its label and the day before ends an hour before the next label. Hence the
+  -- hours from 3 before the label to 27 after it, each tested by its first and last instant.
+  -- Older than raw retention (90 days by default) the raw rows are gone, and such a day's min/max
+  -- then come from its whole hours only; counts and sums stay exact (signed deltas).
   IF EXISTS (SELECT 1 FROM integration_monitor_day_zones) THEN
     keys := 'z.zone, date_trunc(''day'', c.minute, z.zone) AS bucket, c.service_name, c.action, c.status';
     src := format('%s c CROSS JOIN integration_monitor_day_zones z', chg);
     EXECUTE integration_lock_rollup_groups('integration_rollup_zone_day', 'zone, bucket, service_name, action, status', keys, src);
-    -- the local day's end (30 hours after a midnight is inside the next day) and its whole hours
     EXECUTE integration_apply_rollup_change('integration_rollup_zone_day', 'zone, bucket, service_name, action, status', keys, src, $s$
       SELECT min(y.mn) AS mn, max(y.mx) AS mx
-      FROM (SELECT date_trunc('day', d.bucket + interval '30 hours', d.zone) AS day_end,
-                   date_bin('1 hour'::interval, d.bucket + interval '59 minutes', '1970-01-01 00:00:00+00'::timestamptz) AS h_lo) e0
-      CROSS JOIN LATERAL (SELECT e0.day_end, e0.h_lo, greatest(e0.h_lo, date_bin('1 hour'::interval, e0.day_end, '1970-01-01 00:00:00+00'::timestamptz)) AS h_hi) e
+      FROM (SELECT h.h, date_trunc('day', h.h, d.zone) = d.bucket AS starts_in,
+                   date_trunc('day', h.h + interval '59 minutes 59.999999 seconds', d.zone) = d.bucket AS ends_in
+            FROM generate_series(date_bin('1 hour'::interval, d.bucket - interval '3 hours', '1970-01-01 00:00:00+00'::timestamptz),
+                                 d.bucket + interval '27 hours', interval '1 hour') h(h)) e
       CROSS JOIN LATERAL (
         SELECT b.duration_min AS mn, b.duration_max AS mx FROM integration_rollup_hour b
-        WHERE b.bucket >= e.h_lo AND b.bucket < e.h_hi AND b.service_name = d.service_name AND b.action = d.action AND b.status = d.status
+        WHERE e.starts_in AND e.ends_in
+          AND b.bucket = e.h AND b.service_name = d.service_name AND b.action = d.action AND b.status = d.status
         UNION ALL
         SELECT l.duration_ms, l.duration_ms FROM integration_logs l
-        WHERE l.created_at >= d.bucket AND l.created_at < e.h_lo
-          AND l.service_name = d.service_name AND l.action = d.action AND l.status = d.status
-        UNION ALL
-        SELECT l.duration_ms, l.duration_ms FROM integration_logs l
-        WHERE l.created_at >= e.h_hi AND l.created_at < e.day_end
+        WHERE e.starts_in <> e.ends_in
+          AND l.created_at >= e.h AND l.created_at < e.h + interval '1 hour' AND date_trunc('day', l.created_at, d.zone) = d.bucket
           AND l.service_name = d.service_name AND l.action = d.action AND l.status = d.status) y
       WHERE true$s$);
 
