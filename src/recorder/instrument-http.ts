@@ -12,8 +12,9 @@
  * chunks to (undici's request.onData, IncomingMessage.push): the tap sees each chunk and passes
  * it on unchanged, without reading, pausing or resuming the stream, so the caller's flow mode and
  * data are untouched. Requests to other hosts pay one message and one map lookup each: the
- * response channels are subscribed only while a provider request is in flight (and a second after). A request made inside track() is an attempt of that call (call-context.ts),
- * not a row of its own: instrumentFetch's requests, and an SDK's own retries, are never rows twice.
+ * response channels are subscribed only while a provider request is in flight (and a second
+ * after). A request made inside track() is an attempt of that call (call-context.ts), not a row
+ * of its own: instrumentFetch's requests, and an SDK's own retries, are never rows twice.
  */
 import dc from 'node:diagnostics_channel';
 import type { ClientRequest, IncomingMessage } from 'node:http';
@@ -104,41 +105,33 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
     return kind;
   };
 
-  // Every request asks, to any host, and the answer per host never changes (null = not a
-  // provider): one lookup in a map of maps, with no string built per request, so that requests
-  // to other hosts pay nearly nothing.
-  const services = new Map<string, Map<string, Target | null>>();
-  const serviceOf = (host: string, hostname: string): Target | null => {
-    // The Host header (host) and the connection's target (hostname) can differ, e.g. a proxy
-    // passing the original Host on: the known-provider table goes by the target.
-    let byName = services.get(host);
-    if (byName === undefined) {
-      if (services.size >= 1000) services.clear(); // bounded, as remember()
-      byName = new Map();
-      services.set(host, byName);
+  // Every request asks, to any host, and the answers never change. First by the connection's
+  // target hostname (a string the request holds, its hash cached): null when no provider and no
+  // `hosts` key (with or without its port) has it, so that a request to another host is ruled out
+  // by one lookup, with no string built and nothing else read (node:http's Host header is a string
+  // Node concatenated, hashed anew on every lookup). Then by `host`, the Host header or the
+  // origin's host[:port], which picks a `hosts` key with a port; the known-provider table goes by
+  // the target (a proxy may pass the original Host on).
+  const hostsByName = new Set([...hosts.keys()].map((k) => hostnameOf(k)));
+  const services = new Map<string, Map<string, Target | null> | null>();
+  const byHostname = (hostname: string): Map<string, Target | null> | null => {
+    let byHost = services.get(hostname);
+    if (byHost === undefined) {
+      const h = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1'); // a URL's IPv6 hostname keeps its brackets
+      byHost = hostsByName.has(h) || serviceForHost(h) !== undefined ? new Map() : null;
+      remember(services, hostname, byHost);
     }
-    let target = byName.get(hostname);
+    return byHost;
+  };
+  const serviceOf = (host: string, hostname: string, byHost = byHostname(hostname)): Target | null => {
+    if (byHost === null) return null;
+    let target = byHost.get(host);
     if (target === undefined) {
       const service = (hosts.size > 0 ? (hosts.get(host.toLowerCase()) ?? hosts.get(hostname.toLowerCase())) : undefined) ?? serviceForHost(hostname);
       target = service ? targetOf(service) : null;
-      remember(byName, hostname, target);
+      remember(byHost, host, target);
     }
     return target;
-  };
-  // node:http: the connection's target hostname (a string the request holds, its hash cached)
-  // rules out other hosts before anything else is read, e.g. the Host header (a string Node
-  // concatenated, hashed anew on every lookup). A hostname can be a provider's, or a `hosts`
-  // key's (with or without its port).
-  const hostsByName = new Set([...hosts.keys()].map((k) => hostnameOf(k)));
-  const candidates = new Map<string, boolean>();
-  const maybeProvider = (hostname: string): boolean => {
-    let yes = candidates.get(hostname);
-    if (yes === undefined) {
-      const h = hostname.toLowerCase();
-      yes = hostsByName.has(h) || serviceForHost(h) !== undefined;
-      remember(candidates, hostname, yes);
-    }
-    return yes;
   };
   // fetch: the origin string alone decides (an origin is scheme://host[:port], nothing more).
   const originTargets = new Map<string, Target | null>();
@@ -249,21 +242,18 @@ export function instrumentHttp(recorder: Recorder, options: InstrumentHttpOption
   const httpStart = (m: unknown): void => {
     try {
       const req = (m as { request: ClientRequest }).request;
-      const proxied = req.path.charCodeAt(0) !== 47; // not '/': through a plain HTTP proxy the path is the target's absolute URL
-      if (!proxied && !maybeProvider(req.host)) return;
-      let host = String(req.getHeader('host') ?? req.host);
-      let hostname = req.host;
-      if (proxied) {
-        const u = new URL(req.path);
-        host = u.host;
-        hostname = u.hostname;
-      }
-      const target = serviceOf(host, hostname);
+      // not '/': through a plain HTTP proxy the path is the target's absolute URL
+      const u = req.path.charCodeAt(0) !== 47 ? new URL(req.path) : undefined;
+      const hostname = u ? u.hostname : req.host;
+      const byHost = byHostname(hostname);
+      if (byHost === null) return;
+      const host = u ? u.host : String(req.getHeader('host') ?? req.host);
+      const target = serviceOf(host, hostname, byHost);
       if (!target) return;
       const frame = currentFrame();
       let seen: Seen;
       if (frame) seen = attempt(frame, target.service);
-      else seen = row(target.service, kindOf(endpoint(target, req.method, `${req.protocol}//${host}`, req.path, proxied), httpSecretHeaders(req)));
+      else seen = row(target.service, kindOf(endpoint(target, req.method, `${req.protocol}//${host}`, req.path, u !== undefined), httpSecretHeaders(req)));
       (req as unknown as Record<symbol, Seen>)[SEEN] = seen;
       const s = seen;
       // Destroyed before any response, without an error event: the call was abandoned.
