@@ -324,20 +324,18 @@ async function logPage(
   const pageRows = arg(limit + 1, 'integer');
   // qualified: the bare names would sort by the text output columns of the same name
   const order = 'ORDER BY l.created_at DESC, l.id DESC';
-  const text = perService
-    ? `SELECT ${LOG_COLUMNS}
-     FROM (SELECT DISTINCT s.service_name AS known FROM integration_service_actions s
+  const source = perService
+    ? `(SELECT DISTINCT s.service_name AS known FROM integration_service_actions s
            ${services ? `WHERE s.service_name = ANY (${arg(services, 'text[]')})` : ''}) k
      CROSS JOIN LATERAL (
        SELECT * FROM integration_logs l
        WHERE ${['l.service_name = k.known', ...where].join('\n         AND ')}
        ${order}
-       LIMIT ${pageRows}) l
-     ${order}
-     LIMIT ${pageRows}`
-    : `SELECT ${LOG_COLUMNS}
-     FROM integration_logs l
-     ${where.length ? `WHERE ${where.join('\n       AND ')}` : ''}
+       LIMIT ${pageRows}) l`
+    : `integration_logs l
+     ${where.length ? `WHERE ${where.join('\n       AND ')}` : ''}`;
+  const text = `SELECT ${LOG_COLUMNS}
+     FROM ${source}
      ${order}
      LIMIT ${pageRows}`;
   const { rows } = await db.query(prepared(text, values));
