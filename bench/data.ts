@@ -126,4 +126,12 @@ FROM integration_rollup_hour GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`,
   // per-service call and failure counts from the full rollups
   `INSERT INTO integration_rollup_service_hour SELECT bucket, service_name, sum(calls), coalesce(sum(calls) FILTER (WHERE status = 'failed'), 0) FROM integration_rollup_hour GROUP BY 1, 2 ORDER BY 1, 2`,
   `INSERT INTO integration_rollup_service_day SELECT bucket, service_name, sum(calls), coalesce(sum(calls) FILTER (WHERE status = 'failed'), 0) FROM integration_rollup_day GROUP BY 1, 2 ORDER BY 1, 2`,
+  // each (service, action, day)'s slowest calls (migration 019), as its triggers keep them
+  `INSERT INTO integration_slowest_day (bucket, service_name, action, duration_ms, created_at, id)
+SELECT r.bucket, r.service_name, r.action, r.duration_ms, r.created_at, r.id
+FROM (SELECT date_bin('1 day'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz) AS bucket, service_name, action, duration_ms, created_at, id,
+             row_number() OVER (PARTITION BY service_name, action, date_bin('1 day'::interval, created_at, '1970-01-01 00:00:00+00'::timestamptz)
+                                ORDER BY duration_ms DESC, created_at DESC, id DESC) AS rank
+      FROM integration_logs WHERE duration_ms IS NOT NULL) r
+WHERE r.rank <= integration_slowest_kept() ORDER BY r.service_name, r.action, r.created_at`,
 ];

@@ -126,7 +126,7 @@ async function load(c: Client, size: number): Promise<BenchRow[]> {
                  integration_latency_hist_hour, integration_latency_hist_day, integration_service_actions,
                  integration_latency_hist_service_hour, integration_latency_hist_service_day,
                  integration_rollup_service_hour, integration_rollup_service_day,
-                 integration_rollup_zone_day, integration_rollup_zone_hour, integration_monitor_day_zones`);
+                 integration_rollup_zone_day, integration_rollup_zone_hour, integration_monitor_day_zones, integration_slowest_day`);
   await c.query('TRUNCATE seed.integration_logs');
   if (LAYOUT === 'history') {
     // History loaded before any week was made for it: every week before the current one is
@@ -230,6 +230,7 @@ async function storageRows(c: Client, tag: string, how: string): Promise<BenchRo
     'integration_rollup_service_hour',
     'integration_rollup_service_day',
     'integration_service_actions',
+    'integration_slowest_day',
   ]) {
     await c.query(`VACUUM ANALYZE ${r}`);
   }
@@ -239,8 +240,10 @@ async function storageRows(c: Client, tag: string, how: string): Promise<BenchRo
       (SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'integration_logs'::regclass) AS raw_bytes,
       -- tables only: pg_total_relation_size already counts their indexes (runs before 2026-12-02 also
       -- matched the indexes by name, counting them twice)
+      -- every other table of ours (rollups, histograms, 019's slowest calls, the small lists)
       (SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c
-       WHERE c.relkind = 'r' AND (c.relname LIKE 'integration\\_rollup\\_%' OR c.relname LIKE 'integration\\_latency\\_hist\\_%')) AS rollup_bytes,
+       WHERE c.relkind = 'r' AND NOT c.relispartition AND c.relnamespace = 'public'::regnamespace
+         AND c.relname LIKE 'integration\\_%' AND c.relname <> 'integration_logs') AS rollup_bytes,
       (SELECT count(*) FROM integration_rollup_minute) AS minute_rows,
       (SELECT count(*) FROM integration_latency_hist_hour) AS hist_hour_rows`);
   const z = sizes.rows[0];
@@ -251,7 +254,7 @@ async function storageRows(c: Client, tag: string, how: string): Promise<BenchRo
     seed: mb(z.seed_bytes),
     ours: mb(z.raw_bytes) + mb(z.rollup_bytes),
     unit: 'MB',
-    note: `ours = raw ${mb(z.raw_bytes)} MB + rollups ${mb(z.rollup_bytes)} MB (${z.minute_rows} minute rows, ${z.hist_hour_rows} hour histogram rows); ${how}`,
+    note: `ours = raw ${mb(z.raw_bytes)} MB + rollups and slowest calls ${mb(z.rollup_bytes)} MB (${z.minute_rows} minute rows, ${z.hist_hour_rows} hour histogram rows); ${how}`,
   });
   const breakdown = await storageBreakdown(c);
   extraMarkdown.push(storageMarkdown(breakdown, tag));

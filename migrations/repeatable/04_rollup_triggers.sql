@@ -104,9 +104,10 @@ REVOKE ALL ON FUNCTION integration_hist_statements(boolean, text, text, timestam
 -- minute, hour, day, zone_day, zone_hour, latency_hist_hour, latency_hist_day, service_actions (this
 -- trigger and integration_rollup_on_change), then latency_hist_service_hour, _day
 -- (integration_service_hist_on_write), then rollup_service_hour, _day
--- (integration_service_rollup_on_write); statement triggers fire in name order, and
--- integration_logs_rollup_* < _service_hist_* < _service_rollup_* for INSERT, UPDATE and DELETE
--- alike. Each upsert's rows are ordered by its conflict key (INSERT … SELECT … ORDER BY locks them
+-- (integration_service_rollup_on_write), then slowest_day (16_slowest_calls.sql, whose per-day
+-- advisory locks come first); statement triggers fire in name order, and
+-- integration_logs_rollup_* < _service_hist_* < _service_rollup_* < _slowest_* for INSERT, UPDATE
+-- and DELETE alike. Each upsert's rows are ordered by its conflict key (INSERT … SELECT … ORDER BY locks them
 -- in that order). So any two writers that touch overlapping rollup rows lock them in the same
 -- order and wait for each other instead of deadlocking: the seed's insert-pending-then-update-by-id
 -- writers did (40P01 in 1-2% of concurrent pairs) while these were data-modifying CTEs of one

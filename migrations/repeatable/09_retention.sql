@@ -25,6 +25,9 @@ DECLARE
   part record;
   n bigint;
   total bigint := 0;
+  gs text[];
+  ga text[];
+  gd timestamptz[];
 BEGIN
   IF retention IS NULL OR retention <= interval '0' THEN
     RAISE EXCEPTION 'retention must be a positive interval, got %', retention;
@@ -49,6 +52,15 @@ BEGIN
   DELETE FROM integration_logs WHERE created_at < cutoff;
   GET DIAGNOSTICS n = ROW_COUNT;
   PERFORM set_config('integration_monitor.retention', 'off', true);
+
+  -- each day's slowest calls (019) point at raw rows: days before the cutoff's go, and the day the
+  -- cutoff cuts is refilled from the rows it keeps
+  DELETE FROM integration_slowest_day WHERE bucket < date_bin('1 day'::interval, cutoff, '1970-01-01 00:00:00+00'::timestamptz);
+  SELECT array_agg(g.service_name), array_agg(g.action), array_agg(g.bucket) INTO gs, ga, gd
+  FROM (SELECT DISTINCT s.service_name, s.action, s.bucket FROM integration_slowest_day s WHERE s.created_at < cutoff) g;
+  IF gs IS NOT NULL THEN
+    PERFORM integration_slowest_refill(gs, ga, gd);
+  END IF;
   RETURN total + n;
 END
 $$;

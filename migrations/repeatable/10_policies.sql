@@ -27,6 +27,8 @@ BEGIN
                            'integration_latency_hist_service_hour', 'integration_latency_hist_service_day',
                            'integration_rollup_service_hour', 'integration_rollup_service_day',
                            'integration_rollup_zone_day', 'integration_rollup_zone_hour', 'integration_service_actions',
+                           -- each day's slowest calls (019)
+                           'integration_slowest_day',
                            -- which day zones are kept (011), read through integration_day_zone by the callers' readers
                            'integration_monitor_day_zones'] LOOP
     EXECUTE format('DROP POLICY IF EXISTS %I ON %I', t || '_read', t);

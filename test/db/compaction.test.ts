@@ -127,7 +127,7 @@ describe('integration_compact_partitions', () => {
 
       const busy = before.filter((i) => i.partition === closed[0] && i.am === 'btree').map((i) => i.index);
       const done = before.filter((i) => i.partition === closed[1] && i.am === 'btree').map((i) => i.index);
-      expect(done.length).toBeGreaterThanOrEqual(5); // pkey, created_at, service_name, entity, failed, slowest
+      expect(done.length).toBeGreaterThanOrEqual(4); // pkey, service_name, entity, failed (created_at is a BRIN; 019 dropped slowest)
       expect(out.map((r) => r.index_name).sort()).toEqual([...busy, ...done].sort());
       expect(
         out

@@ -19,6 +19,8 @@ const READ_FUNCTIONS: Record<string, string> = {
   'integration_range_agg_service(timestamp with time zone,timestamp with time zone,interval)': `SELECT * FROM integration_range_agg_service(${RANGE}, interval '1 hour')`,
   'integration_last_call_at(text,timestamp with time zone,timestamp with time zone,boolean)': `SELECT t FROM integration_last_call_at('amocrm', ${RANGE}) t WHERE t IS NOT NULL`,
   'integration_known_services()': `SELECT * FROM integration_known_services()`,
+  // 019's slowest calls: kept rows, and raw rows for the part-days at the range's ends
+  'integration_slowest_calls(timestamp with time zone,timestamp with time zone,text[],text[],integer)': `SELECT * FROM integration_slowest_calls(${RANGE}, NULL, NULL)`,
   // 009's zone readers, in a half-hour zone so minute rollups and raw edges are read too.
   'integration_range_agg_zone(timestamp with time zone,timestamp with time zone,interval,text)': `SELECT * FROM integration_range_agg_zone(${RANGE}, interval '1 hour', 'Asia/Kolkata')`,
   'integration_range_agg_service_zone(timestamp with time zone,timestamp with time zone,interval,text)': `SELECT * FROM integration_range_agg_service_zone(${RANGE}, interval '1 day', 'Asia/Kolkata')`,
@@ -125,7 +127,7 @@ describe('what the check covers', () => {
         'integration_service_actions',
       ]),
     );
-    expect(tables).toHaveLength(16); // and the day zone list (integration_day_zone reads it as the caller)
+    expect(tables).toHaveLength(17); // the day zone list (integration_day_zone reads it as the caller), 019's slowest calls
     expect(functions.map((f) => f.sig).sort()).toEqual([...Object.keys(READ_FUNCTIONS), ...Object.keys(NOT_DATA)].sort());
     // A SECURITY DEFINER read function would skip the policies; only the check, which reads the
     // owner-only settings, is one.

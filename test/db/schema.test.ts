@@ -117,6 +117,7 @@ describe('row-level security per role', () => {
     'integration_latency_hist_service_day',
     'integration_rollup_service_hour',
     'integration_rollup_service_day',
+    'integration_slowest_day',
   ];
 
   test('RLS is on, with the seed-named policies', async () => {

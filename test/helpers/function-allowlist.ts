@@ -20,6 +20,7 @@ export const AUTHENTICATED_FUNCTIONS: Record<string, string> = {
   'integration_hist_percentile_series_zone(timestamp with time zone,timestamp with time zone,interval,text[],double precision[],text)': 'reader, RLS (dashboards)',
   'integration_last_call_at(text,timestamp with time zone,timestamp with time zone,boolean)': 'reader, RLS (API)',
   'integration_known_services()': 'reader, RLS (API, dashboards)',
+  'integration_slowest_calls(timestamp with time zone,timestamp with time zone,text[],text[],integer)': 'reader, RLS (dashboards: Slowest calls)',
   'integration_day_zone(text)': 'reader of the day zone list, RLS like the rollups (no row without the claim)',
   'integration_zone_buckets(timestamp with time zone,timestamp with time zone,interval,text)': 'bucket starts the API fills; none without the claim, range capped',
   // Called by the readers as their caller (or inlined into the caller's query): must be executable.
@@ -35,6 +36,7 @@ export const AUTHENTICATED_FUNCTIONS: Record<string, string> = {
   'integration_latency_bin(integer)': 'arithmetic, inlined into the readers’ raw edges',
   'integration_latency_bin_value(integer)': 'arithmetic, inlined',
   'integration_hist_percentile(integer[],bigint[],double precision)': 'arithmetic over the caller’s own arrays (API, dashboards)',
+  'integration_slowest_kept()': 'a constant: how many slowest calls a day keeps, the most integration_slowest_calls returns',
   'integration_hist_bins(smallint[],integer[])': 'arithmetic, inlined: a stored histogram row’s (bin, n) rows for the readers',
   // The read policies' check.
   'integration_read_allowed()': 'the check every read policy runs as the caller',
