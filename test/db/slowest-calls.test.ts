@@ -193,6 +193,11 @@ test('a limit above the kept number is refused; no range, or an empty one, retur
   await expect(db.pool.query(`SELECT * FROM integration_slowest_calls(now() - interval '1 day', now(), NULL, NULL, 0)`)).rejects.toMatchObject({ code: '22023' });
   expect((await db.pool.query(`SELECT * FROM integration_slowest_calls(now(), now() - interval '1 day', NULL, NULL)`)).rows).toEqual([]);
   expect((await db.pool.query(`SELECT * FROM integration_slowest_calls(NULL, now(), NULL, NULL)`)).rows).toEqual([]);
+  // unbounded, as PostgREST's /rpc may be called: every day whole
+  const all = await db.pool.query(`SELECT id::text FROM integration_slowest_calls('-infinity', 'infinity', NULL, NULL)`);
+  const want = await db.pool.query(`SELECT id::text FROM integration_logs WHERE duration_ms IS NOT NULL ORDER BY duration_ms DESC, created_at DESC, id DESC LIMIT 50`);
+  expect(all.rows).toEqual(want.rows);
+  expect(all.rows).toHaveLength(50);
 });
 
 describe('two writers at once on one day (the advisory locks)', () => {
