@@ -10,6 +10,7 @@
 import { PoolClient } from 'pg';
 import { asRole, createTestDatabase, TestDatabase } from '../helpers/db';
 import { prng } from '../helpers/prng';
+import { keptVsRaw } from '../helpers/slowest-days';
 
 let db: TestDatabase;
 const DAY = 86_400_000;
@@ -41,30 +42,8 @@ async function insertRows(rows: Row[]): Promise<void> {
   );
 }
 
-/** Kept rows against the raw rows' own ranking: missing, stale or misfiled kept rows, and both counts. */
-async function keptVsRaw(): Promise<{ missing: number; stale: number; misfiled: number; want: number; kept: number }> {
-  const { rows } = await db.pool.query(`
-    WITH want AS (
-      SELECT x.service_name, x.action, x.duration_ms, x.created_at, x.id FROM (
-        SELECT l.service_name, l.action, l.duration_ms, l.created_at, l.id,
-               row_number() OVER (PARTITION BY l.service_name, l.action, date_bin('1 day', l.created_at, '1970-01-01 00:00:00+00')
-                                  ORDER BY l.duration_ms DESC, l.created_at DESC, l.id DESC) AS rk
-        FROM integration_logs l WHERE l.duration_ms IS NOT NULL) x
-      WHERE x.rk <= 50)
-    SELECT (SELECT count(*)::int FROM want w WHERE NOT EXISTS (
-              SELECT 1 FROM integration_slowest_day s
-              WHERE (s.service_name, s.action, s.duration_ms, s.created_at, s.id) = (w.service_name, w.action, w.duration_ms, w.created_at, w.id))) AS missing,
-           (SELECT count(*)::int FROM integration_slowest_day s WHERE NOT EXISTS (
-              SELECT 1 FROM integration_logs l
-              WHERE (l.service_name, l.action, l.duration_ms, l.created_at, l.id) = (s.service_name, s.action, s.duration_ms, s.created_at, s.id))) AS stale,
-           (SELECT count(*)::int FROM integration_slowest_day s WHERE s.bucket <> date_bin('1 day', s.created_at, '1970-01-01 00:00:00+00')) AS misfiled,
-           (SELECT count(*)::int FROM want) AS want,
-           (SELECT count(*)::int FROM integration_slowest_day) AS kept`);
-  return rows[0];
-}
-
 async function expectKeptExact(): Promise<void> {
-  const k = await keptVsRaw();
+  const k = await keptVsRaw(db.pool);
   expect(k).toEqual({ missing: 0, stale: 0, misfiled: 0, want: k.want, kept: k.want });
   expect(k.want).toBeGreaterThan(0);
 }
