@@ -205,40 +205,36 @@ describe('two writers at once on one day (the advisory locks)', () => {
     return rows[0].n;
   }
 
+  /**
+   * `first` runs and holds its transaction open; `second` starts (and waits on `first`'s locks if
+   * any); `first` commits 300 ms later, then `second` finishes and commits.
+   */
+  async function race(first: [string, unknown[]], second: [string, unknown[]]): Promise<void> {
+    const a = await client();
+    const b = await client();
+    try {
+      await a.query(...first);
+      const pending = b.query(...second);
+      await new Promise((r) => setTimeout(r, 300));
+      await a.query('COMMIT');
+      await pending;
+      await b.query('COMMIT');
+    } finally {
+      a.release();
+      b.release();
+    }
+  }
+
   test('a change that refills first: the adder waits, then sees the refilled day and keeps its call', async () => {
     const newest = await raceDay('refill-first');
-    const mover = await client();
-    const adder = await client();
-    try {
-      await mover.query(moveSql, [newest, new Date(t0 - 1000)]);
-      const adding = adder.query(addSql, ['refill-first', addAt]);
-      await new Promise((r) => setTimeout(r, 300));
-      await mover.query('COMMIT');
-      await adding;
-      await adder.query('COMMIT');
-    } finally {
-      mover.release();
-      adder.release();
-    }
+    await race([moveSql, [newest, new Date(t0 - 1000)]], [addSql, ['refill-first', addAt]]);
     expect(await keptAdded('refill-first')).toBe(1);
     await expectKeptExact();
   });
 
   test('an adder that decided first: the refill waits for it, then reads its call from the raw rows', async () => {
     const newest = await raceDay('add-first');
-    const mover = await client();
-    const adder = await client();
-    try {
-      await adder.query(addSql, ['add-first', addAt]);
-      const moving = mover.query(moveSql, [newest, new Date(t0 - 1000)]);
-      await new Promise((r) => setTimeout(r, 300));
-      await adder.query('COMMIT');
-      await moving;
-      await mover.query('COMMIT');
-    } finally {
-      mover.release();
-      adder.release();
-    }
+    await race([addSql, ['add-first', addAt]], [moveSql, [newest, new Date(t0 - 1000)]]);
     expect(await keptAdded('add-first')).toBe(1);
     await expectKeptExact();
   });
