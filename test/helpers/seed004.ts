@@ -106,6 +106,20 @@ export async function expectRollupsExact(c: ClientBase | Pool): Promise<number> 
        FROM integration_logs WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2`,
       [lo, hi],
     ),
+    // 019's slowest calls: the whole span (every day whole) and the last 47 hours (a part-day)
+    ...(await Promise.all(
+      [
+        ['slowest calls', lo],
+        ['slowest calls, 47 h', hlo],
+      ].map(([label, from]) =>
+        diff(
+          label,
+          `SELECT id FROM integration_slowest_calls($1, $2, NULL, NULL)`,
+          `SELECT id FROM integration_logs WHERE duration_ms IS NOT NULL AND created_at >= $1 AND created_at < $2 ORDER BY duration_ms DESC, created_at DESC, id DESC LIMIT 50`,
+          [from, hi],
+        ),
+      ),
+    )),
   ];
   expect(checks).toEqual(checks.map(([label]) => [label, 0, 0]));
   const { rows } = await c.query(`SELECT count(*)::int AS n FROM integration_range_agg($1, $2, '1 day')`, [lo, hi]);
