@@ -72,13 +72,86 @@ END
 $$;
 
 /**
- * INSERT, UPDATE and DELETE on integration_logs. Rows a change removes (deleted, or an UPDATE's old
- * version of service, action, duration or time) that were kept: their groups are refilled from the
- * raw rows. Rows it adds: kept when they rank above their group's 50th kept row (or the group has
- * fewer), then the group is cut back to 50. A concurrent adder may leave a group a row or two over
- * 50 (each cuts what it sees): readers rank by the 50th, which stays exact.
+ * Adds calls (their service, action, duration, time and id, position by position) to their days'
+ * kept rows: a call goes in when it ranks above its day's 50th kept row (or the day has fewer),
+ * then each day that took one is cut back to 50. A concurrent adder may leave a day a row or two
+ * over 50 (each cuts what it sees): readers rank by the 50th, which stays exact. Static SQL, so its
+ * plans are cached: it runs on every INSERT statement.
  */
-CREATE OR REPLACE FUNCTION integration_slowest_on_write() RETURNS trigger
+CREATE OR REPLACE FUNCTION integration_slowest_add(p_services text[], p_actions text[], p_durations integer[], p_times timestamptz[], p_ids uuid[])
+RETURNS void
+LANGUAGE plpgsql
+SET jit = off
+SET search_path FROM CURRENT
+AS $$
+DECLARE
+  gs text[];
+  ga text[];
+  gd timestamptz[];
+BEGIN
+  SELECT array_agg(g.service_name), array_agg(g.action), array_agg(g.day) INTO gs, ga, gd
+  FROM (SELECT DISTINCT u.service_name, u.action, date_bin('1 day'::interval, u.created_at, '1970-01-01 00:00:00+00'::timestamptz) AS day
+        FROM unnest(p_services, p_actions, p_times) u(service_name, action, created_at)) g;
+  IF gs IS NULL THEN
+    RETURN;
+  END IF;
+  PERFORM integration_slowest_lock(gs, ga, gd, false);
+  -- (a new statement, so a new snapshot: a refill this waited for is seen whole)
+  WITH a AS (
+    SELECT u.service_name, u.action, date_bin('1 day'::interval, u.created_at, '1970-01-01 00:00:00+00'::timestamptz) AS day,
+           u.duration_ms, u.created_at, u.id,
+           row_number() OVER (PARTITION BY u.service_name, u.action, date_bin('1 day'::interval, u.created_at, '1970-01-01 00:00:00+00'::timestamptz)
+                              ORDER BY u.duration_ms DESC, u.created_at DESC, u.id DESC) AS rank
+    FROM unnest(p_services, p_actions, p_durations, p_times, p_ids) u(service_name, action, duration_ms, created_at, id)
+  ), nth AS (
+    SELECT g.service_name, g.action, g.day, x.duration_ms, x.created_at, x.id
+    FROM unnest(gs, ga, gd) g(service_name, action, day)
+    LEFT JOIN LATERAL (
+      SELECT s.duration_ms, s.created_at, s.id FROM integration_slowest_day s
+      WHERE s.service_name = g.service_name AND s.action = g.action AND s.created_at >= g.day AND s.created_at < g.day + interval '1 day'
+      ORDER BY s.duration_ms DESC, s.created_at DESC, s.id DESC OFFSET integration_slowest_kept() - 1 LIMIT 1) x ON true
+  ), ins AS (
+    INSERT INTO integration_slowest_day AS s (bucket, service_name, action, duration_ms, created_at, id)
+    SELECT a.day, a.service_name, a.action, a.duration_ms, a.created_at, a.id
+    FROM a JOIN nth n ON n.service_name = a.service_name AND n.action = a.action AND n.day = a.day
+    WHERE a.rank <= integration_slowest_kept() AND (n.id IS NULL OR (a.duration_ms, a.created_at, a.id) > (n.duration_ms, n.created_at, n.id))
+    ORDER BY 2, 3, 5
+    ON CONFLICT DO NOTHING
+    RETURNING s.service_name, s.action, s.bucket
+  )
+  SELECT array_agg(g.service_name), array_agg(g.action), array_agg(g.bucket) INTO gs, ga, gd
+  FROM (SELECT DISTINCT * FROM ins) g;
+  IF gs IS NOT NULL THEN
+    -- the days that took rows, cut back to the kept number
+    DELETE FROM integration_slowest_day s WHERE s.ctid = ANY (ARRAY(
+      SELECT x.ctid FROM unnest(gs, ga, gd) g(service_name, action, day)
+      CROSS JOIN LATERAL (
+        SELECT e.ctid FROM integration_slowest_day e
+        WHERE e.service_name = g.service_name AND e.action = g.action AND e.created_at >= g.day AND e.created_at < g.day + interval '1 day'
+        ORDER BY e.duration_ms DESC, e.created_at DESC, e.id DESC OFFSET integration_slowest_kept()) x));
+  END IF;
+END
+$$;
+
+/** INSERT on integration_logs: the new calls with a duration, added (static SQL over the transition table). */
+CREATE OR REPLACE FUNCTION integration_slowest_on_insert() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
+SET jit = off
+AS $$
+BEGIN
+  PERFORM integration_slowest_add(array_agg(n.service_name), array_agg(n.action), array_agg(n.duration_ms), array_agg(n.created_at), array_agg(n.id))
+  FROM new_rows n WHERE n.duration_ms IS NOT NULL
+  HAVING count(*) > 0;
+  RETURN NULL;
+END
+$$;
+
+/**
+ * UPDATE and DELETE on integration_logs. Rows a change removes (deleted, or an UPDATE's old version
+ * of service, action, duration or time) that were kept: their days are refilled from the raw rows.
+ * Rows it adds (an UPDATE's new versions): added as inserts are.
+ */
+CREATE OR REPLACE FUNCTION integration_slowest_on_change() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT
 SET jit = off
 AS $$
@@ -86,7 +159,6 @@ DECLARE
   chg constant text := format(
     '(SELECT c0.*, date_bin(''1 day''::interval, c0.created_at, ''1970-01-01 00:00:00+00''::timestamptz) AS day FROM (%s) c0 WHERE c0.duration_ms IS NOT NULL) c',
     integration_signed_changes(TG_OP, 'service_name, action, duration_ms, created_at, id'));
-  kept constant integer := integration_slowest_kept();
   gs text[];
   ga text[];
   gd timestamptz[];
@@ -94,58 +166,20 @@ BEGIN
   IF TG_OP = 'DELETE' AND current_setting('integration_monitor.retention', true) = 'on' THEN
     RETURN NULL; -- cleanup_old_integration_logs trims this table itself
   END IF;
-
-  IF TG_OP <> 'INSERT' THEN
-    EXECUTE format($q$
-      SELECT array_agg(g.service_name), array_agg(g.action), array_agg(g.day)
-      FROM (SELECT DISTINCT c.service_name, c.action, c.day FROM %s
-            WHERE c.sign < 0 AND EXISTS (
-              SELECT 1 FROM integration_slowest_day s
-              WHERE s.service_name = c.service_name AND s.action = c.action AND s.duration_ms = c.duration_ms
-                AND s.created_at = c.created_at AND s.id = c.id)) g$q$, chg) INTO gs, ga, gd;
-    IF gs IS NOT NULL THEN
-      PERFORM integration_slowest_refill(gs, ga, gd);
-    END IF;
-  END IF;
-
-  EXECUTE format('SELECT array_agg(g.service_name), array_agg(g.action), array_agg(g.day) FROM (SELECT DISTINCT c.service_name, c.action, c.day FROM %s WHERE c.sign > 0) g', chg)
-    INTO gs, ga, gd;
-  IF gs IS NULL THEN
-    RETURN NULL;
-  END IF;
-  PERFORM integration_slowest_lock(gs, ga, gd, false);
-  -- (a new statement, so a new snapshot: a refill this waited for is seen whole)
+  -- EXECUTE: transition tables reach dynamic SQL, and the signed change set is text
   EXECUTE format($q$
-    WITH a AS (
-      SELECT c.service_name, c.action, c.day, c.duration_ms, c.created_at, c.id,
-             row_number() OVER (PARTITION BY c.service_name, c.action, c.day ORDER BY c.duration_ms DESC, c.created_at DESC, c.id DESC) AS rank
-      FROM %1$s WHERE c.sign > 0
-    ), nth AS (
-      SELECT g.service_name, g.action, g.day, x.duration_ms, x.created_at, x.id
-      FROM (SELECT DISTINCT a.service_name, a.action, a.day FROM a) g
-      LEFT JOIN LATERAL (
-        SELECT s.duration_ms, s.created_at, s.id FROM integration_slowest_day s
-        WHERE s.service_name = g.service_name AND s.action = g.action AND s.created_at >= g.day AND s.created_at < g.day + interval '1 day'
-        ORDER BY s.duration_ms DESC, s.created_at DESC, s.id DESC OFFSET %2$s - 1 LIMIT 1) x ON true
-    ), ins AS (
-      INSERT INTO integration_slowest_day AS s (bucket, service_name, action, duration_ms, created_at, id)
-      SELECT a.day, a.service_name, a.action, a.duration_ms, a.created_at, a.id
-      FROM a JOIN nth n ON n.service_name = a.service_name AND n.action = a.action AND n.day = a.day
-      WHERE a.rank <= %2$s AND (n.id IS NULL OR (a.duration_ms, a.created_at, a.id) > (n.duration_ms, n.created_at, n.id))
-      ORDER BY 2, 3, 5
-      ON CONFLICT DO NOTHING
-      RETURNING s.service_name, s.action, s.bucket
-    )
-    SELECT array_agg(g.service_name), array_agg(g.action), array_agg(g.bucket) FROM (SELECT DISTINCT * FROM ins) g$q$, chg, kept)
-    INTO gs, ga, gd;
+    SELECT array_agg(g.service_name), array_agg(g.action), array_agg(g.day)
+    FROM (SELECT DISTINCT c.service_name, c.action, c.day FROM %s
+          WHERE c.sign < 0 AND EXISTS (
+            SELECT 1 FROM integration_slowest_day s
+            WHERE s.service_name = c.service_name AND s.action = c.action AND s.duration_ms = c.duration_ms
+              AND s.created_at = c.created_at AND s.id = c.id)) g$q$, chg) INTO gs, ga, gd;
   IF gs IS NOT NULL THEN
-    -- the groups that took rows, cut back to the kept number
-    DELETE FROM integration_slowest_day s WHERE s.ctid = ANY (ARRAY(
-      SELECT x.ctid FROM unnest(gs, ga, gd) g(service_name, action, day)
-      CROSS JOIN LATERAL (
-        SELECT e.ctid FROM integration_slowest_day e
-        WHERE e.service_name = g.service_name AND e.action = g.action AND e.created_at >= g.day AND e.created_at < g.day + interval '1 day'
-        ORDER BY e.duration_ms DESC, e.created_at DESC, e.id DESC OFFSET kept) x));
+    PERFORM integration_slowest_refill(gs, ga, gd);
+  END IF;
+  IF TG_OP = 'UPDATE' THEN
+    EXECUTE format('SELECT integration_slowest_add(array_agg(c.service_name), array_agg(c.action), array_agg(c.duration_ms), array_agg(c.created_at), array_agg(c.id))
+                    FROM %s WHERE c.sign > 0 HAVING count(*) > 0', chg);
   END IF;
   RETURN NULL;
 END
@@ -155,14 +189,15 @@ $$;
 -- 04_rollup_triggers.sql ends with this table. Here, beside their function, rather than in 019:
 -- a numbered file holds no function, and a trigger needs its function to exist.
 CREATE OR REPLACE TRIGGER integration_logs_slowest_insert AFTER INSERT ON integration_logs
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION integration_slowest_on_write();
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION integration_slowest_on_insert();
 CREATE OR REPLACE TRIGGER integration_logs_slowest_update AFTER UPDATE ON integration_logs
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION integration_slowest_on_write();
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION integration_slowest_on_change();
 CREATE OR REPLACE TRIGGER integration_logs_slowest_delete AFTER DELETE ON integration_logs
-  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION integration_slowest_on_write();
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION integration_slowest_on_change();
 
 REVOKE ALL ON FUNCTION integration_slowest_lock(text[], text[], timestamptz[], boolean),
-  integration_slowest_refill(text[], text[], timestamptz[]), integration_slowest_on_write() FROM PUBLIC, anon, authenticated, service_role;
+  integration_slowest_refill(text[], text[], timestamptz[]), integration_slowest_add(text[], text[], integer[], timestamptz[], uuid[]),
+  integration_slowest_on_insert(), integration_slowest_on_change() FROM PUBLIC, anon, authenticated, service_role;
 
 /**
  * The p_limit (at most integration_slowest_kept()) slowest calls with a duration in [p_from, p_to)
