@@ -53,13 +53,21 @@ SET search_path FROM CURRENT
 AS $$
 BEGIN
   PERFORM integration_slowest_lock(p_services, p_actions, p_days, true);
+  -- by bucket (= the day of created_at): one hash join, where a time range per day was a filter
+  -- over every kept row of the pair (0.8 s for a DELETE of all 1M rows)
   DELETE FROM integration_slowest_day s
   USING unnest(p_services, p_actions, p_days) g(service_name, action, day)
-  WHERE s.service_name = g.service_name AND s.action = g.action
-    AND s.created_at >= g.day AND s.created_at < g.day + interval '1 day';
+  WHERE s.service_name = g.service_name AND s.action = g.action AND s.bucket = g.day;
   INSERT INTO integration_slowest_day AS s (bucket, service_name, action, duration_ms, created_at, id)
   SELECT g.day, x.service_name, x.action, x.duration_ms, x.created_at, x.id
   FROM (SELECT DISTINCT * FROM unnest(p_services, p_actions, p_days) u(service_name, action, day)) g
+  -- a day the change left without a timed call of the pair has nothing to read: the day rollups,
+  -- kept by the triggers before this one, say so (exact over the raw window, as every range read
+  -- assumes); its raw index entries, dead in this transaction, are not walked (0.5 s at 1M rows)
+  CROSS JOIN LATERAL (
+    SELECT 1 FROM integration_rollup_day r
+    WHERE r.bucket = g.day AND r.service_name = g.service_name AND r.action = g.action AND r.duration_n > 0
+    LIMIT 1) timed
   CROSS JOIN LATERAL (
     SELECT l.service_name, l.action, l.duration_ms, l.created_at, l.id FROM integration_logs l
     WHERE l.service_name = g.service_name AND l.action = g.action AND l.duration_ms IS NOT NULL
