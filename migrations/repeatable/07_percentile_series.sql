@@ -50,6 +50,59 @@ REVOKE ALL ON FUNCTION integration_raw_percentile_width(interval, text), integra
 GRANT EXECUTE ON FUNCTION integration_raw_percentile_width(interval, text), integration_raw_percentile_series(timestamptz, timestamptz, interval, text[], float8[])
   TO authenticated, service_role, integration_monitor_reader;
 
+/**
+ * Whether p_width-wide buckets of zone p_zone are whole UTC hours that are not whole days (6 hours):
+ * the buckets integration_hist_hour_series serves.
+ */
+CREATE OR REPLACE FUNCTION integration_hist_hour_width(p_width interval, p_zone text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN p_width IS NOT NULL AND extract(epoch FROM p_width) > 0 AND extract(epoch FROM p_width) % 3600 = 0
+       AND extract(epoch FROM p_width) % 86400 <> 0 AND integration_zone_same_as_utc(p_zone, p_width);
+
+/**
+ * The latency histogram per p_width-wide UTC bucket of [p_from, p_to), p_width whole hours and not
+ * whole days, as (bucket, service_name, bin, n): the per-service hour histograms of [p_h_lo, p_h_hi)
+ * (integration_range_bounds' whole hours) and the raw rows of the partial hours at both ends, the
+ * rows integration_hist_range_service reads for such a width, grouped once. With p_services the
+ * services are merged (service_name NULL) and only theirs are read. The series above read it
+ * instead of grouping integration_hist_range_service's per-service rows a second time: 7 days of
+ * 6-hour buckets at 10M calls, 36 ms that way (59k bin rows of 835 hour histograms, grouped twice),
+ * ~11 ms for the hour rows this way.
+ */
+CREATE OR REPLACE FUNCTION integration_hist_hour_series(p_from timestamptz, p_to timestamptz, p_width interval,
+                                                        p_h_lo timestamptz, p_h_hi timestamptz, p_services text[])
+RETURNS TABLE (bucket timestamptz, service_name text, bin integer, n bigint)
+LANGUAGE plpgsql STABLE
+SET jit = off
+SET search_path FROM CURRENT
+SET plan_cache_mode = force_generic_plan
+SET max_parallel_workers_per_gather = 0
+AS $$
+BEGIN
+  RETURN QUERY
+  SELECT date_bin(p_width, x.b, '1970-01-01 00:00:00+00'::timestamptz), x.s, x.bin, sum(x.n)::bigint
+  FROM (
+    SELECT r.bucket AS b, CASE WHEN p_services IS NULL THEN r.service_name END AS s, u.bin, u.n
+    FROM integration_latency_hist_service_hour r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u
+    WHERE r.bucket >= p_h_lo AND r.bucket < p_h_hi AND (p_services IS NULL OR r.service_name = ANY (p_services))
+    UNION ALL
+    SELECT l.created_at, CASE WHEN p_services IS NULL THEN l.service_name END, integration_latency_bin(l.duration_ms), 1::bigint
+    FROM integration_logs l
+    WHERE l.created_at >= p_from AND l.created_at < p_h_lo AND l.duration_ms IS NOT NULL AND (p_services IS NULL OR l.service_name = ANY (p_services))
+    UNION ALL
+    SELECT l.created_at, CASE WHEN p_services IS NULL THEN l.service_name END, integration_latency_bin(l.duration_ms), 1::bigint
+    FROM integration_logs l
+    WHERE l.created_at >= p_h_hi AND l.created_at < p_to AND l.duration_ms IS NOT NULL AND (p_services IS NULL OR l.service_name = ANY (p_services))
+  ) x
+  GROUP BY 1, 2, 3;
+END
+$$;
+REVOKE ALL ON FUNCTION integration_hist_hour_width(interval, text),
+  integration_hist_hour_series(timestamptz, timestamptz, interval, timestamptz, timestamptz, text[]) FROM PUBLIC, anon;
+GRANT EXECUTE ON FUNCTION integration_hist_hour_width(interval, text),
+  integration_hist_hour_series(timestamptz, timestamptz, interval, timestamptz, timestamptz, text[])
+  TO authenticated, service_role, integration_monitor_reader;
+
 -- A percentile series per service in zone p_zone (as the *_zone readers of 06_zone_reads.sql), for
 -- the overview's latency panels, computed per bucket inside the function rather than by merging
 -- integration_hist_range_service(_zone)'s one row per (bucket, service, bin) in the panel's query
@@ -79,6 +132,15 @@ BEGIN
     RETURN;
   END IF;
   SELECT * INTO k FROM integration_range_bounds(p_from, p_to, p_width);
+  -- Whole hours that are not whole days, in UTC (the 6-hour buckets of 2-14-day ranges): read as
+  -- integration_hist_range_service reads them (integration_hist_hour_series), minus its second pass.
+  IF integration_hist_hour_width(p_width, p_zone) AND k.h_lo < k.h_hi THEN
+    RETURN QUERY
+    SELECT h.bucket, h.service_name, integration_hist_percentile(array_agg(h.bin ORDER BY h.bin), array_agg(h.n ORDER BY h.bin), p_p)
+    FROM integration_hist_hour_series(p_from, p_to, p_width, k.h_lo, k.h_hi, NULL) h
+    GROUP BY h.bucket, h.service_name;
+    RETURN;
+  END IF;
   -- Other zones' days, other widths, and ranges without a whole day inside (both ends may then fall
   -- in one day) merge the general way.
   IF NOT integration_zone_same_as_utc(p_zone, p_width) OR p_width IS DISTINCT FROM interval '1 day' OR NOT (k.d_lo < k.d_hi) THEN
@@ -129,6 +191,14 @@ BEGIN
     RETURN;
   END IF;
   SELECT * INTO k FROM integration_range_bounds(p_from, p_to, p_width);
+  IF integration_hist_hour_width(p_width, p_zone) AND k.h_lo < k.h_hi THEN
+    RETURN QUERY
+    SELECT m.bucket, ARRAY(SELECT integration_hist_percentile(m.bins, m.ns, p) FROM unnest(p_ps) WITH ORDINALITY AS q(p, i) ORDER BY q.i)
+    FROM (SELECT h.bucket, array_agg(h.bin ORDER BY h.bin) AS bins, array_agg(h.n ORDER BY h.bin) AS ns
+          FROM integration_hist_hour_series(p_from, p_to, p_width, k.h_lo, k.h_hi, p_services) h
+          GROUP BY h.bucket) m;
+    RETURN;
+  END IF;
   IF NOT integration_zone_same_as_utc(p_zone, p_width) OR p_width IS DISTINCT FROM interval '1 day' OR NOT (k.d_lo < k.d_hi) THEN
     RETURN QUERY
     SELECT m.bucket, ARRAY(SELECT integration_hist_percentile(m.bins, m.ns, p) FROM unnest(p_ps) WITH ORDINALITY AS q(p, i) ORDER BY q.i)

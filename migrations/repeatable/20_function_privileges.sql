@@ -26,12 +26,13 @@ DECLARE
     'integration_range_agg', 'integration_range_agg_service', 'integration_hist_range', 'integration_hist_range_service',
     'integration_range_agg_zone', 'integration_range_agg_service_zone', 'integration_hist_range_zone', 'integration_hist_range_service_zone',
     'integration_raw_percentile_series', 'integration_hist_percentile_series_service_zone', 'integration_hist_percentile_series_zone',
+    'integration_hist_hour_series',
     'integration_last_call_at', 'integration_known_services', 'integration_day_zone', 'integration_slowest_calls',
     -- bucket starts in a zone (the API fills empty buckets with them): integration_zone_pieces' bounds
     'integration_zone_buckets',
     -- called by the readers above as their caller, or inlined into the caller's query
     'integration_zone_pieces', 'integration_zone_day_pieces', 'integration_zone_hour_pieces', 'integration_zone_work_ok',
-    'integration_range_bounds', 'integration_minute_read_from', 'integration_zone_bucket', 'integration_zone_same_as_utc', 'integration_raw_percentile_width',
+    'integration_range_bounds', 'integration_minute_read_from', 'integration_zone_bucket', 'integration_zone_same_as_utc', 'integration_raw_percentile_width', 'integration_hist_hour_width',
     'integration_latency_bin', 'integration_latency_bin_value', 'integration_hist_percentile', 'integration_hist_bins',
     'integration_slowest_kept',
     -- the read policies' check, and its short cut for argument-bound work

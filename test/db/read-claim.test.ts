@@ -31,6 +31,7 @@ const READ_FUNCTIONS: Record<string, string> = {
   'integration_hist_percentile_series_zone(timestamp with time zone,timestamp with time zone,interval,text[],double precision[],text)': `SELECT * FROM integration_hist_percentile_series_zone(${RANGE}, interval '1 day', ARRAY['amocrm', 'resend', 'telegram', 'mobizon', 'whapi'], ARRAY[0.5], 'Asia/Kolkata') WHERE ps[1] IS NOT NULL`,
   // Sub-hour percentile series straight from raw rows (per service, and of a set of services).
   'integration_raw_percentile_series(timestamp with time zone,timestamp with time zone,interval,text[],double precision[])': `SELECT * FROM integration_raw_percentile_series(${RANGE}, interval '5 minutes', NULL, ARRAY[0.5]) UNION ALL SELECT * FROM integration_raw_percentile_series(${RANGE}, interval '5 minutes', ARRAY['amocrm'], ARRAY[0.5])`,
+  'integration_hist_hour_series(timestamp with time zone,timestamp with time zone,interval,timestamp with time zone,timestamp with time zone,text[])': `SELECT * FROM integration_hist_hour_series(now() - interval '3 days', now() + interval '1 minute', interval '6 hours', date_bin('1 hour', now() - interval '3 days', 'epoch') + interval '1 hour', date_bin('1 hour', now(), 'epoch'), NULL)`,
 };
 /** Executable by authenticated but returning no logged data (why, per function). */
 const NOT_DATA = {

@@ -16,6 +16,8 @@ export const AUTHENTICATED_FUNCTIONS: Record<string, string> = {
   'integration_hist_range_zone(timestamp with time zone,timestamp with time zone,interval,text)': 'reader, RLS; zone work bounded',
   'integration_hist_range_service_zone(timestamp with time zone,timestamp with time zone,interval,text)': 'reader, RLS; zone work bounded',
   'integration_raw_percentile_series(timestamp with time zone,timestamp with time zone,interval,text[],double precision[])': 'reader of raw rows, RLS',
+  'integration_hist_hour_series(timestamp with time zone,timestamp with time zone,interval,timestamp with time zone,timestamp with time zone,text[])':
+    'reader of hour histograms and raw rows, RLS (the percentile series)',
   'integration_hist_percentile_series_service_zone(timestamp with time zone,timestamp with time zone,interval,double precision,text)': 'reader, RLS (API, dashboards)',
   'integration_hist_percentile_series_zone(timestamp with time zone,timestamp with time zone,interval,text[],double precision[],text)': 'reader, RLS (dashboards)',
   'integration_last_call_at(text,timestamp with time zone,timestamp with time zone,boolean)': 'reader, RLS (API)',
@@ -33,6 +35,7 @@ export const AUTHENTICATED_FUNCTIONS: Record<string, string> = {
   'integration_zone_bucket(timestamp with time zone,interval,text)': 'arithmetic on its arguments, inlined',
   'integration_zone_same_as_utc(text,interval)': 'arithmetic on its arguments',
   'integration_raw_percentile_width(interval,text)': 'arithmetic on its arguments',
+  'integration_hist_hour_width(interval,text)': 'arithmetic on its arguments',
   'integration_latency_bin(integer)': 'arithmetic, inlined into the readers’ raw edges',
   'integration_latency_bin_value(integer)': 'arithmetic, inlined',
   'integration_hist_percentile(integer[],bigint[],double precision)': 'arithmetic over the caller’s own arrays (API, dashboards)',
