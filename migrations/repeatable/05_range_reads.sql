@@ -1,5 +1,6 @@
--- Exact range reads over rollups and raw edges, UTC buckets (first created by 004; bounds as 009
--- left them, histogram readers as 007 left them).
+-- Exact range reads over rollups and raw edges, in UTC buckets or a time zone's (first created by
+-- 004; bounds as 009 left them, histogram readers as 007 left them; the zone statements were 009's
+-- *_zone functions, 06_zone_reads.sql, until each read became one function with the zone a parameter).
 
 SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
 
@@ -48,7 +49,7 @@ BEGIN ATOMIC
                              CASE WHEN b.use_d AND b.c_d < b.f_d THEN b.f_d ELSE h.hi END AS hi) d;
 END;
 
--- integration_range_agg / integration_hist_range(_service) are plpgsql so that their statements
+-- integration_range_agg(_service) / integration_hist_range(_service) are plpgsql so that their statements
 -- are planned once per session and then run from a cached generic plan (plan_cache_mode =
 -- force_generic_plan), whose raw-row partitions are pruned at executor startup from the bound
 -- values. Measured (1M rows, 31 partitions, PG 17): as inlined SQL, integration_stats_hourly
@@ -62,8 +63,55 @@ END;
 -- and a server with JIT (Debian's, Supabase's) compiled them with LLVM on every call: 1.8 s of JIT
 -- for integration_zone_pieces' 6 rows (test/db/jit.test.ts, docs/scaling.md).
 
-/** Exact per-bucket aggregates of integration_logs over [p_from, p_to); p_width NULL: one bucket labelled p_from. */
-CREATE OR REPLACE FUNCTION integration_range_agg(p_from timestamptz, p_to timestamptz, p_width interval DEFAULT NULL)
+-- Each read is one function of (p_from, p_to, p_width, p_zone) with two static statements, each
+-- planned and cached on its own: the UTC one (buckets date_bin'd from the epoch, whole UTC days in
+-- one range scan, no labels) when p_width is NULL (one bucket labelled p_from, whatever the zone)
+-- or p_zone's buckets of that width are UTC's (integration_zone_same_as_utc: UTC itself, or a width
+-- dividing 15 minutes); else the zone one, with buckets of zone p_zone (integration_zone_bucket):
+-- [p_from, p_to) split into pieces of one rollup level inside one bucket (integration_zone_pieces;
+-- integration_zone_day_pieces adds the day zones' own days and hours, 011/013), each piece one
+-- index range scan of its level. An unknown zone is 22023 (from date_trunc) on the zone path and,
+-- checked on its own, with p_width NULL, as it was when the zone path had functions of its own;
+-- where the buckets are UTC's the zone is not looked at.
+-- Before, each read was two functions, this one (p_from, p_to, p_width) and a *_zone one in
+-- 06_zone_reads.sql that handed over to it; those names stay there as wrappers for saved dashboards.
+-- The wrappers (SQL bodies) and the views of 08_views.sql depend on these four: a later change of
+-- their arguments or result must drop and re-create those too.
+-- The 3-argument signatures are dropped first: beside the 4-argument ones a 3-argument call would
+-- be ambiguous. What depends on them: on a fresh database the views 005 created over
+-- integration_range_agg (the repeatable files run after 005); those are dropped here and
+-- 08_views.sql, changed together with this file, creates them again. Only views that depend on an
+-- old signature, so re-applying this file later drops nothing that 08 would not re-create; a view
+-- of the operator's own over one still stops the DROP, naming it. plpgsql callers are no dependants.
+SET LOCAL client_min_messages = warning; -- the DROPs' "does not exist, skipping" once they are gone is nothing for the operator
+DO $$
+DECLARE
+  v regclass;
+BEGIN
+  FOR v IN
+    SELECT DISTINCT r.ev_class::regclass
+    FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+    WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_proc'::regclass
+      AND d.refobjid = ANY (ARRAY[to_regprocedure('integration_range_agg(timestamptz, timestamptz, interval)'),
+                                  to_regprocedure('integration_range_agg_service(timestamptz, timestamptz, interval)'),
+                                  to_regprocedure('integration_hist_range(timestamptz, timestamptz, interval)'),
+                                  to_regprocedure('integration_hist_range_service(timestamptz, timestamptz, interval)')]::oid[])
+      AND r.ev_class IN (to_regclass('integration_stats_hourly'), to_regclass('integration_stats_daily'))
+  LOOP
+    EXECUTE format('DROP VIEW %s', v);
+  END LOOP;
+END
+$$;
+DROP FUNCTION IF EXISTS integration_range_agg(timestamptz, timestamptz, interval);
+DROP FUNCTION IF EXISTS integration_range_agg_service(timestamptz, timestamptz, interval);
+DROP FUNCTION IF EXISTS integration_hist_range(timestamptz, timestamptz, interval);
+DROP FUNCTION IF EXISTS integration_hist_range_service(timestamptz, timestamptz, interval);
+
+/**
+ * Exact per-bucket aggregates of integration_logs over [p_from, p_to), buckets p_width wide in zone
+ * p_zone (UTC by default); p_width NULL: one bucket labelled p_from.
+ */
+CREATE OR REPLACE FUNCTION integration_range_agg(p_from timestamptz, p_to timestamptz, p_width interval DEFAULT NULL, p_zone text DEFAULT 'UTC')
 RETURNS TABLE (bucket timestamptz, service_name text, action text, status text, calls bigint, duration_n bigint,
                duration_sum bigint, duration_min integer, duration_max integer, retry_sum bigint, retried bigint)
 LANGUAGE plpgsql STABLE
@@ -74,45 +122,93 @@ SET max_parallel_workers_per_gather = 0
 AS $$
 DECLARE
   k record;
+  pl "char"[];
+  plo timestamptz[];
+  phi timestamptz[];
+  plab timestamptz[];
+  dz text;
 BEGIN
-  SELECT * INTO k FROM integration_range_bounds(p_from, p_to, p_width);
-  RETURN QUERY
-  SELECT CASE WHEN p_width IS NULL THEN p_from ELSE date_bin(p_width, x.b, '1970-01-01 00:00:00+00'::timestamptz) END,
-         x.service_name, x.action, x.status,
-         sum(x.calls)::bigint, sum(x.duration_n)::bigint, sum(x.duration_sum)::bigint, min(x.duration_min), max(x.duration_max),
-         sum(x.retry_sum)::bigint, sum(x.retried)::bigint
-  FROM (
-    SELECT r.bucket AS b, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
-    FROM integration_rollup_day r WHERE r.bucket >= k.d_lo AND r.bucket < k.d_hi
-    UNION ALL
-    SELECT r.bucket, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
-    FROM integration_rollup_hour r WHERE r.bucket >= k.h_lo AND r.bucket < k.d_lo
-    UNION ALL
-    SELECT r.bucket, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
-    FROM integration_rollup_hour r WHERE r.bucket >= k.d_hi AND r.bucket < k.h_hi
-    UNION ALL
-    SELECT r.bucket, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
-    FROM integration_rollup_minute r WHERE r.bucket >= k.m_lo AND r.bucket < k.h_lo
-    UNION ALL
-    SELECT r.bucket, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
-    FROM integration_rollup_minute r WHERE r.bucket >= k.h_hi AND r.bucket < k.m_hi
-    UNION ALL
-    SELECT l.created_at, l.service_name, l.action, l.status, 1::bigint, (l.duration_ms IS NOT NULL)::integer::bigint,
-           coalesce(l.duration_ms, 0)::bigint, l.duration_ms, l.duration_ms, coalesce(l.retry_count, 0)::bigint,
-           (coalesce(l.retry_count, 0) > 0)::integer::bigint
-    FROM integration_logs l WHERE l.created_at >= p_from AND l.created_at < k.m_lo
-    UNION ALL
-    SELECT l.created_at, l.service_name, l.action, l.status, 1::bigint, (l.duration_ms IS NOT NULL)::integer::bigint,
-           coalesce(l.duration_ms, 0)::bigint, l.duration_ms, l.duration_ms, coalesce(l.retry_count, 0)::bigint,
-           (coalesce(l.retry_count, 0) > 0)::integer::bigint
-    FROM integration_logs l WHERE l.created_at >= k.m_hi AND l.created_at < p_to
-  ) x
-  GROUP BY 1, 2, 3, 4;
+  IF p_width IS NULL OR integration_zone_same_as_utc(p_zone, p_width) THEN
+    IF p_width IS NULL AND p_zone IS DISTINCT FROM 'UTC' THEN
+      -- one bucket has no zone, but a name that is none is still 22023 ("time zone ... not
+      -- recognized"), as on the zone path (integration_zone_pieces)
+      PERFORM date_trunc('day', now(), p_zone);
+    END IF;
+    SELECT * INTO k FROM integration_range_bounds(p_from, p_to, p_width);
+    RETURN QUERY
+    SELECT CASE WHEN p_width IS NULL THEN p_from ELSE date_bin(p_width, x.b, '1970-01-01 00:00:00+00'::timestamptz) END,
+           x.service_name, x.action, x.status,
+           sum(x.calls)::bigint, sum(x.duration_n)::bigint, sum(x.duration_sum)::bigint, min(x.duration_min), max(x.duration_max),
+           sum(x.retry_sum)::bigint, sum(x.retried)::bigint
+    FROM (
+      SELECT r.bucket AS b, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+      FROM integration_rollup_day r WHERE r.bucket >= k.d_lo AND r.bucket < k.d_hi
+      UNION ALL
+      SELECT r.bucket, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+      FROM integration_rollup_hour r WHERE r.bucket >= k.h_lo AND r.bucket < k.d_lo
+      UNION ALL
+      SELECT r.bucket, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+      FROM integration_rollup_hour r WHERE r.bucket >= k.d_hi AND r.bucket < k.h_hi
+      UNION ALL
+      SELECT r.bucket, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+      FROM integration_rollup_minute r WHERE r.bucket >= k.m_lo AND r.bucket < k.h_lo
+      UNION ALL
+      SELECT r.bucket, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+      FROM integration_rollup_minute r WHERE r.bucket >= k.h_hi AND r.bucket < k.m_hi
+      UNION ALL
+      SELECT l.created_at, l.service_name, l.action, l.status, 1::bigint, (l.duration_ms IS NOT NULL)::integer::bigint,
+             coalesce(l.duration_ms, 0)::bigint, l.duration_ms, l.duration_ms, coalesce(l.retry_count, 0)::bigint,
+             (coalesce(l.retry_count, 0) > 0)::integer::bigint
+      FROM integration_logs l WHERE l.created_at >= p_from AND l.created_at < k.m_lo
+      UNION ALL
+      SELECT l.created_at, l.service_name, l.action, l.status, 1::bigint, (l.duration_ms IS NOT NULL)::integer::bigint,
+             coalesce(l.duration_ms, 0)::bigint, l.duration_ms, l.duration_ms, coalesce(l.retry_count, 0)::bigint,
+             (coalesce(l.retry_count, 0) > 0)::integer::bigint
+      FROM integration_logs l WHERE l.created_at >= k.m_hi AND l.created_at < p_to
+    ) x
+    GROUP BY 1, 2, 3, 4;
+  ELSE
+    SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
+    FROM integration_zone_day_pieces(p_from, p_to, p_width, p_zone) z;
+    IF 'Z' = ANY (pl) OR 'Y' = ANY (pl) THEN
+      SELECT d.zone INTO dz FROM integration_day_zone(p_zone) d;
+    END IF;
+    RETURN QUERY
+    WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
+    SELECT x.b, x.service_name, x.action, x.status,
+           sum(x.calls)::bigint, sum(x.duration_n)::bigint, sum(x.duration_sum)::bigint, min(x.duration_min), max(x.duration_max),
+           sum(x.retry_sum)::bigint, sum(x.retried)::bigint
+    FROM (
+      SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+      FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('d', 'D')
+      UNION ALL
+      SELECT r.bucket, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+      FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_zone_day r WHERE r.zone = dz AND r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'Z'
+      UNION ALL
+      SELECT r.bucket, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+      FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_zone_hour r WHERE r.zone = dz AND r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'Y'
+      UNION ALL
+      SELECT coalesce(p.label, r.bucket), r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+      FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('h', 'H')
+      UNION ALL
+      SELECT coalesce(p.label, r.bucket), r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
+      FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_minute r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('m', 'M')
+      UNION ALL
+      SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, l.action, l.status, 1::bigint,
+             (l.duration_ms IS NOT NULL)::integer::bigint, coalesce(l.duration_ms, 0)::bigint, l.duration_ms, l.duration_ms,
+             coalesce(l.retry_count, 0)::bigint, (coalesce(l.retry_count, 0) > 0)::integer::bigint
+      FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi) l WHERE p.lvl = 'r'
+    ) x
+    GROUP BY 1, 2, 3, 4;
+  END IF;
 END
 $$;
 
-/** Exact per-bucket latency histograms (bins as integration_latency_bin) over [p_from, p_to). */
-CREATE OR REPLACE FUNCTION integration_hist_range(p_from timestamptz, p_to timestamptz, p_width interval DEFAULT NULL)
+/**
+ * Exact per-bucket latency histograms (bins as integration_latency_bin) over [p_from, p_to), buckets
+ * as integration_range_agg's (no minute histograms: in a zone, minute pieces read raw rows).
+ */
+CREATE OR REPLACE FUNCTION integration_hist_range(p_from timestamptz, p_to timestamptz, p_width interval DEFAULT NULL, p_zone text DEFAULT 'UTC')
 RETURNS TABLE (bucket timestamptz, service_name text, action text, status text, bin integer, n bigint)
 LANGUAGE plpgsql STABLE
 SET jit = off
@@ -122,33 +218,65 @@ SET max_parallel_workers_per_gather = 0
 AS $$
 DECLARE
   k record;
+  pl "char"[];
+  plo timestamptz[];
+  phi timestamptz[];
+  plab timestamptz[];
 BEGIN
-  SELECT * INTO k FROM integration_range_bounds(p_from, p_to, p_width);
-  RETURN QUERY
-  SELECT CASE WHEN p_width IS NULL THEN p_from ELSE date_bin(p_width, x.b, '1970-01-01 00:00:00+00'::timestamptz) END,
-         x.service_name, x.action, x.status, x.bin, sum(x.n)::bigint
-  FROM (
-    SELECT r.bucket AS b, r.service_name, r.action, r.status, u.bin, u.n
-    FROM integration_latency_hist_day r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE r.bucket >= k.d_lo AND r.bucket < k.d_hi
-    UNION ALL
-    SELECT r.bucket, r.service_name, r.action, r.status, u.bin, u.n
-    FROM integration_latency_hist_hour r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE r.bucket >= k.h_lo AND r.bucket < k.d_lo
-    UNION ALL
-    SELECT r.bucket, r.service_name, r.action, r.status, u.bin, u.n
-    FROM integration_latency_hist_hour r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE r.bucket >= k.d_hi AND r.bucket < k.h_hi
-    UNION ALL
-    SELECT l.created_at, l.service_name, l.action, l.status, integration_latency_bin(l.duration_ms), 1::bigint
-    FROM integration_logs l WHERE l.created_at >= p_from AND l.created_at < k.h_lo AND l.duration_ms IS NOT NULL
-    UNION ALL
-    SELECT l.created_at, l.service_name, l.action, l.status, integration_latency_bin(l.duration_ms), 1::bigint
-    FROM integration_logs l WHERE l.created_at >= k.h_hi AND l.created_at < p_to AND l.duration_ms IS NOT NULL
-  ) x
-  GROUP BY 1, 2, 3, 4, 5;
+  IF p_width IS NULL OR integration_zone_same_as_utc(p_zone, p_width) THEN
+    IF p_width IS NULL AND p_zone IS DISTINCT FROM 'UTC' THEN
+      -- one bucket has no zone, but a name that is none is still 22023 ("time zone ... not
+      -- recognized"), as on the zone path (integration_zone_pieces)
+      PERFORM date_trunc('day', now(), p_zone);
+    END IF;
+    SELECT * INTO k FROM integration_range_bounds(p_from, p_to, p_width);
+    RETURN QUERY
+    SELECT CASE WHEN p_width IS NULL THEN p_from ELSE date_bin(p_width, x.b, '1970-01-01 00:00:00+00'::timestamptz) END,
+           x.service_name, x.action, x.status, x.bin, sum(x.n)::bigint
+    FROM (
+      SELECT r.bucket AS b, r.service_name, r.action, r.status, u.bin, u.n
+      FROM integration_latency_hist_day r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE r.bucket >= k.d_lo AND r.bucket < k.d_hi
+      UNION ALL
+      SELECT r.bucket, r.service_name, r.action, r.status, u.bin, u.n
+      FROM integration_latency_hist_hour r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE r.bucket >= k.h_lo AND r.bucket < k.d_lo
+      UNION ALL
+      SELECT r.bucket, r.service_name, r.action, r.status, u.bin, u.n
+      FROM integration_latency_hist_hour r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE r.bucket >= k.d_hi AND r.bucket < k.h_hi
+      UNION ALL
+      SELECT l.created_at, l.service_name, l.action, l.status, integration_latency_bin(l.duration_ms), 1::bigint
+      FROM integration_logs l WHERE l.created_at >= p_from AND l.created_at < k.h_lo AND l.duration_ms IS NOT NULL
+      UNION ALL
+      SELECT l.created_at, l.service_name, l.action, l.status, integration_latency_bin(l.duration_ms), 1::bigint
+      FROM integration_logs l WHERE l.created_at >= k.h_hi AND l.created_at < p_to AND l.duration_ms IS NOT NULL
+    ) x
+    GROUP BY 1, 2, 3, 4, 5;
+  ELSE
+    SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
+    FROM integration_zone_pieces(p_from, p_to, p_width, p_zone) z;
+    RETURN QUERY
+    WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
+    SELECT x.b, x.service_name, x.action, x.status, x.bin, sum(x.n)::bigint
+    FROM (
+      SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.action, r.status, u.bin, u.n
+      FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r
+      CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE p.lvl IN ('d', 'D')
+      UNION ALL
+      SELECT coalesce(p.label, r.bucket), r.service_name, r.action, r.status, u.bin, u.n
+      FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r
+      CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE p.lvl IN ('h', 'H')
+      UNION ALL
+      SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, l.action, l.status,
+             integration_latency_bin(l.duration_ms), 1::bigint
+      FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi AND l.duration_ms IS NOT NULL) l
+      WHERE p.lvl IN ('m', 'M', 'r')
+    ) x
+    GROUP BY 1, 2, 3, 4, 5;
+  END IF;
 END
 $$;
 
 /** integration_hist_range summed over action and status, reading the per-service levels. */
-CREATE OR REPLACE FUNCTION integration_hist_range_service(p_from timestamptz, p_to timestamptz, p_width interval DEFAULT NULL)
+CREATE OR REPLACE FUNCTION integration_hist_range_service(p_from timestamptz, p_to timestamptz, p_width interval DEFAULT NULL, p_zone text DEFAULT 'UTC')
 RETURNS TABLE (bucket timestamptz, service_name text, bin integer, n bigint)
 LANGUAGE plpgsql STABLE
 SET jit = off
@@ -158,33 +286,64 @@ SET max_parallel_workers_per_gather = 0
 AS $$
 DECLARE
   k record;
+  pl "char"[];
+  plo timestamptz[];
+  phi timestamptz[];
+  plab timestamptz[];
 BEGIN
-  SELECT * INTO k FROM integration_range_bounds(p_from, p_to, p_width);
-  RETURN QUERY
-  SELECT CASE WHEN p_width IS NULL THEN p_from ELSE date_bin(p_width, x.b, '1970-01-01 00:00:00+00'::timestamptz) END,
-         x.service_name, x.bin, sum(x.n)::bigint
-  FROM (
-    SELECT r.bucket AS b, r.service_name, u.bin, u.n
-    FROM integration_latency_hist_service_day r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE r.bucket >= k.d_lo AND r.bucket < k.d_hi
-    UNION ALL
-    SELECT r.bucket, r.service_name, u.bin, u.n
-    FROM integration_latency_hist_service_hour r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE r.bucket >= k.h_lo AND r.bucket < k.d_lo
-    UNION ALL
-    SELECT r.bucket, r.service_name, u.bin, u.n
-    FROM integration_latency_hist_service_hour r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE r.bucket >= k.d_hi AND r.bucket < k.h_hi
-    UNION ALL
-    SELECT l.created_at, l.service_name, integration_latency_bin(l.duration_ms), 1::bigint
-    FROM integration_logs l WHERE l.created_at >= p_from AND l.created_at < k.h_lo AND l.duration_ms IS NOT NULL
-    UNION ALL
-    SELECT l.created_at, l.service_name, integration_latency_bin(l.duration_ms), 1::bigint
-    FROM integration_logs l WHERE l.created_at >= k.h_hi AND l.created_at < p_to AND l.duration_ms IS NOT NULL
-  ) x
-  GROUP BY 1, 2, 3;
+  IF p_width IS NULL OR integration_zone_same_as_utc(p_zone, p_width) THEN
+    IF p_width IS NULL AND p_zone IS DISTINCT FROM 'UTC' THEN
+      -- one bucket has no zone, but a name that is none is still 22023 ("time zone ... not
+      -- recognized"), as on the zone path (integration_zone_pieces)
+      PERFORM date_trunc('day', now(), p_zone);
+    END IF;
+    SELECT * INTO k FROM integration_range_bounds(p_from, p_to, p_width);
+    RETURN QUERY
+    SELECT CASE WHEN p_width IS NULL THEN p_from ELSE date_bin(p_width, x.b, '1970-01-01 00:00:00+00'::timestamptz) END,
+           x.service_name, x.bin, sum(x.n)::bigint
+    FROM (
+      SELECT r.bucket AS b, r.service_name, u.bin, u.n
+      FROM integration_latency_hist_service_day r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE r.bucket >= k.d_lo AND r.bucket < k.d_hi
+      UNION ALL
+      SELECT r.bucket, r.service_name, u.bin, u.n
+      FROM integration_latency_hist_service_hour r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE r.bucket >= k.h_lo AND r.bucket < k.d_lo
+      UNION ALL
+      SELECT r.bucket, r.service_name, u.bin, u.n
+      FROM integration_latency_hist_service_hour r CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE r.bucket >= k.d_hi AND r.bucket < k.h_hi
+      UNION ALL
+      SELECT l.created_at, l.service_name, integration_latency_bin(l.duration_ms), 1::bigint
+      FROM integration_logs l WHERE l.created_at >= p_from AND l.created_at < k.h_lo AND l.duration_ms IS NOT NULL
+      UNION ALL
+      SELECT l.created_at, l.service_name, integration_latency_bin(l.duration_ms), 1::bigint
+      FROM integration_logs l WHERE l.created_at >= k.h_hi AND l.created_at < p_to AND l.duration_ms IS NOT NULL
+    ) x
+    GROUP BY 1, 2, 3;
+  ELSE
+    SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
+    FROM integration_zone_pieces(p_from, p_to, p_width, p_zone) z;
+    RETURN QUERY
+    WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
+    SELECT x.b, x.service_name, x.bin, sum(x.n)::bigint
+    FROM (
+      SELECT coalesce(p.label, r.bucket) AS b, r.service_name, u.bin, u.n
+      FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_service_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r
+      CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE p.lvl IN ('d', 'D')
+      UNION ALL
+      SELECT coalesce(p.label, r.bucket), r.service_name, u.bin, u.n
+      FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_service_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r
+      CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE p.lvl IN ('h', 'H')
+      UNION ALL
+      SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, integration_latency_bin(l.duration_ms), 1::bigint
+      FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi AND l.duration_ms IS NOT NULL) l
+      WHERE p.lvl IN ('m', 'M', 'r')
+    ) x
+    GROUP BY 1, 2, 3;
+  END IF;
 END
 $$;
 
 /** integration_range_agg's calls per service, with how many failed, reading the per-service levels. */
-CREATE OR REPLACE FUNCTION integration_range_agg_service(p_from timestamptz, p_to timestamptz, p_width interval DEFAULT NULL)
+CREATE OR REPLACE FUNCTION integration_range_agg_service(p_from timestamptz, p_to timestamptz, p_width interval DEFAULT NULL, p_zone text DEFAULT 'UTC')
 RETURNS TABLE (bucket timestamptz, service_name text, calls bigint, failed bigint)
 LANGUAGE plpgsql STABLE
 SET jit = off
@@ -194,34 +353,76 @@ SET max_parallel_workers_per_gather = 0
 AS $$
 DECLARE
   k record;
+  pl "char"[];
+  plo timestamptz[];
+  phi timestamptz[];
+  plab timestamptz[];
+  dz text;
 BEGIN
-  SELECT * INTO k FROM integration_range_bounds(p_from, p_to, p_width);
-  RETURN QUERY
-  SELECT CASE WHEN p_width IS NULL THEN p_from ELSE date_bin(p_width, x.b, '1970-01-01 00:00:00+00'::timestamptz) END,
-         x.service_name, sum(x.calls)::bigint, sum(x.failed)::bigint
-  FROM (
-    SELECT r.bucket AS b, r.service_name, r.calls, r.failed
-    FROM integration_rollup_service_day r WHERE r.bucket >= k.d_lo AND r.bucket < k.d_hi
-    UNION ALL
-    SELECT r.bucket, r.service_name, r.calls, r.failed
-    FROM integration_rollup_service_hour r WHERE r.bucket >= k.h_lo AND r.bucket < k.d_lo
-    UNION ALL
-    SELECT r.bucket, r.service_name, r.calls, r.failed
-    FROM integration_rollup_service_hour r WHERE r.bucket >= k.d_hi AND r.bucket < k.h_hi
-    UNION ALL
-    SELECT r.bucket, r.service_name, r.calls, CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END
-    FROM integration_rollup_minute r WHERE r.bucket >= k.m_lo AND r.bucket < k.h_lo
-    UNION ALL
-    SELECT r.bucket, r.service_name, r.calls, CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END
-    FROM integration_rollup_minute r WHERE r.bucket >= k.h_hi AND r.bucket < k.m_hi
-    UNION ALL
-    SELECT l.created_at, l.service_name, 1::bigint, (l.status = 'failed')::integer::bigint
-    FROM integration_logs l WHERE l.created_at >= p_from AND l.created_at < k.m_lo
-    UNION ALL
-    SELECT l.created_at, l.service_name, 1::bigint, (l.status = 'failed')::integer::bigint
-    FROM integration_logs l WHERE l.created_at >= k.m_hi AND l.created_at < p_to
-  ) x
-  GROUP BY 1, 2;
+  IF p_width IS NULL OR integration_zone_same_as_utc(p_zone, p_width) THEN
+    IF p_width IS NULL AND p_zone IS DISTINCT FROM 'UTC' THEN
+      -- one bucket has no zone, but a name that is none is still 22023 ("time zone ... not
+      -- recognized"), as on the zone path (integration_zone_pieces)
+      PERFORM date_trunc('day', now(), p_zone);
+    END IF;
+    SELECT * INTO k FROM integration_range_bounds(p_from, p_to, p_width);
+    RETURN QUERY
+    SELECT CASE WHEN p_width IS NULL THEN p_from ELSE date_bin(p_width, x.b, '1970-01-01 00:00:00+00'::timestamptz) END,
+           x.service_name, sum(x.calls)::bigint, sum(x.failed)::bigint
+    FROM (
+      SELECT r.bucket AS b, r.service_name, r.calls, r.failed
+      FROM integration_rollup_service_day r WHERE r.bucket >= k.d_lo AND r.bucket < k.d_hi
+      UNION ALL
+      SELECT r.bucket, r.service_name, r.calls, r.failed
+      FROM integration_rollup_service_hour r WHERE r.bucket >= k.h_lo AND r.bucket < k.d_lo
+      UNION ALL
+      SELECT r.bucket, r.service_name, r.calls, r.failed
+      FROM integration_rollup_service_hour r WHERE r.bucket >= k.d_hi AND r.bucket < k.h_hi
+      UNION ALL
+      SELECT r.bucket, r.service_name, r.calls, CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END
+      FROM integration_rollup_minute r WHERE r.bucket >= k.m_lo AND r.bucket < k.h_lo
+      UNION ALL
+      SELECT r.bucket, r.service_name, r.calls, CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END
+      FROM integration_rollup_minute r WHERE r.bucket >= k.h_hi AND r.bucket < k.m_hi
+      UNION ALL
+      SELECT l.created_at, l.service_name, 1::bigint, (l.status = 'failed')::integer::bigint
+      FROM integration_logs l WHERE l.created_at >= p_from AND l.created_at < k.m_lo
+      UNION ALL
+      SELECT l.created_at, l.service_name, 1::bigint, (l.status = 'failed')::integer::bigint
+      FROM integration_logs l WHERE l.created_at >= k.m_hi AND l.created_at < p_to
+    ) x
+    GROUP BY 1, 2;
+  ELSE
+    SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
+    FROM integration_zone_day_pieces(p_from, p_to, p_width, p_zone) z;
+    IF 'Z' = ANY (pl) OR 'Y' = ANY (pl) THEN
+      SELECT d.zone INTO dz FROM integration_day_zone(p_zone) d;
+    END IF;
+    RETURN QUERY
+    WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
+    SELECT x.b, x.service_name, sum(x.calls)::bigint, sum(x.failed)::bigint
+    FROM (
+      SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.calls, r.failed
+      FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_service_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('d', 'D')
+      UNION ALL
+      -- zone days are per (service, action, status): a few rows per service and day
+      SELECT r.bucket, r.service_name, r.calls, CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END
+      FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_zone_day r WHERE r.zone = dz AND r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'Z'
+      UNION ALL
+      SELECT r.bucket, r.service_name, r.calls, CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END
+      FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_zone_hour r WHERE r.zone = dz AND r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'Y'
+      UNION ALL
+      SELECT coalesce(p.label, r.bucket), r.service_name, r.calls, r.failed
+      FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_service_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('h', 'H')
+      UNION ALL
+      SELECT coalesce(p.label, r.bucket), r.service_name, r.calls, CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END
+      FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_minute r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('m', 'M')
+      UNION ALL
+      SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, 1::bigint, (l.status = 'failed')::integer::bigint
+      FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi) l WHERE p.lvl = 'r'
+    ) x
+    GROUP BY 1, 2;
+  END IF;
 END
 $$;
 
@@ -301,11 +502,11 @@ BEGIN ATOMIC
 END;
 
 -- Readers: as the caller (SECURITY INVOKER), so the tables' policies filter what they return.
-REVOKE ALL ON FUNCTION integration_range_bounds(timestamptz, timestamptz, interval), integration_range_agg(timestamptz, timestamptz, interval),
-  integration_hist_range(timestamptz, timestamptz, interval), integration_hist_range_service(timestamptz, timestamptz, interval),
-  integration_range_agg_service(timestamptz, timestamptz, interval), integration_last_call_at(text, timestamptz, timestamptz, boolean),
+REVOKE ALL ON FUNCTION integration_range_bounds(timestamptz, timestamptz, interval), integration_range_agg(timestamptz, timestamptz, interval, text),
+  integration_hist_range(timestamptz, timestamptz, interval, text), integration_hist_range_service(timestamptz, timestamptz, interval, text),
+  integration_range_agg_service(timestamptz, timestamptz, interval, text), integration_last_call_at(text, timestamptz, timestamptz, boolean),
   integration_known_services() FROM PUBLIC, anon;
-GRANT EXECUTE ON FUNCTION integration_range_bounds(timestamptz, timestamptz, interval), integration_range_agg(timestamptz, timestamptz, interval),
-  integration_hist_range(timestamptz, timestamptz, interval), integration_hist_range_service(timestamptz, timestamptz, interval),
-  integration_range_agg_service(timestamptz, timestamptz, interval), integration_last_call_at(text, timestamptz, timestamptz, boolean),
+GRANT EXECUTE ON FUNCTION integration_range_bounds(timestamptz, timestamptz, interval), integration_range_agg(timestamptz, timestamptz, interval, text),
+  integration_hist_range(timestamptz, timestamptz, interval, text), integration_hist_range_service(timestamptz, timestamptz, interval, text),
+  integration_range_agg_service(timestamptz, timestamptz, interval, text), integration_last_call_at(text, timestamptz, timestamptz, boolean),
   integration_known_services() TO authenticated, service_role, integration_monitor_reader;

@@ -1,5 +1,7 @@
--- Range reads with buckets in a time zone (first created by 009): hours and days are the reader's,
--- as in the seed's views. See docs/schema.md "Time zones".
+-- Buckets in a time zone (first created by 009): their labels, the pieces a range splits into, the
+-- day zones' own levels; hours and days are the reader's, as in the seed's views. The range readers
+-- that use them are in 05_range_reads.sql (the zone their fourth argument); their old *_zone names
+-- are kept below. See docs/schema.md "Time zones".
 
 SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
 
@@ -26,8 +28,9 @@ END;
 /**
  * Whether p_width-wide buckets of p_zone are the UTC-aligned ones (date_bin from the epoch): in UTC
  * itself, and for widths that divide 15 minutes in every zone (every UTC offset since 1972 is a
- * whole number of quarter hours). The zone functions then hand over to the UTC ones (05_range_reads.sql), which
- * read whole UTC days in one range scan and need no labels (a 5-minute series of a dashboard).
+ * whole number of quarter hours). The range readers (05_range_reads.sql) then run their UTC
+ * statement, which reads whole UTC days in one range scan and needs no labels (a 5-minute series of
+ * a dashboard).
  */
 CREATE OR REPLACE FUNCTION integration_zone_same_as_utc(p_zone text, p_width interval) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -372,200 +375,45 @@ BEGIN
 END
 $$;
 
--- ---- range reads in a zone ------------------------------------------------------------------------
--- As their UTC counterparts in 05_range_reads.sql (plpgsql for cached generic plans, no parallel workers), with
--- buckets from integration_zone_bucket. Each piece is one index range scan of its level.
+-- ---- the *_zone names, kept for saved dashboards -----------------------------------------------
+-- Until each range read became one function with the zone its fourth argument (05_range_reads.sql:
+-- integration_range_agg(p_from, p_to, p_width, p_zone) and the other three), a read in a zone was
+-- its own function of these names, and dashboards users saved before then call them. Nothing of
+-- ours calls them: test/store/sql-consumers.test.ts fails a dashboard panel, alert query, bench or
+-- API query that does. One SQL statement each (inlined into the caller's query), same grants.
 
-/** integration_range_agg with p_width-wide buckets of zone p_zone. */
+/** integration_range_agg(p_from, p_to, p_width, p_zone) under its old name. */
 CREATE OR REPLACE FUNCTION integration_range_agg_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
 RETURNS TABLE (bucket timestamptz, service_name text, action text, status text, calls bigint, duration_n bigint,
                duration_sum bigint, duration_min integer, duration_max integer, retry_sum bigint, retried bigint)
-LANGUAGE plpgsql STABLE
-SET jit = off
-SET search_path FROM CURRENT
-SET plan_cache_mode = force_generic_plan
-SET max_parallel_workers_per_gather = 0
-AS $$
-DECLARE
-  pl "char"[];
-  plo timestamptz[];
-  phi timestamptz[];
-  plab timestamptz[];
-  dz text;
-BEGIN
-  IF integration_zone_same_as_utc(p_zone, p_width) THEN
-    RETURN QUERY SELECT * FROM integration_range_agg(p_from, p_to, p_width);
-    RETURN;
-  END IF;
-  SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
-  FROM integration_zone_day_pieces(p_from, p_to, p_width, p_zone) z;
-  IF 'Z' = ANY (pl) OR 'Y' = ANY (pl) THEN
-    SELECT d.zone INTO dz FROM integration_day_zone(p_zone) d;
-  END IF;
-  RETURN QUERY
-  WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
-  SELECT x.b, x.service_name, x.action, x.status,
-         sum(x.calls)::bigint, sum(x.duration_n)::bigint, sum(x.duration_sum)::bigint, min(x.duration_min), max(x.duration_max),
-         sum(x.retry_sum)::bigint, sum(x.retried)::bigint
-  FROM (
-    SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('d', 'D')
-    UNION ALL
-    SELECT r.bucket, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_zone_day r WHERE r.zone = dz AND r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'Z'
-    UNION ALL
-    SELECT r.bucket, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_zone_hour r WHERE r.zone = dz AND r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'Y'
-    UNION ALL
-    SELECT coalesce(p.label, r.bucket), r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('h', 'H')
-    UNION ALL
-    SELECT coalesce(p.label, r.bucket), r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum, r.duration_min, r.duration_max, r.retry_sum, r.retried
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_minute r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('m', 'M')
-    UNION ALL
-    SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, l.action, l.status, 1::bigint,
-           (l.duration_ms IS NOT NULL)::integer::bigint, coalesce(l.duration_ms, 0)::bigint, l.duration_ms, l.duration_ms,
-           coalesce(l.retry_count, 0)::bigint, (coalesce(l.retry_count, 0) > 0)::integer::bigint
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi) l WHERE p.lvl = 'r'
-  ) x
-  GROUP BY 1, 2, 3, 4;
-END
-$$;
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT * FROM integration_range_agg(p_from, p_to, p_width, p_zone);
+END;
 
-/** integration_range_agg_service with p_width-wide buckets of zone p_zone. */
+/** integration_range_agg_service(p_from, p_to, p_width, p_zone) under its old name. */
 CREATE OR REPLACE FUNCTION integration_range_agg_service_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
 RETURNS TABLE (bucket timestamptz, service_name text, calls bigint, failed bigint)
-LANGUAGE plpgsql STABLE
-SET jit = off
-SET search_path FROM CURRENT
-SET plan_cache_mode = force_generic_plan
-SET max_parallel_workers_per_gather = 0
-AS $$
-DECLARE
-  pl "char"[];
-  plo timestamptz[];
-  phi timestamptz[];
-  plab timestamptz[];
-  dz text;
-BEGIN
-  IF integration_zone_same_as_utc(p_zone, p_width) THEN
-    RETURN QUERY SELECT * FROM integration_range_agg_service(p_from, p_to, p_width);
-    RETURN;
-  END IF;
-  SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
-  FROM integration_zone_day_pieces(p_from, p_to, p_width, p_zone) z;
-  IF 'Z' = ANY (pl) OR 'Y' = ANY (pl) THEN
-    SELECT d.zone INTO dz FROM integration_day_zone(p_zone) d;
-  END IF;
-  RETURN QUERY
-  WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
-  SELECT x.b, x.service_name, sum(x.calls)::bigint, sum(x.failed)::bigint
-  FROM (
-    SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.calls, r.failed
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_service_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('d', 'D')
-    UNION ALL
-    -- zone days are per (service, action, status): a few rows per service and day
-    SELECT r.bucket, r.service_name, r.calls, CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_zone_day r WHERE r.zone = dz AND r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'Z'
-    UNION ALL
-    SELECT r.bucket, r.service_name, r.calls, CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_zone_hour r WHERE r.zone = dz AND r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl = 'Y'
-    UNION ALL
-    SELECT coalesce(p.label, r.bucket), r.service_name, r.calls, r.failed
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_service_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('h', 'H')
-    UNION ALL
-    SELECT coalesce(p.label, r.bucket), r.service_name, r.calls, CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_rollup_minute r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r WHERE p.lvl IN ('m', 'M')
-    UNION ALL
-    SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, 1::bigint, (l.status = 'failed')::integer::bigint
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi) l WHERE p.lvl = 'r'
-  ) x
-  GROUP BY 1, 2;
-END
-$$;
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT * FROM integration_range_agg_service(p_from, p_to, p_width, p_zone);
+END;
 
-/** integration_hist_range with p_width-wide buckets of zone p_zone (no minute histograms: minutes read raw rows). */
+/** integration_hist_range(p_from, p_to, p_width, p_zone) under its old name. */
 CREATE OR REPLACE FUNCTION integration_hist_range_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
 RETURNS TABLE (bucket timestamptz, service_name text, action text, status text, bin integer, n bigint)
-LANGUAGE plpgsql STABLE
-SET jit = off
-SET search_path FROM CURRENT
-SET plan_cache_mode = force_generic_plan
-SET max_parallel_workers_per_gather = 0
-AS $$
-DECLARE
-  pl "char"[];
-  plo timestamptz[];
-  phi timestamptz[];
-  plab timestamptz[];
-BEGIN
-  IF integration_zone_same_as_utc(p_zone, p_width) THEN
-    RETURN QUERY SELECT * FROM integration_hist_range(p_from, p_to, p_width);
-    RETURN;
-  END IF;
-  SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
-  FROM integration_zone_pieces(p_from, p_to, p_width, p_zone) z;
-  RETURN QUERY
-  WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
-  SELECT x.b, x.service_name, x.action, x.status, x.bin, sum(x.n)::bigint
-  FROM (
-    SELECT coalesce(p.label, r.bucket) AS b, r.service_name, r.action, r.status, u.bin, u.n
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r
-    CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE p.lvl IN ('d', 'D')
-    UNION ALL
-    SELECT coalesce(p.label, r.bucket), r.service_name, r.action, r.status, u.bin, u.n
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r
-    CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE p.lvl IN ('h', 'H')
-    UNION ALL
-    SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, l.action, l.status,
-           integration_latency_bin(l.duration_ms), 1::bigint
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi AND l.duration_ms IS NOT NULL) l
-    WHERE p.lvl IN ('m', 'M', 'r')
-  ) x
-  GROUP BY 1, 2, 3, 4, 5;
-END
-$$;
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT * FROM integration_hist_range(p_from, p_to, p_width, p_zone);
+END;
 
-/** integration_hist_range_service with p_width-wide buckets of zone p_zone. */
+/** integration_hist_range_service(p_from, p_to, p_width, p_zone) under its old name. */
 CREATE OR REPLACE FUNCTION integration_hist_range_service_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_zone text)
 RETURNS TABLE (bucket timestamptz, service_name text, bin integer, n bigint)
-LANGUAGE plpgsql STABLE
-SET jit = off
-SET search_path FROM CURRENT
-SET plan_cache_mode = force_generic_plan
-SET max_parallel_workers_per_gather = 0
-AS $$
-DECLARE
-  pl "char"[];
-  plo timestamptz[];
-  phi timestamptz[];
-  plab timestamptz[];
-BEGIN
-  IF integration_zone_same_as_utc(p_zone, p_width) THEN
-    RETURN QUERY SELECT * FROM integration_hist_range_service(p_from, p_to, p_width);
-    RETURN;
-  END IF;
-  SELECT array_agg(z.lvl), array_agg(z.lo), array_agg(z.hi), array_agg(z.label) INTO pl, plo, phi, plab
-  FROM integration_zone_pieces(p_from, p_to, p_width, p_zone) z;
-  RETURN QUERY
-  WITH p AS MATERIALIZED (SELECT * FROM unnest(pl, plo, phi, plab) u(lvl, lo, hi, label))
-  SELECT x.b, x.service_name, x.bin, sum(x.n)::bigint
-  FROM (
-    SELECT coalesce(p.label, r.bucket) AS b, r.service_name, u.bin, u.n
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_service_day r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r
-    CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE p.lvl IN ('d', 'D')
-    UNION ALL
-    SELECT coalesce(p.label, r.bucket), r.service_name, u.bin, u.n
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_latency_hist_service_hour r WHERE r.bucket >= p.lo AND r.bucket < p.hi) r
-    CROSS JOIN LATERAL integration_hist_bins(r.bins, r.ns) u WHERE p.lvl IN ('h', 'H')
-    UNION ALL
-    SELECT coalesce(p.label, integration_zone_bucket(l.created_at, p_width, p_zone)), l.service_name, integration_latency_bin(l.duration_ms), 1::bigint
-    FROM p CROSS JOIN LATERAL (SELECT * FROM integration_logs l WHERE l.created_at >= p.lo AND l.created_at < p.hi AND l.duration_ms IS NOT NULL) l
-    WHERE p.lvl IN ('m', 'M', 'r')
-  ) x
-  GROUP BY 1, 2, 3;
-END
-$$;
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+  SELECT * FROM integration_hist_range_service(p_from, p_to, p_width, p_zone);
+END;
 
 /**
  * Every bucket start of [p_from, p_to) for p_width-wide buckets of zone p_zone, in order (series

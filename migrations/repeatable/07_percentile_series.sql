@@ -103,16 +103,16 @@ GRANT EXECUTE ON FUNCTION integration_hist_hour_width(interval, text),
   integration_hist_hour_series(timestamptz, timestamptz, interval, timestamptz, timestamptz, text[])
   TO authenticated, service_role, integration_monitor_reader;
 
--- A percentile series per service in zone p_zone (as the *_zone readers of 06_zone_reads.sql), for
+-- A percentile series per service in zone p_zone (buckets as the range readers' of 05_range_reads.sql), for
 -- the overview's latency panels, computed per bucket inside the function rather than by merging
--- integration_hist_range_service(_zone)'s one row per (bucket, service, bin) in the panel's query
--- (docs/scaling.md "Dashboards as Grafana runs them" has the measurements). Where the zone readers
--- go through the UTC functions (UTC itself) and the buckets are whole days, no merging is needed
+-- integration_hist_range_service's one row per (bucket, service, bin) in the panel's query
+-- (docs/scaling.md "Dashboards as Grafana runs them" has the measurements). Where the range readers
+-- take their UTC statement (UTC itself) and the buckets are whole days, no merging is needed
 -- for the days the range covers whole: each stored (day, service) row is one output bucket whose
 -- arrays hold its bins ascending (017), so the percentile comes straight from the stored row.
 -- Only the two partial days at the ends go through integration_hist_range_service (each is its own
 -- output bucket, so nothing is merged across the two parts). Exactly the rows and bins the general merge reads, so the same
--- answer; any other zone or width reads integration_hist_range_service_zone.
+-- answer; any other zone or width reads integration_hist_range_service in that zone.
 CREATE OR REPLACE FUNCTION integration_hist_percentile_series_service_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_p float8, p_zone text)
 RETURNS TABLE (bucket timestamptz, service_name text, value float8)
 LANGUAGE plpgsql STABLE
@@ -146,7 +146,7 @@ BEGIN
   IF NOT integration_zone_same_as_utc(p_zone, p_width) OR p_width IS DISTINCT FROM interval '1 day' OR NOT (k.d_lo < k.d_hi) THEN
     RETURN QUERY
     SELECT h.bucket, h.service_name, integration_hist_percentile(array_agg(h.bin ORDER BY h.bin), array_agg(h.n ORDER BY h.bin), p_p)
-    FROM integration_hist_range_service_zone(p_from, p_to, p_width, p_zone) h
+    FROM integration_hist_range_service(p_from, p_to, p_width, p_zone) h
     GROUP BY h.bucket, h.service_name;
     RETURN;
   END IF;
@@ -173,7 +173,7 @@ GRANT EXECUTE ON FUNCTION integration_hist_percentile_series_service_zone(timest
 -- merged straight from the per-service day histograms, the two partial end days (their own
 -- buckets) through integration_hist_range_service, as above; any other width reads
 -- integration_hist_range_service alone. Same rows and bins as merging integration_hist_range_service,
--- so the same answer. Other zones and widths read integration_hist_range_service_zone.
+-- so the same answer. Other zones and widths read integration_hist_range_service in that zone.
 CREATE OR REPLACE FUNCTION integration_hist_percentile_series_zone(p_from timestamptz, p_to timestamptz, p_width interval, p_services text[], p_ps float8[], p_zone text)
 RETURNS TABLE (bucket timestamptz, ps float8[])
 LANGUAGE plpgsql STABLE
@@ -203,7 +203,7 @@ BEGIN
     RETURN QUERY
     SELECT m.bucket, ARRAY(SELECT integration_hist_percentile(m.bins, m.ns, p) FROM unnest(p_ps) WITH ORDINALITY AS q(p, i) ORDER BY q.i)
     FROM (SELECT g.bucket, array_agg(g.bin ORDER BY g.bin) AS bins, array_agg(g.n ORDER BY g.bin) AS ns
-          FROM (SELECT h.bucket, h.bin, sum(h.n)::bigint AS n FROM integration_hist_range_service_zone(p_from, p_to, p_width, p_zone) h
+          FROM (SELECT h.bucket, h.bin, sum(h.n)::bigint AS n FROM integration_hist_range_service(p_from, p_to, p_width, p_zone) h
                 WHERE h.service_name = ANY(p_services) GROUP BY 1, 2) g
           GROUP BY g.bucket) m;
     RETURN;

@@ -84,24 +84,20 @@ DECLARE
                                   integration_minute_kept_from());
   n bigint;
   total bigint := 0;
+  lvl record;
 BEGIN
   IF retention IS NULL OR retention <= interval '0' OR minute_retention IS NULL OR minute_retention <= interval '0' THEN
     RAISE EXCEPTION 'retentions must be positive intervals';
   END IF;
-  DELETE FROM integration_rollup_minute WHERE bucket < mcutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
-  DELETE FROM integration_rollup_hour WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
-  DELETE FROM integration_latency_hist_hour WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
-  DELETE FROM integration_latency_hist_service_hour WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
-  DELETE FROM integration_rollup_service_hour WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
-  DELETE FROM integration_rollup_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
-  DELETE FROM integration_latency_hist_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
-  DELETE FROM integration_latency_hist_service_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
-  DELETE FROM integration_rollup_service_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
-  -- zone days (011) by the same cutoff: a local day starting before it goes with the UTC day it began in
-  DELETE FROM integration_rollup_zone_day WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
-  -- zone hours (013) kept as long as the UTC hours: a :30/:45 hour older than minute retention could
-  -- not be composed again (its halves are minute rows), so the level is what keeps it exact
-  DELETE FROM integration_rollup_zone_hour WHERE bucket < cutoff; GET DIAGNOSTICS n = ROW_COUNT; total := total + n;
+  -- every bucketed level of the level table (04_rollup_triggers.sql): zone days (011) by the same
+  -- cutoff (a local day starting before it goes with the UTC day it began in), zone hours (013) kept
+  -- as long as the UTC hours (a :30/:45 hour older than minute retention could not be composed
+  -- again: its halves are minute rows, so the level is what keeps it exact)
+  FOR lvl IN SELECT l.tbl, l.unit FROM integration_rollup_levels() l WHERE l.unit IS NOT NULL ORDER BY l.write_order LOOP
+    EXECUTE format('DELETE FROM %I WHERE bucket < $1', lvl.tbl) USING CASE WHEN lvl.unit = 'minute' THEN mcutoff ELSE cutoff END;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    total := total + n;
+  END LOOP;
   RETURN total;
 END
 $$;

@@ -67,7 +67,7 @@ REVOKE ALL ON FUNCTION integration_fill_zone_hours(text, timestamptz) FROM PUBLI
  * that length in ingestion is acceptable (the recorder buffers meanwhile). A second add of any zone
  * queues behind the first (SHARE ROW EXCLUSIVE on integration_monitor_day_zones).
  * What the backfill cannot know: days whose hour or minute rollups retention already removed read
- * as the composed reads did (integration_range_agg_zone over the same range).
+ * as the composed reads did (integration_range_agg in that zone over the same range).
  */
 CREATE OR REPLACE FUNCTION integration_add_day_zone(p_zone text) RETURNS text
 LANGUAGE plpgsql
@@ -147,7 +147,7 @@ BEGIN
                                            duration_min, duration_max, retry_sum, retried)
   SELECT name, r.bucket, r.service_name, r.action, r.status, r.calls, r.duration_n, r.duration_sum,
          r.duration_min, r.duration_max, r.retry_sum, r.retried
-  FROM integration_range_agg_zone(lo, hi, interval '1 day', name) r
+  FROM integration_range_agg(lo, hi, interval '1 day', name) r
   ORDER BY 2, 3, 4, 5;
   PERFORM integration_fill_zone_hours(name, lo);
   UPDATE integration_monitor_day_zones SET complete_from = lo WHERE zone = name;

@@ -22,7 +22,8 @@ SELECT set_config('search_path', format('%I, pg_temp', current_schema()), true);
 DO $$
 DECLARE
   readers constant text[] := ARRAY[
-    -- rows of integration_logs and the rollups, filtered by RLS as the caller
+    -- rows of integration_logs and the rollups, filtered by RLS as the caller: the range readers
+    -- (UTC or in a zone, their fourth argument), and their old *_zone names kept for saved dashboards
     'integration_range_agg', 'integration_range_agg_service', 'integration_hist_range', 'integration_hist_range_service',
     'integration_range_agg_zone', 'integration_range_agg_service_zone', 'integration_hist_range_zone', 'integration_hist_range_service_zone',
     'integration_raw_percentile_series', 'integration_hist_percentile_series_service_zone', 'integration_hist_percentile_series_zone',

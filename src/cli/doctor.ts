@@ -257,7 +257,7 @@ export async function runDoctor(databaseUrl: string, write: (line: string) => vo
         `SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'integration_monitor_reader') THEN
                   has_table_privilege('integration_monitor_reader', 'integration_logs', 'SELECT')
                   AND has_table_privilege('integration_monitor_reader', 'integration_stats_daily', 'SELECT')
-                  AND has_function_privilege('integration_monitor_reader', 'integration_range_agg(timestamptz, timestamptz, interval)', 'EXECUTE')
+                  AND has_function_privilege('integration_monitor_reader', 'integration_range_agg(timestamptz, timestamptz, interval, text)', 'EXECUTE')
                 ELSE false END AS ok`,
       );
       add(

@@ -7,8 +7,9 @@
  * integration_hist_range (see docs/schema.md): they combine day/hour/minute rollups for the aligned
  * interior of [from, to) with raw rows only for the unaligned edges, so every number equals the same
  * aggregation over raw rows. Lists (failures, logs) read raw rows by keyset on (created_at, id).
- * Buckets in a time zone other than UTC go through the *_zone variants (migration 009), which
- * compose each of the zone's hours or days from the rollup levels that fit inside it.
+ * Buckets in a time zone other than UTC: the same functions with the zone as fourth argument, which
+ * compose each of the zone's hours or days from the rollup levels that fit inside it (their zone
+ * path, since 009; the *_zone names are only kept for saved dashboards).
  */
 import crypto from 'node:crypto';
 import type { ClientBase } from 'pg';
@@ -63,14 +64,14 @@ export async function queryStats(db: ClientBase, p: { from: Date; to: Date; inte
               CASE WHEN r.status = 'success' THEN r.calls ELSE 0 END AS success_count,
               round(100 * sum(CASE WHEN r.status = 'failed' THEN r.calls ELSE 0 END) OVER w::numeric
                     / NULLIF(sum(r.calls) OVER w, 0), 2) AS failure_rate_percent
-       FROM ${zone ? 'integration_range_agg_zone($1::timestamptz, $2::timestamptz, $3::interval, $7::text)' : 'integration_range_agg($1::timestamptz, $2::timestamptz, $3::interval)'} r
+       FROM integration_range_agg($1::timestamptz, $2::timestamptz, $3::interval, $7::text) r
        WHERE ($4::text[] IS NULL OR r.service_name = ANY ($4::text[]))
          AND ($5::text[] IS NULL OR r.action = ANY ($5::text[]))
        WINDOW w AS (PARTITION BY r.service_name, r.action, r.bucket)
      ) x
      WHERE ($6::text[] IS NULL OR status = ANY ($6::text[]))
      ORDER BY bucket DESC, service_name, action, status`,
-    [p.from, p.to, p.interval === 'hour' ? '1 hour' : '1 day', list(p.filters.services), list(p.filters.actions), list(p.filters.statuses), ...(zone ? [zone] : [])],
+    [p.from, p.to, p.interval === 'hour' ? '1 hour' : '1 day', list(p.filters.services), list(p.filters.actions), list(p.filters.statuses), zone ?? 'UTC'],
   );
   return rows.map((r) => ({
     service_name: r.service_name,
@@ -158,8 +159,7 @@ export async function queryTimeseries(
   const widthSeconds = p.intervalMs / 1000;
   const zone = seriesZone(p.timeZone, p.intervalMs);
   // The range functions, UTC-aligned or in the zone ($7), with buckets of $3 seconds.
-  const fn = (name: string) =>
-    zone ? `${name}_zone($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8), $7::text)` : `${name}($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8))`;
+  const fn = (name: string) => `${name}($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8), ${zone ? '$7::text' : `'UTC'`})`;
   // The group column is chosen from a fixed map, never from input text.
   const g = p.groupBy ? `r.${GROUP_COLUMN[p.groupBy]}` : `''::text`;
   const filters = `($4::text[] IS NULL OR r.service_name = ANY ($4::text[]))

@@ -84,11 +84,11 @@ describe('with day zones configured, reads stay exact', () => {
   });
 
   const cases = ZONES.flatMap((zone) => RANGES.map(([from, to]) => [zone, from, to]));
-  test.each(cases)('integration_range_agg_zone and _service_zone per day equal raw grouping in %s, [%s, %s)', async (zone, from, to) => {
+  test.each(cases)('integration_range_agg and _service in the zone, per day, equal raw grouping in %s, [%s, %s)', async (zone, from, to) => {
     const out = await inZone('UTC', async (c) => ({
-      ours: (await c.query(`SELECT * FROM integration_range_agg_zone($1, $2, '1 day', $3)`, [from, to, zone])).rows,
+      ours: (await c.query(`SELECT * FROM integration_range_agg($1, $2, '1 day', $3)`, [from, to, zone])).rows,
       raw: (await c.query(RAW_BY('day'), [from, to, zone])).rows,
-      service: (await c.query(`SELECT bucket, service_name, calls, failed FROM integration_range_agg_service_zone($1, $2, '1 day', $3) ORDER BY 1, 2`, [from, to, zone])).rows,
+      service: (await c.query(`SELECT bucket, service_name, calls, failed FROM integration_range_agg_service($1, $2, '1 day', $3) ORDER BY 1, 2`, [from, to, zone])).rows,
       serviceRaw: (
         await c.query(
           `SELECT date_trunc('day', created_at, $3) AS bucket, service_name, count(*) AS calls, count(*) FILTER (WHERE status = 'failed') AS failed
@@ -123,7 +123,7 @@ describe('with day zones configured, reads stay exact', () => {
         `UPDATE integration_rollup_zone_day SET calls = calls + 1000 WHERE zone = 'Asia/Kolkata' AND bucket = ${day} AND service_name = 'amocrm' AND action = 'sync_lead' AND status = 'success'`,
       );
       const after = await c.query(`SELECT sum(count)::int AS n FROM integration_stats_daily WHERE day = ${day}`);
-      const api = await c.query(`SELECT sum(calls)::int AS n FROM integration_range_agg_zone(now() - interval '10 days', now(), '1 day', 'asia/kolkata') WHERE bucket = ${day}`);
+      const api = await c.query(`SELECT sum(calls)::int AS n FROM integration_range_agg(now() - interval '10 days', now(), '1 day', 'asia/kolkata') WHERE bucket = ${day}`);
       expect(after.rows[0].n).toBe(before.rows[0].n + 1000);
       expect(api.rows[0].n).toBe(before.rows[0].n + 1000); // the zone is found whatever the case of its name
     } finally {

@@ -90,7 +90,7 @@ describe('argument-bound work', () => {
     const refusal = { code: '22023', message: expect.stringMatching(/^range too long for its bucket width: 527040 minutes at a width under an hour \(at most 302400/) };
     await expect(as('authenticated', admin, (c) => c.query(YEAR_OF_MINUTES))).rejects.toMatchObject(refusal);
     await expect(asRole(db.pool, 'service_role', (c) => c.query(YEAR_OF_MINUTES))).rejects.toMatchObject(refusal);
-    await expect(asRole(db.pool, 'service_role', (c) => c.query(`SELECT count(*) FROM integration_range_agg_zone('2000-01-01', '2001-03-01', '1 hour', 'Asia/Kolkata')`))).rejects.toMatchObject({
+    await expect(asRole(db.pool, 'service_role', (c) => c.query(`SELECT count(*) FROM integration_range_agg('2000-01-01', '2001-03-01', '1 hour', 'Asia/Kolkata')`))).rejects.toMatchObject({
       code: '22023',
       message: expect.stringMatching(/hours at a width under a day/),
     });
@@ -99,7 +99,7 @@ describe('argument-bound work', () => {
   test('what the API and dashboards ask for still works: 400 days of hours, 2 days of minutes', async () => {
     const hours = await as('authenticated', admin, (c) => c.query(`SELECT count(*)::int AS n FROM integration_zone_buckets(now() - interval '400 days', now(), '1 hour', 'Asia/Kolkata')`));
     expect(hours.rows[0].n).toBeGreaterThanOrEqual(9600);
-    const minutes = await as('authenticated', admin, (c) => c.query(`SELECT count(*)::int AS n FROM integration_range_agg_zone(now() - interval '3 days', now(), '7 minutes', 'Asia/Kolkata')`));
+    const minutes = await as('authenticated', admin, (c) => c.query(`SELECT count(*)::int AS n FROM integration_range_agg(now() - interval '3 days', now(), '7 minutes', 'Asia/Kolkata')`));
     expect(minutes.rows[0].n).toBe(1);
   });
 });

@@ -68,7 +68,7 @@ describe('the views equal the seed’s literal views in the session’s time zon
   });
 });
 
-describe('integration_range_agg_zone equals date_trunc over raw rows, across DST changes', () => {
+describe('integration_range_agg in a zone equals date_trunc over raw rows, across DST changes', () => {
   // Unaligned ends (seconds into a minute) so raw edges, minute and hour pieces all take part.
   const ranges: Array<[string, string]> = [
     ['2026-03-06 07:13:27.5+00', '2026-03-11 01:02:03+00'],
@@ -78,7 +78,7 @@ describe('integration_range_agg_zone equals date_trunc over raw rows, across DST
   const cases = NAMED_ZONES.flatMap((zone) => ranges.flatMap(([from, to]) => ['hour', 'day'].map((unit) => [zone, unit, from, to])));
   test.each(cases)('%s, per %s, [%s, %s)', async (zone, unit, from, to) => {
     const { ours, raw } = await inZone('UTC', async (c) => ({
-      ours: (await c.query(`SELECT * FROM integration_range_agg_zone($1, $2, $4::interval, $3)`, [from, to, zone, `1 ${unit}`])).rows,
+      ours: (await c.query(`SELECT * FROM integration_range_agg($1, $2, $4::interval, $3)`, [from, to, zone, `1 ${unit}`])).rows,
       raw: (await c.query(RAW_BY(unit), [from, to, zone])).rows,
     }));
     expect(raw.length).toBeGreaterThan(20);
@@ -117,21 +117,21 @@ describe('the other zone range functions equal raw grouping', () => {
   test.each(cases)('%s, %s buckets', async (zone, width) => {
     const q = async (c: PoolClient, sql: string) => (await c.query(sql, [from, to, width, zone])).rows;
     const out = await inZone('UTC', async (c) => ({
-      service: await q(c, `SELECT bucket, service_name, calls, failed FROM integration_range_agg_service_zone($1, $2, $3::interval, $4) ORDER BY 1, 2`),
+      service: await q(c, `SELECT bucket, service_name, calls, failed FROM integration_range_agg_service($1, $2, $3::interval, $4) ORDER BY 1, 2`),
       serviceRaw: await q(
         c,
         `SELECT integration_zone_bucket(created_at, $3::interval, $4) AS bucket, service_name, count(*) AS calls,
                 count(*) FILTER (WHERE status = 'failed') AS failed
          FROM seed.integration_logs WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2 ORDER BY 1, 2`,
       ),
-      hist: await q(c, `SELECT bucket, service_name, action, status, bin, n FROM integration_hist_range_zone($1, $2, $3::interval, $4) ORDER BY 1, 2, 3, 4, 5`),
+      hist: await q(c, `SELECT bucket, service_name, action, status, bin, n FROM integration_hist_range($1, $2, $3::interval, $4) ORDER BY 1, 2, 3, 4, 5`),
       histRaw: await q(
         c,
         `SELECT integration_zone_bucket(created_at, $3::interval, $4) AS bucket, service_name, action, status,
                 integration_latency_bin(duration_ms) AS bin, count(*) AS n
          FROM seed.integration_logs WHERE created_at >= $1 AND created_at < $2 AND duration_ms IS NOT NULL GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`,
       ),
-      histService: await q(c, `SELECT bucket, service_name, bin, n FROM integration_hist_range_service_zone($1, $2, $3::interval, $4) ORDER BY 1, 2, 3`),
+      histService: await q(c, `SELECT bucket, service_name, bin, n FROM integration_hist_range_service($1, $2, $3::interval, $4) ORDER BY 1, 2, 3`),
       histServiceRaw: await q(
         c,
         `SELECT integration_zone_bucket(created_at, $3::interval, $4) AS bucket, service_name, integration_latency_bin(duration_ms) AS bin, count(*) AS n
@@ -167,10 +167,49 @@ describe('the other zone range functions equal raw grouping', () => {
   });
 
   test('an unknown zone is a data exception (22023), not an empty answer', async () => {
-    await expect(db.pool.query(`SELECT * FROM integration_range_agg_zone(now() - interval '1 day', now(), '1 day', 'Mars/Olympus')`)).rejects.toMatchObject({
+    await expect(db.pool.query(`SELECT * FROM integration_range_agg(now() - interval '1 day', now(), '1 day', 'Mars/Olympus')`)).rejects.toMatchObject({
       code: '22023',
     });
   });
+});
+
+describe('one function per read, the zone its fourth argument', () => {
+  const from = '2026-10-30 03:03:03+00';
+  const to = '2026-11-04 21:21:21+00';
+  const READERS = ['integration_range_agg', 'integration_range_agg_service', 'integration_hist_range', 'integration_hist_range_service'];
+
+  test.each(READERS)('%s without a width: one bucket labelled p_from, whatever the zone', async (fn) => {
+    const out = await inZone('UTC', async (c) => ({
+      utc: (await c.query(`SELECT f.* FROM ${fn}($1, $2) f ORDER BY f::text`, [from, to])).rows,
+      zones: await Promise.all(['UTC', 'Asia/Kolkata', 'America/New_York'].map(async (z) => (await c.query(`SELECT f.* FROM ${fn}($1, $2, NULL, $3) f ORDER BY f::text`, [from, to, z])).rows)),
+    }));
+    expect(out.utc.length).toBeGreaterThan(3);
+    expect(new Set(out.utc.map((r) => (r.bucket as Date).toISOString()))).toEqual(new Set([new Date(from).toISOString()]));
+    for (const rows of out.zones) expect(rows).toEqual(out.utc);
+  });
+
+  test.each(READERS)('%s: an unknown zone is 22023 with or without a width; UTC aliases and sub-15-minute widths are the UTC buckets', async (fn) => {
+    for (const width of [`'1 day'`, `'1 hour'`, 'NULL']) {
+      await expect(db.pool.query(`SELECT * FROM ${fn}(now() - interval '1 day', now(), ${width}, 'Mars/Olympus')`)).rejects.toMatchObject({ code: '22023' });
+    }
+    const rows = async (zone: string, width: string) => (await db.pool.query(`SELECT f.* FROM ${fn}($1, $2, $3::interval, $4) f ORDER BY f::text`, [from, to, width, zone])).rows;
+    expect((await rows('UTC', '1 day')).length).toBeGreaterThan(3);
+    expect(await rows('Etc/UTC', '1 day')).toEqual(await rows('UTC', '1 day'));
+    expect(await rows('Asia/Kathmandu', '5 minutes')).toEqual(await rows('UTC', '5 minutes'));
+  });
+
+  // Dashboards users saved before the merge call these names: each is the reader under its old name.
+  test.each(READERS.flatMap((fn) => ['America/New_York', 'Asia/Kathmandu', 'UTC'].flatMap((zone) => ['1 hour', '1 day', '30 minutes'].map((w) => [fn, zone, w]))))(
+    '%s_zone (kept for saved dashboards) answers as the reader in %s, %s buckets',
+    async (fn, zone, width) => {
+      const out = await inZone('UTC', async (c) => ({
+        old: (await c.query(`SELECT f.* FROM ${fn}_zone($1, $2, $3::interval, $4) f ORDER BY f::text`, [from, to, width, zone])).rows,
+        now: (await c.query(`SELECT f.* FROM ${fn}($1, $2, $3::interval, $4) f ORDER BY f::text`, [from, to, width, zone])).rows,
+      }));
+      expect(out.now.length).toBeGreaterThan(3);
+      expect(out.old).toEqual(out.now);
+    },
+  );
 });
 
 describe('rollup upkeep in a DST session', () => {

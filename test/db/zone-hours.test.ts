@@ -91,11 +91,11 @@ describe('with :30/:45 day zones configured, hours stay exact', () => {
   });
 
   const cases = HALF_ZONES.flatMap((zone) => RANGES.map(([from, to]) => [zone, from, to]));
-  test.each(cases)('integration_range_agg_zone and _service_zone per hour equal raw grouping in %s, [%s, %s)', async (zone, from, to) => {
+  test.each(cases)('integration_range_agg and _service in the zone, per hour, equal raw grouping in %s, [%s, %s)', async (zone, from, to) => {
     const out = await inZone('UTC', async (c) => ({
-      ours: (await c.query(`SELECT * FROM integration_range_agg_zone($1, $2, '1 hour', $3)`, [from, to, zone])).rows,
+      ours: (await c.query(`SELECT * FROM integration_range_agg($1, $2, '1 hour', $3)`, [from, to, zone])).rows,
       raw: (await c.query(RAW_BY('hour'), [from, to, zone])).rows,
-      service: (await c.query(`SELECT bucket, service_name, calls, failed FROM integration_range_agg_service_zone($1, $2, '1 hour', $3) ORDER BY 1, 2`, [from, to, zone])).rows,
+      service: (await c.query(`SELECT bucket, service_name, calls, failed FROM integration_range_agg_service($1, $2, '1 hour', $3) ORDER BY 1, 2`, [from, to, zone])).rows,
       serviceRaw: (
         await c.query(
           `SELECT date_trunc('hour', created_at, $3) AS bucket, service_name, count(*) AS calls, count(*) FILTER (WHERE status = 'failed') AS failed
@@ -126,8 +126,8 @@ describe('with :30/:45 day zones configured, hours stay exact', () => {
         SELECT ctid FROM integration_rollup_zone_hour WHERE zone = 'Asia/Kathmandu' AND bucket = ${hour} LIMIT 1)`);
       expect(changed.rowCount).toBe(1);
       const after = await c.query(`SELECT sum(count)::int AS n FROM integration_stats_hourly WHERE hour = ${hour}`);
-      const api = await c.query(`SELECT sum(calls)::int AS n FROM integration_range_agg_zone(now() - interval '2 days', now(), '1 hour', 'asia/kathmandu') WHERE bucket = ${hour}`);
-      const service = await c.query(`SELECT sum(calls)::int AS n FROM integration_range_agg_service_zone(now() - interval '2 days', now(), '1 hour', 'Asia/Kathmandu') WHERE bucket = ${hour}`);
+      const api = await c.query(`SELECT sum(calls)::int AS n FROM integration_range_agg(now() - interval '2 days', now(), '1 hour', 'asia/kathmandu') WHERE bucket = ${hour}`);
+      const service = await c.query(`SELECT sum(calls)::int AS n FROM integration_range_agg_service(now() - interval '2 days', now(), '1 hour', 'Asia/Kathmandu') WHERE bucket = ${hour}`);
       expect(before.rows[0].n).toBeGreaterThan(0);
       expect(after.rows[0].n).toBe(before.rows[0].n + 1000);
       expect(api.rows[0].n).toBe(before.rows[0].n + 1000);
@@ -162,7 +162,7 @@ describe('adding, removing, retention', () => {
       inZone('America/St_Johns', async (c) => ({
         ours: (await c.query(`SELECT ${HOURLY_COLS} FROM integration_stats_hourly`)).rows,
         seed: (await c.query(`SELECT ${HOURLY_COLS} FROM seed.integration_stats_hourly`)).rows,
-        range: (await c.query(`SELECT * FROM integration_range_agg_zone($1, $2, '1 hour', 'America/St_Johns')`, RANGES[1])).rows,
+        range: (await c.query(`SELECT * FROM integration_range_agg($1, $2, '1 hour', 'America/St_Johns')`, RANGES[1])).rows,
         raw: (await c.query(RAW_BY('hour'), [...RANGES[1], 'America/St_Johns'])).rows,
       }));
     expect((await db.pool.query(`SELECT integration_remove_day_zone('America/St_Johns') AS ok`)).rows[0].ok).toBe(true);

@@ -7,14 +7,16 @@
  */
 export const AUTHENTICATED_FUNCTIONS: Record<string, string> = {
   // Readers: rows of integration_logs and the rollups, filtered by RLS as the caller (read claim).
-  'integration_range_agg(timestamp with time zone,timestamp with time zone,interval)': 'reader, RLS (API, dashboards)',
-  'integration_range_agg_service(timestamp with time zone,timestamp with time zone,interval)': 'reader, RLS (API, dashboards)',
-  'integration_hist_range(timestamp with time zone,timestamp with time zone,interval)': 'reader, RLS (API)',
-  'integration_hist_range_service(timestamp with time zone,timestamp with time zone,interval)': 'reader, RLS (API, dashboards)',
-  'integration_range_agg_zone(timestamp with time zone,timestamp with time zone,interval,text)': 'reader, RLS; zone work bounded by integration_zone_work_ok',
-  'integration_range_agg_service_zone(timestamp with time zone,timestamp with time zone,interval,text)': 'reader, RLS; zone work bounded',
-  'integration_hist_range_zone(timestamp with time zone,timestamp with time zone,interval,text)': 'reader, RLS; zone work bounded',
-  'integration_hist_range_service_zone(timestamp with time zone,timestamp with time zone,interval,text)': 'reader, RLS; zone work bounded',
+  // The four range readers, UTC or in a zone (their fourth argument): zone work bounded by integration_zone_work_ok.
+  'integration_range_agg(timestamp with time zone,timestamp with time zone,interval,text)': 'reader, RLS (API, dashboards); zone work bounded',
+  'integration_range_agg_service(timestamp with time zone,timestamp with time zone,interval,text)': 'reader, RLS (API, dashboards); zone work bounded',
+  'integration_hist_range(timestamp with time zone,timestamp with time zone,interval,text)': 'reader, RLS (API, dashboards); zone work bounded',
+  'integration_hist_range_service(timestamp with time zone,timestamp with time zone,interval,text)': 'reader, RLS (API, dashboards); zone work bounded',
+  // Their old *_zone names, kept for dashboards users saved: one statement calling the reader above.
+  'integration_range_agg_zone(timestamp with time zone,timestamp with time zone,interval,text)': 'integration_range_agg under its old name (saved dashboards)',
+  'integration_range_agg_service_zone(timestamp with time zone,timestamp with time zone,interval,text)': 'integration_range_agg_service under its old name (saved dashboards)',
+  'integration_hist_range_zone(timestamp with time zone,timestamp with time zone,interval,text)': 'integration_hist_range under its old name (saved dashboards)',
+  'integration_hist_range_service_zone(timestamp with time zone,timestamp with time zone,interval,text)': 'integration_hist_range_service under its old name (saved dashboards)',
   'integration_raw_percentile_series(timestamp with time zone,timestamp with time zone,interval,text[],double precision[])': 'reader of raw rows, RLS',
   'integration_hist_hour_series(timestamp with time zone,timestamp with time zone,interval,timestamp with time zone,timestamp with time zone,text[])':
     'reader of hour histograms and raw rows, RLS (the percentile series)',

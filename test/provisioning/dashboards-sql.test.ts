@@ -700,7 +700,7 @@ describe('service detail latency reads per-service histograms when every action 
       const res = await run(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ${sql}`);
       const text = res.rows.map((r) => r['QUERY PLAN']).join('\n');
       const scan = (fn: string) => text.split('\n').find((l) => l.includes(`Function Scan on ${fn} `))!;
-      return { service: scan('integration_hist_percentile_series_zone'), action: scan('integration_hist_range_zone') };
+      return { service: scan('integration_hist_percentile_series_zone'), action: scan('integration_hist_range') };
     };
     const whole = await plan('all');
     expect(whole.action).toMatch(/never executed/);

@@ -48,6 +48,7 @@ describe('the checker', () => {
   it('passes calls the list accepts: defaults left out, named arguments, nested calls', () => {
     expect(check(`SELECT * FROM integration_range_agg(now() - interval '1 day', now())`)).toEqual([]);
     expect(check(`SELECT * FROM integration_range_agg(p_from => now() - interval '1 day', p_to => now(), p_width => NULL)`)).toEqual([]);
+    expect(check(`SELECT * FROM integration_range_agg(now() - interval '1 day', now(), '1 hour', p_zone => 'Asia/Kolkata')`)).toEqual([]);
     expect(check(`SELECT integration_hist_percentile(array_agg(bin ORDER BY bin), array_agg(n ORDER BY bin), 0.95) FROM t`, READER)).toEqual([]);
     expect(extractCalls(`SELECT integration_latency_bin(integration_latency_bin(1)) -- integration_nope(1)\n, 'integration_nope(2)'`).map((c) => c.name)).toEqual([
       'integration_latency_bin',
@@ -57,9 +58,9 @@ describe('the checker', () => {
 
   it.each([
     ['a renamed function', `SELECT * FROM integration_range_aggregate(now(), now(), NULL)`, /no function integration_range_aggregate/],
-    ['an extra argument', `SELECT * FROM integration_range_agg(now(), now(), NULL, 'UTC')`, /4 positional arguments, it takes at most 3/],
+    ['an extra argument', `SELECT * FROM integration_range_agg(now(), now(), NULL, 'UTC', 1)`, /5 positional arguments, it takes at most 4/],
     ['a missing required argument', `SELECT * FROM integration_range_agg(now())`, /p_to not given and without a default/],
-    ['an unknown named argument', `SELECT * FROM integration_range_agg(now(), now(), p_zone => 'UTC')`, /no argument named p_zone/],
+    ['an unknown named argument', `SELECT * FROM integration_range_agg(now(), now(), p_tz => 'UTC')`, /no argument named p_tz/],
     ['an argument given twice', `SELECT * FROM integration_range_agg(now(), now(), p_from => now())`, /p_from is also given by position/],
   ])('fails %s', (_what, sql, message) => {
     const problems = check(sql);
@@ -138,6 +139,37 @@ describe('every consumer calls functions of the list, with arguments they take',
   });
 });
 
+/**
+ * The range readers' names from before each read became one function with the zone its fourth
+ * argument (migrations/repeatable/06_zone_reads.sql): kept only for dashboards users saved.
+ */
+const KEPT_FOR_SAVED_DASHBOARDS = ['integration_range_agg_zone', 'integration_range_agg_service_zone', 'integration_hist_range_zone', 'integration_hist_range_service_zone'];
+const callsOfKept = (found: Array<{ where: string; calls: SqlCall[] }>) => found.flatMap((q) => q.calls.filter((c) => KEPT_FOR_SAVED_DASHBOARDS.includes(c.name)).map((c) => `${q.where}: ${c.text}`));
+
+describe('nothing of ours calls the *_zone names kept for saved dashboards', () => {
+  const check = (sql: string) => checkCalls(extractCalls(sql), FUNCTIONS, { where: 'probe', role: READER });
+
+  it('they are still there, callable by the reader, and the search finds a call of one', () => {
+    for (const name of KEPT_FOR_SAVED_DASHBOARDS) {
+      expect(check(`SELECT * FROM ${name}(now() - interval '1 day', now(), '1 hour', 'Asia/Kolkata')`)).toEqual([]);
+      expect(callsOfKept([{ where: 'probe', calls: extractCalls(`SELECT * FROM ${name}(now(), now(), '1 hour', 'UTC')`) }])).toHaveLength(1);
+    }
+  });
+
+  it('no dashboard panel, variable or annotation, alert query, bench or server SQL', () => {
+    expect(callsOfKept([...dashboardCalls(), ...alertCalls(), ...sourceCalls('bench'), ...sourceCalls('src', /src\/plugin\//)])).toEqual([]);
+  });
+
+  it('no repeatable migration but the one that keeps them', () => {
+    const dir = path.join(ROOT, 'migrations/repeatable');
+    const callers = fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.sql') && f !== '06_zone_reads.sql')
+      .flatMap((f) => [...fs.readFileSync(path.join(dir, f), 'utf8').matchAll(new RegExp(`\\b(${KEPT_FOR_SAVED_DASHBOARDS.join('|')})\\s*\\(`, 'g'))].map((m) => `${f}: ${m[1]}`));
+    expect(callers).toEqual([]);
+  });
+});
+
 /** A client that runs each statement and keeps its text. */
 function recording(c: PoolClient, sent: string[]): ClientBase {
   return new Proxy(c, {
@@ -191,6 +223,8 @@ describe('the API’s query module, every branch run on a migrated database', ()
   it('calls only functions of the list, with arguments they take', () => {
     const calls = sent.flatMap((s) => extractCalls(s, relations));
     expect(checkCalls(calls, FUNCTIONS, { where: 'src/store/queries.ts' })).toEqual([]);
+    // the range readers by their own names, the zone as fourth argument
+    expect(callsOfKept([{ where: 'src/store/queries.ts', calls }])).toEqual([]);
     // Every function the module names was reached by a statement run above.
     const named = new Set(
       fs

@@ -57,11 +57,12 @@ test('arguments carry their names, types and defaults; roles their EXECUTE right
     const agg = fns.find((f) => f.name === 'integration_range_agg');
     expect(agg).toEqual({
       name: 'integration_range_agg',
-      signature: 'integration_range_agg(timestamp with time zone,timestamp with time zone,interval)',
+      signature: 'integration_range_agg(timestamp with time zone,timestamp with time zone,interval,text)',
       arguments: [
         { name: 'p_from', type: 'timestamp with time zone', default: null },
         { name: 'p_to', type: 'timestamp with time zone', default: null },
         { name: 'p_width', type: 'interval', default: 'NULL::interval' },
+        { name: 'p_zone', type: 'text', default: "'UTC'::text" },
       ],
       result: expect.stringMatching(/^TABLE\(bucket timestamp with time zone, service_name text, /),
       executableBy: ['authenticated', 'integration_monitor_reader', 'service_role'],
