@@ -95,7 +95,14 @@ function quoteLiteral(s: string): string {
  */
 export async function startScheduler(pool: Pool, opts: SchedulerOptions): Promise<Scheduler> {
   // Validate the intervals once, with the database's own parser, before anything is scheduled.
-  await pool.query('SELECT $1::interval, $2::interval', [opts.rawRetention, opts.rollupRetention]);
+  // Rollups kept for less time than raw rows would leave days that range reads answer from the
+  // (deleted) rollups as empty while their calls are still stored.
+  const { rows } = await pool.query<{ ok: boolean }>('SELECT $2::interval >= $1::interval AS ok', [opts.rawRetention, opts.rollupRetention]);
+  if (!rows[0].ok) {
+    throw new Error(
+      `MONITOR_ROLLUP_RETENTION (${opts.rollupRetention}) is shorter than MONITOR_RAW_RETENTION (${opts.rawRetention}): set it to at least the raw retention, or dashboards lose days whose calls are still stored`,
+    );
+  }
 
   if (await pgCronAvailable(pool)) {
     const raw = quoteLiteral(opts.rawRetention);

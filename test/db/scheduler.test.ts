@@ -47,3 +47,17 @@ test('rejects a retention that is not an interval before scheduling anything', a
     await db.drop();
   }
 });
+
+test('rejects rollups kept for less time than raw rows, naming both settings', async () => {
+  const db = await createTestDatabase();
+  try {
+    await expect(startScheduler(db.pool, { rawRetention: '90 days', rollupRetention: '30 days', log: () => undefined })).rejects.toThrow(
+      /^MONITOR_ROLLUP_RETENTION \(30 days\) is shorter than MONITOR_RAW_RETENTION \(90 days\): set it to at least the raw retention/,
+    );
+    // equal is fine (the interval comparison, not the text: 3 months is 90 days)
+    const s = await startScheduler(db.pool, { rawRetention: '90 days', rollupRetention: '3 months', log: () => undefined });
+    await s.stop();
+  } finally {
+    await db.drop();
+  }
+});

@@ -5,9 +5,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Pool } from 'pg';
-import { migrate, readMigrations } from '../../src/db/migrate';
+import { migrate } from '../../src/db/migrate';
 import { asRole, createTestDatabase, TestDatabase } from '../helpers/db';
-import { migrationsCopy } from '../helpers/migrations-copy';
+import { migrationsWithout } from '../helpers/migrations-copy';
 import { keptVsRaw } from '../helpers/slowest-days';
 
 const T = `'${new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString()}'::timestamptz`;
@@ -25,12 +25,7 @@ beforeAll(async () => {
   db = await createTestDatabase({ migrated: false });
   // the schema as 018 left it: every numbered file but 019, today's repeatable files but 019's own
   // (16) and the policy of its table
-  dir = migrationsCopy(
-    readMigrations()
-      .map((m) => m.name)
-      .filter((n) => n !== '019_slowest_days.sql'),
-    true,
-  );
+  dir = migrationsWithout('019_slowest_days.sql');
   fs.rmSync(path.join(dir, 'repeatable', '16_slowest_calls.sql'));
   const policies = path.join(dir, 'repeatable', '10_policies.sql');
   const text = fs.readFileSync(policies, 'utf8');

@@ -4,9 +4,9 @@
 // and the triggers keep them exact from the first write after.
 import fs from 'node:fs';
 import { Pool } from 'pg';
-import { migrate, readMigrations } from '../../src/db/migrate';
+import { migrate } from '../../src/db/migrate';
 import { createTestDatabase, TestDatabase } from '../helpers/db';
-import { migrationsCopy } from '../helpers/migrations-copy';
+import { migrationsWithout } from '../helpers/migrations-copy';
 import { sparseHist } from '../helpers/sparse-hist';
 
 // one instant for both databases' rows and ranges
@@ -75,12 +75,7 @@ let db: TestDatabase;
 let dir = '';
 beforeAll(async () => {
   db = await createTestDatabase({ migrated: false });
-  dir = migrationsCopy(
-    readMigrations()
-      .map((m) => m.name)
-      .filter((n) => n !== '017_sparse_histograms.sql'),
-    true,
-  );
+  dir = migrationsWithout('017_sparse_histograms.sql');
 });
 afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
