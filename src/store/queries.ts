@@ -14,7 +14,7 @@
 import crypto from 'node:crypto';
 import type { ClientBase } from 'pg';
 import type { GroupBy, HealthRow, LogRecord, Metric, ServicesResponse, StatsRow, TimeseriesSeries } from '../contract';
-import { isUtc } from './time-zone';
+import { bucketZone, isUtc } from './time-zone';
 
 export interface Filters {
   services?: string[];
@@ -138,16 +138,6 @@ const GROUP_COLUMN: Record<GroupBy, string> = { service: 'service_name', action:
 const PERCENTILE: Partial<Record<Metric, number>> = { latency_p50: 0.5, latency_p95: 0.95, latency_p99: 0.99 };
 /** Beyond this many buckets, empty buckets are not filled in (the response would only grow). */
 const MAX_FILLED_BUCKETS = 20_000;
-/**
- * Every zone's UTC offset since 1972 is a whole number of quarter hours, so buckets that divide
- * 15 minutes are the same on every zone's wall clock as on UTC's and need no zone arithmetic.
- */
-const QUARTER_HOUR_MS = 900_000;
-
-/** The zone a series must be bucketed in, or null when UTC-aligned buckets are the same. */
-function seriesZone(timeZone: string | undefined, intervalMs: number): string | null {
-  return timeZone !== undefined && !isUtc(timeZone) && QUARTER_HOUR_MS % intervalMs !== 0 ? timeZone : null;
-}
 
 export async function queryTimeseries(
   db: ClientBase,
@@ -157,7 +147,7 @@ export async function queryTimeseries(
     throw new RangeError(`interval must be a whole number of seconds, at least 1 s (got ${p.intervalMs} ms)`);
   }
   const widthSeconds = p.intervalMs / 1000;
-  const zone = seriesZone(p.timeZone, p.intervalMs);
+  const zone = bucketZone(p.timeZone, p.intervalMs);
   // The range functions, UTC-aligned or in the zone ($7), with buckets of $3 seconds.
   const fn = (name: string) => `${name}($1::timestamptz, $2::timestamptz, make_interval(secs => $3::float8), ${zone ? '$7::text' : `'UTC'`})`;
   // The group column is chosen from a fixed map, never from input text.

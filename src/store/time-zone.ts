@@ -24,7 +24,29 @@ export function isTimeZoneName(name: string): boolean {
   }
 }
 
+/**
+ * The names PostgreSQL reads as UTC itself, upper-cased: the list of integration_zone_same_as_utc
+ * (repeatable/06_zone_reads.sql), so that this side and the SQL readers take the same path for a
+ * zone (test/store/utc-zones.test.ts holds them to one answer).
+ */
+const UTC_NAMES = new Set(['UTC', 'UCT', 'ZULU', 'UNIVERSAL', 'GMT', 'GMT0', 'GMT+0', 'GMT-0', 'GREENWICH'].flatMap((n) => [n, `ETC/${n}`]));
+
 /** Zones whose hours and days are UTC's: the UTC-aligned range functions answer for them as they are. */
 export function isUtc(name: string): boolean {
-  return /^(Etc\/)?(UTC|UCT|Universal|Zulu|GMT)$/i.test(name);
+  return UTC_NAMES.has(name.toUpperCase());
+}
+
+/**
+ * Every zone's UTC offset since 1972 is a whole number of quarter hours, so buckets that divide
+ * 15 minutes are the same on every zone's wall clock as on UTC's and need no zone arithmetic.
+ */
+const QUARTER_HOUR_MS = 900_000;
+
+/**
+ * The zone `intervalMs`-wide buckets must be cut in, or null when they are the UTC-aligned ones:
+ * integration_zone_same_as_utc's answer, decided here too because the API fills a series' empty
+ * buckets itself for those.
+ */
+export function bucketZone(timeZone: string | undefined, intervalMs: number): string | null {
+  return timeZone !== undefined && !isUtc(timeZone) && QUARTER_HOUR_MS % intervalMs !== 0 ? timeZone : null;
 }
