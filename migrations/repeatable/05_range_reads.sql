@@ -128,12 +128,7 @@ DECLARE
   plab timestamptz[];
   dz text;
 BEGIN
-  IF p_width IS NULL OR integration_zone_same_as_utc(p_zone, p_width) THEN
-    IF p_width IS NULL AND p_zone IS DISTINCT FROM 'UTC' THEN
-      -- one bucket has no zone, but a name that is none is still 22023 ("time zone ... not
-      -- recognized"), as on the zone path (integration_zone_pieces)
-      PERFORM date_trunc('day', now(), p_zone);
-    END IF;
+  IF integration_reads_utc(p_zone, p_width) THEN
     SELECT * INTO k FROM integration_range_bounds(p_from, p_to, p_width);
     RETURN QUERY
     SELECT CASE WHEN p_width IS NULL THEN p_from ELSE date_bin(p_width, x.b, '1970-01-01 00:00:00+00'::timestamptz) END,
@@ -223,12 +218,7 @@ DECLARE
   phi timestamptz[];
   plab timestamptz[];
 BEGIN
-  IF p_width IS NULL OR integration_zone_same_as_utc(p_zone, p_width) THEN
-    IF p_width IS NULL AND p_zone IS DISTINCT FROM 'UTC' THEN
-      -- one bucket has no zone, but a name that is none is still 22023 ("time zone ... not
-      -- recognized"), as on the zone path (integration_zone_pieces)
-      PERFORM date_trunc('day', now(), p_zone);
-    END IF;
+  IF integration_reads_utc(p_zone, p_width) THEN
     SELECT * INTO k FROM integration_range_bounds(p_from, p_to, p_width);
     RETURN QUERY
     SELECT CASE WHEN p_width IS NULL THEN p_from ELSE date_bin(p_width, x.b, '1970-01-01 00:00:00+00'::timestamptz) END,
@@ -291,12 +281,7 @@ DECLARE
   phi timestamptz[];
   plab timestamptz[];
 BEGIN
-  IF p_width IS NULL OR integration_zone_same_as_utc(p_zone, p_width) THEN
-    IF p_width IS NULL AND p_zone IS DISTINCT FROM 'UTC' THEN
-      -- one bucket has no zone, but a name that is none is still 22023 ("time zone ... not
-      -- recognized"), as on the zone path (integration_zone_pieces)
-      PERFORM date_trunc('day', now(), p_zone);
-    END IF;
+  IF integration_reads_utc(p_zone, p_width) THEN
     SELECT * INTO k FROM integration_range_bounds(p_from, p_to, p_width);
     RETURN QUERY
     SELECT CASE WHEN p_width IS NULL THEN p_from ELSE date_bin(p_width, x.b, '1970-01-01 00:00:00+00'::timestamptz) END,
@@ -359,12 +344,7 @@ DECLARE
   plab timestamptz[];
   dz text;
 BEGIN
-  IF p_width IS NULL OR integration_zone_same_as_utc(p_zone, p_width) THEN
-    IF p_width IS NULL AND p_zone IS DISTINCT FROM 'UTC' THEN
-      -- one bucket has no zone, but a name that is none is still 22023 ("time zone ... not
-      -- recognized"), as on the zone path (integration_zone_pieces)
-      PERFORM date_trunc('day', now(), p_zone);
-    END IF;
+  IF integration_reads_utc(p_zone, p_width) THEN
     SELECT * INTO k FROM integration_range_bounds(p_from, p_to, p_width);
     RETURN QUERY
     SELECT CASE WHEN p_width IS NULL THEN p_from ELSE date_bin(p_width, x.b, '1970-01-01 00:00:00+00'::timestamptz) END,

@@ -41,6 +41,17 @@ RETURN p_width IS NOT NULL AND (
   OR (extract(epoch FROM p_width) > 0 AND 900 % extract(epoch FROM p_width) = 0));
 
 /**
+ * Whether a range reader takes its UTC statement: one bucket (p_width NULL, whatever the zone) or
+ * buckets integration_zone_same_as_utc says are UTC's. A zone PostgreSQL does not know is 22023
+ * ("time zone ... not recognized") also where one bucket needs none, as on the zone path
+ * (integration_zone_pieces); where the width divides 15 minutes it is never looked at.
+ */
+CREATE OR REPLACE FUNCTION integration_reads_utc(p_zone text, p_width interval) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN CASE WHEN p_width IS NOT NULL THEN integration_zone_same_as_utc(p_zone, p_width)
+            ELSE coalesce(upper(p_zone), 'UTC') = 'UTC' OR date_trunc('day', now(), p_zone) IS NOT NULL END;
+
+/**
  * How [p_from, p_to) splits into pieces for p_width-wide buckets of zone p_zone: each piece is a
  * range of one level ('d' UTC days, 'h' hours, 'm' minutes of rollups; 'r' raw rows) lying inside
  * one bucket `label` ('r' pieces with label NULL: each raw row is labelled by itself; 'D', 'H', 'M':
@@ -444,7 +455,7 @@ BEGIN ATOMIC
   ) s ORDER BY 1;
 END;
 
-REVOKE ALL ON FUNCTION integration_zone_bucket(timestamptz, interval, text), integration_zone_same_as_utc(text, interval),
+REVOKE ALL ON FUNCTION integration_zone_bucket(timestamptz, interval, text), integration_zone_same_as_utc(text, interval), integration_reads_utc(text, interval),
   integration_zone_pieces(timestamptz, timestamptz, interval, text), integration_zone_day_pieces(timestamptz, timestamptz, interval, text),
   integration_zone_hour_pieces(timestamptz, timestamptz, text), integration_day_zone(text),
   integration_range_agg_zone(timestamptz, timestamptz, interval, text),
@@ -452,7 +463,7 @@ REVOKE ALL ON FUNCTION integration_zone_bucket(timestamptz, interval, text), int
   integration_hist_range_zone(timestamptz, timestamptz, interval, text),
   integration_hist_range_service_zone(timestamptz, timestamptz, interval, text),
   integration_zone_buckets(timestamptz, timestamptz, interval, text) FROM PUBLIC, anon;
-GRANT EXECUTE ON FUNCTION integration_zone_bucket(timestamptz, interval, text), integration_zone_same_as_utc(text, interval),
+GRANT EXECUTE ON FUNCTION integration_zone_bucket(timestamptz, interval, text), integration_zone_same_as_utc(text, interval), integration_reads_utc(text, interval),
   integration_zone_pieces(timestamptz, timestamptz, interval, text), integration_zone_day_pieces(timestamptz, timestamptz, interval, text),
   integration_zone_hour_pieces(timestamptz, timestamptz, text), integration_day_zone(text),
   integration_range_agg_zone(timestamptz, timestamptz, interval, text),

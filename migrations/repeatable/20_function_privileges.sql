@@ -33,7 +33,7 @@ DECLARE
     'integration_zone_buckets',
     -- called by the readers above as their caller, or inlined into the caller's query
     'integration_zone_pieces', 'integration_zone_day_pieces', 'integration_zone_hour_pieces', 'integration_zone_work_ok',
-    'integration_range_bounds', 'integration_minute_read_from', 'integration_zone_bucket', 'integration_zone_same_as_utc', 'integration_raw_percentile_width', 'integration_hist_hour_width',
+    'integration_range_bounds', 'integration_minute_read_from', 'integration_zone_bucket', 'integration_zone_same_as_utc', 'integration_reads_utc', 'integration_raw_percentile_width', 'integration_hist_hour_width',
     'integration_latency_bin', 'integration_latency_bin_value', 'integration_hist_percentile', 'integration_hist_bins',
     'integration_slowest_kept',
     -- the read policies' check, and its short cut for argument-bound work

@@ -46,6 +46,7 @@ const NOT_DATA = {
   'integration_may_read()': 'the check, for argument-bound work',
   'integration_zone_work_ok(timestamp with time zone,timestamp with time zone,interval)': 'the bound on zone pieces: arithmetic',
   'integration_zone_bucket(timestamp with time zone,interval,text)': 'arithmetic on its arguments',
+  'integration_reads_utc(text,interval)': 'arithmetic on its arguments',
   'integration_zone_buckets(timestamp with time zone,timestamp with time zone,interval,text)': 'the bucket starts of a range',
   'integration_zone_pieces(timestamp with time zone,timestamp with time zone,interval,text)': 'how a range splits into rollup levels',
   'integration_zone_day_pieces(timestamp with time zone,timestamp with time zone,interval,text)': 'the same, with the zone-day level',

@@ -36,6 +36,7 @@ export const AUTHENTICATED_FUNCTIONS: Record<string, string> = {
   'integration_minute_read_from()': 'the minute window’s start (015), from the clock; inlined into integration_range_bounds',
   'integration_zone_bucket(timestamp with time zone,interval,text)': 'arithmetic on its arguments, inlined',
   'integration_zone_same_as_utc(text,interval)': 'arithmetic on its arguments',
+  'integration_reads_utc(text,interval)': 'arithmetic on its arguments (and the zone name checked)',
   'integration_raw_percentile_width(interval,text)': 'arithmetic on its arguments',
   'integration_hist_hour_width(interval,text)': 'arithmetic on its arguments',
   'integration_latency_bin(integer)': 'arithmetic, inlined into the readers’ raw edges',
