@@ -87,3 +87,18 @@ test('retention trims every bucketed level, minutes by their own cutoff', async 
   const { rows: kept } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM integration_rollup_hour WHERE bucket >= now() - interval '2 hours'`);
   expect(kept[0].n).toBe(1);
 });
+
+test('the range readers read every bucketed level and no table outside the list', async () => {
+  // They name their tables in static SQL (cached plans), so this is what ties them to the list: a
+  // level added without a reader, or a reader of a table the triggers do not keep, fails here.
+  const readers = ['integration_range_agg', 'integration_range_agg_service', 'integration_hist_range', 'integration_hist_range_service'];
+  const { rows } = await db.pool.query<{ name: string; def: string }>(
+    `SELECT p.proname AS name, pg_get_functiondef(p.oid) AS def FROM pg_proc p
+     WHERE p.pronamespace = current_schema()::regnamespace AND p.proname = ANY ($1) AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'plpgsql')`,
+    [readers],
+  );
+  expect(rows.map((r) => r.name).sort()).toEqual([...readers].sort());
+  const read = new Set(rows.flatMap((r) => [...r.def.matchAll(/\b(integration_(?:rollup|latency_hist)_\w+)/g)].map((m) => m[1])));
+  const bucketed = levels.filter((l) => l.unit !== null).map((l) => l.tbl);
+  expect([...read].sort()).toEqual([...bucketed].sort());
+});
