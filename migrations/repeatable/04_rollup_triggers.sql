@@ -82,6 +82,19 @@ END;
 -- the triggers' and retention's, both run as the owner
 REVOKE ALL ON FUNCTION integration_rollup_levels() FROM PUBLIC, anon, authenticated, service_role;
 
+/**
+ * The change set the stats and histogram levels read, as a FROM item's text: each changed call's
+ * minute bucket (`minute`), service_name, action, status, duration_ms, retry_count and sign
+ * (integration_signed_changes). The INSERT trigger is generated over `integration_rollup_changes('INSERT')`,
+ * integration_rollup_on_change runs over its own operation's.
+ */
+CREATE OR REPLACE FUNCTION integration_rollup_changes(op text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN format('(SELECT date_bin(''1 minute''::interval, created_at, ''1970-01-01 00:00:00+00''::timestamptz) AS minute,
+                       service_name, action, status, duration_ms, retry_count, sign FROM (%s) c0)',
+              integration_signed_changes(op, 'created_at, service_name, action, status, duration_ms, retry_count'));
+REVOKE ALL ON FUNCTION integration_rollup_changes(text) FROM PUBLIC, anon, authenticated, service_role;
+
 /** A stats level's key columns, as its primary key lists them. */
 CREATE OR REPLACE FUNCTION integration_rollup_level_keycols(zoned boolean) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -290,22 +303,20 @@ REVOKE ALL ON FUNCTION integration_service_rollup_statements(text, timestamptz, 
 -- `\sf integration_rollup_on_insert` shows the generated body.
 DO $install$
 DECLARE
-  calls constant text := '(SELECT date_bin(''1 minute''::interval, created_at, ''1970-01-01 00:00:00+00''::timestamptz) AS minute,
-            service_name, action, status, duration_ms, retry_count FROM new_rows)';
+  changes constant text := integration_rollup_changes('INSERT');
   body text;
 BEGIN
   SELECT string_agg(s.q, E'\n' ORDER BY l.write_order, s.ord) INTO body
   FROM integration_rollup_levels() l
   CROSS JOIN LATERAL (
     SELECT 0 AS ord,
-           CASE WHEN l.zoned THEN format(E'  IF zones THEN%s;\n  END IF;', integration_rollup_add_statement(l.tbl, l.unit, l.zoned, calls))
-                ELSE integration_rollup_add_statement(l.tbl, l.unit, l.zoned, calls) || ';' END AS q
+           CASE WHEN l.zoned THEN format(E'  IF zones THEN%s;\n  END IF;', integration_rollup_add_statement(l.tbl, l.unit, l.zoned, changes))
+                ELSE integration_rollup_add_statement(l.tbl, l.unit, l.zoned, changes) || ';' END AS q
     WHERE l.kind = 'stats'
     UNION ALL
     -- the histograms of one kind come as one array, so only their first level's row takes it
     SELECT h.ord, h.q || ';'
-    FROM unnest(integration_hist_statements(l.kind = 'service hist', 'created_at',
-                  '(SELECT created_at, service_name, action, status, duration_ms, 1 AS sign FROM new_rows) c', NULL, NULL))
+    FROM unnest(integration_hist_statements(l.kind = 'service hist', 'minute', format('%s c', changes), NULL, NULL))
          WITH ORDINALITY h(q, ord)
     WHERE l.kind IN ('hist', 'service hist')
       AND l.write_order = (SELECT min(x.write_order) FROM integration_rollup_levels() x WHERE x.kind = l.kind)
@@ -314,7 +325,7 @@ BEGIN
     WHERE l.kind = 'pairs'
     UNION ALL
     SELECT s.ord, s.q || ';'
-    FROM unnest(integration_service_rollup_statements('(SELECT created_at, service_name, status, 1 AS sign FROM new_rows) c', NULL, NULL))
+    FROM unnest(integration_service_rollup_statements(format('(%s) c', integration_signed_changes('INSERT', 'created_at, service_name, status')), NULL, NULL))
          WITH ORDINALITY s(q, ord)
     WHERE l.kind = 'service stats'
       AND l.write_order = (SELECT min(x.write_order) FROM integration_rollup_levels() x WHERE x.kind = l.kind)) s;
@@ -413,7 +424,6 @@ SET enable_mergejoin = off
 SET TimeZone = 'UTC'
 AS $$
 DECLARE
-  cols constant text := 'created_at, service_name, action, status, duration_ms, retry_count';
   zones constant boolean := EXISTS (SELECT 1 FROM integration_monitor_day_zones);
   chg text;
   lo timestamptz;
@@ -427,9 +437,7 @@ BEGIN
   IF TG_OP = 'DELETE' AND current_setting('integration_monitor.retention', true) = 'on' THEN
     RETURN NULL;
   END IF;
-  chg := integration_signed_changes(TG_OP, cols);
-  chg := format('(SELECT date_bin(''1 minute''::interval, created_at, ''1970-01-01 00:00:00+00''::timestamptz) AS minute,
-                         service_name, action, status, duration_ms, retry_count, sign FROM (%s) c0)', chg);
+  chg := integration_rollup_changes(TG_OP);
 
   EXECUTE format('SELECT min(minute), max(minute) FROM %s c', chg) INTO lo, hi;
   IF lo IS NULL THEN
