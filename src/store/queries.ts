@@ -14,7 +14,7 @@
 import crypto from 'node:crypto';
 import type { ClientBase } from 'pg';
 import type { GroupBy, HealthRow, LogRecord, Metric, ServicesResponse, StatsRow, TimeseriesSeries } from '../contract';
-import { bucketZone, isUtc } from './time-zone';
+import { bucketZone } from './time-zone';
 
 export interface Filters {
   services?: string[];
@@ -50,7 +50,7 @@ const iso = (v: unknown): string | null => (v === null || v === undefined ? null
 const TS = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 export async function queryStats(db: ClientBase, p: { from: Date; to: Date; interval: 'hour' | 'day'; timeZone?: string; filters: Filters }): Promise<StatsRow[]> {
-  const zone = p.timeZone !== undefined && !isUtc(p.timeZone) ? p.timeZone : null;
+  // The zone goes to the reader as it is: the reader decides whether its buckets are UTC's.
   // The failure rate is computed over all statuses of a service/action/bucket before the status
   // filter applies, so filtering to status=failed still shows the real rate.
   const { rows } = await db.query(
@@ -71,7 +71,7 @@ export async function queryStats(db: ClientBase, p: { from: Date; to: Date; inte
      ) x
      WHERE ($6::text[] IS NULL OR status = ANY ($6::text[]))
      ORDER BY bucket DESC, service_name, action, status`,
-    [p.from, p.to, p.interval === 'hour' ? '1 hour' : '1 day', list(p.filters.services), list(p.filters.actions), list(p.filters.statuses), zone ?? 'UTC'],
+    [p.from, p.to, p.interval === 'hour' ? '1 hour' : '1 day', list(p.filters.services), list(p.filters.actions), list(p.filters.statuses), p.timeZone ?? 'UTC'],
   );
   return rows.map((r) => ({
     service_name: r.service_name,
